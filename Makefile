@@ -1,0 +1,25 @@
+# A thin layer over meson. `make demo` and `make test` install what is missing first.
+BUILD ?= build
+
+.PHONY: all deps demo test clean
+
+all: $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+
+deps:
+	@./tools/deps.sh
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+# The seed's authors/books program.
+demo: deps $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+	./$(BUILD)/examples/books
+
+# Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
+test: deps
+	./tools/test.sh
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,388 @@
+/*
+ * api/store.c - the public calls: check the arguments, take the lock, call the store.
+ *
+ * Everything a caller can get wrong is turned into STORE_EINVAL here, before any work is
+ * done; below this file, assert() guards only relstore's own invariants. Each call takes
+ * the store's lock at most once: the write lock for a change, the read lock for a lookup.
+ * Field reads and store_next() take no lock (see store.h for what that allows).
+ */
+#include <assert.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <store.h>
+
+#include "store/check.h"
+#include "store/db.h"
+#include "store/error.h"
+#include "store/object.h"
+#include "store/schema.h"
+
+#define RDLOCK(db) pthread_rwlock_rdlock(&(db)->lock)
+#define WRLOCK(db) pthread_rwlock_wrlock(&(db)->lock)
+#define UNLOCK(db) pthread_rwlock_unlock(&(db)->lock)
+
+const char *store_strerror(int rc)
+{
+    switch (rc) {
+    case STORE_OK:
+        return "success";
+#define STORE_XX_STR(name, value, text)                                                         \
+    case STORE_##name:                                                                          \
+        return text;
+        STORE_ERRNO_MAP(STORE_XX_STR)
+#undef STORE_XX_STR
+    }
+    return "unknown error";
+}
+
+const char *store_errmsg(store *db)
+{
+    return rs_error_get(db);
+}
+
+/* ---- Schema ---------------------------------------------------------------------------- */
+
+int store_schema_new(store_schema **out)
+{
+    if (!out)
+        return rs_error_set(NULL, STORE_EINVAL, "store_schema_new: OUT is NULL");
+    store_schema *s = calloc(1, sizeof *s);
+    if (!s)
+        return rs_error_set(NULL, STORE_ENOMEM, "out of memory");
+    *out = s;
+    return STORE_OK;
+}
+
+int store_schema_add(store_schema *s, const char *model, const store_field *fields)
+{
+    if (!s || !model || !fields)
+        return rs_error_set(NULL, STORE_EINVAL, "store_schema_add: %s is NULL",
+                            !s ? "the schema" : !model ? "the model name" : "the field list");
+    return rs_schema_add(s, model, fields);
+}
+
+void store_schema_free(store_schema *s)
+{
+    if (s)
+        rs_schema_free(s);
+}
+
+/* ---- Opening and closing ---------------------------------------------------------------- */
+
+int store_open(store **out, const store_schema *s, const char *path, const store_options *opts)
+{
+    if (!out || !s)
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: %s is NULL",
+                            !out ? "OUT" : "the schema");
+    if (path)
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: stores on files are not supported "
+                                                "yet; pass a NULL path");
+    if (opts && opts->flags)
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: unknown flags 0x%x", opts->flags);
+    return rs_db_open(out, s);
+}
+
+int store_close(store *db)
+{
+    if (db)
+        rs_db_close(db);
+    return STORE_OK;
+}
+
+store_model *store_model_find(store *db, const char *name)
+{
+    if (!db || !name)
+        return NULL;
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        if (!strcmp(db->models[i].name, name))
+            return &db->models[i];
+    return NULL;
+}
+
+const char *store_model_name(const store_model *model)
+{
+    return model ? model->name : NULL;
+}
+
+size_t store_model_count(const store_model *model)
+{
+    if (!model)
+        return 0;
+    RDLOCK(model->db);
+    size_t n = model->count;
+    UNLOCK(model->db);
+    return n;
+}
+
+/* ---- Objects ------------------------------------------------------------------------------ */
+
+/* Whether MODEL is a model of DB; sets the detail if not. */
+static int check_model(store *db, const store_model *model, const char *call)
+{
+    if (!model)
+        return rs_error_set(db, STORE_EINVAL, "%s: the model is NULL", call);
+    if (model->db != db)
+        return rs_error_set(db, STORE_EINVAL, "%s: model %s is not of this store", call,
+                            model->name);
+    return STORE_OK;
+}
+
+static int check_values_arg(store *db, const store_value *values, const char *call)
+{
+    if (!values)
+        return rs_error_set(db, STORE_EINVAL, "%s: the value list is NULL", call);
+    return STORE_OK;
+}
+
+int store_create(store *db, store_model *model, const store_value *values, store_obj **out)
+{
+    if (!db)
+        return rs_error_set(NULL, STORE_EINVAL, "store_create: the store is NULL");
+    int rc = check_model(db, model, "store_create");
+    if (!rc)
+        rc = check_values_arg(db, values, "store_create");
+    if (rc)
+        return rc;
+    WRLOCK(db);
+    rc = rs_obj_create(db, model, values, out);
+    UNLOCK(db);
+    return rc;
+}
+
+int store_get(store *db, store_model *model, uint64_t id, store_obj **out)
+{
+    if (!db || !out)
+        return rs_error_set(db, STORE_EINVAL, "store_get: %s is NULL", !db ? "the store" : "OUT");
+    int rc = check_model(db, model, "store_get");
+    if (rc)
+        return rc;
+    RDLOCK(db);
+    store_obj *o = rs_obj_get(model, id);
+    UNLOCK(db);
+    *out = o;
+    if (!o)
+        return rs_error_set(db, STORE_ENOTFOUND, "%s %" PRIu64 ": no such object", model->name,
+                            id);
+    return STORE_OK;
+}
+
+int store_get_by(store *db, store_model *model, const char *field, const store_value *value,
+                 store_obj **out)
+{
+    if (!db || !out || !field || !value)
+        return rs_error_set(db, STORE_EINVAL, "store_get_by: an argument is NULL");
+    int rc = check_model(db, model, "store_get_by");
+    if (rc)
+        return rc;
+    const store_fld *f = rs_field_find(model, field);
+    if (!f)
+        return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", model->name, field);
+    RDLOCK(db);
+    rc = rs_obj_get_by(db, model, f, value, out);
+    UNLOCK(db);
+    return rc;
+}
+
+static int check_obj(store *db, const store_obj *obj, const char *call)
+{
+    if (!db)
+        return rs_error_set(NULL, STORE_EINVAL, "%s: the store is NULL", call);
+    if (!obj)
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is NULL", call);
+    if (obj->model->db != db)
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is not of this store", call);
+    return STORE_OK;
+}
+
+int store_update(store *db, store_obj *obj, const store_value *values)
+{
+    int rc = check_obj(db, obj, "store_update");
+    if (!rc)
+        rc = check_values_arg(db, values, "store_update");
+    if (rc)
+        return rc;
+    WRLOCK(db);
+    rc = rs_obj_update(db, obj, values);
+    UNLOCK(db);
+    return rc;
+}
+
+int store_delete(store *db, store_obj *obj)
+{
+    int rc = check_obj(db, obj, "store_delete");
+    if (rc)
+        return rc;
+    WRLOCK(db);
+    rc = rs_obj_delete(db, obj);
+    UNLOCK(db);
+    return rc;
+}
+
+/* ---- Reading fields ----------------------------------------------------------------------- */
+
+uint64_t store_id(const store_obj *obj)
+{
+    return obj ? obj->id : 0;
+}
+
+store_model *store_obj_model(const store_obj *obj)
+{
+    return obj ? obj->model : NULL;
+}
+
+const store_fld *store_field_find(const store_model *model, const char *name)
+{
+    return model && name ? rs_field_find(model, name) : NULL;
+}
+
+const store_fld *store_relation_find(const store_model *model, const char *related_name)
+{
+    return model && related_name ? rs_relation_find(model, related_name) : NULL;
+}
+
+const char *store_field_str(const store_obj *obj, const store_fld *fld)
+{
+    assert(obj->model == fld->model);
+    if (fld->type != STORE_CHAR && fld->type != STORE_TEXT)
+        return NULL;
+    return rs_word_ptr(obj, fld->word);
+}
+
+int64_t store_field_int(const store_obj *obj, const store_fld *fld)
+{
+    assert(obj->model == fld->model);
+    return fld->type == STORE_INT ? (int64_t)rs_word(obj, fld->word) : 0;
+}
+
+double store_field_float(const store_obj *obj, const store_fld *fld)
+{
+    assert(obj->model == fld->model);
+    double d = 0.0;
+    if (fld->type == STORE_FLOAT) {
+        uint64_t w = rs_word(obj, fld->word);
+        memcpy(&d, &w, sizeof d);
+    }
+    return d;
+}
+
+bool store_field_bool(const store_obj *obj, const store_fld *fld)
+{
+    assert(obj->model == fld->model);
+    return fld->type == STORE_BOOL && rs_word(obj, fld->word);
+}
+
+store_obj *store_field_ref(const store_obj *obj, const store_fld *fld)
+{
+    assert(obj->model == fld->model);
+    return fld->type == STORE_FK ? rs_word_ptr(obj, fld->word) : NULL;
+}
+
+bool store_field_is_null(const store_obj *obj, const store_fld *fld)
+{
+    assert(obj->model == fld->model);
+    return rs_field_null(fld, obj);
+}
+
+/* The field NAME of OBJ's model, or NULL (also when an argument is NULL). */
+static const store_fld *named(const store_obj *obj, const char *name)
+{
+    return obj && name ? rs_field_find(obj->model, name) : NULL;
+}
+
+const char *store_str(const store_obj *obj, const char *field)
+{
+    const store_fld *f = named(obj, field);
+    return f ? store_field_str(obj, f) : NULL;
+}
+
+int64_t store_int(const store_obj *obj, const char *field)
+{
+    const store_fld *f = named(obj, field);
+    return f ? store_field_int(obj, f) : 0;
+}
+
+double store_float(const store_obj *obj, const char *field)
+{
+    const store_fld *f = named(obj, field);
+    return f ? store_field_float(obj, f) : 0.0;
+}
+
+bool store_bool(const store_obj *obj, const char *field)
+{
+    const store_fld *f = named(obj, field);
+    return f ? store_field_bool(obj, f) : false;
+}
+
+store_obj *store_ref(const store_obj *obj, const char *field)
+{
+    const store_fld *f = named(obj, field);
+    return f ? store_field_ref(obj, f) : NULL;
+}
+
+bool store_is_null(const store_obj *obj, const char *field)
+{
+    const store_fld *f = named(obj, field);
+    return f ? rs_field_null(f, obj) : true;
+}
+
+/* ---- Reverse relations -------------------------------------------------------------------- */
+
+store_iter store_reverse_fld(const store_obj *obj, const store_fld *rel)
+{
+    store_iter it = {.priv_next = NULL};
+    if (!obj || !rel || rel->type != STORE_FK || rel->target != obj->model)
+        return it;
+    store *db = obj->model->db;
+    RDLOCK(db);
+    it.priv_next = rs_word_ptr(obj, rel->head);
+    it.priv_count = rs_word(obj, rel->head + 2);
+    UNLOCK(db);
+    it.priv_left = it.priv_count;
+    it.priv_link = rel->link;
+    return it;
+}
+
+store_iter store_reverse(const store_obj *obj, const char *related_name)
+{
+    store_iter empty = {.priv_next = NULL};
+    if (!obj || !related_name) {
+        rs_error_set(obj ? obj->model->db : NULL, STORE_EINVAL, "store_reverse: %s is NULL",
+                     !obj ? "the object" : "the related name");
+        return empty;
+    }
+    const store_fld *rel = rs_relation_find(obj->model, related_name);
+    if (!rel) {
+        rs_error_set(obj->model->db, STORE_EINVAL, "%s: no reverse relation \"%s\"",
+                     obj->model->name, related_name);
+        return empty;
+    }
+    return store_reverse_fld(obj, rel);
+}
+
+store_obj *store_next(store_iter *it)
+{
+    if (!it || !it->priv_left || !it->priv_next)
+        return NULL;
+    store_obj *o = it->priv_next;
+    it->priv_next = rs_word_ptr(o, (uint32_t)it->priv_link);
+    it->priv_left--;
+    return o;
+}
+
+size_t store_count(const store_iter *it)
+{
+    return it ? it->priv_count : 0;
+}
+
+/* ---- Checking ----------------------------------------------------------------------------- */
+
+int store_check(store *db)
+{
+    if (!db)
+        return rs_error_set(NULL, STORE_EINVAL, "store_check: the store is NULL");
+    RDLOCK(db);
+    int rc = rs_check(db);
+    UNLOCK(db);
+    return rc;
+}

@@ -1,0 +1,368 @@
+/*
+ * store.h - relstore: an embeddable, in-process relational object store.
+ *
+ * Models and their relations are declared the way Tortoise ORM declares them: an Author has
+ * many Books through a foreign key with related_name "books". Objects live in memory; every
+ * reverse relation is reached in O(1) and walked in O(k). See README.md for a tour.
+ *
+ * Conventions: every fallible call returns int, STORE_OK (0) or a negative STORE_E* code;
+ * store_strerror() names a code and store_errmsg() gives the detail of the calling thread's
+ * last failure. A failed call changes nothing. Any call may be made from any thread.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define STORE_API __attribute__((visibility("default")))
+#else
+#define STORE_API
+#endif
+
+/* Error codes. Append only: a released value never changes. */
+#define STORE_ERRNO_MAP(XX)                                                                     \
+    XX(EINVAL, -1, "invalid argument")                                                          \
+    XX(ENOTFOUND, -2, "no such object")                                                         \
+    XX(ECONSTRAINT, -3, "constraint violated")                                                  \
+    XX(ENOMEM, -4, "out of memory")                                                             \
+    XX(EIO, -5, "input/output error")                                                           \
+    XX(ENOSPC, -6, "no space left on device")                                                   \
+    XX(EFULL, -7, "store file reached its size cap")                                            \
+    XX(ESCHEMA, -8, "schema mismatch")                                                          \
+    XX(ECORRUPT, -9, "store file is damaged")                                                   \
+    XX(EBUSY, -10, "resource busy")                                                             \
+    XX(ECANCELED, -11, "request canceled")                                                      \
+    XX(EFORK, -12, "store used from a forked child")
+
+enum {
+    STORE_OK = 0,
+#define STORE_XX_ENUM(name, value, text) STORE_##name = (value),
+    STORE_ERRNO_MAP(STORE_XX_ENUM)
+#undef STORE_XX_ENUM
+};
+
+/* Field types. */
+typedef enum store_type {
+    STORE_CHAR = 1, /* UTF-8 string of at most max_length characters (code points) */
+    STORE_TEXT,     /* UTF-8 string of any length */
+    STORE_INT,      /* int64_t */
+    STORE_FLOAT,    /* double */
+    STORE_BOOL,     /* bool */
+    STORE_FK,       /* a reference to an object of model `to` */
+} store_type;
+
+/* What deleting a parent does to the children that point at it through a foreign key. */
+typedef enum store_on_delete {
+    STORE_CASCADE = 0, /* delete them too (the default, as in Tortoise) */
+    STORE_RESTRICT,    /* refuse the delete: STORE_ECONSTRAINT, nothing deleted */
+    STORE_SET_NULL,    /* set their foreign key to null (the field must be .null) */
+} store_on_delete;
+
+/* The kind of a value passed in a store_value. */
+typedef enum store_kind {
+    STORE_KIND_NONE = 0, /* ends a list; as a default: no default */
+    STORE_KIND_STR,
+    STORE_KIND_INT,
+    STORE_KIND_FLOAT,
+    STORE_KIND_BOOL,
+    STORE_KIND_REF,
+    STORE_KIND_NULL,
+} store_kind;
+
+typedef struct store store;               /* an open store */
+typedef struct store_schema store_schema; /* models declared, not yet opened */
+typedef struct store_model store_model;   /* a model of an open store */
+typedef struct store_obj store_obj;       /* an object; owned by the store */
+typedef struct store_fld store_fld;       /* a field of a model, resolved once */
+
+/* A value for one field, in the lists given to store_create() and store_update(). */
+typedef struct store_value {
+    const char *name; /* the field's name; NULL ends the list */
+    store_kind kind;
+    union {
+        const char *s;
+        int64_t i;
+        double f;
+        bool b;
+        store_obj *ref;
+    } u;
+} store_value;
+
+#define STORE_V_STR(field, v) {.name = (field), .kind = STORE_KIND_STR, .u = {.s = (v)}}
+#define STORE_V_INT(field, v) {.name = (field), .kind = STORE_KIND_INT, .u = {.i = (v)}}
+#define STORE_V_FLOAT(field, v) {.name = (field), .kind = STORE_KIND_FLOAT, .u = {.f = (v)}}
+#define STORE_V_BOOL(field, v) {.name = (field), .kind = STORE_KIND_BOOL, .u = {.b = (v)}}
+#define STORE_V_REF(field, v) {.name = (field), .kind = STORE_KIND_REF, .u = {.ref = (v)}}
+#define STORE_V_NULL(field) {.name = (field), .kind = STORE_KIND_NULL}
+
+/* A field's default, for store_field.default_value: `STORE_DEFAULT_INT(0)` and so on. */
+#define STORE_DEFAULT_STR(v) .default_value = {.kind = STORE_KIND_STR, .u = {.s = (v)}}
+#define STORE_DEFAULT_INT(v) .default_value = {.kind = STORE_KIND_INT, .u = {.i = (v)}}
+#define STORE_DEFAULT_FLOAT(v) .default_value = {.kind = STORE_KIND_FLOAT, .u = {.f = (v)}}
+#define STORE_DEFAULT_BOOL(v) .default_value = {.kind = STORE_KIND_BOOL, .u = {.b = (v)}}
+
+/*
+ * A field of a model, as the caller declares it; a list of them ends with { 0 }.
+ *
+ * Every model has an implicit primary key `id` (uint64_t, 1, 2, 3, ...), so no field may be
+ * called "id". A field without .null and without a default must be given on create.
+ */
+typedef struct store_field {
+    const char *name;
+    store_type type;
+    size_t max_length;         /* STORE_CHAR: required, in characters */
+    const char *to;            /* STORE_FK: the parent model's name */
+    const char *related_name;  /* STORE_FK: the reverse relation on the parent; default:
+                                  the model's name lowercased + "s" */
+    store_on_delete on_delete; /* STORE_FK */
+    bool null;                 /* the field may be null */
+    bool unique;               /* no two objects share a non-null value (not FLOAT) */
+    bool index;                /* looked up by value with store_get_by() (not FLOAT) */
+    store_value default_value; /* .kind STORE_KIND_NONE: no default (not FK) */
+} store_field;
+
+/* store_open() options; NULL means all defaults. */
+typedef struct store_options {
+    unsigned flags; /* reserved, 0 */
+} store_options;
+
+/*
+ * A walk over the children of one object in one reverse relation, returned by value.
+ * Its fields are private.
+ */
+typedef struct store_iter {
+    store_obj *priv_next;
+    size_t priv_left;
+    size_t priv_count;
+    size_t priv_link;
+} store_iter;
+
+/*
+ * store_strerror() - the name of error code RC, e.g. "no such object".
+ *
+ * The string is static. An unknown code gives "unknown error".
+ */
+STORE_API const char *store_strerror(int rc);
+
+/*
+ * store_errmsg() - the detail of the calling thread's last failure on DB.
+ *
+ * For example "Book.title: 300 characters, max_length is 255". With DB NULL: the last failure
+ * of a call that had no store (store_schema_*(), a failed store_open()). The string belongs to
+ * the calling thread and stays valid until its next failing call on the same store; "" when
+ * there was none.
+ */
+STORE_API const char *store_errmsg(store *db);
+
+/* ---- Schema ---------------------------------------------------------------------------- */
+
+/*
+ * store_schema_new() - an empty schema, in *OUT.
+ *
+ * Returns STORE_OK, STORE_EINVAL (OUT is NULL) or STORE_ENOMEM. Free it with
+ * store_schema_free() once the stores opened with it are open (they keep their own copy).
+ */
+STORE_API int store_schema_new(store_schema **out);
+
+/*
+ * store_schema_add() - declare MODEL with FIELDS (a list ended by { 0 }).
+ *
+ * Names and strings are copied; FIELDS may be freed once this returns. Models may refer to
+ * each other in any order: references are resolved and checked by store_open(). Returns
+ * STORE_OK, STORE_EINVAL (a NULL argument), STORE_ESCHEMA (MODEL is already declared, a name
+ * is empty or not an identifier, a field is named "id" or twice) or STORE_ENOMEM; on failure
+ * the schema is unchanged and store_errmsg(NULL) says why.
+ */
+STORE_API int store_schema_add(store_schema *s, const char *model, const store_field *fields);
+
+/* store_schema_free() - free S; NULL is allowed. Stores opened with S are not affected. */
+STORE_API void store_schema_free(store_schema *s);
+
+/* ---- Opening and closing ---------------------------------------------------------------- */
+
+/*
+ * store_open() - open a store of schema S, in *OUT.
+ *
+ * PATH NULL gives a store in memory only. The schema is checked first: a foreign key to an
+ * unknown model, two reverse relations of one model with the same name (or one named like a
+ * field), STORE_CHAR without max_length, STORE_SET_NULL on a field without .null, a default
+ * that does not fit its field, .unique or .index on a FLOAT give STORE_ESCHEMA, and
+ * store_errmsg(NULL) names the model and field. Returns STORE_OK, STORE_EINVAL (OUT or S is
+ * NULL, a path is given: files are not supported yet), STORE_ESCHEMA or STORE_ENOMEM; on
+ * failure *OUT is untouched.
+ */
+STORE_API int store_open(store **out, const store_schema *s, const char *path,
+                         const store_options *opts);
+
+/*
+ * store_close() - close DB and free everything it owns: every store_obj, string and iterator
+ * of it becomes invalid. NULL is allowed. Returns STORE_OK. No other thread may be using DB.
+ */
+STORE_API int store_close(store *db);
+
+/* store_model_find() - the model called NAME, or NULL if there is none (or an argument is NULL). */
+STORE_API store_model *store_model_find(store *db, const char *name);
+
+/* store_model_name() - MODEL's name, owned by the store; NULL if MODEL is NULL. */
+STORE_API const char *store_model_name(const store_model *model);
+
+/*
+ * store_model_count() - how many objects of MODEL live now (0 if MODEL is NULL). The count is
+ * read under the store's lock: it is exact at the instant of the call.
+ */
+STORE_API size_t store_model_count(const store_model *model);
+
+/* ---- Objects ------------------------------------------------------------------------------ */
+
+/*
+ * store_create() - create an object of MODEL from VALUES.
+ *
+ * Strings are copied; VALUES may be freed once this returns. On success, if OUT is not NULL,
+ * *OUT is the new object, owned by the store and valid until it is deleted or the store is
+ * closed. Its id is the model's next id. On failure the store is unchanged (no id is used)
+ * and *OUT untouched. Returns STORE_OK, STORE_EINVAL (an unknown field, a value of the wrong
+ * kind, a string too long or not UTF-8, a null in a field without .null, a required field
+ * missing, a field given twice, a reference to an object of another model),
+ * STORE_ECONSTRAINT (a reference to a deleted object, a unique value that repeats) or
+ * STORE_ENOMEM; store_errmsg(db) names the model and field.
+ */
+STORE_API int store_create(store *db, store_model *model, const store_value *values,
+                           store_obj **out);
+
+/*
+ * store_get() - the object of MODEL with ID, in *OUT. One hash probe.
+ *
+ * Returns STORE_OK, STORE_ENOTFOUND (no such id; *OUT is set to NULL) or STORE_EINVAL (a
+ * NULL argument).
+ */
+STORE_API int store_get(store *db, store_model *model, uint64_t id, store_obj **out);
+
+/*
+ * store_get_by() - the object of MODEL whose FIELD equals VALUE, in *OUT.
+ *
+ * FIELD must be .unique or .index; for an .index field with several matches, the one with
+ * the smallest id. VALUE is a value as for store_create() (its name is ignored; a null value
+ * matches nothing). Returns STORE_OK, STORE_ENOTFOUND (*OUT set to NULL) or STORE_EINVAL (a
+ * NULL argument, an unknown field, a field with no index, a value of the wrong kind).
+ */
+STORE_API int store_get_by(store *db, store_model *model, const char *field,
+                           const store_value *value, store_obj **out);
+
+/*
+ * store_update() - set the fields named in VALUES on OBJ; the others keep their values.
+ *
+ * Moving a foreign key moves OBJ from the old parent's reverse relation to the end of the
+ * new one's. The strings OBJ handed out for the fields set become invalid. Same codes and
+ * same all-or-nothing rule as store_create(), plus STORE_ECONSTRAINT when a unique value
+ * would repeat another object's.
+ */
+STORE_API int store_update(store *db, store_obj *obj, const store_value *values);
+
+/*
+ * store_delete() - delete OBJ, applying each reverse relation's on_delete rule.
+ *
+ * CASCADE deletes the children, through every level (cycles end: each object is deleted
+ * once); SET_NULL sets the children's foreign key to null; RESTRICT refuses the whole delete
+ * when a child would be left pointing at a deleted object. All or nothing: on failure no
+ * object is deleted or changed. On success OBJ and every object deleted with it become
+ * invalid. Returns STORE_OK, STORE_EINVAL (a NULL argument, OBJ already deleted),
+ * STORE_ECONSTRAINT (a RESTRICT relation has children; store_errmsg() names the child) or
+ * STORE_ENOMEM.
+ */
+STORE_API int store_delete(store *db, store_obj *obj);
+
+/* ---- Reading fields ----------------------------------------------------------------------- */
+
+/*
+ * Field reads take no lock: they read one word of the object. The object must be alive (not
+ * deleted). A read that races with an update of the same field sees the old or the new value;
+ * a string handed out belongs to the store and stays valid until that field is updated, the
+ * object is deleted or the store is closed.
+ *
+ * The name-taking accessors look the field up by name on every call; hot loops resolve the
+ * field once with store_field_find() and use the store_field_*() accessors, which do no
+ * string compare. A null value, a field of another type or an unknown name reads as NULL,
+ * 0, 0.0 or false.
+ */
+STORE_API uint64_t store_id(const store_obj *obj); /* 0 if OBJ is NULL */
+STORE_API store_model *store_obj_model(const store_obj *obj);
+STORE_API const char *store_str(const store_obj *obj, const char *field);
+STORE_API int64_t store_int(const store_obj *obj, const char *field);
+STORE_API double store_float(const store_obj *obj, const char *field);
+STORE_API bool store_bool(const store_obj *obj, const char *field);
+STORE_API store_obj *store_ref(const store_obj *obj, const char *field); /* the parent */
+STORE_API bool store_is_null(const store_obj *obj, const char *field);  /* true if unknown */
+
+/*
+ * store_field_find() - the handle of MODEL's field NAME, or NULL (no such field, NULL
+ * argument). Handles belong to the store and live as long as it.
+ */
+STORE_API const store_fld *store_field_find(const store_model *model, const char *name);
+
+/*
+ * store_relation_find() - the handle of the reverse relation RELATED_NAME of MODEL (the
+ * parent side), or NULL. It is the handle of the child model's foreign key field, so it also
+ * serves store_field_ref() on the children.
+ */
+STORE_API const store_fld *store_relation_find(const store_model *model,
+                                               const char *related_name);
+
+/* The handle-taking accessors: FLD must be a field of OBJ's model (checked only by assert). */
+STORE_API const char *store_field_str(const store_obj *obj, const store_fld *fld);
+STORE_API int64_t store_field_int(const store_obj *obj, const store_fld *fld);
+STORE_API double store_field_float(const store_obj *obj, const store_fld *fld);
+STORE_API bool store_field_bool(const store_obj *obj, const store_fld *fld);
+STORE_API store_obj *store_field_ref(const store_obj *obj, const store_fld *fld);
+STORE_API bool store_field_is_null(const store_obj *obj, const store_fld *fld);
+
+/* ---- Reverse relations -------------------------------------------------------------------- */
+
+/*
+ * store_reverse() - walk the children of OBJ in its reverse relation RELATED_NAME, in the
+ * order they joined OBJ (creation order, unless a foreign key was moved).
+ *
+ *     store_iter it = store_reverse(john, "books");
+ *     for (store_obj *b; (b = store_next(&it)); )
+ *         printf("%s\n", store_str(b, "title"));
+ *
+ * Reaching the relation costs one lookup of the name and no probe of any index; the walk
+ * follows links between the children and allocates nothing. The iterator is a view: deleting
+ * the object store_next() just returned is allowed; any other change to this relation ends
+ * the walk's guarantees (threads that write what others walk must hold them off). An unknown
+ * RELATED_NAME or a NULL argument gives an empty iterator and sets store_errmsg().
+ */
+STORE_API store_iter store_reverse(const store_obj *obj, const char *related_name);
+
+/* store_reverse_fld() - store_reverse() with a handle from store_relation_find(). */
+STORE_API store_iter store_reverse_fld(const store_obj *obj, const store_fld *rel);
+
+/* store_next() - the next child, or NULL at the end. */
+STORE_API store_obj *store_next(store_iter *it);
+
+/* store_count() - how many children the relation had when the walk began, however far it has
+ * gone. O(1). */
+STORE_API size_t store_count(const store_iter *it);
+
+/* ---- Checking ----------------------------------------------------------------------------- */
+
+/*
+ * store_check() - verify every internal invariant of DB: each index entry points at a live
+ * object holding its key, each reverse relation holds exactly the children pointing back, in
+ * a consistent doubly linked order with the right count, ids are below the next id, counts
+ * agree. Takes the read lock; O(objects). Returns STORE_OK, STORE_EINVAL (DB is NULL) or
+ * STORE_ECORRUPT with the first problem in store_errmsg(db).
+ */
+STORE_API int store_check(store *db);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

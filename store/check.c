@@ -1,0 +1,100 @@
+/*
+ * store/check.c - store_check(): every invariant of the in-memory store, verified.
+ *
+ * What it proves: each id index entry is a live object of its model holding that id, below
+ * the model's next id, and the live count agrees; each value index entry is a live object
+ * whose value files under that key, every non-null indexed value is filed once, and unique
+ * values do not repeat; each reverse relation is a consistent doubly linked list whose
+ * members all point back at the parent, whose count and tail are right, and which together
+ * hold every child with a non-null foreign key. It reads only, allocates nothing, and stops
+ * at the first problem, which it names.
+ */
+#include <inttypes.h>
+
+#include "store/check.h"
+#include "store/error.h"
+#include "store/object.h"
+#include "store/vindex.h"
+
+#define FAIL(db, ...) rs_error_set(db, STORE_ECORRUPT, __VA_ARGS__)
+
+static int check_ids(store *db, const store_model *m)
+{
+    size_t pos = 0, n = 0;
+    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->ids, &pos)); n++) {
+        const store_obj *o = e->val;
+        if (o->id != e->key || o->model != m)
+            return FAIL(db, "%s: id index entry %" PRIu64 " holds another object", m->name,
+                        e->key);
+        if (o->id == 0 || o->id >= m->next_id)
+            return FAIL(db, "%s %" PRIu64 ": id not below the next id %" PRIu64, m->name, o->id,
+                        m->next_id);
+    }
+    if (n != m->count)
+        return FAIL(db, "%s: %zu objects indexed, count says %zu", m->name, n, m->count);
+    return STORE_OK;
+}
+
+/* Walks PARENT's relation REL; adds its length to *TOTAL. */
+static int check_list(store *db, const store_fld *rel, const store_obj *parent, size_t *total)
+{
+    const store_model *cm = rel->model;
+    const store_obj *prev = NULL, *c = rs_word_ptr(parent, rel->head);
+    size_t n = 0, count = rs_word(parent, rel->head + 2);
+    for (; c; prev = c, c = rs_word_ptr(c, rel->link), n++) {
+        if (n >= cm->count || c->model != cm || !rs_obj_live(c))
+            return FAIL(db, "%s %" PRIu64 ".%s: the list reaches a dead or foreign object",
+                        parent->model->name, parent->id, rel->related_name);
+        if (rs_word_ptr(c, rel->word) != parent || rs_word_ptr(c, rel->link + 1) != prev)
+            return FAIL(db, "%s %" PRIu64 ".%s: %s %" PRIu64 " is linked but points elsewhere",
+                        parent->model->name, parent->id, rel->related_name, cm->name, c->id);
+    }
+    if (n != count || rs_word_ptr(parent, rel->head + 1) != prev)
+        return FAIL(db, "%s %" PRIu64 ".%s: %zu children linked, count %zu or tail wrong",
+                    parent->model->name, parent->id, rel->related_name, n, count);
+    *total += n;
+    return STORE_OK;
+}
+
+static int check_relation(store *db, const store_fld *rel)
+{
+    const store_model *cm = rel->model, *pm = rel->target;
+    size_t linked = 0, pointing = 0, pos = 0;
+    for (const rs_hash_entry *e; (e = rs_hash_scan(&pm->ids, &pos));) {
+        int rc = check_list(db, rel, e->val, &linked);
+        if (rc)
+            return rc;
+    }
+    pos = 0;
+    for (const rs_hash_entry *e; (e = rs_hash_scan(&cm->ids, &pos));) {
+        const store_obj *c = e->val, *p = rs_word_ptr(c, rel->word);
+        if (!p)
+            continue;
+        pointing++;
+        if (p->model != pm || !rs_obj_live(p))
+            return FAIL(db, "%s %" PRIu64 ".%s: points at a dead or foreign object", cm->name,
+                        c->id, rel->name);
+    }
+    if (linked != pointing)
+        return FAIL(db, "%s.%s: %zu children linked, %zu point at a parent", cm->name, rel->name,
+                    linked, pointing);
+    return STORE_OK;
+}
+
+int rs_check(store *db)
+{
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        const store_model *m = &db->models[i];
+        int rc = check_ids(db, m);
+        for (uint32_t j = 0; !rc && j < m->nfields; j++) {
+            const store_fld *f = &m->fields[j];
+            if (f->unique || f->indexed)
+                rc = rs_vindex_check(db, f);
+            if (!rc && f->type == STORE_FK)
+                rc = check_relation(db, f);
+        }
+        if (rc)
+            return rc;
+    }
+    return STORE_OK;
+}

@@ -1,0 +1,171 @@
+/*
+ * store/delete.c - deleting an object and applying on_delete rules, all or nothing.
+ *
+ * A delete runs in three phases:
+ *   1. gather: the set D of objects to delete, the object given and, through CASCADE
+ *      relations, every child of a member of D, by an explicit worklist with a visited set
+ *      (never by recursion: a chain of millions cannot overflow a stack, a cycle ends);
+ *   2. check: no member of D has a RESTRICT child outside D, so no object can be left
+ *      pointing at a deleted one (reads only);
+ *   3. apply: SET_NULL children outside D lose their foreign key; every member of D leaves
+ *      its parents' relations and every index, then all of D's slots are recycled (in a
+ *      second pass, so that no slot is reused while another member still points at it).
+ * Only phase 1 allocates; phase 3 cannot fail.
+ */
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "store/error.h"
+#include "store/object.h"
+#include "store/vindex.h"
+
+typedef struct doomed {
+    rs_hash set;     /* object address -> object */
+    store_obj **all; /* the members, in the order found */
+    size_t n, cap;
+} doomed;
+
+static bool is_doomed(const doomed *d, const store_obj *o)
+{
+    return rs_hash_get(&d->set, (uint64_t)(uintptr_t)o) != NULL;
+}
+
+static int doom(doomed *d, store_obj *o)
+{
+    if (is_doomed(d, o))
+        return STORE_OK;
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        store_obj **all = realloc(d->all, cap * sizeof *all);
+        if (!all)
+            return STORE_ENOMEM;
+        d->all = all;
+        d->cap = cap;
+    }
+    if (rs_hash_put(&d->set, (uint64_t)(uintptr_t)o, o))
+        return STORE_ENOMEM;
+    d->all[d->n++] = o;
+    return STORE_OK;
+}
+
+static store_obj *first_child(const store_fld *rel, const store_obj *parent)
+{
+    return rs_word_ptr(parent, rel->head);
+}
+
+static store_obj *next_child(const store_fld *rel, const store_obj *child)
+{
+    return rs_word_ptr(child, rel->link);
+}
+
+/* Phase 1: D becomes O and everything CASCADE reaches from it. d->all doubles as the worklist. */
+static int gather(doomed *d, store_obj *o)
+{
+    if (doom(d, o))
+        return STORE_ENOMEM;
+    for (size_t i = 0; i < d->n; i++) {
+        store_model *m = d->all[i]->model;
+        for (uint32_t r = 0; r < m->nrels; r++) {
+            const store_fld *rel = m->rels[r];
+            if (rel->on_delete != STORE_CASCADE)
+                continue;
+            for (store_obj *c = first_child(rel, d->all[i]); c; c = next_child(rel, c))
+                if (doom(d, c))
+                    return STORE_ENOMEM;
+        }
+    }
+    return STORE_OK;
+}
+
+/* Phase 2: no RESTRICT relation of a member of D holds a child outside D. */
+static int check_restrict(store *db, const doomed *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        store_obj *p = d->all[i];
+        store_model *m = p->model;
+        for (uint32_t r = 0; r < m->nrels; r++) {
+            const store_fld *rel = m->rels[r];
+            if (rel->on_delete != STORE_RESTRICT)
+                continue;
+            for (store_obj *c = first_child(rel, p); c; c = next_child(rel, c))
+                if (!is_doomed(d, c))
+                    return rs_error_set(db, STORE_ECONSTRAINT,
+                                        "%s %" PRIu64 ": %s %" PRIu64 " points at it through "
+                                        "%s.%s (RESTRICT)",
+                                        m->name, p->id, rel->model->name, c->id,
+                                        rel->model->name, rel->name);
+        }
+    }
+    return STORE_OK;
+}
+
+/* Phase 3, for the SET_NULL children of P that survive. */
+static void set_null_children(const doomed *d, store_obj *p)
+{
+    store_model *m = p->model;
+    for (uint32_t r = 0; r < m->nrels; r++) {
+        store_fld *rel = m->rels[r];
+        if (rel->on_delete != STORE_SET_NULL)
+            continue;
+        store_obj *c = first_child(rel, p);
+        while (c) {
+            store_obj *next = next_child(rel, c);
+            if (!is_doomed(d, c)) {
+                if (rel->unique || rel->indexed)
+                    rs_vindex_remove(rel, c);
+                rs_link_remove(rel, p, c);
+                rs_word_set_ptr(c, rel->word, NULL);
+            }
+            c = next;
+        }
+    }
+}
+
+/* Phase 3, for one member: out of its parents' relations and out of every index. */
+static void detach(store_obj *o)
+{
+    store_model *m = o->model;
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        store_fld *f = &m->fields[j];
+        if (rs_field_null(f, o))
+            continue;
+        if (f->unique || f->indexed)
+            rs_vindex_remove(f, o);
+        if (f->type == STORE_FK)
+            rs_link_remove(f, rs_word_ptr(o, f->word), o);
+    }
+    rs_hash_del(&m->ids, o->id, o);
+}
+
+int rs_obj_delete(store *db, store_obj *o)
+{
+    store_model *m = o->model;
+    if (!rs_obj_live(o))
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is already deleted", m->name);
+    doomed d = {.n = 0};
+    rs_hash_init(&d.set);
+    int rc = gather(&d, o);
+    if (rc)
+        rc = rs_error_set(db, rc, "%s %" PRIu64 ": out of memory gathering the cascade",
+                          m->name, o->id);
+    else
+        rc = check_restrict(db, &d);
+    if (rc)
+        goto out;
+    for (size_t i = 0; i < d.n; i++)
+        set_null_children(&d, d.all[i]);
+    for (size_t i = 0; i < d.n; i++)
+        detach(d.all[i]);
+    for (size_t i = 0; i < d.n; i++) {
+        store_obj *x = d.all[i];
+        rs_obj_strings_free(x);
+        x->id = 0;
+        x->model->count--;
+        rs_arena_free(&x->model->arena, x);
+    }
+out:
+    rs_hash_free(&d.set);
+    free(d.all);
+    return rc;
+}

@@ -1,0 +1,130 @@
+/*
+ * store/model.h - the in-memory shape of a store: models, fields, objects.
+ *
+ * An object is one fixed-size slot of its model's arena:
+ *
+ *   WORD            MEANING
+ *   id              the object's id; 0 once deleted
+ *   model           its model
+ *   w[0 .. n)       one word per field: int64, double bits, bool, string, parent pointer
+ *   w[nullw ..)     null bits of the nullable INT/FLOAT/BOOL fields (strings and foreign
+ *                   keys are null when their pointer is NULL)
+ *   w[link], +1     per foreign key of the model: next and prev sibling under the parent
+ *   w[ilink], +1    per .index field (not .unique): next and prev holder of the same value
+ *   w[head], +1, +2 per reverse relation onto the model: first child, last child, count
+ *
+ * Keeping a reverse relation's head inside the parent's slot means store_reverse() reads
+ * the parent it was given and probes no index: the parent's slot is already in cache.
+ *
+ * Strings are stored as a pointer to their bytes, NUL-terminated, with the length in the
+ * 8 bytes before them (rs_str_len()). A string is never modified: an update stores a new
+ * one and frees the old, so a reader holding the old pointer reads consistent bytes until
+ * the update returns.
+ *
+ * Words are read with atomic loads and written with atomic stores (free on x86-64 and
+ * arm64) so that a field read without the lock never sees a torn value, and the race
+ * detector knows the lock-free reads are intended.
+ */
+#ifndef RS_STORE_MODEL_H
+#define RS_STORE_MODEL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <store.h>
+
+#include "index/hash.h"
+#include "store/arena.h"
+
+_Static_assert(sizeof(void *) <= sizeof(uint64_t), "pointers fit a word");
+_Static_assert(sizeof(double) == sizeof(uint64_t), "doubles fit a word");
+
+struct store_obj {
+    uint64_t id;
+    store_model *model;
+    uint64_t w[];
+};
+
+struct store_fld {
+    store_model *model; /* the model the field belongs to */
+    char *name;
+    store_type type;
+    uint32_t word;  /* w[word] holds the value */
+    uint32_t nullb; /* for nullable INT/FLOAT/BOOL: the bit in the null words */
+    size_t max_length;
+    bool null, unique, indexed;
+    store_value dflt; /* .s copied; kind NONE: none */
+    rs_hash vidx;     /* .unique or .index: value key -> first holder (store/vindex.c) */
+    uint32_t ilink;   /* .index, not .unique: w[ilink] next, +1 prev, in the value's group */
+    /* STORE_FK only */
+    char *to;
+    char *related_name;
+    store_model *target;
+    store_on_delete on_delete;
+    uint32_t link; /* w[link] next, w[link + 1] prev, in the child */
+    uint32_t head; /* w[head] first, +1 last, +2 count, in the parent */
+};
+
+struct store_model {
+    store *db;
+    char *name;
+    uint32_t nfields;
+    store_fld *fields;
+    uint32_t nrels;
+    store_fld **rels; /* the foreign keys (of any model) whose target is this one */
+    uint32_t nullw;   /* first null word */
+    rs_arena arena;
+    rs_hash ids;      /* id -> object */
+    uint64_t next_id; /* the id the next create gets */
+    size_t count;     /* live objects */
+};
+
+struct store {
+    pthread_rwlock_t lock;
+    uint64_t serial; /* for store_errmsg(): no two stores share one */
+    uint32_t nmodels;
+    store_model *models;
+};
+
+/* ---- Word access -------------------------------------------------------------------------- */
+
+static inline uint64_t rs_word(const store_obj *o, uint32_t i)
+{
+    return __atomic_load_n(&o->w[i], __ATOMIC_ACQUIRE);
+}
+
+static inline void rs_word_set(store_obj *o, uint32_t i, uint64_t v)
+{
+    __atomic_store_n(&o->w[i], v, __ATOMIC_RELEASE);
+}
+
+static inline void *rs_word_ptr(const store_obj *o, uint32_t i)
+{
+    return (void *)(uintptr_t)rs_word(o, i);
+}
+
+static inline void rs_word_set_ptr(store_obj *o, uint32_t i, const void *p)
+{
+    rs_word_set(o, i, (uint64_t)(uintptr_t)p);
+}
+
+static inline size_t rs_str_len(const char *s)
+{
+    return (size_t)((const uint64_t *)(const void *)s)[-1];
+}
+
+static inline bool rs_null_bit(const store_obj *o, const store_fld *f)
+{
+    uint64_t bits = rs_word(o, f->model->nullw + f->nullb / 64);
+    return bits >> (f->nullb % 64) & 1;
+}
+
+/* rs_field_null() - whether O's field F is null. */
+static inline bool rs_field_null(const store_fld *f, const store_obj *o)
+{
+    if (f->type == STORE_FK || f->type == STORE_CHAR || f->type == STORE_TEXT)
+        return rs_word(o, f->word) == 0;
+    return f->null && rs_null_bit(o, f);
+}
+
+#endif

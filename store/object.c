@@ -1,0 +1,426 @@
+/*
+ * store/object.c - creating, updating and looking up objects.
+ *
+ * A mutation runs in three steps, so that a failure changes nothing:
+ *   1. check: every value against its field (reads only);
+ *   2. stage: the new field words are built aside, strings copied, unique values checked,
+ *      and room is reserved in every index the change will touch (what can fail);
+ *   3. commit: words written, indexes updated, reverse relations relinked (cannot fail).
+ * Ids are consumed in step 3 only, so a failed create uses no id.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/error.h"
+#include "store/object.h"
+#include "store/schema.h"
+#include "store/vindex.h"
+
+/* ---- Values ------------------------------------------------------------------------------ */
+
+static const char *kind_name(store_kind k)
+{
+    static const char *const names[] = {"none", "string", "int", "float", "bool", "ref", "null"};
+    return (unsigned)k <= STORE_KIND_NULL ? names[k] : "unknown";
+}
+
+static bool is_string(const store_fld *f)
+{
+    return f->type == STORE_CHAR || f->type == STORE_TEXT;
+}
+
+/* Whether V says null: STORE_V_NULL, or a NULL string or reference. */
+static bool value_is_null(const store_value *v)
+{
+    return v->kind == STORE_KIND_NULL || (v->kind == STORE_KIND_STR && !v->u.s) ||
+           (v->kind == STORE_KIND_REF && !v->u.ref);
+}
+
+static int check_string(store *db, const store_fld *f, const char *s)
+{
+    const store_model *m = f->model;
+    size_t len = strlen(s);
+    long chars = rs_utf8_chars(s, len);
+    if (chars < 0)
+        return rs_error_set(db, STORE_EINVAL, "%s.%s: the string is not valid UTF-8", m->name,
+                            f->name);
+    if (f->type == STORE_CHAR && (size_t)chars > f->max_length)
+        return rs_error_set(db, STORE_EINVAL, "%s.%s: %ld characters, max_length is %zu",
+                            m->name, f->name, chars, f->max_length);
+    return STORE_OK;
+}
+
+static int check_ref(store *db, const store_fld *f, const store_obj *ref)
+{
+    const store_model *m = f->model;
+    if (ref->model != f->target)
+        return rs_error_set(db, STORE_EINVAL, "%s.%s: a %s given, the FK is to %s", m->name,
+                            f->name, ref->model->db == db ? ref->model->name : "foreign object",
+                            f->target->name);
+    if (!rs_obj_live(ref))
+        return rs_error_set(db, STORE_ECONSTRAINT, "%s.%s: the %s given is deleted", m->name,
+                            f->name, f->target->name);
+    return STORE_OK;
+}
+
+/* Checks that V fits field F; reads only. */
+static int check_value(store *db, const store_fld *f, const store_value *v)
+{
+    static const store_kind kind_of[] = {
+        [STORE_CHAR] = STORE_KIND_STR, [STORE_TEXT] = STORE_KIND_STR,
+        [STORE_INT] = STORE_KIND_INT,  [STORE_FLOAT] = STORE_KIND_FLOAT,
+        [STORE_BOOL] = STORE_KIND_BOOL, [STORE_FK] = STORE_KIND_REF,
+    };
+    const store_model *m = f->model;
+    if (value_is_null(v)) {
+        if (!f->null)
+            return rs_error_set(db, STORE_EINVAL, "%s.%s: null in a field without .null",
+                                m->name, f->name);
+        return STORE_OK;
+    }
+    if (v->kind != kind_of[f->type])
+        return rs_error_set(db, STORE_EINVAL, "%s.%s: a %s value given, the field wants a %s",
+                            m->name, f->name, kind_name(v->kind), kind_name(kind_of[f->type]));
+    if (v->kind == STORE_KIND_STR)
+        return check_string(db, f, v->u.s);
+    if (v->kind == STORE_KIND_REF)
+        return check_ref(db, f, v->u.ref);
+    return STORE_OK;
+}
+
+/* Whether field F has no default and no .null, so a create must give it. */
+static bool is_required(const store_fld *f)
+{
+    return !f->null && f->dflt.kind == STORE_KIND_NONE;
+}
+
+static bool value_given(const store_value *v, const char *name)
+{
+    for (; v->name; v++)
+        if (!strcmp(v->name, name))
+            return true;
+    return false;
+}
+
+/* Step 1: every value names a field once and fits it; on create, every required field is given. */
+static int check_values(store *db, const store_model *m, const store_value *v, bool create)
+{
+    for (const store_value *p = v; p->name; p++) {
+        const store_fld *f = rs_field_find(m, p->name);
+        if (!f)
+            return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", m->name, p->name);
+        for (const store_value *q = v; q < p; q++)
+            if (!strcmp(q->name, p->name))
+                return rs_error_set(db, STORE_EINVAL, "%s.%s: given twice", m->name, p->name);
+        int rc = check_value(db, f, p);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t j = 0; create && j < m->nfields; j++)
+        if (is_required(&m->fields[j]) && !value_given(v, m->fields[j].name))
+            return rs_error_set(db, STORE_EINVAL, "%s.%s: required, and not given", m->name,
+                                m->fields[j].name);
+    return STORE_OK;
+}
+
+/* ---- Staging ------------------------------------------------------------------------------ */
+
+enum { ST_SET = 1, ST_NULL = 2, ST_OWN = 4 };
+
+/* The new words of one object, built aside: w[j] and st[j] for field j. */
+typedef struct stage {
+    uint64_t *w;
+    uint8_t *st;
+} stage;
+
+static char *string_copy(const char *s, size_t len)
+{
+    uint64_t *p = malloc(sizeof(uint64_t) + len + 1);
+    if (!p)
+        return NULL;
+    *p = len;
+    char *c = (char *)(p + 1);
+    memcpy(c, s, len + 1);
+    return c;
+}
+
+static void string_free(char *s)
+{
+    if (s)
+        free(s - sizeof(uint64_t));
+}
+
+static int stage_new(stage *s, const store_model *m)
+{
+    size_t n = m->nfields ? m->nfields : 1;
+    s->w = malloc(n * (sizeof(uint64_t) + 1));
+    if (!s->w)
+        return STORE_ENOMEM;
+    s->st = (uint8_t *)(s->w + n);
+    memset(s->st, 0, n);
+    return STORE_OK;
+}
+
+/* Frees the stage and the strings it still owns. */
+static void stage_free(stage *s, const store_model *m)
+{
+    for (uint32_t j = 0; j < m->nfields; j++)
+        if (s->st[j] & ST_OWN)
+            string_free((char *)(uintptr_t)s->w[j]);
+    free(s->w);
+}
+
+/* Stages V (already checked) into field F. */
+static int stage_value(stage *s, const store_fld *f, const store_value *v)
+{
+    uint32_t j = (uint32_t)(f - f->model->fields);
+    s->st[j] = ST_SET;
+    s->w[j] = 0;
+    if (value_is_null(v)) {
+        s->st[j] |= ST_NULL;
+        return STORE_OK;
+    }
+    switch (v->kind) {
+    case STORE_KIND_STR: {
+        char *c = string_copy(v->u.s, strlen(v->u.s));
+        if (!c)
+            return STORE_ENOMEM;
+        s->w[j] = (uint64_t)(uintptr_t)c;
+        s->st[j] |= ST_OWN;
+        break;
+    }
+    case STORE_KIND_INT:
+        s->w[j] = (uint64_t)v->u.i;
+        break;
+    case STORE_KIND_FLOAT:
+        memcpy(&s->w[j], &v->u.f, sizeof(double));
+        break;
+    case STORE_KIND_BOOL:
+        s->w[j] = v->u.b;
+        break;
+    case STORE_KIND_REF:
+        s->w[j] = (uint64_t)(uintptr_t)v->u.ref;
+        break;
+    default:
+        break;
+    }
+    return STORE_OK;
+}
+
+/* Stages VALUES, then (on create) each field not given: its default, or null. */
+static int stage_values(store *db, stage *s, const store_model *m, const store_value *v,
+                        bool create)
+{
+    for (; v->name; v++)
+        if (stage_value(s, rs_field_find(m, v->name), v))
+            return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    for (uint32_t j = 0; create && j < m->nfields; j++) {
+        const store_fld *f = &m->fields[j];
+        if (s->st[j] & ST_SET)
+            continue;
+        store_value null = STORE_V_NULL(f->name);
+        if (stage_value(s, f, f->dflt.kind != STORE_KIND_NONE ? &f->dflt : &null))
+            return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    }
+    return STORE_OK;
+}
+
+/* ---- Indexed values ------------------------------------------------------------------------ */
+
+/* Step 2 for indexes: unique values do not repeat, and every index has room for the change. */
+static int stage_indexes(store *db, const stage *s, store_model *m, const store_obj *self)
+{
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        store_fld *f = &m->fields[j];
+        if (!(s->st[j] & ST_SET) || (s->st[j] & ST_NULL) || !(f->unique || f->indexed))
+            continue;
+        rs_probe p = {.w = s->w[j], .len = 0};
+        if (is_string(f))
+            p.len = rs_str_len((const char *)(uintptr_t)s->w[j]);
+        if (f->unique && rs_vindex_find(f, p, self))
+            return rs_error_set(db, STORE_ECONSTRAINT, "%s.%s: the value is already used",
+                                m->name, f->name);
+        if (rs_vindex_reserve(f))
+            return rs_error_set(db, STORE_ENOMEM, "%s.%s: out of memory", m->name, f->name);
+    }
+    return STORE_OK;
+}
+
+/* ---- Reverse relations -------------------------------------------------------------------- */
+
+static void link_append(const store_fld *fk, store_obj *parent, store_obj *child)
+{
+    uint32_t h = fk->head, l = fk->link;
+    store_obj *tail = rs_word_ptr(parent, h + 1);
+    rs_word_set_ptr(child, l, NULL);
+    rs_word_set_ptr(child, l + 1, tail);
+    if (tail)
+        rs_word_set_ptr(tail, l, child);
+    else
+        rs_word_set_ptr(parent, h, child);
+    rs_word_set_ptr(parent, h + 1, child);
+    rs_word_set(parent, h + 2, rs_word(parent, h + 2) + 1);
+}
+
+void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
+{
+    uint32_t h = fk->head, l = fk->link;
+    store_obj *next = rs_word_ptr(child, l), *prev = rs_word_ptr(child, l + 1);
+    if (prev)
+        rs_word_set_ptr(prev, l, next);
+    else
+        rs_word_set_ptr(parent, h, next);
+    if (next)
+        rs_word_set_ptr(next, l + 1, prev);
+    else
+        rs_word_set_ptr(parent, h + 1, prev);
+    rs_word_set(parent, h + 2, rs_word(parent, h + 2) - 1);
+    rs_word_set_ptr(child, l, NULL);
+    rs_word_set_ptr(child, l + 1, NULL);
+}
+
+/* ---- Commit ------------------------------------------------------------------------------- */
+
+static void null_bit_set(store_obj *o, const store_fld *f, bool null)
+{
+    uint32_t i = f->model->nullw + f->nullb / 64;
+    uint64_t bit = UINT64_C(1) << (f->nullb % 64);
+    uint64_t bits = rs_word(o, i);
+    rs_word_set(o, i, null ? bits | bit : bits & ~bit);
+}
+
+/* Step 3 for one field: O's field F takes staged word W (ST: its state). Cannot fail. */
+static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, bool fresh)
+{
+    uint64_t old = rs_word(o, f->word);
+    bool was_null = fresh || rs_field_null(f, o);
+    bool is_null = st & ST_NULL;
+    if (f->type == STORE_FK && !fresh && !was_null && !is_null && old == w)
+        return; /* same parent: stays where it is in the relation */
+    if ((f->unique || f->indexed) && !was_null)
+        rs_vindex_remove(f, o);
+    if (f->type == STORE_FK && !was_null)
+        rs_link_remove(f, (store_obj *)(uintptr_t)old, o);
+    rs_word_set(o, f->word, w);
+    if (f->null && !is_string(f) && f->type != STORE_FK)
+        null_bit_set(o, f, is_null);
+    if (is_string(f) && !fresh)
+        string_free((char *)(uintptr_t)old);
+    if (f->type == STORE_FK && !is_null)
+        link_append(f, (store_obj *)(uintptr_t)w, o);
+    if ((f->unique || f->indexed) && !is_null)
+        rs_vindex_add(f, o); /* reserved: cannot fail */
+}
+
+/* Step 3: commits every staged field into O; the stage no longer owns its strings. */
+static void commit(stage *s, store_obj *o, bool fresh)
+{
+    store_model *m = o->model;
+    for (uint32_t j = 0; j < m->nfields; j++)
+        if (s->st[j] & ST_SET) {
+            commit_field(o, &m->fields[j], s->w[j], s->st[j], fresh);
+            s->st[j] &= (uint8_t)~ST_OWN;
+        }
+}
+
+int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out)
+{
+    int rc = check_values(db, m, v, true);
+    if (rc)
+        return rc;
+    stage s;
+    if (stage_new(&s, m))
+        return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    rc = stage_values(db, &s, m, v, true);
+    if (!rc)
+        rc = stage_indexes(db, &s, m, NULL);
+    if (!rc && rs_hash_reserve(&m->ids, 1))
+        rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    store_obj *o = rc ? NULL : rs_arena_alloc(&m->arena);
+    if (!rc && !o)
+        rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    if (rc)
+        goto out_free_stage;
+    o->model = m;
+    o->id = m->next_id++; /* nothing below can fail */
+    rs_hash_put(&m->ids, o->id, o);
+    commit(&s, o, true);
+    m->count++;
+    if (out)
+        *out = o;
+out_free_stage:
+    stage_free(&s, m);
+    return rc;
+}
+
+int rs_obj_update(store *db, store_obj *o, const store_value *v)
+{
+    store_model *m = o->model;
+    if (!rs_obj_live(o))
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
+    int rc = check_values(db, m, v, false);
+    if (rc)
+        return rc;
+    stage s;
+    if (stage_new(&s, m))
+        return rs_error_set(db, STORE_ENOMEM, "%s %" PRIu64 ": out of memory", m->name, o->id);
+    rc = stage_values(db, &s, m, v, false);
+    if (!rc)
+        rc = stage_indexes(db, &s, m, o);
+    if (!rc)
+        commit(&s, o, false);
+    stage_free(&s, m);
+    return rc;
+}
+
+void rs_obj_strings_free(store_obj *o)
+{
+    store_model *m = o->model;
+    for (uint32_t j = 0; j < m->nfields; j++)
+        if (is_string(&m->fields[j]))
+            string_free(rs_word_ptr(o, m->fields[j].word));
+}
+
+/* ---- Lookup by value ---------------------------------------------------------------------- */
+
+int rs_obj_get_by(store *db, store_model *m, const store_fld *f, const store_value *v,
+                  store_obj **out)
+{
+    *out = NULL;
+    if (!f->unique && !f->indexed)
+        return rs_error_set(db, STORE_EINVAL, "%s.%s: not .unique nor .index", m->name, f->name);
+    if (value_is_null(v))
+        return rs_error_set(db, STORE_ENOTFOUND, "%s.%s: null matches nothing", m->name,
+                            f->name);
+    int rc;
+    if (v->kind == STORE_KIND_REF) {
+        /* A deleted parent is not an error here: nothing points at it, so nothing matches. */
+        if (f->type != STORE_FK || v->u.ref->model != f->target)
+            return rs_error_set(db, STORE_EINVAL, "%s.%s: not a reference to a %s", m->name,
+                                f->name, f->type == STORE_FK ? f->target->name : "FK");
+    } else if ((rc = check_value(db, f, v))) {
+        return rc;
+    }
+    rs_probe p = {.w = 0, .len = 0};
+    switch (v->kind) {
+    case STORE_KIND_STR:
+        p.w = (uint64_t)(uintptr_t)v->u.s;
+        p.len = strlen(v->u.s);
+        break;
+    case STORE_KIND_REF:
+        p.w = (uint64_t)(uintptr_t)v->u.ref;
+        break;
+    case STORE_KIND_BOOL:
+        p.w = v->u.b;
+        break;
+    default:
+        p.w = (uint64_t)v->u.i;
+        break;
+    }
+    *out = rs_vindex_find(f, p, NULL);
+    if (!*out)
+        return rs_error_set(db, STORE_ENOTFOUND, "%s.%s: no object holds that value", m->name,
+                            f->name);
+    return STORE_OK;
+}

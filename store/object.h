@@ -1,0 +1,45 @@
+/*
+ * store/object.h - objects: create, read, update, delete, and the links between them.
+ *
+ * Every function here runs with the store's lock held by the caller (api/): the write lock
+ * for those that change anything, at least the read lock for the others.
+ */
+#ifndef RS_STORE_OBJECT_H
+#define RS_STORE_OBJECT_H
+
+#include <store.h>
+
+#include "store/model.h"
+
+/* rs_obj_create() - store_create() under the write lock; all or nothing. */
+int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out);
+
+/* rs_obj_update() - store_update() under the write lock; all or nothing. */
+int rs_obj_update(store *db, store_obj *o, const store_value *v);
+
+/* rs_obj_delete() - store_delete() under the write lock; all or nothing (store/delete.c). */
+int rs_obj_delete(store *db, store_obj *o);
+
+/* rs_obj_get() - the live object of M with ID, or NULL. One probe of the id index. */
+static inline store_obj *rs_obj_get(const store_model *m, uint64_t id)
+{
+    return rs_hash_get(&m->ids, id);
+}
+
+/* rs_obj_live() - whether O is a live object (not deleted). */
+static inline bool rs_obj_live(const store_obj *o)
+{
+    return o->id != 0 && rs_obj_get(o->model, o->id) == o;
+}
+
+/* rs_obj_get_by() - store_get_by() under the read lock. */
+int rs_obj_get_by(store *db, store_model *m, const store_fld *f, const store_value *v,
+                  store_obj **out);
+
+/* rs_link_remove() - take CHILD out of PARENT's reverse relation of foreign key FK. */
+void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child);
+
+/* rs_obj_strings_free() - free the strings O holds (before its slot is recycled). */
+void rs_obj_strings_free(store_obj *o);
+
+#endif

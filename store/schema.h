@@ -1,0 +1,49 @@
+/*
+ * store/schema.h - declared models, and their compilation into a store's models.
+ */
+#ifndef RS_STORE_SCHEMA_H
+#define RS_STORE_SCHEMA_H
+
+#include <store.h>
+
+#include "store/model.h"
+
+/* One declared model: its name and a copy of its field list. */
+typedef struct rs_decl {
+    char *name;
+    size_t nfields;
+    store_field *fields; /* every string copied */
+} rs_decl;
+
+struct store_schema {
+    size_t ndecls;
+    rs_decl *decls;
+};
+
+/* rs_schema_add() - store_schema_add() after the argument checks. */
+int rs_schema_add(store_schema *s, const char *model, const store_field *fields);
+
+/* rs_schema_free() - store_schema_free(). */
+void rs_schema_free(store_schema *s);
+
+/*
+ * rs_schema_compile() - check schema S as a whole and build DB's models from it: fields
+ * resolved to words, foreign keys to their target model and reverse relation, empty arenas
+ * and indexes. On failure returns STORE_ESCHEMA (naming model and field in
+ * store_errmsg(NULL)) or STORE_ENOMEM, and DB has no models.
+ */
+int rs_schema_compile(store *db, const store_schema *s);
+
+/* rs_models_free() - free DB's models and everything their objects own. */
+void rs_models_free(store *db);
+
+/* rs_field_find() - MODEL's field called NAME, or NULL. */
+store_fld *rs_field_find(const store_model *m, const char *name);
+
+/* rs_relation_find() - the foreign key behind MODEL's reverse relation NAME, or NULL. */
+store_fld *rs_relation_find(const store_model *m, const char *name);
+
+/* rs_utf8_chars() - how many code points the LEN bytes at S hold, or -1 if not UTF-8. */
+long rs_utf8_chars(const char *s, size_t len);
+
+#endif
