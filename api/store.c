@@ -12,6 +12,7 @@
 #include <string.h>
 #include <store.h>
 
+#include "persist/file.h"
 #include "store/check.h"
 #include "store/db.h"
 #include "store/error.h"
@@ -75,18 +76,84 @@ int store_open(store **out, const store_schema *s, const char *path, const store
     if (!out || !s)
         return rs_error_set(NULL, STORE_EINVAL, "store_open: %s is NULL",
                             !out ? "OUT" : "the schema");
-    if (path)
-        return rs_error_set(NULL, STORE_EINVAL, "store_open: stores on files are not supported "
-                                                "yet; pass a NULL path");
-    if (opts && opts->flags)
-        return rs_error_set(NULL, STORE_EINVAL, "store_open: unknown flags 0x%x", opts->flags);
-    return rs_db_open(out, s);
+    unsigned known = STORE_OPEN_READONLY | STORE_OPEN_NOSYNC;
+    if (opts && (opts->flags & ~known))
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: unknown flags 0x%x",
+                            opts->flags & ~known);
+    store *db;
+    int rc = rs_db_open(&db, s);
+    if (rc || !path) {
+        if (!rc)
+            *out = db;
+        return rc;
+    }
+    db->readonly = opts && (opts->flags & STORE_OPEN_READONLY);
+    db->track = !db->readonly;
+    rc = rs_persist_open(db, path, opts);
+    if (rc) {
+        rs_db_close(db);
+        return rc;
+    }
+    *out = db;
+    return STORE_OK;
 }
 
 int store_close(store *db)
 {
-    if (db)
-        rs_db_close(db);
+    if (!db)
+        return STORE_OK;
+    int rc = STORE_OK;
+    if (db->persist) {
+        if (!db->readonly)
+            rc = rs_persist_snapshot(db);
+        int crc = rs_persist_close(db);
+        if (crc == STORE_EFORK)
+            rc = crc;
+    }
+    rs_db_close(db);
+    return rc;
+}
+
+int store_snapshot(store *db)
+{
+    if (!db)
+        return rs_error_set(NULL, STORE_EINVAL, "store_snapshot: the store is NULL");
+    return db->persist ? rs_persist_snapshot(db) : STORE_OK;
+}
+
+int store_backup(store *db, const char *path)
+{
+    if (!db || !path)
+        return rs_error_set(db, STORE_EINVAL, "store_backup: %s is NULL",
+                            !db ? "the store" : "the path");
+    if (!db->persist)
+        return rs_error_set(db, STORE_EINVAL, "store_backup: the store has no file");
+    return rs_persist_backup(db, path);
+}
+
+int store_stat(store *db, store_stats *out)
+{
+    if (!db || !out)
+        return rs_error_set(db, STORE_EINVAL, "store_stat: %s is NULL",
+                            !db ? "the store" : "OUT");
+    memset(out, 0, sizeof *out);
+    RDLOCK(db);
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        const store_model *m = &db->models[i];
+        out->objects += m->count;
+        out->dirty += rs_hash_count(&m->dirty);
+        out->deleted += rs_hash_count(&m->tombs);
+    }
+    rs_persist_stat(db, out);
+    UNLOCK(db);
+    return STORE_OK;
+}
+
+/* Changes are refused on a store opened read-only. */
+static int check_writable(store *db)
+{
+    if (db->readonly)
+        return rs_error_set(db, STORE_EINVAL, "the store is open read-only");
     return STORE_OK;
 }
 
@@ -142,6 +209,8 @@ int store_create(store *db, store_model *model, const store_value *values, store
     int rc = check_model(db, model, "store_create");
     if (!rc)
         rc = check_values_arg(db, values, "store_create");
+    if (!rc)
+        rc = check_writable(db);
     if (rc)
         return rc;
     WRLOCK(db);
@@ -200,6 +269,8 @@ int store_update(store *db, store_obj *obj, const store_value *values)
     int rc = check_obj(db, obj, "store_update");
     if (!rc)
         rc = check_values_arg(db, values, "store_update");
+    if (!rc)
+        rc = check_writable(db);
     if (rc)
         return rc;
     WRLOCK(db);
@@ -211,6 +282,8 @@ int store_update(store *db, store_obj *obj, const store_value *values)
 int store_delete(store *db, store_obj *obj)
 {
     int rc = check_obj(db, obj, "store_delete");
+    if (!rc)
+        rc = check_writable(db);
     if (rc)
         return rc;
     WRLOCK(db);

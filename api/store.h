@@ -128,10 +128,34 @@ typedef struct store_field {
     store_value default_value; /* .kind STORE_KIND_NONE: no default (not FK) */
 } store_field;
 
+/* store_options.flags */
+enum {
+    STORE_OPEN_READONLY = 1 << 0, /* no changes, no snapshots; other readers may share the file */
+    STORE_OPEN_NOSYNC = 1 << 1,   /* commits are not flushed to the disk: a snapshot survives a
+                                     process crash, NOT a power loss or an OS crash */
+};
+
 /* store_open() options; NULL means all defaults. */
 typedef struct store_options {
-    unsigned flags; /* reserved, 0 */
+    unsigned flags;  /* STORE_OPEN_* */
+    size_t map_size; /* the file's initial map size in bytes; 0: 16 MiB. It doubles by itself
+                        when full, up to map_max */
+    size_t map_max;  /* the largest the map (and so the file) may grow; 0: 1 TiB. Reaching it
+                        makes store_snapshot() fail with STORE_EFULL */
 } store_options;
+
+/* What store_stat() reports. */
+typedef struct store_stats {
+    size_t objects;            /* live objects, all models */
+    size_t dirty;              /* objects created or changed since the last snapshot */
+    size_t deleted;            /* objects deleted since the last snapshot */
+    uint64_t generation;       /* the file's last snapshot: 1, 2, ...; 0 if none */
+    uint64_t snapshot_time_ns; /* when it was taken, nanoseconds since the epoch */
+    size_t last_written;       /* records the last snapshot of this process wrote */
+    size_t last_deleted;       /* records it deleted */
+    size_t last_bytes;         /* bytes of records it wrote */
+    size_t map_size;           /* the file's map size now */
+} store_stats;
 
 /*
  * A walk over the children of one object in one reverse relation, returned by value.
@@ -188,24 +212,60 @@ STORE_API void store_schema_free(store_schema *s);
 /* ---- Opening and closing ---------------------------------------------------------------- */
 
 /*
- * store_open() - open a store of schema S, in *OUT.
+ * store_open() - open a store of schema S, in *OUT, kept in the file PATH.
  *
- * PATH NULL gives a store in memory only. The schema is checked first: a foreign key to an
- * unknown model, two reverse relations of one model with the same name (or one named like a
- * field), STORE_CHAR without max_length, STORE_SET_NULL on a field without .null, a default
- * that does not fit its field, .unique or .index on a FLOAT give STORE_ESCHEMA, and
- * store_errmsg(NULL) names the model and field. Returns STORE_OK, STORE_EINVAL (OUT or S is
- * NULL, a path is given: files are not supported yet), STORE_ESCHEMA or STORE_ENOMEM; on
- * failure *OUT is untouched.
+ * PATH NULL gives a store in memory only. Otherwise PATH is one file (LMDB adds PATH-lock
+ * beside it), created if missing; the last snapshot in it is loaded: every object with its
+ * id and fields, every relation in its order, the next id of each model.
+ *
+ * The schema is checked first: a foreign key to an unknown model, two reverse relations of
+ * one model with the same name (or one named like a field), STORE_CHAR without max_length,
+ * STORE_SET_NULL on a field without .null, a default that does not fit its field, .unique or
+ * .index on a FLOAT give STORE_ESCHEMA. Then it is checked against the file's: a model or a
+ * field the file lacks is added if the field is .null or has a default; any other difference
+ * (a type, a max_length, a removed field or model, a changed FK) is STORE_ESCHEMA.
+ *
+ * Returns STORE_OK, STORE_EINVAL (OUT or S is NULL, unknown flags, a read-only open of a
+ * missing or empty file), STORE_ESCHEMA, STORE_EBUSY (the file is open in this process or
+ * another, by any name), STORE_ECORRUPT (the file is damaged, truncated or not a relstore
+ * file), STORE_EIO or STORE_ENOMEM, with the detail in store_errmsg(NULL); on failure the
+ * file is untouched and *OUT too.
  */
 STORE_API int store_open(store **out, const store_schema *s, const char *path,
                          const store_options *opts);
 
 /*
- * store_close() - close DB and free everything it owns: every store_obj, string and iterator
- * of it becomes invalid. NULL is allowed. Returns STORE_OK. No other thread may be using DB.
+ * store_close() - take a snapshot of unsaved changes (a store with a file), then close DB
+ * and free everything it owns: every store_obj, string and iterator of it becomes invalid.
+ * NULL is allowed. Returns STORE_OK, or the snapshot's failure code (the store is closed all
+ * the same, and the file holds the last snapshot that succeeded); from a forked child,
+ * STORE_EFORK, touching nothing of the parent's file. No other thread may be using DB.
  */
 STORE_API int store_close(store *db);
+
+/*
+ * store_snapshot() - make every change since the last snapshot durable, atomically: in one
+ * LMDB write transaction, committed with a full sync (unless STORE_OPEN_NOSYNC). Only the
+ * changed and deleted objects are written; with no change, nothing is. Readers and writers
+ * wait only while the changes are gathered, not while they are written. A crash at any
+ * instant leaves the file at this snapshot or the one before.
+ *
+ * Returns STORE_OK, STORE_EINVAL (DB NULL or read-only), STORE_EIO (LMDB's message in
+ * store_errmsg()), STORE_ENOSPC, STORE_EFULL (the map reached map_max), STORE_ENOMEM or
+ * STORE_EFORK (called from a forked child); on failure the store is unchanged, every change
+ * is still pending, and the next snapshot tries again. In memory only: STORE_OK, nothing to do.
+ */
+STORE_API int store_snapshot(store *db);
+
+/*
+ * store_backup() - copy the last snapshot of DB into a new file PATH, compacted (no free
+ * pages), while the store stays in use. The copy opens as a store. Returns STORE_OK,
+ * STORE_EINVAL (NULL argument, a store in memory only, PATH exists) or STORE_EIO.
+ */
+STORE_API int store_backup(store *db, const char *path);
+
+/* store_stat() - figures about DB into *OUT: STORE_OK or STORE_EINVAL (NULL argument). */
+STORE_API int store_stat(store *db, store_stats *out);
 
 /* store_model_find() - the model called NAME, or NULL if there is none (or an argument is NULL). */
 STORE_API store_model *store_model_find(store *db, const char *name);

@@ -100,6 +100,26 @@ static int check_restrict(store *db, const doomed *d)
     return STORE_OK;
 }
 
+/* Phase 1, last step: room to record every deletion and every child set to null. */
+static int reserve_marks(store *db, const doomed *d)
+{
+    int rc = STORE_OK;
+    for (size_t i = 0; i < d->n; i++) {
+        store_model *m = d->all[i]->model;
+        m->scratch_tombs++;
+        for (uint32_t r = 0; r < m->nrels; r++)
+            if (m->rels[r]->on_delete == STORE_SET_NULL)
+                m->rels[r]->model->scratch_marks += rs_word(d->all[i], m->rels[r]->head + 2);
+    }
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        store_model *m = &db->models[i];
+        if (!rc && (m->scratch_tombs || m->scratch_marks))
+            rc = rs_dirty_reserve(m, m->scratch_marks, m->scratch_tombs);
+        m->scratch_tombs = m->scratch_marks = 0;
+    }
+    return rc ? rs_error_set(db, STORE_ENOMEM, "out of memory recording a delete") : STORE_OK;
+}
+
 /* Phase 3, for the SET_NULL children of P that survive. */
 static void set_null_children(const doomed *d, store_obj *p)
 {
@@ -116,6 +136,7 @@ static void set_null_children(const doomed *d, store_obj *p)
                     rs_vindex_remove(rel, c);
                 rs_link_remove(rel, p, c);
                 rs_word_set_ptr(c, rel->word, NULL);
+                rs_dirty_mark(c);
             }
             c = next;
         }
@@ -151,6 +172,8 @@ int rs_obj_delete(store *db, store_obj *o)
                           m->name, o->id);
     else
         rc = check_restrict(db, &d);
+    if (!rc)
+        rc = reserve_marks(db, &d);
     if (rc)
         goto out;
     for (size_t i = 0; i < d.n; i++)
@@ -159,6 +182,7 @@ int rs_obj_delete(store *db, store_obj *o)
         detach(d.all[i]);
     for (size_t i = 0; i < d.n; i++) {
         store_obj *x = d.all[i];
+        rs_dirty_tomb(x);
         rs_obj_strings_free(x);
         x->id = 0;
         x->model->count--;

@@ -9,7 +9,9 @@
  *   w[0 .. n)       one word per field: int64, double bits, bool, string, parent pointer
  *   w[nullw ..)     null bits of the nullable INT/FLOAT/BOOL fields (strings and foreign
  *                   keys are null when their pointer is NULL)
- *   w[link], +1     per foreign key of the model: next and prev sibling under the parent
+ *   w[link], +1, +2 per foreign key of the model: next and prev sibling under the parent,
+ *                   and when the object joined the parent's relation (the store's join
+ *                   sequence), so that a reloaded store walks children in the same order
  *   w[ilink], +1    per .index field (not .unique): next and prev holder of the same value
  *   w[head], +1, +2 per reverse relation onto the model: first child, last child, count
  *
@@ -48,6 +50,7 @@ struct store_obj {
 struct store_fld {
     store_model *model; /* the model the field belongs to */
     char *name;
+    uint32_t fid;   /* the field's number in the file's catalog; never reused */
     store_type type;
     uint32_t word;  /* w[word] holds the value */
     uint32_t nullb; /* for nullable INT/FLOAT/BOOL: the bit in the null words */
@@ -61,7 +64,7 @@ struct store_fld {
     char *related_name;
     store_model *target;
     store_on_delete on_delete;
-    uint32_t link; /* w[link] next, w[link + 1] prev, in the child */
+    uint32_t link; /* w[link] next, +1 prev, +2 join sequence, in the child */
     uint32_t head; /* w[head] first, +1 last, +2 count, in the parent */
 };
 
@@ -77,13 +80,26 @@ struct store_model {
     rs_hash ids;      /* id -> object */
     uint64_t next_id; /* the id the next create gets */
     size_t count;     /* live objects */
+    /* Changes since the last snapshot (only when the store has a file): id -> object for
+     * created or updated objects, id -> RS_TOMB for deleted ones. A value with RS_INFLIGHT
+     * set is being written by a snapshot (see persist/snapshot.c). */
+    rs_hash dirty;
+    rs_hash tombs;
+    size_t scratch_tombs, scratch_marks; /* counters for the delete in progress */
 };
+
+#define RS_INFLIGHT ((uintptr_t)1)
+#define RS_TOMB ((void *)(uintptr_t)2)
 
 struct store {
     pthread_rwlock_t lock;
     uint64_t serial; /* for store_errmsg(): no two stores share one */
     uint32_t nmodels;
     store_model *models;
+    bool track;        /* record changes for snapshots: the store has a file */
+    bool readonly;     /* opened STORE_OPEN_READONLY: changes are refused */
+    uint64_t join_seq; /* the last join sequence handed out */
+    struct rs_persist *persist; /* the file behind the store, or NULL (persist/) */
 };
 
 /* ---- Word access -------------------------------------------------------------------------- */

@@ -134,7 +134,7 @@ typedef struct stage {
     uint8_t *st;
 } stage;
 
-static char *string_copy(const char *s, size_t len)
+char *rs_str_new(const char *s, size_t len)
 {
     uint64_t *p = malloc(sizeof(uint64_t) + len + 1);
     if (!p)
@@ -145,7 +145,7 @@ static char *string_copy(const char *s, size_t len)
     return c;
 }
 
-static void string_free(char *s)
+void rs_str_free(char *s)
 {
     if (s)
         free(s - sizeof(uint64_t));
@@ -167,7 +167,7 @@ static void stage_free(stage *s, const store_model *m)
 {
     for (uint32_t j = 0; j < m->nfields; j++)
         if (s->st[j] & ST_OWN)
-            string_free((char *)(uintptr_t)s->w[j]);
+            rs_str_free((char *)(uintptr_t)s->w[j]);
     free(s->w);
 }
 
@@ -183,7 +183,7 @@ static int stage_value(stage *s, const store_fld *f, const store_value *v)
     }
     switch (v->kind) {
     case STORE_KIND_STR: {
-        char *c = string_copy(v->u.s, strlen(v->u.s));
+        char *c = rs_str_new(v->u.s, strlen(v->u.s));
         if (!c)
             return STORE_ENOMEM;
         s->w[j] = (uint64_t)(uintptr_t)c;
@@ -249,18 +249,24 @@ static int stage_indexes(store *db, const stage *s, store_model *m, const store_
 
 /* ---- Reverse relations -------------------------------------------------------------------- */
 
-static void link_append(const store_fld *fk, store_obj *parent, store_obj *child)
+void rs_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq)
 {
     uint32_t h = fk->head, l = fk->link;
     store_obj *tail = rs_word_ptr(parent, h + 1);
     rs_word_set_ptr(child, l, NULL);
     rs_word_set_ptr(child, l + 1, tail);
+    rs_word_set(child, l + 2, seq);
     if (tail)
         rs_word_set_ptr(tail, l, child);
     else
         rs_word_set_ptr(parent, h, child);
     rs_word_set_ptr(parent, h + 1, child);
     rs_word_set(parent, h + 2, rs_word(parent, h + 2) + 1);
+}
+
+static void link_append(const store_fld *fk, store_obj *parent, store_obj *child)
+{
+    rs_link_join(fk, parent, child, ++parent->model->db->join_seq);
 }
 
 void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
@@ -278,6 +284,41 @@ void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
     rs_word_set(parent, h + 2, rs_word(parent, h + 2) - 1);
     rs_word_set_ptr(child, l, NULL);
     rs_word_set_ptr(child, l + 1, NULL);
+    rs_word_set(child, l + 2, 0);
+}
+
+/* ---- Changes since the last snapshot ------------------------------------------------------ */
+
+int rs_dirty_reserve(store_model *m, size_t created, size_t deleted)
+{
+    if (!m->db->track)
+        return STORE_OK;
+    if (rs_hash_reserve(&m->dirty, created) || rs_hash_reserve(&m->tombs, deleted))
+        return STORE_ENOMEM;
+    return STORE_OK;
+}
+
+void rs_dirty_mark(store_obj *o)
+{
+    store_model *m = o->model;
+    if (!m->db->track)
+        return;
+    void *v = rs_hash_get(&m->dirty, o->id);
+    if (v)
+        rs_hash_replace(&m->dirty, o->id, v, o); /* dirty again, even if being written */
+    else
+        rs_hash_put(&m->dirty, o->id, o); /* reserved: cannot fail */
+}
+
+void rs_dirty_tomb(store_obj *o)
+{
+    store_model *m = o->model;
+    if (!m->db->track)
+        return;
+    void *v = rs_hash_get(&m->dirty, o->id);
+    if (v)
+        rs_hash_del(&m->dirty, o->id, v);
+    rs_hash_put(&m->tombs, o->id, RS_TOMB); /* reserved: cannot fail */
 }
 
 /* ---- Commit ------------------------------------------------------------------------------- */
@@ -306,7 +347,7 @@ static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, boo
     if (f->null && !is_string(f) && f->type != STORE_FK)
         null_bit_set(o, f, is_null);
     if (is_string(f) && !fresh)
-        string_free((char *)(uintptr_t)old);
+        rs_str_free((char *)(uintptr_t)old);
     if (f->type == STORE_FK && !is_null)
         link_append(f, (store_obj *)(uintptr_t)w, o);
     if ((f->unique || f->indexed) && !is_null)
@@ -335,7 +376,7 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
     rc = stage_values(db, &s, m, v, true);
     if (!rc)
         rc = stage_indexes(db, &s, m, NULL);
-    if (!rc && rs_hash_reserve(&m->ids, 1))
+    if (!rc && (rs_hash_reserve(&m->ids, 1) || rs_dirty_reserve(m, 1, 0)))
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     store_obj *o = rc ? NULL : rs_arena_alloc(&m->arena);
     if (!rc && !o)
@@ -346,6 +387,7 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
     o->id = m->next_id++; /* nothing below can fail */
     rs_hash_put(&m->ids, o->id, o);
     commit(&s, o, true);
+    rs_dirty_mark(o);
     m->count++;
     if (out)
         *out = o;
@@ -368,8 +410,12 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
     rc = stage_values(db, &s, m, v, false);
     if (!rc)
         rc = stage_indexes(db, &s, m, o);
-    if (!rc)
+    if (!rc && rs_dirty_reserve(m, 1, 0))
+        rc = rs_error_set(db, STORE_ENOMEM, "%s %" PRIu64 ": out of memory", m->name, o->id);
+    if (!rc) {
         commit(&s, o, false);
+        rs_dirty_mark(o);
+    }
     stage_free(&s, m);
     return rc;
 }
@@ -379,7 +425,7 @@ void rs_obj_strings_free(store_obj *o)
     store_model *m = o->model;
     for (uint32_t j = 0; j < m->nfields; j++)
         if (is_string(&m->fields[j]))
-            string_free(rs_word_ptr(o, m->fields[j].word));
+            rs_str_free(rs_word_ptr(o, m->fields[j].word));
 }
 
 /* ---- Lookup by value ---------------------------------------------------------------------- */

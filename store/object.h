@@ -36,8 +36,33 @@ static inline bool rs_obj_live(const store_obj *o)
 int rs_obj_get_by(store *db, store_model *m, const store_fld *f, const store_value *v,
                   store_obj **out);
 
+/*
+ * rs_link_join() - append CHILD to PARENT's reverse relation of foreign key FK, recording
+ * SEQ as the moment it joined (the loader gives the one from the file).
+ */
+void rs_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq);
+
+/* rs_str_new() - a store string: a copy of the LEN bytes at S, NUL-ended, or NULL. */
+char *rs_str_new(const char *s, size_t len);
+
+/* rs_str_free() - free a store string; NULL is allowed. */
+void rs_str_free(char *s);
+
 /* rs_link_remove() - take CHILD out of PARENT's reverse relation of foreign key FK. */
 void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child);
+
+/*
+ * rs_dirty_reserve() - room to record CREATED more changed and DELETED more deleted objects
+ * of M, so that the marks below cannot fail. STORE_OK or STORE_ENOMEM. Without a file,
+ * nothing is recorded and this always succeeds.
+ */
+int rs_dirty_reserve(store_model *m, size_t created, size_t deleted);
+
+/* rs_dirty_mark() - record that O was created or changed. */
+void rs_dirty_mark(store_obj *o);
+
+/* rs_dirty_tomb() - record that O is deleted (before its slot is recycled). */
+void rs_dirty_tomb(store_obj *o);
 
 /* rs_obj_strings_free() - free the strings O holds (before its slot is recycled). */
 void rs_obj_strings_free(store_obj *o);

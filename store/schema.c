@@ -246,6 +246,7 @@ static int check_field(const store_model *m, const store_fld *f)
 static int fld_init(store_model *m, store_fld *f, const store_field *decl)
 {
     f->model = m;
+    f->fid = (uint32_t)(f - m->fields) + 1;
     f->type = decl->type;
     f->max_length = decl->max_length;
     f->null = decl->null;
@@ -294,6 +295,8 @@ static int models_build(store *db, const store_schema *s)
         m->db = db;
         m->next_id = 1;
         rs_hash_init(&m->ids);
+        rs_hash_init(&m->dirty);
+        rs_hash_init(&m->tombs);
         if (!(m->name = copy_str(d->name)))
             return STORE_ENOMEM;
         if (d->nfields && !(m->fields = calloc(d->nfields, sizeof *m->fields)))
@@ -372,7 +375,7 @@ static void layout(store_model *m)
     for (uint32_t j = 0; j < m->nfields; j++)
         if (m->fields[j].type == STORE_FK) {
             m->fields[j].link = w;
-            w += 2;
+            w += 3;
         }
     for (uint32_t j = 0; j < m->nfields; j++)
         if (m->fields[j].indexed && !m->fields[j].unique) {
@@ -434,6 +437,8 @@ void rs_models_free(store *db)
         }
         rs_arena_free_all(&m->arena);
         rs_hash_free(&m->ids);
+        rs_hash_free(&m->dirty);
+        rs_hash_free(&m->tombs);
         free(m->fields);
         free(m->rels);
         free(m->name);

@@ -245,7 +245,7 @@ Test(schema, open_rejects_unknown_flags)
     store *d = NULL;
     store_field f[] = {{.name = "x", .type = STORE_INT}, {0}};
     cr_assert_eq(store_schema_add(s, "M", f), STORE_OK);
-    store_options bad = {.flags = 1};
+    store_options bad = {.flags = 1u << 7};
     cr_assert_eq(store_open(&d, s, NULL, &bad), STORE_EINVAL);
     cr_assert_null(d);
 }

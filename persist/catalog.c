@@ -1,0 +1,322 @@
+/*
+ * persist/catalog.c - the catalog record: format, schema, next ids and the snapshot digest.
+ *
+ *   OFFSET  SIZE  MEANING
+ *   0       8     magic "RELSTORE"
+ *   8       4     format version (RS_FORMAT_VERSION)
+ *   12      8     XXH3-64 of bytes 20..end
+ *   20      8     generation: 1 for the first snapshot, then 2, 3, ...
+ *   28      8     time of the snapshot, nanoseconds since the epoch
+ *   36      8     the store's join sequence
+ *   44      4     number of models
+ *   48      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
+ *                 each field: fid (4), name (str), type (1), flags (1: null 1, unique 2,
+ *                 index 4), on_delete (1), max_length (8), to (str), related_name (str)
+ *
+ * A str is a u16 length n then n bytes, the last a NUL (n = 0: absent). Numbers are
+ * little-endian. count and hsum are the number of records in the model's database and the
+ * sum mod 2^64 of their checksums: the loader recomputes both, so a record lost, added or
+ * altered is found even when its own checksum happens to be right.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+#include "persist/bytes.h"
+#include "persist/catalog.h"
+#include "store/error.h"
+#include "store/schema.h"
+
+static const char MAGIC[8] = "RELSTORE";
+enum { HEAD = 48, HASHED = 20 };
+
+/* ---- Encoding ----------------------------------------------------------------------------- */
+
+static size_t str_size(const char *s)
+{
+    return 2 + (s ? strlen(s) + 1 : 0);
+}
+
+static uint8_t *put_str(uint8_t *p, const char *s)
+{
+    size_t n = s ? strlen(s) + 1 : 0;
+    rs_put_u16(p, (uint16_t)n);
+    if (n)
+        memcpy(p + 2, s, n);
+    return p + 2 + n;
+}
+
+static size_t field_size(const store_fld *f)
+{
+    return 4 + str_size(f->name) + 3 + 8 + str_size(f->to) + str_size(f->related_name);
+}
+
+static uint8_t *put_field(uint8_t *p, const store_fld *f)
+{
+    rs_put_u32(p, f->fid);
+    p = put_str(p + 4, f->name);
+    p[0] = (uint8_t)f->type;
+    p[1] = (uint8_t)((f->null ? RS_CAT_NULL : 0) | (f->unique ? RS_CAT_UNIQUE : 0) |
+                     (f->indexed ? RS_CAT_INDEX : 0));
+    p[2] = (uint8_t)f->on_delete;
+    rs_put_u64(p + 3, f->max_length);
+    p = put_str(p + 11, f->type == STORE_FK ? f->target->name : NULL);
+    return put_str(p, f->type == STORE_FK ? f->related_name : NULL);
+}
+
+int rs_catalog_encode(const store *db, const rs_cat_state *state, uint64_t generation,
+                      uint64_t time_ns, uint64_t join_seq, uint8_t **out, size_t *len)
+{
+    size_t n = HEAD;
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        const store_model *m = &db->models[i];
+        n += str_size(m->name) + 28;
+        for (uint32_t j = 0; j < m->nfields; j++)
+            n += field_size(&m->fields[j]);
+    }
+    uint8_t *b = malloc(n), *p = b + HEAD;
+    if (!b)
+        return -1;
+    memcpy(b, MAGIC, 8);
+    rs_put_u32(b + 8, RS_FORMAT_VERSION);
+    rs_put_u64(b + 20, generation);
+    rs_put_u64(b + 28, time_ns);
+    rs_put_u64(b + 36, join_seq);
+    rs_put_u32(b + 44, db->nmodels);
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        const store_model *m = &db->models[i];
+        p = put_str(p, m->name);
+        rs_put_u64(p, state[i].next_id);
+        rs_put_u64(p + 8, state[i].count);
+        rs_put_u64(p + 16, state[i].hsum);
+        rs_put_u32(p + 24, m->nfields);
+        p += 28;
+        for (uint32_t j = 0; j < m->nfields; j++)
+            p = put_field(p, &m->fields[j]);
+    }
+    rs_put_u64(b + 12, XXH3_64bits(b + HASHED, n - HASHED));
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+/* ---- Decoding ----------------------------------------------------------------------------- */
+
+typedef struct cursor {
+    const uint8_t *p, *end;
+    bool bad;
+} cursor;
+
+static const uint8_t *take(cursor *c, size_t n)
+{
+    if (c->bad || (size_t)(c->end - c->p) < n) {
+        c->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = c->p;
+    c->p += n;
+    return p;
+}
+
+static uint64_t take_u64(cursor *c)
+{
+    const uint8_t *p = take(c, 8);
+    return p ? rs_get_u64(p) : 0;
+}
+
+static uint32_t take_u32(cursor *c)
+{
+    const uint8_t *p = take(c, 4);
+    return p ? rs_get_u32(p) : 0;
+}
+
+static uint8_t take_u8(cursor *c)
+{
+    const uint8_t *p = take(c, 1);
+    return p ? *p : 0;
+}
+
+/* A string: NULL when absent; when malformed, NULL with c->bad set. */
+static const char *take_str(cursor *c, bool required)
+{
+    const uint8_t *p = take(c, 2);
+    size_t n = p ? rs_get_u16(p) : 0;
+    const char *s = n ? (const char *)take(c, n) : NULL;
+    if (s && (s[n - 1] != 0 || memchr(s, 0, n - 1)))
+        c->bad = true;
+    if (required && !s)
+        c->bad = true;
+    return s;
+}
+
+static int decode_model(cursor *c, rs_cat_model *m)
+{
+    m->name = take_str(c, true);
+    m->next_id = take_u64(c);
+    m->count = take_u64(c);
+    m->hsum = take_u64(c);
+    m->nfields = take_u32(c);
+    if (c->bad || m->nfields > (size_t)(c->end - c->p) / 16)
+        return -2;
+    if (m->nfields && !(m->fields = calloc(m->nfields, sizeof *m->fields)))
+        return -1;
+    for (uint32_t j = 0; j < m->nfields && !c->bad; j++) {
+        rs_cat_field *f = &m->fields[j];
+        f->fid = take_u32(c);
+        f->name = take_str(c, true);
+        f->type = take_u8(c);
+        f->flags = take_u8(c);
+        f->on_delete = take_u8(c);
+        f->max_length = take_u64(c);
+        f->to = take_str(c, false);
+        f->related_name = take_str(c, false);
+    }
+    return c->bad ? -2 : 0;
+}
+
+int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
+{
+    memset(cat, 0, sizeof *cat);
+    const uint8_t *b = p;
+    if (len < HEAD || memcmp(b, MAGIC, 8))
+        return -2;
+    cat->version = rs_get_u32(b + 8);
+    if (cat->version != RS_FORMAT_VERSION)
+        return -3;
+    if (rs_get_u64(b + 12) != XXH3_64bits(b + HASHED, len - HASHED))
+        return -2;
+    if (!(cat->bytes = malloc(len)))
+        return -1;
+    memcpy(cat->bytes, b, len);
+    cat->generation = rs_get_u64(b + 20);
+    cat->time_ns = rs_get_u64(b + 28);
+    cat->join_seq = rs_get_u64(b + 36);
+    cat->nmodels = rs_get_u32(b + 44);
+    cursor c = {.p = cat->bytes + HEAD, .end = cat->bytes + len};
+    int rc = cat->nmodels > (len - HEAD) / 30 ? -2 : 0;
+    if (!rc && cat->nmodels && !(cat->models = calloc(cat->nmodels, sizeof *cat->models)))
+        rc = -1;
+    for (uint32_t i = 0; !rc && i < cat->nmodels; i++)
+        rc = decode_model(&c, &cat->models[i]);
+    if (!rc && c.p != c.end)
+        rc = -2;
+    if (rc)
+        rs_catalog_free(cat);
+    return rc;
+}
+
+void rs_catalog_free(rs_catalog *cat)
+{
+    for (uint32_t i = 0; cat->models && i < cat->nmodels; i++)
+        free(cat->models[i].fields);
+    free(cat->models);
+    free(cat->bytes);
+    memset(cat, 0, sizeof *cat);
+}
+
+const rs_cat_model *rs_catalog_model(const rs_catalog *cat, const char *name)
+{
+    for (uint32_t i = 0; i < cat->nmodels; i++)
+        if (!strcmp(cat->models[i].name, name))
+            return &cat->models[i];
+    return NULL;
+}
+
+/* ---- Checking a schema against a file ----------------------------------------------------- */
+
+static const char *type_name(unsigned t)
+{
+    static const char *const names[] = {"?", "CHAR", "TEXT", "INT", "FLOAT", "BOOL", "FK"};
+    return t <= STORE_FK ? names[t] : "?";
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Compares field F of the schema with its record CF in the file. */
+static int field_matches(const store_fld *f, const rs_cat_field *cf)
+{
+    const char *mn = f->model->name, *fn = f->name;
+    if (f->type != cf->type)
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the file has a %s, the schema a %s",
+                            mn, fn, type_name(cf->type), type_name(f->type));
+    if (f->max_length != cf->max_length)
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: max_length %zu in the schema, %llu in "
+                            "the file", mn, fn, f->max_length, (unsigned long long)cf->max_length);
+    if (f->null != !!(cf->flags & RS_CAT_NULL) || f->unique != !!(cf->flags & RS_CAT_UNIQUE))
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: .null or .unique differs from the file",
+                            mn, fn);
+    if (f->type == STORE_FK &&
+        (!same_str(f->target->name, cf->to) || !same_str(f->related_name, cf->related_name) ||
+         f->on_delete != cf->on_delete))
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the FK's target, related_name or "
+                            "on_delete differs from the file (to %s, related_name %s)", mn, fn,
+                            cf->to ? cf->to : "-", cf->related_name ? cf->related_name : "-");
+    return STORE_OK;
+}
+
+static int model_matches(store_model *m, const rs_cat_model *cm)
+{
+    for (uint32_t k = 0; k < cm->nfields; k++) {
+        const store_fld *f = rs_field_find(m, cm->fields[k].name);
+        if (!f)
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: in the file, not in the schema",
+                                m->name, cm->fields[k].name);
+        int rc = field_matches(f, &cm->fields[k]);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        const store_fld *f = &m->fields[j];
+        bool in_file = false;
+        for (uint32_t k = 0; k < cm->nfields && !in_file; k++)
+            in_file = !strcmp(cm->fields[k].name, f->name);
+        if (!in_file && !f->null && f->dflt.kind == STORE_KIND_NONE)
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: a new field needs .null or a "
+                                "default to be added to a file", m->name, f->name);
+    }
+    return STORE_OK;
+}
+
+/* Numbers M's fields: as in the file, and new ones after the file's highest number. */
+static void number_fields(store_model *m, const rs_cat_model *cm)
+{
+    uint32_t top = 0;
+    for (uint32_t k = 0; k < cm->nfields; k++)
+        top = cm->fields[k].fid > top ? cm->fields[k].fid : top;
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        store_fld *f = &m->fields[j];
+        f->fid = 0;
+        for (uint32_t k = 0; k < cm->nfields && !f->fid; k++)
+            if (!strcmp(cm->fields[k].name, f->name))
+                f->fid = cm->fields[k].fid;
+        if (!f->fid)
+            f->fid = ++top;
+    }
+}
+
+int rs_catalog_apply(store *db, const rs_catalog *cat)
+{
+    for (uint32_t i = 0; i < cat->nmodels; i++) {
+        const rs_cat_model *cm = &cat->models[i];
+        store_model *m = NULL;
+        for (uint32_t k = 0; k < db->nmodels && !m; k++)
+            if (!strcmp(db->models[k].name, cm->name))
+                m = &db->models[k];
+        if (!m)
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s: in the file, not in the schema",
+                                cm->name);
+        int rc = model_matches(m, cm);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t i = 0; i < cat->nmodels; i++) {
+        const rs_cat_model *cm = &cat->models[i];
+        for (uint32_t k = 0; k < db->nmodels; k++)
+            if (!strcmp(db->models[k].name, cm->name))
+                number_fields(&db->models[k], cm);
+    }
+    return STORE_OK;
+}

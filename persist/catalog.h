@@ -1,0 +1,77 @@
+/*
+ * persist/catalog.h - the schema and per-model state of a store file, as one record.
+ */
+#ifndef RS_PERSIST_CATALOG_H
+#define RS_PERSIST_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store/model.h"
+
+#define RS_FORMAT_VERSION 1
+
+enum { RS_CAT_NULL = 1, RS_CAT_UNIQUE = 2, RS_CAT_INDEX = 4 };
+
+typedef struct rs_cat_field {
+    uint32_t fid;
+    const char *name;
+    uint8_t type, flags, on_delete;
+    uint64_t max_length;
+    const char *to, *related_name; /* NULL when absent */
+} rs_cat_field;
+
+typedef struct rs_cat_model {
+    const char *name;
+    uint64_t next_id;
+    uint64_t count; /* records in the model's database */
+    uint64_t hsum;  /* their checksums, summed mod 2^64 */
+    uint32_t nfields;
+    rs_cat_field *fields;
+} rs_cat_model;
+
+/* A decoded catalog. Its strings point into BYTES, which it owns. */
+typedef struct rs_catalog {
+    uint32_t version;
+    uint64_t generation; /* 1 for the first snapshot, then 2, 3, ... */
+    uint64_t time_ns;    /* when that snapshot was taken, since the epoch */
+    uint64_t join_seq;
+    uint32_t nmodels;
+    rs_cat_model *models;
+    uint8_t *bytes;
+} rs_catalog;
+
+/* Per-model figures of the file as it will be after a snapshot (count, hsum), in model order. */
+typedef struct rs_cat_state {
+    uint64_t next_id, count, hsum;
+} rs_cat_state;
+
+/*
+ * rs_catalog_encode() - DB's schema with the file state STATE (one per model) as a catalog
+ * record, in *OUT (malloc'd) of *LEN bytes. Returns 0 or -1 (out of memory).
+ */
+int rs_catalog_encode(const store *db, const rs_cat_state *state, uint64_t generation,
+                      uint64_t time_ns, uint64_t join_seq, uint8_t **out, size_t *len);
+
+/*
+ * rs_catalog_decode() - decode LEN bytes at P (copied) into *CAT. Returns 0, -1 when out of
+ * memory, -2 when the bytes are not a catalog (magic, checksum, lengths, strings), -3 when
+ * it is a catalog of a format version this code does not read (*CAT->version says which).
+ */
+int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len);
+
+/* rs_catalog_free() - free what a decoded catalog owns. */
+void rs_catalog_free(rs_catalog *cat);
+
+/*
+ * rs_catalog_apply() - check that schema of DB can read a file of catalog CAT, and number
+ * DB's fields as the file does. Additive changes are accepted: a model not in the file, a
+ * field not in the file that is .null or has a default (it gets a new number). Anything
+ * else is STORE_ESCHEMA naming model and field, with DB unchanged.
+ */
+int rs_catalog_apply(store *db, const rs_catalog *cat);
+
+/* rs_catalog_model() - CAT's model called NAME, or NULL. */
+const rs_cat_model *rs_catalog_model(const rs_catalog *cat, const char *name);
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * persist/file.c - opening and closing the LMDB file behind a store.
+ *
+ * Opening takes, in order: descriptors 0-2 filled with /dev/null if they are closed (so no
+ * data file lands on them and a stray write(2, ...) cannot hit it); the data file with an
+ * exclusive flock (a second open, in this process or another, by any path, symlink or hard
+ * link, is STORE_EBUSY: the lock is on the inode); a check of LMDB's meta pages read with
+ * pread, so that a truncated or foreign file is STORE_ECORRUPT before LMDB maps a page of
+ * it; the environment (MDB_NOSUBDIR: one file; MDB_NOTLS: reader slots are not tied to
+ * threads; full sync unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then
+ * one read transaction that checks the catalog against the schema and loads every object.
+ * Nothing is ever written to the file while opening.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "persist/file.h"
+#include "persist/internal.h"
+#include "store/error.h"
+
+enum { DEFAULT_MAP = 16 << 20 };
+#define DEFAULT_MAP_MAX ((size_t)1 << 40)
+
+/* LMDB's meta page, as laid out on disk by liblmdb 0.9 (offsets from the page start). */
+enum {
+    META_MAGIC = 16,    /* u32 0xBEEFC0DE */
+    META_VERSION = 20,  /* u32 1 */
+    META_PSIZE = 40,    /* u32: the free database's md_pad holds the page size */
+    META_LAST_PG = 136, /* size_t: the last page in use */
+    META_TXNID = 144,   /* size_t: the transaction that wrote this meta */
+    META_END = 152,
+};
+#define LMDB_MAGIC 0xBEEFC0DEu
+
+int rs_mdb_error(const store *db, int rc, const char *what)
+{
+    const char *path = db && db->persist ? db->persist->path : "";
+    int code = rc == ENOSPC || rc == EFBIG || rc == EDQUOT ? STORE_ENOSPC
+               : rc == ENOMEM                              ? STORE_ENOMEM
+               : rc == MDB_MAP_FULL                        ? STORE_EFULL
+               : rc == MDB_CORRUPTED || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH
+                   ? STORE_ECORRUPT
+                   : STORE_EIO;
+    return rs_error_set(db, code, "%s: %s: %s", path, what, mdb_strerror(rc));
+}
+
+void rs_model_dbname(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "m.%s", name);
+}
+
+/* ---- Descriptors 0-2 ---------------------------------------------------------------------- */
+
+/* Opens /dev/null on each of 0, 1, 2 that is closed; returns a mask of those it filled. */
+static int hold_std_fds(void)
+{
+    int held = 0;
+    for (int fd = 0; fd <= 2; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int got = open("/dev/null", O_RDWR);
+        if (got >= 0 && got <= 2)
+            held |= 1 << got;
+        else if (got >= 0)
+            close(got);
+    }
+    return held;
+}
+
+static void release_std_fds(int held)
+{
+    for (int fd = 0; fd <= 2; fd++)
+        if (held & 1 << fd)
+            close(fd);
+}
+
+/* ---- The meta pages ----------------------------------------------------------------------- */
+
+static uint64_t get_word(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v); /* LMDB writes native-endian size_t */
+    return v;
+}
+
+static uint32_t get_u32ne(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Reads the meta page at OFF; 0 if it is a meta page (sets *PSIZE, *LAST, *TXNID), else -1. */
+static int read_meta(int fd, off_t off, uint32_t *psize, uint64_t *last, uint64_t *txnid)
+{
+    unsigned char m[META_END];
+    if (pread(fd, m, sizeof m, off) != (ssize_t)sizeof m)
+        return -1;
+    if (get_u32ne(m + META_MAGIC) != LMDB_MAGIC || get_u32ne(m + META_VERSION) != 1)
+        return -1;
+    *psize = get_u32ne(m + META_PSIZE);
+    *last = get_word(m + META_LAST_PG);
+    *txnid = get_word(m + META_TXNID);
+    if (*psize < 512 || *psize > 65536 || (*psize & (*psize - 1)))
+        return -1;
+    return 0;
+}
+
+/*
+ * D2: the file must reach the last page its newest meta page names. A file that does not
+ * is truncated, and LMDB would take SIGBUS touching its missing pages; we say ECORRUPT.
+ */
+static int check_size(const store *db, const char *path, int fd, bool *fresh)
+{
+    struct stat st;
+    if (fstat(fd, &st))
+        return rs_error_set(NULL, STORE_EIO, "%s: %s", path, strerror(errno));
+    *fresh = st.st_size == 0;
+    if (*fresh)
+        return STORE_OK;
+    uint32_t ps0, ps1;
+    uint64_t last0, last1, tx0, tx1;
+    if (read_meta(fd, 0, &ps0, &last0, &tx0))
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a relstore file (no LMDB meta page)",
+                            path);
+    int ok1 = read_meta(fd, ps0, &ps1, &last1, &tx1) == 0 && ps1 == ps0;
+    uint64_t last = ok1 && tx1 > tx0 ? last1 : last0;
+    if (last > (uint64_t)INT64_MAX / ps0 || (uint64_t)st.st_size < (last + 1) * ps0)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: truncated: %lld bytes, the last page "
+                            "needs %llu", path, (long long)st.st_size,
+                            (unsigned long long)((last + 1) * ps0));
+    (void)db;
+    return STORE_OK;
+}
+
+int rs_extend_file(const store *db, struct rs_persist *p)
+{
+    MDB_envinfo info;
+    MDB_stat stat;
+    struct stat st;
+    if (mdb_env_info(p->env, &info) || mdb_env_stat(p->env, &stat) || fstat(p->fd, &st))
+        return rs_error_set(db, STORE_EIO, "%s: cannot read the file's size", p->path);
+    off_t need = (off_t)(info.me_last_pgno + 1) * stat.ms_psize;
+    if (st.st_size < need && ftruncate(p->fd, need))
+        return rs_error_set(db, errno == ENOSPC || errno == EFBIG ? STORE_ENOSPC : STORE_EIO,
+                            "%s: extending to %lld bytes: %s", p->path, (long long)need,
+                            strerror(errno));
+    return STORE_OK;
+}
+
+/* ---- The environment ---------------------------------------------------------------------- */
+
+int rs_env_open(const store *errdb, struct rs_persist *p)
+{
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
+    if (p->flags & STORE_OPEN_READONLY)
+        flags |= MDB_RDONLY;
+    if (p->flags & STORE_OPEN_NOSYNC)
+        flags |= MDB_NOSYNC;
+    int rc = mdb_env_create(&p->env);
+    if (rc)
+        return rs_mdb_error(errdb, rc, "creating the environment");
+    rc = mdb_env_set_mapsize(p->env, p->map_size);
+    if (!rc)
+        rc = mdb_env_set_maxdbs(p->env, p->maxdbs);
+    if (!rc)
+        rc = mdb_env_open(p->env, p->path, flags, 0644);
+    if (rc) {
+        mdb_env_close(p->env);
+        p->env = NULL;
+        return rs_mdb_error(errdb, rc, "opening");
+    }
+    MDB_envinfo info;
+    if (!mdb_env_info(p->env, &info) && info.me_mapsize > p->map_size)
+        p->map_size = info.me_mapsize; /* an existing file keeps the map it had */
+    int dead;
+    mdb_reader_check(p->env, &dead);
+    return STORE_OK;
+}
+
+/* Reads the catalog and loads the objects, in one read transaction. */
+static int load(store *db, struct rs_persist *p, bool fresh)
+{
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_val key = {.mv_size = strlen(RS_CATALOG_KEY), .mv_data = RS_CATALOG_KEY}, val;
+    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rs_mdb_error(NULL, rc, "beginning a read");
+    rc = mdb_dbi_open(txn, RS_CATALOG_DB, 0, &dbi);
+    if (rc == MDB_NOTFOUND) {
+        MDB_stat st;
+        rc = mdb_stat(txn, 1, &st); /* the main database: empty in a new file */
+        mdb_txn_abort(txn);
+        if (rc || st.ms_entries)
+            return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a relstore file (no catalog)",
+                                p->path);
+        p->stale = true;
+        (void)fresh;
+        return STORE_OK;
+    }
+    if (!rc)
+        rc = mdb_get(txn, dbi, &key, &val);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc == MDB_NOTFOUND ? rs_error_set(NULL, STORE_ECORRUPT, "%s: no catalog", p->path)
+                                  : rs_mdb_error(NULL, rc, "reading the catalog");
+    }
+    rs_catalog cat;
+    rc = rs_catalog_decode(&cat, val.mv_data, val.mv_size);
+    if (rc) {
+        mdb_txn_abort(txn);
+        if (rc == -1)
+            return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
+        if (rc == -3)
+            return rs_error_set(NULL, STORE_ECORRUPT, "%s: format version %u; this relstore "
+                                "reads version %d", p->path, cat.version, RS_FORMAT_VERSION);
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: the catalog is damaged", p->path);
+    }
+    rc = rs_catalog_apply(db, &cat);
+    if (!rc)
+        rc = rs_load(db, txn, &cat);
+    mdb_txn_abort(txn);
+    if (!rc) {
+        p->generation = cat.generation;
+        p->time_ns = cat.time_ns;
+        for (uint32_t i = 0; i < db->nmodels; i++) {
+            const rs_cat_model *cm = rs_catalog_model(&cat, db->models[i].name);
+            p->state[i] = (rs_cat_state){.next_id = cm ? cm->next_id : 1,
+                                         .count = cm ? cm->count : 0,
+                                         .hsum = cm ? cm->hsum : 0};
+            /* A model or field the file lacks means the catalog must be written again. */
+            if (!cm || cm->nfields != db->models[i].nfields)
+                p->stale = true;
+        }
+        if (cat.nmodels != db->nmodels)
+            p->stale = true;
+    }
+    rs_catalog_free(&cat);
+    return rc;
+}
+
+static void persist_free(struct rs_persist *p)
+{
+    if (p->env)
+        mdb_env_close(p->env);
+    if (p->fd >= 0)
+        close(p->fd); /* releases the flock */
+    pthread_mutex_destroy(&p->snap);
+    free(p->state);
+    free(p->path);
+    free(p);
+}
+
+static int persist_new(store *db, const char *path, const store_options *opts,
+                       struct rs_persist **out)
+{
+    struct rs_persist *p = calloc(1, sizeof *p);
+    if (!p)
+        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", path);
+    p->fd = -1;
+    pthread_mutex_init(&p->snap, NULL);
+    size_t n = strlen(path) + 1;
+    p->path = malloc(n);
+    p->state = calloc(db->nmodels ? db->nmodels : 1, sizeof *p->state);
+    if (!p->path || !p->state) {
+        persist_free(p);
+        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", path);
+    }
+    memcpy(p->path, path, n);
+    p->pid = getpid();
+    p->maxdbs = db->nmodels + 2; /* the catalog, each model, and one to spare */
+    p->flags = opts ? opts->flags : 0;
+    p->map_max = opts && opts->map_max ? opts->map_max : DEFAULT_MAP_MAX;
+    p->map_size = opts && opts->map_size ? opts->map_size : DEFAULT_MAP;
+    if (p->map_size > p->map_max)
+        p->map_size = p->map_max;
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        p->state[i].next_id = 1;
+    *out = p;
+    return STORE_OK;
+}
+
+/* Opens the data file and takes it for this process alone. */
+static int take_file(struct rs_persist *p)
+{
+    bool ro = p->flags & STORE_OPEN_READONLY;
+    p->fd = open(p->path, (ro ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
+    if (p->fd < 0)
+        return rs_error_set(NULL, errno == ENOENT ? STORE_EINVAL : STORE_EIO, "%s: %s", p->path,
+                            strerror(errno));
+    if (flock(p->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB))
+        return rs_error_set(NULL, errno == EWOULDBLOCK ? STORE_EBUSY : STORE_EIO,
+                            "%s: the file is open elsewhere%s", p->path,
+                            errno == EWOULDBLOCK ? "" : " (flock failed)");
+    return STORE_OK;
+}
+
+int rs_persist_open(store *db, const char *path, const store_options *opts)
+{
+    struct rs_persist *p = NULL;
+    int rc = persist_new(db, path, opts, &p);
+    if (rc)
+        return rc;
+    int held = hold_std_fds();
+    bool fresh = false;
+    rc = take_file(p);
+    if (!rc)
+        rc = check_size(db, path, p->fd, &fresh);
+    if (!rc && fresh && (p->flags & STORE_OPEN_READONLY))
+        rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file cannot be opened read-only",
+                          path);
+    if (!rc)
+        rc = rs_env_open(NULL, p);
+    release_std_fds(held);
+    if (!rc)
+        rc = load(db, p, fresh);
+    if (rc) {
+        persist_free(p);
+        return rc;
+    }
+    db->persist = p;
+    return STORE_OK;
+}
+
+int rs_persist_close(store *db)
+{
+    struct rs_persist *p = db->persist;
+    db->persist = NULL;
+    if (getpid() != p->pid) {
+        /* A forked child: the environment and the lock are the parent's. Free only memory. */
+        p->env = NULL;
+        p->fd = -1;
+        persist_free(p);
+        return rs_error_set(db, STORE_EFORK, "store_close: called from a forked child");
+    }
+    persist_free(p);
+    return STORE_OK;
+}
+
+void rs_persist_stat(const store *db, store_stats *st)
+{
+    const struct rs_persist *p = db->persist;
+    if (!p)
+        return;
+    st->generation = p->generation;
+    st->snapshot_time_ns = p->time_ns;
+    st->last_written = p->last_written;
+    st->last_deleted = p->last_deleted;
+    st->last_bytes = p->last_bytes;
+    st->map_size = p->map_size;
+}

@@ -1,0 +1,44 @@
+/*
+ * persist/file.h - the LMDB file behind a store: open and load, snapshot, close.
+ *
+ * This folder is the only place that includes lmdb.h; the rest of relstore sees a store's
+ * file as the opaque struct rs_persist and these calls.
+ */
+#ifndef RS_PERSIST_FILE_H
+#define RS_PERSIST_FILE_H
+
+#include <store.h>
+
+#include "store/model.h"
+
+/*
+ * rs_persist_open() - attach the file PATH to the freshly compiled, empty store DB: take
+ * the file for this process alone, check it is whole, check the schema against its catalog,
+ * and load every object. Returns STORE_OK, STORE_EBUSY (the file is open elsewhere),
+ * STORE_ECORRUPT (damaged, truncated or not a relstore file), STORE_ESCHEMA, STORE_EIO or
+ * STORE_ENOMEM, with the detail in store_errmsg(NULL); on failure the file is untouched and
+ * DB has no file (the caller closes it).
+ */
+int rs_persist_open(store *db, const char *path, const store_options *opts);
+
+/*
+ * rs_persist_snapshot() - write every change since the last snapshot in one LMDB write
+ * transaction. Takes DB's write lock only to gather the changes. STORE_OK, STORE_EIO,
+ * STORE_ENOSPC, STORE_EFULL, STORE_ENOMEM, STORE_EFORK or STORE_EINVAL (read-only); on
+ * failure the store is unchanged and still dirty, and the file is at the last snapshot.
+ */
+int rs_persist_snapshot(store *db);
+
+/*
+ * rs_persist_close() - release the file (no snapshot is taken here). From a forked child,
+ * touches nothing of the parent's and returns STORE_EFORK.
+ */
+int rs_persist_close(store *db);
+
+/* rs_persist_stat() - the file figures of store_stat(); DB's lock held by the caller. */
+void rs_persist_stat(const store *db, store_stats *st);
+
+/* rs_persist_backup() - store_backup(). */
+int rs_persist_backup(store *db, const char *path);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * persist/internal.h - what the files of persist/ share: the state of an open store file.
+ */
+#ifndef RS_PERSIST_INTERNAL_H
+#define RS_PERSIST_INTERNAL_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <sys/types.h>
+
+#include "persist/catalog.h"
+#include "store/model.h"
+
+#define RS_CATALOG_DB "catalog"
+#define RS_CATALOG_KEY "catalog"
+
+struct rs_persist {
+    MDB_env *env;
+    char *path;
+    int fd;          /* our own descriptor of the data file: the exclusive lock, sizing */
+    pid_t pid;       /* the process that opened it (a forked child must not use it) */
+    unsigned flags;  /* STORE_OPEN_* */
+    size_t map_size; /* the map now */
+    size_t map_max;  /* the cap it may grow to */
+    unsigned maxdbs; /* named databases: one per model, and the catalog */
+    bool broken;     /* a commit failed: reopen the environment before the next snapshot */
+    bool stale;      /* the catalog on file differs from the schema (new file, migration) */
+    pthread_mutex_t snap; /* one snapshot (or backup) at a time */
+    uint64_t generation, time_ns;
+    rs_cat_state *state; /* per model: the file as of the last commit */
+    size_t last_written, last_deleted, last_bytes;
+};
+
+/* rs_mdb_error() - STORE_E* for LMDB's RC from WHAT, with LMDB's message in the detail. */
+int rs_mdb_error(const store *db, int rc, const char *what);
+
+/*
+ * rs_env_open() - (re)create P's environment on P->path with P's flags and map size. A
+ * failure's detail goes to store_errmsg(ERRDB): NULL while opening.
+ */
+int rs_env_open(const store *errdb, struct rs_persist *p);
+
+/* rs_load() - read CAT's models from TXN into the empty store DB (persist/load.c). */
+int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat);
+
+/* rs_model_dbname() - the LMDB database name of model NAME, into BUF of SIZE bytes. */
+void rs_model_dbname(char *buf, size_t size, const char *name);
+
+/* rs_extend_file() - D2: grow the data file to cover LMDB's last page. */
+int rs_extend_file(const store *db, struct rs_persist *p);
+
+#endif

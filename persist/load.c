@@ -1,0 +1,346 @@
+/*
+ * persist/load.c - building a store from its file: every object, relation and index.
+ *
+ * One pass per model reads its database in id order (MDB_INTEGERKEY), checks each record
+ * (its key, its checksum, every field against the schema) and makes the object, with each
+ * foreign key held as the parent's id for now. The model's record count and checksum sum
+ * must equal the catalog's digest. Then foreign keys are resolved to parents (a missing
+ * parent is damage), each child joining its parent's relation in the order it joined when
+ * it was written (the join sequence in its record), and the value indexes are rebuilt.
+ * Anything wrong is STORE_ECORRUPT naming the model and id: no partial store is returned.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "persist/codec.h"
+#include "persist/internal.h"
+#include "store/error.h"
+#include "store/object.h"
+#include "store/schema.h"
+#include "store/vindex.h"
+
+#define CORRUPT(...) rs_error_set(NULL, STORE_ECORRUPT, __VA_ARGS__)
+#define NOMEM(m) rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory loading", (m)->name)
+
+/* The objects of one model in id order, as read. */
+typedef struct loaded {
+    store_obj **objs;
+    size_t n;
+    uint64_t *seen; /* per field: the last id whose record gave it (duplicate fields) */
+} loaded;
+
+static store_fld *field_by_fid(store_model *m, uint32_t fid)
+{
+    for (uint32_t j = 0; j < m->nfields; j++)
+        if (m->fields[j].fid == fid)
+            return &m->fields[j];
+    return NULL;
+}
+
+/* Sets field F of O from decoded field RF; -1 if it does not fit the field. */
+static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
+{
+    static const enum rs_tag tag_of[] = {
+        [STORE_CHAR] = RS_TAG_STR, [STORE_TEXT] = RS_TAG_STR,     [STORE_INT] = RS_TAG_INT,
+        [STORE_FLOAT] = RS_TAG_FLOAT, [STORE_BOOL] = RS_TAG_BOOL, [STORE_FK] = RS_TAG_REF,
+    };
+    if (rf->tag == RS_TAG_NULL) {
+        if (!f->null)
+            return -1;
+        if (f->type != STORE_CHAR && f->type != STORE_TEXT && f->type != STORE_FK) {
+            uint32_t i = f->model->nullw + f->nullb / 64;
+            rs_word_set(o, i, rs_word(o, i) | UINT64_C(1) << (f->nullb % 64));
+        }
+        return 0;
+    }
+    if (rf->tag != tag_of[f->type])
+        return -1;
+    switch (rf->tag) {
+    case RS_TAG_STR: {
+        if (f->type == STORE_CHAR &&
+            (size_t)rs_utf8_chars(rf->u.str.s, rf->u.str.len) > f->max_length)
+            return -1;
+        char *s = rs_str_new(rf->u.str.s, rf->u.str.len);
+        if (!s)
+            return -2;
+        rs_word_set_ptr(o, f->word, s);
+        return 0;
+    }
+    case RS_TAG_REF:
+        if (!rf->u.ref.id)
+            return -1;
+        rs_word_set(o, f->word, rf->u.ref.id); /* the parent's id, until resolved */
+        rs_word_set(o, f->link + 2, rf->u.ref.seq);
+        return 0;
+    case RS_TAG_BOOL:
+        rs_word_set(o, f->word, rf->u.b);
+        return 0;
+    default:
+        rs_word_set(o, f->word, (uint64_t)rf->u.i);
+        return 0;
+    }
+}
+
+/* Gives each field the record did not hold its default, or null. */
+static int fill_missing(store_model *m, store_obj *o, const loaded *l)
+{
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        store_fld *f = &m->fields[j];
+        if (l->seen[j] == o->id)
+            continue;
+        if (f->dflt.kind == STORE_KIND_NONE) {
+            rs_rec_field null = {.fid = f->fid, .tag = RS_TAG_NULL};
+            if (set_field(f, o, &null))
+                return CORRUPT("%s %" PRIu64 ": the record lacks %s", m->name, o->id, f->name);
+            continue;
+        }
+        rs_rec_field d = {.fid = f->fid};
+        switch (f->dflt.kind) {
+        case STORE_KIND_STR:
+            d.tag = RS_TAG_STR;
+            d.u.str.s = f->dflt.u.s;
+            d.u.str.len = (uint32_t)strlen(f->dflt.u.s);
+            break;
+        case STORE_KIND_FLOAT:
+            d.tag = RS_TAG_FLOAT;
+            d.u.f = f->dflt.u.f;
+            break;
+        case STORE_KIND_BOOL:
+            d.tag = RS_TAG_BOOL;
+            d.u.b = f->dflt.u.b;
+            break;
+        default:
+            d.tag = RS_TAG_INT;
+            d.u.i = f->dflt.u.i;
+            break;
+        }
+        if (set_field(f, o, &d))
+            return NOMEM(m);
+    }
+    return STORE_OK;
+}
+
+/* Makes object ID of M from its record VAL. */
+static int load_record(store_model *m, uint64_t id, const MDB_val *val, loaded *l)
+{
+    rs_rec_reader r;
+    if (rs_rec_open(&r, val->mv_data, val->mv_size, id))
+        return CORRUPT("%s %" PRIu64 ": the record is damaged (checksum)", m->name, id);
+    store_obj *o = rs_arena_alloc(&m->arena);
+    if (!o)
+        return NOMEM(m);
+    o->model = m;
+    o->id = id;
+    rs_hash_put(&m->ids, id, o); /* reserved; from here on, closing the store frees it */
+    m->count++;
+    l->objs[l->n++] = o;
+    rs_rec_field rf;
+    int more;
+    while ((more = rs_rec_next(&r, &rf)) == 1) {
+        store_fld *f = field_by_fid(m, rf.fid);
+        if (!f || l->seen[f - m->fields] == id)
+            return CORRUPT("%s %" PRIu64 ": unknown or repeated field %u", m->name, id, rf.fid);
+        l->seen[f - m->fields] = id;
+        int rc = set_field(f, o, &rf);
+        if (rc == -2)
+            return NOMEM(m);
+        if (rc)
+            return CORRUPT("%s %" PRIu64 ".%s: the value does not fit the field", m->name, id,
+                           f->name);
+    }
+    if (more < 0)
+        return CORRUPT("%s %" PRIu64 ": the record is malformed", m->name, id);
+    return fill_missing(m, o, l);
+}
+
+static int scan_model(MDB_txn *txn, store_model *m, const rs_cat_model *cm, loaded *l)
+{
+    char name[512];
+    MDB_dbi dbi;
+    MDB_stat st;
+    rs_model_dbname(name, sizeof name, m->name);
+    int rc = mdb_dbi_open(txn, name, MDB_INTEGERKEY, &dbi);
+    if (rc == MDB_NOTFOUND)
+        return cm->count ? CORRUPT("%s: the catalog says %" PRIu64 " records, there are none",
+                                   m->name, cm->count)
+                         : STORE_OK;
+    if (rc || (rc = mdb_stat(txn, dbi, &st)))
+        return rc == MDB_INCOMPATIBLE ? CORRUPT("%s: not a model database", m->name)
+                                      : rs_mdb_error(NULL, rc, "reading a model");
+    if (st.ms_entries != cm->count)
+        return CORRUPT("%s: %zu records, the catalog says %" PRIu64, m->name, st.ms_entries,
+                       cm->count);
+    l->objs = malloc((st.ms_entries ? st.ms_entries : 1) * sizeof *l->objs);
+    if (!l->objs || rs_hash_reserve(&m->ids, st.ms_entries))
+        return NOMEM(m);
+    MDB_cursor *cur;
+    if ((rc = mdb_cursor_open(txn, dbi, &cur)))
+        return rs_mdb_error(NULL, rc, "reading a model");
+    MDB_val key, val;
+    uint64_t hsum = 0;
+    int mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    for (; !mrc && !rc && l->n < st.ms_entries; mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        size_t id;
+        if (key.mv_size != sizeof id)
+            rc = CORRUPT("%s: a key of %zu bytes", m->name, key.mv_size);
+        else if (memcpy(&id, key.mv_data, sizeof id), id == 0 || id >= cm->next_id)
+            rc = CORRUPT("%s %zu: id outside 1..%" PRIu64, m->name, id, cm->next_id - 1);
+        else if (!(rc = load_record(m, id, &val, l)))
+            hsum += rs_rec_hash(val.mv_data);
+    }
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc;
+    if (mrc && mrc != MDB_NOTFOUND)
+        return rs_mdb_error(NULL, mrc, "reading a model");
+    if (l->n != cm->count || hsum != cm->hsum)
+        return CORRUPT("%s: the records do not match the catalog's digest", m->name);
+    return STORE_OK;
+}
+
+static int by_seq(const void *a, const void *b, void *fk)
+{
+    const store_fld *f = fk;
+    uint64_t x = rs_word(*(store_obj *const *)a, f->link + 2);
+    uint64_t y = rs_word(*(store_obj *const *)b, f->link + 2);
+    return (x > y) - (x < y);
+}
+
+/* Puts PARENT's children in F in the order they joined (their join sequence). */
+static int sort_children(const store_fld *f, store_obj *parent)
+{
+    size_t n = rs_word(parent, f->head + 2);
+    store_obj **kids = malloc(n * sizeof *kids);
+    if (!kids)
+        return NOMEM(f->model);
+    size_t k = 0;
+    for (store_obj *c = rs_word_ptr(parent, f->head); c; c = rs_word_ptr(c, f->link))
+        kids[k++] = c;
+    qsort_r(kids, n, sizeof *kids, by_seq, (void *)f);
+    for (int w = 0; w < 3; w++)
+        rs_word_set(parent, f->head + (uint32_t)w, 0);
+    for (k = 0; k < n; k++)
+        rs_link_join(f, parent, kids[k], rs_word(kids[k], f->link + 2));
+    free(kids);
+    return STORE_OK;
+}
+
+/* Resolves foreign key F of the objects L to their parents, in join order. */
+static int resolve_fk(store *db, store_fld *f, const loaded *l)
+{
+    store_obj **late = NULL; /* parents whose children arrived out of join order */
+    size_t nlate = 0, cap = 0;
+    int rc = STORE_OK;
+    for (size_t k = 0; k < l->n && !rc; k++) {
+        store_obj *o = l->objs[k];
+        uint64_t pid = rs_word(o, f->word), seq = rs_word(o, f->link + 2);
+        if (!pid)
+            continue;
+        store_obj *p = rs_obj_get(f->target, pid);
+        if (!p) {
+            rc = CORRUPT("%s %" PRIu64 ".%s: no %s %" PRIu64, f->model->name, o->id, f->name,
+                         f->target->name, pid);
+            break;
+        }
+        store_obj *tail = rs_word_ptr(p, f->head + 1);
+        if (tail && rs_word(tail, f->link + 2) > seq) {
+            if (nlate == cap) {
+                cap = cap ? 2 * cap : 64;
+                store_obj **more = realloc(late, cap * sizeof *more);
+                if (!more) {
+                    rc = NOMEM(f->model);
+                    break;
+                }
+                late = more;
+            }
+            late[nlate++] = p;
+        }
+        rs_word_set_ptr(o, f->word, p);
+        rs_link_join(f, p, o, seq);
+        if (seq > db->join_seq)
+            db->join_seq = seq;
+    }
+    for (size_t k = 0; k < nlate && !rc; k++)
+        rc = sort_children(f, late[k]);
+    free(late);
+    return rc;
+}
+
+static int index_values(store_fld *f, const loaded *l)
+{
+    for (size_t k = 0; k < l->n; k++) {
+        store_obj *o = l->objs[k];
+        if (rs_field_null(f, o))
+            continue;
+        if (f->unique && rs_vindex_find(f, rs_vindex_probe(f, o), NULL))
+            return CORRUPT("%s %" PRIu64 ".%s: a unique value repeats", f->model->name, o->id,
+                           f->name);
+        if (rs_vindex_reserve(f))
+            return NOMEM(f->model);
+        rs_vindex_add(f, o);
+    }
+    return STORE_OK;
+}
+
+/* Links and indexes every loaded object, model by model. */
+static int connect(store *db, loaded *all)
+{
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        store_model *m = &db->models[i];
+        for (uint32_t j = 0; j < m->nfields; j++) {
+            store_fld *f = &m->fields[j];
+            int rc = f->type == STORE_FK ? resolve_fk(db, f, &all[i]) : STORE_OK;
+            if (!rc && (f->unique || f->indexed))
+                rc = index_values(f, &all[i]);
+            if (rc)
+                return rc;
+        }
+    }
+    return STORE_OK;
+}
+
+/* Model names and field numbers in a catalog are unique. */
+static int check_catalog(const rs_catalog *cat)
+{
+    for (uint32_t i = 0; i < cat->nmodels; i++) {
+        const rs_cat_model *cm = &cat->models[i];
+        if (rs_catalog_model(cat, cm->name) != cm || !cm->next_id)
+            return CORRUPT("the catalog lists %s twice, or with no next id", cm->name);
+        for (uint32_t a = 0; a < cm->nfields; a++)
+            for (uint32_t b = 0; b < a; b++)
+                if (cm->fields[a].fid == cm->fields[b].fid ||
+                    !strcmp(cm->fields[a].name, cm->fields[b].name))
+                    return CORRUPT("the catalog repeats a field of %s", cm->name);
+    }
+    return STORE_OK;
+}
+
+int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat)
+{
+    int rc = check_catalog(cat);
+    if (rc)
+        return rc;
+    loaded *all = calloc(db->nmodels ? db->nmodels : 1, sizeof *all);
+    if (!all)
+        return rs_error_set(NULL, STORE_ENOMEM, "out of memory loading");
+    for (uint32_t i = 0; !rc && i < db->nmodels; i++) {
+        store_model *m = &db->models[i];
+        const rs_cat_model *cm = rs_catalog_model(cat, m->name);
+        if (!cm)
+            continue; /* a model new to this file */
+        all[i].seen = calloc(m->nfields ? m->nfields : 1, sizeof *all[i].seen);
+        rc = all[i].seen ? scan_model(txn, m, cm, &all[i]) : NOMEM(m);
+        m->next_id = cm->next_id;
+    }
+    if (!rc)
+        rc = connect(db, all);
+    if (!rc && cat->join_seq > db->join_seq)
+        db->join_seq = cat->join_seq;
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        free(all[i].objs);
+        free(all[i].seen);
+    }
+    free(all);
+    return rc;
+}

@@ -1,0 +1,312 @@
+/*
+ * persist/snapshot.c - writing the changes since the last snapshot, atomically.
+ *
+ * A snapshot runs in three steps, one at a time per store (p->snap):
+ *   1. gather, under the store's write lock: encode every dirty object and list every
+ *      deleted id, marking their entries in the dirty and tomb sets as in flight. Writers
+ *      wait only for this; a change made later clears the mark (the object is dirty again).
+ *   2. write, with no store lock: one LMDB write transaction puts the records, deletes the
+ *      tombstoned ids and rewrites the catalog (next ids, the digest of each model), then
+ *      commits. MDB_MAP_FULL doubles the map, up to its cap, and retries the whole
+ *      transaction.
+ *   3. settle, under the write lock again: after a commit that returned 0, the entries still
+ *      marked in flight are dropped; after any failure, the marks are taken off, so memory is
+ *      exactly as it was and every change is still dirty (and the environment is reopened
+ *      before the next try).
+ * Only the gathered changes are written: the cost follows the changes, not the store.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "persist/codec.h"
+#include "persist/file.h"
+#include "persist/internal.h"
+#include "store/error.h"
+
+/* One change to write: a record (LEN bytes at OFF of the batch), or a deletion (TOMB). */
+typedef struct change {
+    uint32_t model;
+    bool tomb;
+    uint64_t id;
+    size_t off, len;
+    uint64_t hash;
+} change;
+
+typedef struct batch {
+    change *changes;
+    size_t n;
+    uint8_t *bytes;
+    rs_cat_state *state; /* the file's figures after this snapshot */
+    uint64_t join_seq;
+} batch;
+
+static void batch_free(batch *b)
+{
+    free(b->changes);
+    free(b->bytes);
+    free(b->state);
+}
+
+static store_obj *entry_obj(const void *v)
+{
+    return (store_obj *)((uintptr_t)v & ~RS_INFLIGHT);
+}
+
+/* Step 1: encode and mark. Returns 1 when there is nothing to write. */
+static int gather(store *db, batch *b)
+{
+    struct rs_persist *p = db->persist;
+    size_t n = 0, bytes = 0;
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        store_model *m = &db->models[i];
+        n += rs_hash_count(&m->dirty) + rs_hash_count(&m->tombs);
+        size_t pos = 0;
+        for (const rs_hash_entry *e; (e = rs_hash_scan(&m->dirty, &pos));)
+            bytes += rs_rec_size(entry_obj(e->val));
+    }
+    if (!n && !p->stale)
+        return 1;
+    b->changes = malloc((n ? n : 1) * sizeof *b->changes);
+    b->bytes = malloc(bytes ? bytes : 1);
+    b->state = malloc(db->nmodels * sizeof *b->state + 1);
+    if (!b->changes || !b->bytes || !b->state)
+        return rs_error_set(db, STORE_ENOMEM, "%s: out of memory gathering a snapshot", p->path);
+    size_t off = 0;
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        store_model *m = &db->models[i];
+        size_t pos = 0;
+        for (const rs_hash_entry *e; (e = rs_hash_scan(&m->dirty, &pos));) {
+            store_obj *o = entry_obj(e->val);
+            change *c = &b->changes[b->n++];
+            *c = (change){.model = i, .id = o->id, .off = off, .len = rs_rec_size(o)};
+            c->hash = rs_rec_encode(o, b->bytes + off);
+            off += c->len;
+            rs_hash_replace(&m->dirty, e->key, e->val, (void *)((uintptr_t)o | RS_INFLIGHT));
+        }
+        pos = 0;
+        for (const rs_hash_entry *e; (e = rs_hash_scan(&m->tombs, &pos));) {
+            b->changes[b->n++] = (change){.model = i, .tomb = true, .id = e->key};
+            rs_hash_replace(&m->tombs, e->key, e->val,
+                            (void *)((uintptr_t)RS_TOMB | RS_INFLIGHT));
+        }
+        b->state[i] = p->state[i];
+        b->state[i].next_id = m->next_id;
+    }
+    b->join_seq = db->join_seq;
+    return STORE_OK;
+}
+
+/* Step 3: after success, drop what is still in flight; after failure, take the marks off. */
+static void settle(store *db, const batch *b, bool ok)
+{
+    for (size_t k = 0; k < b->n; k++) {
+        const change *c = &b->changes[k];
+        rs_hash *h = c->tomb ? &db->models[c->model].tombs : &db->models[c->model].dirty;
+        void *v = rs_hash_get(h, c->id);
+        if (!v || !((uintptr_t)v & RS_INFLIGHT))
+            continue; /* changed again (or deleted) since: still dirty */
+        if (ok)
+            rs_hash_del(h, c->id, v);
+        else
+            rs_hash_replace(h, c->id, v, (void *)((uintptr_t)v & ~RS_INFLIGHT));
+    }
+}
+
+/* Puts or deletes one change in DBI, keeping the model's count and checksum sum. */
+static int apply(MDB_txn *txn, MDB_dbi dbi, const batch *b, const change *c, rs_cat_state *s)
+{
+    size_t id = (size_t)c->id;
+    MDB_val key = {.mv_size = sizeof id, .mv_data = &id}, old;
+    int rc = mdb_get(txn, dbi, &key, &old);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    if (!rc) {
+        s->hsum -= old.mv_size >= 8 ? rs_rec_hash(old.mv_data) : 0;
+        s->count--;
+    }
+    if (c->tomb)
+        return rc ? 0 : mdb_del(txn, dbi, &key, NULL);
+    MDB_val val = {.mv_size = c->len, .mv_data = b->bytes + c->off};
+    s->hsum += c->hash;
+    s->count++;
+    return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+static int put_catalog(store *db, MDB_txn *txn, const batch *b, uint64_t gen, uint64_t now)
+{
+    MDB_dbi dbi;
+    uint8_t *bytes;
+    size_t len;
+    int rc = mdb_dbi_open(txn, RS_CATALOG_DB, MDB_CREATE, &dbi);
+    if (rc)
+        return rc;
+    if (rs_catalog_encode(db, b->state, gen, now, b->join_seq, &bytes, &len))
+        return ENOMEM;
+    MDB_val key = {.mv_size = strlen(RS_CATALOG_KEY), .mv_data = RS_CATALOG_KEY};
+    MDB_val val = {.mv_size = len, .mv_data = bytes};
+    rc = mdb_put(txn, dbi, &key, &val, 0);
+    free(bytes);
+    return rc;
+}
+
+/* Step 2: one write transaction. Returns an LMDB code; *WHAT names the step that failed. */
+static int write_txn(store *db, batch *b, uint64_t gen, uint64_t now, const char **what)
+{
+    struct rs_persist *p = db->persist;
+    MDB_txn *txn;
+    /* The figures restart from the file's on every try. */
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        b->state[i].count = p->state[i].count;
+        b->state[i].hsum = p->state[i].hsum;
+    }
+    *what = "beginning the snapshot";
+    int rc = mdb_txn_begin(p->env, NULL, 0, &txn);
+    if (rc)
+        return rc;
+    MDB_dbi dbi = 0;
+    uint32_t open_model = UINT32_MAX;
+    *what = "writing records";
+    for (size_t k = 0; !rc && k < b->n; k++) {
+        const change *c = &b->changes[k];
+        if (c->model != open_model) {
+            char name[512];
+            rs_model_dbname(name, sizeof name, db->models[c->model].name);
+            rc = mdb_dbi_open(txn, name, MDB_CREATE | MDB_INTEGERKEY, &dbi);
+            open_model = c->model;
+        }
+        if (!rc)
+            rc = apply(txn, dbi, b, c, &b->state[c->model]);
+    }
+    if (!rc) {
+        *what = "writing the catalog";
+        rc = put_catalog(db, txn, b, gen, now);
+    }
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    *what = "committing";
+    return mdb_txn_commit(txn);
+}
+
+/* D5: doubles the map, up to its cap. No transaction of ours is open here. */
+static int grow_map(store *db, struct rs_persist *p)
+{
+    if (p->map_size >= p->map_max)
+        return rs_error_set(db, STORE_EFULL, "%s: the map reached its cap of %zu bytes", p->path,
+                            p->map_max);
+    size_t next = p->map_size > p->map_max / 2 ? p->map_max : p->map_size * 2;
+    int rc = mdb_env_set_mapsize(p->env, next);
+    if (rc)
+        return rs_mdb_error(db, rc, "growing the map");
+    p->map_size = next;
+    return STORE_OK;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Writes B, growing the map as needed. STORE_OK or a code with the detail set. */
+static int write_batch(store *db, batch *b, uint64_t *now)
+{
+    struct rs_persist *p = db->persist;
+    for (;;) {
+        const char *what;
+        *now = now_ns();
+        int rc = write_txn(db, b, p->generation + 1, *now, &what);
+        if (rc == MDB_MAP_FULL) {
+            if ((rc = grow_map(db, p)))
+                return rc;
+            continue;
+        }
+        if (rc) {
+            p->broken = true; /* D4: reopen before the next snapshot */
+            return rs_mdb_error(db, rc, what);
+        }
+        return STORE_OK;
+    }
+}
+
+static void account(struct rs_persist *p, const store *db, const batch *b, uint64_t now)
+{
+    p->generation++;
+    p->time_ns = now;
+    p->stale = false;
+    memcpy(p->state, b->state, db->nmodels * sizeof *p->state);
+    p->last_written = p->last_deleted = p->last_bytes = 0;
+    for (size_t k = 0; k < b->n; k++) {
+        p->last_written += !b->changes[k].tomb;
+        p->last_deleted += b->changes[k].tomb;
+        p->last_bytes += b->changes[k].len;
+    }
+}
+
+static int reopen_if_broken(store *db, struct rs_persist *p)
+{
+    if (!p->broken)
+        return STORE_OK;
+    mdb_env_close(p->env);
+    p->env = NULL;
+    int rc = rs_env_open(db, p);
+    if (!rc)
+        p->broken = false;
+    return rc;
+}
+
+int rs_persist_snapshot(store *db)
+{
+    struct rs_persist *p = db->persist;
+    if (getpid() != p->pid)
+        return rs_error_set(db, STORE_EFORK, "store_snapshot: called from a forked child");
+    if (p->flags & STORE_OPEN_READONLY)
+        return rs_error_set(db, STORE_EINVAL, "%s: opened read-only", p->path);
+    pthread_mutex_lock(&p->snap);
+    batch b = {.n = 0};
+    int rc = reopen_if_broken(db, p);
+    if (!rc) {
+        pthread_rwlock_wrlock(&db->lock);
+        rc = gather(db, &b);
+        pthread_rwlock_unlock(&db->lock);
+    }
+    if (rc == 1) {
+        rc = STORE_OK; /* nothing changed: nothing written */
+    } else if (!rc) {
+        uint64_t now;
+        rc = write_batch(db, &b, &now);
+        if (!rc)
+            account(p, db, &b, now);
+        pthread_rwlock_wrlock(&db->lock);
+        settle(db, &b, rc == STORE_OK);
+        pthread_rwlock_unlock(&db->lock);
+        if (!rc)
+            rc = rs_extend_file(db, p);
+    }
+    batch_free(&b);
+    pthread_mutex_unlock(&p->snap);
+    return rc;
+}
+
+int rs_persist_backup(store *db, const char *path)
+{
+    struct rs_persist *p = db->persist;
+    if (getpid() != p->pid)
+        return rs_error_set(db, STORE_EFORK, "store_backup: called from a forked child");
+    pthread_mutex_lock(&p->snap);
+    int rc = reopen_if_broken(db, p);
+    if (!rc) {
+        int mrc = mdb_env_copy2(p->env, path, MDB_CP_COMPACT);
+        if (mrc)
+            rc = rs_error_set(db, mrc == EEXIST ? STORE_EINVAL : STORE_EIO,
+                              "%s: backup to %s: %s", p->path, path, mdb_strerror(mrc));
+    }
+    pthread_mutex_unlock(&p->snap);
+    return rc;
+}
