@@ -240,7 +240,11 @@ int store_get_by(store *db, store_model *model, const char *field, const store_v
                  store_obj **out)
 {
     if (!db || !out || !field || !value)
-        return rs_error_set(db, STORE_EINVAL, "store_get_by: an argument is NULL");
+        return rs_error_set(db, STORE_EINVAL, "store_get_by: %s is NULL",
+                            !db      ? "the store"
+                            : !field ? "the field"
+                            : !value ? "the value"
+                                     : "OUT");
     int rc = check_model(db, model, "store_get_by");
     if (rc)
         return rc;

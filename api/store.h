@@ -155,6 +155,8 @@ typedef struct store_stats {
     size_t last_deleted;       /* records it deleted */
     size_t last_bytes;         /* bytes of records it wrote */
     size_t map_size;           /* the file's map size now */
+    size_t log_entries;        /* small snapshots kept in the change log, not yet folded into
+                                  the models' records (they are folded by a larger one) */
 } store_stats;
 
 /*

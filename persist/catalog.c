@@ -8,8 +8,9 @@
  *   20      8     generation: 1 for the first snapshot, then 2, 3, ...
  *   28      8     time of the snapshot, nanoseconds since the epoch
  *   36      8     the store's join sequence
- *   44      4     number of models
- *   48      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
+ *   44      24    the change log's digest: entries, checksums summed, bytes (persist/log.c)
+ *   68      4     number of models
+ *   72      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
  *                 each field: fid (4), name (str), type (1), flags (1: null 1, unique 2,
  *                 index 4), on_delete (1), max_length (8), to (str), related_name (str)
  *
@@ -28,7 +29,7 @@
 #include "store/schema.h"
 
 static const char MAGIC[8] = "RELSTORE";
-enum { HEAD = 48, HASHED = 20 };
+enum { HEAD = 72, HASHED = 20 };
 
 /* ---- Encoding ----------------------------------------------------------------------------- */
 
@@ -64,8 +65,8 @@ static uint8_t *put_field(uint8_t *p, const store_fld *f)
     return put_str(p, f->type == STORE_FK ? f->related_name : NULL);
 }
 
-int rs_catalog_encode(const store *db, const rs_cat_state *state, uint64_t generation,
-                      uint64_t time_ns, uint64_t join_seq, uint8_t **out, size_t *len)
+int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_state *state,
+                      uint8_t **out, size_t *len)
 {
     size_t n = HEAD;
     for (uint32_t i = 0; i < db->nmodels; i++) {
@@ -79,10 +80,13 @@ int rs_catalog_encode(const store *db, const rs_cat_state *state, uint64_t gener
         return -1;
     memcpy(b, MAGIC, 8);
     rs_put_u32(b + 8, RS_FORMAT_VERSION);
-    rs_put_u64(b + 20, generation);
-    rs_put_u64(b + 28, time_ns);
-    rs_put_u64(b + 36, join_seq);
-    rs_put_u32(b + 44, db->nmodels);
+    rs_put_u64(b + 20, head->generation);
+    rs_put_u64(b + 28, head->time_ns);
+    rs_put_u64(b + 36, head->join_seq);
+    rs_put_u64(b + 44, head->log.count);
+    rs_put_u64(b + 52, head->log.hsum);
+    rs_put_u64(b + 60, head->log.bytes);
+    rs_put_u32(b + 68, db->nmodels);
     for (uint32_t i = 0; i < db->nmodels; i++) {
         const store_model *m = &db->models[i];
         p = put_str(p, m->name);
@@ -191,7 +195,10 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
     cat->generation = rs_get_u64(b + 20);
     cat->time_ns = rs_get_u64(b + 28);
     cat->join_seq = rs_get_u64(b + 36);
-    cat->nmodels = rs_get_u32(b + 44);
+    cat->log.count = rs_get_u64(b + 44);
+    cat->log.hsum = rs_get_u64(b + 52);
+    cat->log.bytes = rs_get_u64(b + 60);
+    cat->nmodels = rs_get_u32(b + 68);
     cursor c = {.p = cat->bytes + HEAD, .end = cat->bytes + len};
     int rc = cat->nmodels > (len - HEAD) / 30 ? -2 : 0;
     if (!rc && cat->nmodels && !(cat->models = calloc(cat->nmodels, sizeof *cat->models)))

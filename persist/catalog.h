@@ -30,12 +30,18 @@ typedef struct rs_cat_model {
     rs_cat_field *fields;
 } rs_cat_model;
 
+/* The change log's digest (persist/log.c): entries, their checksums summed, their bytes. */
+typedef struct rs_cat_log {
+    uint64_t count, hsum, bytes;
+} rs_cat_log;
+
 /* A decoded catalog. Its strings point into BYTES, which it owns. */
 typedef struct rs_catalog {
     uint32_t version;
     uint64_t generation; /* 1 for the first snapshot, then 2, 3, ... */
     uint64_t time_ns;    /* when that snapshot was taken, since the epoch */
     uint64_t join_seq;
+    rs_cat_log log;
     uint32_t nmodels;
     rs_cat_model *models;
     uint8_t *bytes;
@@ -46,12 +52,18 @@ typedef struct rs_cat_state {
     uint64_t next_id, count, hsum;
 } rs_cat_state;
 
+/* What a catalog says besides the schema, for rs_catalog_encode(). */
+typedef struct rs_cat_head {
+    uint64_t generation, time_ns, join_seq;
+    rs_cat_log log;
+} rs_cat_head;
+
 /*
- * rs_catalog_encode() - DB's schema with the file state STATE (one per model) as a catalog
- * record, in *OUT (malloc'd) of *LEN bytes. Returns 0 or -1 (out of memory).
+ * rs_catalog_encode() - DB's schema with HEAD and the file state STATE (one per model) as a
+ * catalog record, in *OUT (malloc'd) of *LEN bytes. Returns 0 or -1 (out of memory).
  */
-int rs_catalog_encode(const store *db, const rs_cat_state *state, uint64_t generation,
-                      uint64_t time_ns, uint64_t join_seq, uint8_t **out, size_t *len);
+int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_state *state,
+                      uint8_t **out, size_t *len);
 
 /*
  * rs_catalog_decode() - decode LEN bytes at P (copied) into *CAT. Returns 0, -1 when out of

@@ -231,6 +231,7 @@ static int load(store *db, struct rs_persist *p, bool fresh)
     if (!rc) {
         p->generation = cat.generation;
         p->time_ns = cat.time_ns;
+        p->log = cat.log;
         for (uint32_t i = 0; i < db->nmodels; i++) {
             const rs_cat_model *cm = rs_catalog_model(&cat, db->models[i].name);
             p->state[i] = (rs_cat_state){.next_id = cm ? cm->next_id : 1,
@@ -276,7 +277,7 @@ static int persist_new(store *db, const char *path, const store_options *opts,
     }
     memcpy(p->path, path, n);
     p->pid = getpid();
-    p->maxdbs = db->nmodels + 2; /* the catalog, each model, and one to spare */
+    p->maxdbs = db->nmodels + 2; /* each model, the catalog and the change log */
     p->flags = opts ? opts->flags : 0;
     p->map_max = opts && opts->map_max ? opts->map_max : DEFAULT_MAP_MAX;
     p->map_size = opts && opts->map_size ? opts->map_size : DEFAULT_MAP;
@@ -356,4 +357,5 @@ void rs_persist_stat(const store *db, store_stats *st)
     st->last_deleted = p->last_deleted;
     st->last_bytes = p->last_bytes;
     st->map_size = p->map_size;
+    st->log_entries = (size_t)p->log.count;
 }

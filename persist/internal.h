@@ -13,6 +13,7 @@
 
 #define RS_CATALOG_DB "catalog"
 #define RS_CATALOG_KEY "catalog"
+#define RS_LOG_DB "log"
 
 struct rs_persist {
     MDB_env *env;
@@ -28,6 +29,7 @@ struct rs_persist {
     pthread_mutex_t snap; /* one snapshot (or backup) at a time */
     uint64_t generation, time_ns;
     rs_cat_state *state; /* per model: the file as of the last commit */
+    rs_cat_log log;      /* the change log as of the last commit */
     size_t last_written, last_deleted, last_bytes;
 };
 
@@ -40,7 +42,8 @@ int rs_mdb_error(const store *db, int rc, const char *what);
  */
 int rs_env_open(const store *errdb, struct rs_persist *p);
 
-/* rs_load() - read CAT's models from TXN into the empty store DB (persist/load.c). */
+/* rs_load() - read CAT's models, and its change log over them, from TXN into the empty
+ * store DB (persist/load.c). */
 int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat);
 
 /* rs_model_dbname() - the LMDB database name of model NAME, into BUF of SIZE bytes. */

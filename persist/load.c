@@ -8,6 +8,10 @@
  * parent is damage), each child joining its parent's relation in the order it joined when
  * it was written (the join sequence in its record), and the value indexes are rebuilt.
  * Anything wrong is STORE_ECORRUPT naming the model and id: no partial store is returned.
+ *
+ * The change log (persist/log.c) is read first, into one table per model of the latest
+ * change to each id; a model's records are then read with those changes applied over them
+ * (a changed record replaced, a deleted one skipped, a new one added after the scan).
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -15,6 +19,7 @@
 
 #include "persist/codec.h"
 #include "persist/internal.h"
+#include "persist/log.h"
 #include "store/error.h"
 #include "store/object.h"
 #include "store/schema.h"
@@ -28,7 +33,14 @@ typedef struct loaded {
     store_obj **objs;
     size_t n;
     uint64_t *seen; /* per field: the last id whose record gave it (duplicate fields) */
+    rs_hash log;    /* id -> 1 + index in the log's changes: the latest change to the id */
 } loaded;
+
+/* Every change of the change log, oldest first; the strings point into the read txn. */
+typedef struct changes {
+    rs_log_change *all;
+    size_t n, cap;
+} changes;
 
 static store_fld *field_by_fid(store_model *m, uint32_t fid)
 {
@@ -121,11 +133,11 @@ static int fill_missing(store_model *m, store_obj *o, const loaded *l)
     return STORE_OK;
 }
 
-/* Makes object ID of M from its record VAL. */
-static int load_record(store_model *m, uint64_t id, const MDB_val *val, loaded *l)
+/* Makes object ID of M from its record, the LEN bytes at REC. */
+static int load_record(store_model *m, uint64_t id, const void *rec, size_t len, loaded *l)
 {
     rs_rec_reader r;
-    if (rs_rec_open(&r, val->mv_data, val->mv_size, id))
+    if (rs_rec_open(&r, rec, len, id))
         return CORRUPT("%s %" PRIu64 ": the record is damaged (checksum)", m->name, id);
     store_obj *o = rs_arena_alloc(&m->arena);
     if (!o)
@@ -154,26 +166,62 @@ static int load_record(store_model *m, uint64_t id, const MDB_val *val, loaded *
     return fill_missing(m, o, l);
 }
 
-static int scan_model(MDB_txn *txn, store_model *m, const rs_cat_model *cm, loaded *l)
+/* Makes object ID from the record VAL, or from the log's later change to it. */
+static int load_one(store_model *m, uint64_t id, const MDB_val *val, loaded *l,
+                    const changes *log)
+{
+    void *v = rs_hash_get(&l->log, id);
+    if (!v)
+        return load_record(m, id, val->mv_data, val->mv_size, l);
+    rs_hash_del(&l->log, id, v);
+    const rs_log_change *c = &log->all[(uintptr_t)v - 1];
+    return c->len ? load_record(m, id, c->rec, c->len, l) : STORE_OK;
+}
+
+/* Makes the objects the log created after the model's records were last written. */
+static int load_logged(store_model *m, const rs_cat_model *cm, loaded *l, const changes *log)
+{
+    size_t pos = 0;
+    for (const rs_hash_entry *e; (e = rs_hash_scan(&l->log, &pos));) {
+        const rs_log_change *c = &log->all[(uintptr_t)e->val - 1];
+        if (!c->len)
+            continue;
+        if (c->id == 0 || c->id >= cm->next_id)
+            return CORRUPT("%s %" PRIu64 ": a logged id outside 1..%" PRIu64, m->name, c->id,
+                           cm->next_id - 1);
+        int rc = load_record(m, c->id, c->rec, c->len, l);
+        if (rc)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+static int scan_model(MDB_txn *txn, store_model *m, const rs_cat_model *cm, loaded *l,
+                      const changes *log)
 {
     char name[512];
     MDB_dbi dbi;
     MDB_stat st;
     rs_model_dbname(name, sizeof name, m->name);
     int rc = mdb_dbi_open(txn, name, MDB_INTEGERKEY, &dbi);
-    if (rc == MDB_NOTFOUND)
-        return cm->count ? CORRUPT("%s: the catalog says %" PRIu64 " records, there are none",
-                                   m->name, cm->count)
-                         : STORE_OK;
-    if (rc || (rc = mdb_stat(txn, dbi, &st)))
+    st.ms_entries = 0;
+    if (rc == MDB_NOTFOUND && cm->count)
+        return CORRUPT("%s: the catalog says %" PRIu64 " records, there are none", m->name,
+                       cm->count);
+    if (rc && rc != MDB_NOTFOUND)
         return rc == MDB_INCOMPATIBLE ? CORRUPT("%s: not a model database", m->name)
                                       : rs_mdb_error(NULL, rc, "reading a model");
+    if (!rc && (rc = mdb_stat(txn, dbi, &st)))
+        return rs_mdb_error(NULL, rc, "reading a model");
     if (st.ms_entries != cm->count)
         return CORRUPT("%s: %zu records, the catalog says %" PRIu64, m->name, st.ms_entries,
                        cm->count);
-    l->objs = malloc((st.ms_entries ? st.ms_entries : 1) * sizeof *l->objs);
-    if (!l->objs || rs_hash_reserve(&m->ids, st.ms_entries))
+    size_t most = st.ms_entries + rs_hash_count(&l->log);
+    l->objs = malloc((most ? most : 1) * sizeof *l->objs);
+    if (!l->objs || rs_hash_reserve(&m->ids, most))
         return NOMEM(m);
+    if (!st.ms_entries)
+        return load_logged(m, cm, l, log);
     MDB_cursor *cur;
     if ((rc = mdb_cursor_open(txn, dbi, &cur)))
         return rs_mdb_error(NULL, rc, "reading a model");
@@ -186,7 +234,9 @@ static int scan_model(MDB_txn *txn, store_model *m, const rs_cat_model *cm, load
             rc = CORRUPT("%s: a key of %zu bytes", m->name, key.mv_size);
         else if (memcpy(&id, key.mv_data, sizeof id), id == 0 || id >= cm->next_id)
             rc = CORRUPT("%s %zu: id outside 1..%" PRIu64, m->name, id, cm->next_id - 1);
-        else if (!(rc = load_record(m, id, &val, l)))
+        else if (val.mv_size < 8)
+            rc = CORRUPT("%s %zu: a record of %zu bytes", m->name, id, val.mv_size);
+        else if (!(rc = load_one(m, id, &val, l, log)))
             hsum += rs_rec_hash(val.mv_data);
     }
     mdb_cursor_close(cur);
@@ -194,8 +244,87 @@ static int scan_model(MDB_txn *txn, store_model *m, const rs_cat_model *cm, load
         return rc;
     if (mrc && mrc != MDB_NOTFOUND)
         return rs_mdb_error(NULL, mrc, "reading a model");
-    if (l->n != cm->count || hsum != cm->hsum)
+    if (hsum != cm->hsum)
         return CORRUPT("%s: the records do not match the catalog's digest", m->name);
+    return load_logged(m, cm, l, log);
+}
+
+/* Files change C (number K of LOG) as the latest change to its id; D's models by index. */
+static int note_change(store *db, loaded *all, const rs_log_change *c, size_t k)
+{
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        if (strcmp(db->models[i].name, c->model))
+            continue;
+        void *v = rs_hash_get(&all[i].log, c->id), *nv = (void *)(uintptr_t)(k + 1);
+        if (v)
+            rs_hash_replace(&all[i].log, c->id, v, nv);
+        else if (rs_hash_put(&all[i].log, c->id, nv))
+            return NOMEM(&db->models[i]);
+        return STORE_OK;
+    }
+    return CORRUPT("the change log names an unknown model %s", c->model);
+}
+
+/* Reads one log entry (generation GEN) into LOG and the per-model tables. */
+static int read_entry(store *db, loaded *all, changes *log, const MDB_val *val, uint64_t gen)
+{
+    rs_log_reader r;
+    rs_log_change c;
+    int more;
+    if (rs_log_open(&r, val->mv_data, val->mv_size, gen))
+        return CORRUPT("the change log's entry %" PRIu64 " is damaged (checksum)", gen);
+    while ((more = rs_log_next(&r, &c)) == 1) {
+        if (log->n == log->cap) {
+            size_t cap = log->cap ? 2 * log->cap : 256;
+            rs_log_change *more_room = realloc(log->all, cap * sizeof *more_room);
+            if (!more_room)
+                return rs_error_set(NULL, STORE_ENOMEM, "out of memory loading");
+            log->all = more_room;
+            log->cap = cap;
+        }
+        log->all[log->n] = c;
+        int rc = note_change(db, all, &c, log->n++);
+        if (rc)
+            return rc;
+    }
+    return more < 0 ? CORRUPT("the change log's entry %" PRIu64 " is malformed", gen) : 0;
+}
+
+/* Reads the whole change log, checking it against the catalog's digest of it. */
+static int read_log(store *db, MDB_txn *txn, const rs_catalog *cat, loaded *all, changes *log)
+{
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    rs_cat_log seen = {0};
+    uint64_t last = 0;
+    int rc = mdb_dbi_open(txn, RS_LOG_DB, MDB_INTEGERKEY, &dbi);
+    if (rc == MDB_NOTFOUND)
+        return cat->log.count ? CORRUPT("the change log is missing") : STORE_OK;
+    if (rc || (rc = mdb_cursor_open(txn, dbi, &cur)))
+        return rs_mdb_error(NULL, rc, "reading the change log");
+    int mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+    for (; !mrc && !rc; mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        size_t gen = 0;
+        if (key.mv_size == sizeof gen)
+            memcpy(&gen, key.mv_data, sizeof gen);
+        if (gen <= last || gen > cat->generation || val.mv_size < 8)
+            rc = CORRUPT("the change log has a bad entry (%zu)", gen);
+        else
+            rc = read_entry(db, all, log, &val, gen);
+        last = gen;
+        seen.count++;
+        seen.hsum += val.mv_size >= 8 ? rs_log_hash(val.mv_data) : 0;
+        seen.bytes += val.mv_size;
+    }
+    mdb_cursor_close(cur);
+    if (rc)
+        return rc;
+    if (mrc != MDB_NOTFOUND)
+        return rs_mdb_error(NULL, mrc, "reading the change log");
+    if (seen.count != cat->log.count || seen.hsum != cat->log.hsum ||
+        seen.bytes != cat->log.bytes)
+        return CORRUPT("the change log does not match the catalog's digest");
     return STORE_OK;
 }
 
@@ -322,15 +451,19 @@ int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat)
     if (rc)
         return rc;
     loaded *all = calloc(db->nmodels ? db->nmodels : 1, sizeof *all);
+    changes log = {.n = 0};
     if (!all)
         return rs_error_set(NULL, STORE_ENOMEM, "out of memory loading");
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        rs_hash_init(&all[i].log);
+    rc = read_log(db, txn, cat, all, &log);
     for (uint32_t i = 0; !rc && i < db->nmodels; i++) {
         store_model *m = &db->models[i];
         const rs_cat_model *cm = rs_catalog_model(cat, m->name);
         if (!cm)
             continue; /* a model new to this file */
         all[i].seen = calloc(m->nfields ? m->nfields : 1, sizeof *all[i].seen);
-        rc = all[i].seen ? scan_model(txn, m, cm, &all[i]) : NOMEM(m);
+        rc = all[i].seen ? scan_model(txn, m, cm, &all[i], &log) : NOMEM(m);
         m->next_id = cm->next_id;
     }
     if (!rc)
@@ -340,7 +473,9 @@ int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat)
     for (uint32_t i = 0; i < db->nmodels; i++) {
         free(all[i].objs);
         free(all[i].seen);
+        rs_hash_free(&all[i].log);
     }
     free(all);
+    free(log.all);
     return rc;
 }

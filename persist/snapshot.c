@@ -5,10 +5,12 @@
  *   1. gather, under the store's write lock: encode every dirty object and list every
  *      deleted id, marking their entries in the dirty and tomb sets as in flight. Writers
  *      wait only for this; a change made later clears the mark (the object is dirty again).
- *   2. write, with no store lock: one LMDB write transaction puts the records, deletes the
- *      tombstoned ids and rewrites the catalog (next ids, the digest of each model), then
- *      commits. MDB_MAP_FULL doubles the map, up to its cap, and retries the whole
- *      transaction.
+ *   2. write, with no store lock: one LMDB write transaction writes the changes and
+ *      rewrites the catalog (next ids, the digests), then commits. A small snapshot is one
+ *      entry of the change log (persist/log.c), a page or two however scattered its changes;
+ *      a large one, or one that would grow the log past its limit, first folds the log into
+ *      the models' databases, then puts its records and deletes its ids there.
+ *      MDB_MAP_FULL doubles the map, up to its cap, and retries the whole transaction.
  *   3. settle, under the write lock again: after a commit that returned 0, the entries still
  *      marked in flight are dropped; after any failure, the marks are taken off, so memory is
  *      exactly as it was and every change is still dirty (and the environment is reopened
@@ -25,22 +27,21 @@
 #include "persist/codec.h"
 #include "persist/file.h"
 #include "persist/internal.h"
+#include "persist/log.h"
 #include "store/error.h"
 
-/* One change to write: a record (LEN bytes at OFF of the batch), or a deletion (TOMB). */
-typedef struct change {
-    uint32_t model;
-    bool tomb;
-    uint64_t id;
-    size_t off, len;
-    uint64_t hash;
-} change;
+/* The log takes a snapshot whose entry is at most ENTRY_MAX bytes, while it stays under
+ * LOG_MAX bytes in all; past that, the log is folded into the models' databases. */
+enum { ENTRY_MAX = 1 << 20, LOG_MAX = 8 << 20 };
+
+typedef rs_change change;
 
 typedef struct batch {
     change *changes;
     size_t n;
     uint8_t *bytes;
     rs_cat_state *state; /* the file's figures after this snapshot */
+    rs_cat_log log;      /* the log's figures after it */
     uint64_t join_seq;
 } batch;
 
@@ -116,10 +117,12 @@ static void settle(store *db, const batch *b, bool ok)
     }
 }
 
-/* Puts or deletes one change in DBI, keeping the model's count and checksum sum. */
-static int apply(MDB_txn *txn, MDB_dbi dbi, const batch *b, const change *c, rs_cat_state *s)
+/* Puts REC (LEN bytes, checksum HASH) as object ID in DBI, or deletes ID when REC is NULL,
+ * keeping the model's count and checksum sum in S. */
+static int apply(MDB_txn *txn, MDB_dbi dbi, uint64_t oid, const void *rec, size_t len,
+                 uint64_t hash, rs_cat_state *s)
 {
-    size_t id = (size_t)c->id;
+    size_t id = (size_t)oid;
     MDB_val key = {.mv_size = sizeof id, .mv_data = &id}, old;
     int rc = mdb_get(txn, dbi, &key, &old);
     if (rc && rc != MDB_NOTFOUND)
@@ -128,12 +131,155 @@ static int apply(MDB_txn *txn, MDB_dbi dbi, const batch *b, const change *c, rs_
         s->hsum -= old.mv_size >= 8 ? rs_rec_hash(old.mv_data) : 0;
         s->count--;
     }
-    if (c->tomb)
+    if (!rec)
         return rc ? 0 : mdb_del(txn, dbi, &key, NULL);
-    MDB_val val = {.mv_size = c->len, .mv_data = b->bytes + c->off};
-    s->hsum += c->hash;
+    MDB_val val = {.mv_size = len, .mv_data = (void *)rec};
+    s->hsum += hash;
     s->count++;
     return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+static int open_model_db(store *db, MDB_txn *txn, uint32_t model, MDB_dbi *dbi)
+{
+    char name[512];
+    rs_model_dbname(name, sizeof name, db->models[model].name);
+    return mdb_dbi_open(txn, name, MDB_CREATE | MDB_INTEGERKEY, dbi);
+}
+
+static int model_index(const store *db, const char *name, uint32_t *out)
+{
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        if (!strcmp(db->models[i].name, name)) {
+            *out = i;
+            return 0;
+        }
+    return MDB_CORRUPTED;
+}
+
+/* Applies the log entry of generation GEN (LEN bytes at P) to the models' databases. */
+static int fold_entry(store *db, MDB_txn *txn, const uint8_t *p, size_t len, uint64_t gen,
+                      batch *b)
+{
+    rs_log_reader r;
+    rs_log_change c;
+    int rc = rs_log_open(&r, p, len, gen) ? MDB_CORRUPTED : 0, more = 0;
+    uint32_t model = UINT32_MAX, m = 0;
+    MDB_dbi dbi = 0;
+    while (!rc && (more = rs_log_next(&r, &c)) == 1) {
+        rc = model_index(db, c.model, &m);
+        if (!rc && m != model && !(rc = open_model_db(db, txn, m, &dbi)))
+            model = m;
+        if (!rc)
+            rc = apply(txn, dbi, c.id, c.rec, c.len, c.len ? rs_rec_hash(c.rec) : 0,
+                       &b->state[m]);
+    }
+    return rc ? rc : more < 0 ? MDB_CORRUPTED : 0;
+}
+
+/* A copy of every log entry, oldest first (LMDB's own bytes move as the fold writes). */
+typedef struct entries {
+    uint8_t **bytes;
+    size_t *len;
+    uint64_t *gen;
+    size_t n;
+} entries;
+
+static void entries_free(entries *e)
+{
+    for (size_t k = 0; k < e->n; k++)
+        free(e->bytes[k]);
+    free(e->bytes);
+    free(e->len);
+    free(e->gen);
+}
+
+static int entries_read(MDB_txn *txn, MDB_dbi log, entries *e)
+{
+    MDB_stat st;
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc = mdb_stat(txn, log, &st);
+    if (rc || (rc = mdb_cursor_open(txn, log, &cur)))
+        return rc;
+    size_t cap = st.ms_entries ? st.ms_entries : 1;
+    e->bytes = malloc(cap * sizeof *e->bytes);
+    e->len = malloc(cap * sizeof *e->len);
+    e->gen = malloc(cap * sizeof *e->gen);
+    rc = e->bytes && e->len && e->gen ? mdb_cursor_get(cur, &key, &val, MDB_FIRST) : ENOMEM;
+    for (; !rc && e->n < cap; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+        size_t gen;
+        uint8_t *copy = key.mv_size == sizeof gen ? malloc(val.mv_size ? val.mv_size : 1) : NULL;
+        if (!copy) {
+            rc = key.mv_size == sizeof gen ? ENOMEM : MDB_CORRUPTED;
+            break;
+        }
+        memcpy(&gen, key.mv_data, sizeof gen);
+        memcpy(copy, val.mv_data, val.mv_size);
+        e->bytes[e->n] = copy;
+        e->len[e->n] = val.mv_size;
+        e->gen[e->n++] = gen;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || (!rc && e->n == cap) ? 0 : rc;
+}
+
+/* Applies every log entry, oldest first, to the models' databases, and empties the log. */
+static int fold_log(store *db, MDB_txn *txn, batch *b)
+{
+    MDB_dbi log;
+    int rc = mdb_dbi_open(txn, RS_LOG_DB, MDB_INTEGERKEY, &log);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    entries e = {.n = 0};
+    if (!rc)
+        rc = entries_read(txn, log, &e);
+    for (size_t k = 0; !rc && k < e.n; k++)
+        rc = fold_entry(db, txn, e.bytes[k], e.len[k], e.gen[k], b);
+    entries_free(&e);
+    if (!rc)
+        rc = mdb_drop(txn, log, 0);
+    if (!rc)
+        b->log = (rs_cat_log){0};
+    return rc;
+}
+
+/* Writes the batch into the models' databases. */
+static int write_base(store *db, MDB_txn *txn, batch *b)
+{
+    MDB_dbi dbi = 0;
+    uint32_t open_model = UINT32_MAX;
+    int rc = 0;
+    for (size_t k = 0; !rc && k < b->n; k++) {
+        const change *c = &b->changes[k];
+        if (c->model != open_model && !(rc = open_model_db(db, txn, c->model, &dbi)))
+            open_model = c->model;
+        if (!rc)
+            rc = apply(txn, dbi, c->id, c->tomb ? NULL : b->bytes + c->off, c->len, c->hash,
+                       &b->state[c->model]);
+    }
+    return rc;
+}
+
+/* Writes the batch as one log entry of generation GEN (SIZE bytes). */
+static int write_log(store *db, MDB_txn *txn, batch *b, uint64_t gen, size_t size)
+{
+    MDB_dbi log;
+    int rc = mdb_dbi_open(txn, RS_LOG_DB, MDB_CREATE | MDB_INTEGERKEY, &log);
+    if (rc)
+        return rc;
+    uint8_t *entry = malloc(size);
+    if (!entry)
+        return ENOMEM;
+    uint64_t h = rs_log_encode(db, b->changes, b->n, b->bytes, gen, entry);
+    size_t g = (size_t)gen;
+    MDB_val key = {.mv_size = sizeof g, .mv_data = &g};
+    MDB_val val = {.mv_size = size, .mv_data = entry};
+    rc = mdb_put(txn, log, &key, &val, MDB_NOOVERWRITE);
+    free(entry);
+    b->log.count++;
+    b->log.hsum += h;
+    b->log.bytes += size;
+    return rc;
 }
 
 static int put_catalog(store *db, MDB_txn *txn, const batch *b, uint64_t gen, uint64_t now)
@@ -144,7 +290,9 @@ static int put_catalog(store *db, MDB_txn *txn, const batch *b, uint64_t gen, ui
     int rc = mdb_dbi_open(txn, RS_CATALOG_DB, MDB_CREATE, &dbi);
     if (rc)
         return rc;
-    if (rs_catalog_encode(db, b->state, gen, now, b->join_seq, &bytes, &len))
+    rs_cat_head head = {.generation = gen, .time_ns = now, .join_seq = b->join_seq,
+                        .log = b->log};
+    if (rs_catalog_encode(db, &head, b->state, &bytes, &len))
         return ENOMEM;
     MDB_val key = {.mv_size = strlen(RS_CATALOG_KEY), .mv_data = RS_CATALOG_KEY};
     MDB_val val = {.mv_size = len, .mv_data = bytes};
@@ -163,23 +311,22 @@ static int write_txn(store *db, batch *b, uint64_t gen, uint64_t now, const char
         b->state[i].count = p->state[i].count;
         b->state[i].hsum = p->state[i].hsum;
     }
+    b->log = p->log;
     *what = "beginning the snapshot";
     int rc = mdb_txn_begin(p->env, NULL, 0, &txn);
     if (rc)
         return rc;
-    MDB_dbi dbi = 0;
-    uint32_t open_model = UINT32_MAX;
-    *what = "writing records";
-    for (size_t k = 0; !rc && k < b->n; k++) {
-        const change *c = &b->changes[k];
-        if (c->model != open_model) {
-            char name[512];
-            rs_model_dbname(name, sizeof name, db->models[c->model].name);
-            rc = mdb_dbi_open(txn, name, MDB_CREATE | MDB_INTEGERKEY, &dbi);
-            open_model = c->model;
+    size_t entry = rs_log_size(db, b->changes, b->n);
+    if (entry <= ENTRY_MAX && p->log.bytes + entry <= LOG_MAX) {
+        *what = "writing the change log";
+        rc = b->n ? write_log(db, txn, b, gen, entry) : 0;
+    } else {
+        *what = "folding the change log";
+        rc = fold_log(db, txn, b);
+        if (!rc) {
+            *what = "writing records";
+            rc = write_base(db, txn, b);
         }
-        if (!rc)
-            rc = apply(txn, dbi, b, c, &b->state[c->model]);
     }
     if (!rc) {
         *what = "writing the catalog";
@@ -241,6 +388,7 @@ static void account(struct rs_persist *p, const store *db, const batch *b, uint6
     p->time_ns = now;
     p->stale = false;
     memcpy(p->state, b->state, db->nmodels * sizeof *p->state);
+    p->log = b->log;
     p->last_written = p->last_deleted = p->last_bytes = 0;
     for (size_t k = 0; k < b->n; k++) {
         p->last_written += !b->changes[k].tomb;

@@ -141,7 +141,8 @@ char *rs_str_new(const char *s, size_t len)
         return NULL;
     *p = len;
     char *c = (char *)(p + 1);
-    memcpy(c, s, len + 1);
+    memcpy(c, s, len);
+    c[len] = 0; /* S need not be NUL-ended (a record's bytes are not) */
     return c;
 }
 
