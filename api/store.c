@@ -102,14 +102,7 @@ int store_close(store *db)
 {
     if (!db)
         return STORE_OK;
-    int rc = STORE_OK;
-    if (db->persist) {
-        if (!db->readonly)
-            rc = rs_persist_snapshot(db);
-        int crc = rs_persist_close(db);
-        if (crc == STORE_EFORK)
-            rc = crc;
-    }
+    int rc = db->persist ? rs_persist_close(db) : STORE_OK;
     rs_db_close(db);
     return rc;
 }
@@ -147,6 +140,16 @@ int store_stat(store *db, store_stats *out)
     rs_persist_stat(db, out);
     UNLOCK(db);
     return STORE_OK;
+}
+
+/*
+ * Under STORE_DURABLE_EACH_WRITE, a change is in a completed snapshot before its call
+ * returns. If that snapshot fails, its code is returned: the change is made in memory and
+ * still pending, and the next snapshot tries again.
+ */
+static int after_write(store *db)
+{
+    return db->persist && rs_persist_each_write(db) ? rs_persist_snapshot(db) : STORE_OK;
 }
 
 /* Changes are refused on a store opened read-only. */
@@ -216,7 +219,7 @@ int store_create(store *db, store_model *model, const store_value *values, store
     WRLOCK(db);
     rc = rs_obj_create(db, model, values, out);
     UNLOCK(db);
-    return rc;
+    return rc ? rc : after_write(db);
 }
 
 int store_get(store *db, store_model *model, uint64_t id, store_obj **out)
@@ -280,7 +283,7 @@ int store_update(store *db, store_obj *obj, const store_value *values)
     WRLOCK(db);
     rc = rs_obj_update(db, obj, values);
     UNLOCK(db);
-    return rc;
+    return rc ? rc : after_write(db);
 }
 
 int store_delete(store *db, store_obj *obj)
@@ -293,7 +296,7 @@ int store_delete(store *db, store_obj *obj)
     WRLOCK(db);
     rc = rs_obj_delete(db, obj);
     UNLOCK(db);
-    return rc;
+    return rc ? rc : after_write(db);
 }
 
 /* ---- Reading fields ----------------------------------------------------------------------- */

@@ -135,6 +135,21 @@ enum {
                                      process crash, NOT a power loss or an OS crash */
 };
 
+/*
+ * When changes become durable (a store with a file). What a crash can lose:
+ *   STORE_DURABLE_MANUAL      everything since the last store_snapshot() (or open)
+ *   STORE_DURABLE_EACH_WRITE  nothing that a mutating call has returned STORE_OK for: each
+ *                             create, update and delete is in a completed snapshot first
+ *   STORE_DURABLE_INTERVAL    at most the last interval_ms of changes: a background thread
+ *                             snapshots every interval_ms while anything is pending
+ * store_close() snapshots pending changes under every policy.
+ */
+typedef enum store_durability {
+    STORE_DURABLE_MANUAL = 0,
+    STORE_DURABLE_EACH_WRITE,
+    STORE_DURABLE_INTERVAL,
+} store_durability;
+
 /* store_open() options; NULL means all defaults. */
 typedef struct store_options {
     unsigned flags;  /* STORE_OPEN_* */
@@ -142,6 +157,8 @@ typedef struct store_options {
                         when full, up to map_max */
     size_t map_max;  /* the largest the map (and so the file) may grow; 0: 1 TiB. Reaching it
                         makes store_snapshot() fail with STORE_EFULL */
+    store_durability durability; /* STORE_DURABLE_MANUAL unless set */
+    unsigned interval_ms;        /* STORE_DURABLE_INTERVAL: the period; 0: 1000 */
 } store_options;
 
 /* What store_stat() reports. */
@@ -157,6 +174,8 @@ typedef struct store_stats {
     size_t map_size;           /* the file's map size now */
     size_t log_entries;        /* small snapshots kept in the change log, not yet folded into
                                   the models' records (they are folded by a larger one) */
+    int last_error;            /* STORE_DURABLE_INTERVAL: the last background snapshot's code */
+    uint32_t format_version;   /* the file format */
 } store_stats;
 
 /*

@@ -255,6 +255,8 @@ static void persist_free(struct rs_persist *p)
     if (p->fd >= 0)
         close(p->fd); /* releases the flock */
     pthread_mutex_destroy(&p->snap);
+    pthread_mutex_destroy(&p->tick_lock);
+    pthread_cond_destroy(&p->tick);
     free(p->state);
     free(p->path);
     free(p);
@@ -268,6 +270,12 @@ static int persist_new(store *db, const char *path, const store_options *opts,
         return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", path);
     p->fd = -1;
     pthread_mutex_init(&p->snap, NULL);
+    pthread_mutex_init(&p->tick_lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->tick, &ca);
+    pthread_condattr_destroy(&ca);
     size_t n = strlen(path) + 1;
     p->path = malloc(n);
     p->state = calloc(db->nmodels ? db->nmodels : 1, sizeof *p->state);
@@ -279,6 +287,8 @@ static int persist_new(store *db, const char *path, const store_options *opts,
     p->pid = getpid();
     p->maxdbs = db->nmodels + 2; /* each model, the catalog and the change log */
     p->flags = opts ? opts->flags : 0;
+    p->durability = opts ? opts->durability : STORE_DURABLE_MANUAL;
+    p->interval_ms = opts && opts->interval_ms ? opts->interval_ms : 1000;
     p->map_max = opts && opts->map_max ? opts->map_max : DEFAULT_MAP_MAX;
     p->map_size = opts && opts->map_size ? opts->map_size : DEFAULT_MAP;
     if (p->map_size > p->map_max)
@@ -328,22 +338,36 @@ int rs_persist_open(store *db, const char *path, const store_options *opts)
         return rc;
     }
     db->persist = p;
+    if (p->durability == STORE_DURABLE_INTERVAL && !(p->flags & STORE_OPEN_READONLY) &&
+        (rc = rs_ticker_start(db))) {
+        db->persist = NULL;
+        persist_free(p);
+        return rc;
+    }
     return STORE_OK;
 }
 
 int rs_persist_close(store *db)
 {
     struct rs_persist *p = db->persist;
-    db->persist = NULL;
     if (getpid() != p->pid) {
-        /* A forked child: the environment and the lock are the parent's. Free only memory. */
+        /* A forked child: the environment, the lock and the thread are the parent's. */
+        db->persist = NULL;
         p->env = NULL;
-        p->fd = -1;
+        p->ticking = false;
         persist_free(p);
         return rs_error_set(db, STORE_EFORK, "store_close: called from a forked child");
     }
+    rs_ticker_stop(p);
+    int rc = p->flags & STORE_OPEN_READONLY ? STORE_OK : rs_persist_snapshot(db);
+    db->persist = NULL;
     persist_free(p);
-    return STORE_OK;
+    return rc;
+}
+
+bool rs_persist_each_write(const store *db)
+{
+    return db->persist->durability == STORE_DURABLE_EACH_WRITE;
 }
 
 void rs_persist_stat(const store *db, store_stats *st)
@@ -358,4 +382,6 @@ void rs_persist_stat(const store *db, store_stats *st)
     st->last_bytes = p->last_bytes;
     st->map_size = p->map_size;
     st->log_entries = (size_t)p->log.count;
+    st->last_error = __atomic_load_n(&p->last_error, __ATOMIC_RELAXED);
+    st->format_version = RS_FORMAT_VERSION;
 }

@@ -30,10 +30,14 @@ int rs_persist_open(store *db, const char *path, const store_options *opts);
 int rs_persist_snapshot(store *db);
 
 /*
- * rs_persist_close() - release the file (no snapshot is taken here). From a forked child,
- * touches nothing of the parent's and returns STORE_EFORK.
+ * rs_persist_close() - stop background snapshots, snapshot what is pending (unless
+ * read-only), release the file. Returns the snapshot's code. From a forked child, touches
+ * nothing of the parent's, frees only memory, and returns STORE_EFORK.
  */
 int rs_persist_close(store *db);
+
+/* rs_persist_each_write() - whether every change must be snapshot before its call returns. */
+bool rs_persist_each_write(const store *db);
 
 /* rs_persist_stat() - the file figures of store_stat(); DB's lock held by the caller. */
 void rs_persist_stat(const store *db, store_stats *st);

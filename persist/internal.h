@@ -31,7 +31,20 @@ struct rs_persist {
     rs_cat_state *state; /* per model: the file as of the last commit */
     rs_cat_log log;      /* the change log as of the last commit */
     size_t last_written, last_deleted, last_bytes;
+    /* STORE_DURABLE_INTERVAL: the background snapshot thread and how to stop it. */
+    store_durability durability;
+    unsigned interval_ms;
+    bool ticking, stopping;
+    pthread_t ticker;
+    pthread_mutex_t tick_lock;
+    pthread_cond_t tick;
+    int last_error;
 };
+
+/* rs_ticker_start() / rs_ticker_stop() - the background snapshots of STORE_DURABLE_INTERVAL
+ * (persist/durable.c). Start returns STORE_OK or STORE_ENOMEM; stop waits for the thread. */
+int rs_ticker_start(store *db);
+void rs_ticker_stop(struct rs_persist *p);
 
 /* rs_mdb_error() - STORE_E* for LMDB's RC from WHAT, with LMDB's message in the detail. */
 int rs_mdb_error(const store *db, int rc, const char *what);

@@ -429,9 +429,9 @@ int rs_persist_snapshot(store *db)
     } else if (!rc) {
         uint64_t now;
         rc = write_batch(db, &b, &now);
+        pthread_rwlock_wrlock(&db->lock);
         if (!rc)
             account(p, db, &b, now);
-        pthread_rwlock_wrlock(&db->lock);
         settle(db, &b, rc == STORE_OK);
         pthread_rwlock_unlock(&db->lock);
         if (!rc)

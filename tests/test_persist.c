@@ -749,3 +749,82 @@ Test(persist, small_snapshots_go_to_the_log_and_a_large_one_folds_it)
     }
     store_close(d);
 }
+
+/* In a child: makes one change under OPTS, waits for WAIT (a policy's promise), dies. */
+static void change_then_crash(const store_options *opts, bool wait_for_generation)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        store *d;
+        if (store_open(&d, schema, path, opts))
+            _exit(1);
+        if (store_create(d, store_model_find(d, "Author"),
+                         (store_value[]){STORE_V_STR("name", "durable"), {0}}, NULL))
+            _exit(2);
+        for (int i = 0; wait_for_generation && i < 5000; i++) {
+            store_stats st;
+            store_stat(d, &st);
+            if (st.generation > 0 && st.dirty == 0)
+                break;
+            usleep(1000);
+        }
+        _exit(0); /* no snapshot, no close */
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+Test(persist, each_write_makes_every_change_durable_before_it_returns)
+{
+    store_options each = {.durability = STORE_DURABLE_EACH_WRITE};
+    change_then_crash(&each, false);
+    store *d = open_file(path, NULL);
+    cr_assert_eq(store_model_count(store_model_find(d, "Author")), 1);
+    store_close(d);
+    d = open_file(path, &each);
+    store_obj *a;
+    cr_assert_eq(store_get(d, store_model_find(d, "Author"), 1, &a), STORE_OK);
+    cr_assert_eq(store_update(d, a, (store_value[]){STORE_V_INT("age", 9), {0}}), STORE_OK);
+    store_stats st;
+    store_stat(d, &st);
+    cr_assert_eq(st.dirty, 0);
+    cr_assert_eq(st.generation, 2);
+    cr_assert_eq(store_delete(d, a), STORE_OK);
+    store_stat(d, &st);
+    cr_assert_eq(st.deleted, 0);
+    cr_assert_eq(st.generation, 3);
+    store_close(d);
+}
+
+Test(persist, interval_snapshots_in_the_background)
+{
+    store_options every = {.durability = STORE_DURABLE_INTERVAL, .interval_ms = 10};
+    change_then_crash(&every, true);
+    store *d = open_file(path, NULL);
+    cr_assert_eq(store_model_count(store_model_find(d, "Author")), 1,
+                 "the background snapshot saved the change before the crash");
+    store_close(d);
+    /* A clean close stops the thread and saves what is left. */
+    d = open_file(path, &every);
+    populate(d);
+    char *before = dump_of(d);
+    cr_assert_eq(store_close(d), STORE_OK);
+    d = open_file(path, NULL);
+    char *after = dump_of(d);
+    cr_assert_str_eq(after, before);
+    store_stats st;
+    store_stat(d, &st);
+    cr_assert_eq(st.last_error, STORE_OK);
+    store_close(d);
+    free(before);
+    free(after);
+}
+
+Test(persist, manual_loses_what_was_not_snapshot)
+{
+    change_then_crash(NULL, false);
+    store *d = open_file(path, NULL);
+    cr_assert_eq(store_model_count(store_model_find(d, "Author")), 0);
+    store_close(d);
+}
