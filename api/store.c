@@ -73,15 +73,21 @@ void store_schema_free(store_schema *s)
 
 int store_open(store **out, const store_schema *s, const char *path, const store_options *opts)
 {
-    if (!out || !s)
-        return rs_error_set(NULL, STORE_EINVAL, "store_open: %s is NULL",
-                            !out ? "OUT" : "the schema");
+    bool ro = opts && (opts->flags & STORE_OPEN_READONLY);
+    if (!out || (!s && !(path && ro)))
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: %s", !out ? "OUT is NULL"
+                            : "the schema is NULL (allowed only read-only, with a path)");
     unsigned known = STORE_OPEN_READONLY | STORE_OPEN_NOSYNC;
     if (opts && (opts->flags & ~known))
         return rs_error_set(NULL, STORE_EINVAL, "store_open: unknown flags 0x%x",
                             opts->flags & ~known);
     store *db;
-    int rc = rs_db_open(&db, s);
+    store_schema *from_file = NULL;
+    int rc = s ? STORE_OK : rs_persist_read_schema(path, &from_file);
+    if (rc)
+        return rc;
+    rc = rs_db_open(&db, s ? s : from_file);
+    store_schema_free(from_file);
     if (rc || !path) {
         if (!rc)
             *out = db;
@@ -168,6 +174,41 @@ store_model *store_model_find(store *db, const char *name)
         if (!strcmp(db->models[i].name, name))
             return &db->models[i];
     return NULL;
+}
+
+store_model *store_model_at(store *db, size_t i)
+{
+    return db && i < db->nmodels ? &db->models[i] : NULL;
+}
+
+const store_fld *store_field_at(const store_model *model, size_t i)
+{
+    return model && i < model->nfields ? &model->fields[i] : NULL;
+}
+
+const char *store_field_name(const store_fld *fld)
+{
+    return fld ? fld->name : NULL;
+}
+
+store_type store_field_type(const store_fld *fld)
+{
+    return fld ? fld->type : (store_type)0;
+}
+
+store_model *store_field_target(const store_fld *fld)
+{
+    return fld ? fld->target : NULL;
+}
+
+uint64_t store_model_next_id(const store_model *model)
+{
+    if (!model)
+        return 0;
+    RDLOCK(model->db);
+    uint64_t next = model->next_id;
+    UNLOCK(model->db);
+    return next;
 }
 
 const char *store_model_name(const store_model *model)

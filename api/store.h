@@ -246,8 +246,12 @@ STORE_API void store_schema_free(store_schema *s);
  * field the file lacks is added if the field is .null or has a default; any other difference
  * (a type, a max_length, a removed field or model, a changed FK) is STORE_ESCHEMA.
  *
- * Returns STORE_OK, STORE_EINVAL (OUT or S is NULL, unknown flags, a read-only open of a
- * missing or empty file), STORE_ESCHEMA, STORE_EBUSY (the file is open in this process or
+ * S NULL opens PATH with the schema recorded in it, read-only (STORE_OPEN_READONLY must be
+ * given): for tools such as the relstore inspector. Defaults are not recorded in a file.
+ *
+ * Returns STORE_OK, STORE_EINVAL (OUT is NULL, S is NULL without PATH and
+ * STORE_OPEN_READONLY, unknown flags, a read-only open of a missing or empty file),
+ * STORE_ESCHEMA, STORE_EBUSY (the file is open in this process or
  * another, by any name), STORE_ECORRUPT (the file is damaged, truncated or not a relstore
  * file), STORE_EIO or STORE_ENOMEM, with the detail in store_errmsg(NULL); on failure the
  * file is untouched and *OUT too.
@@ -290,6 +294,20 @@ STORE_API int store_stat(store *db, store_stats *out);
 
 /* store_model_find() - the model called NAME, or NULL if there is none (or an argument is NULL). */
 STORE_API store_model *store_model_find(store *db, const char *name);
+
+/*
+ * Walking a schema, for tools that open a file they did not declare (store_open() with a NULL
+ * schema): store_model_at() is the I-th model in declaration order, store_field_at() the I-th
+ * field of MODEL; each is NULL past the last (or for a NULL argument).
+ */
+STORE_API store_model *store_model_at(store *db, size_t i);
+STORE_API const store_fld *store_field_at(const store_model *model, size_t i);
+STORE_API const char *store_field_name(const store_fld *fld);         /* NULL if FLD is NULL */
+STORE_API store_type store_field_type(const store_fld *fld);          /* 0 if FLD is NULL */
+STORE_API store_model *store_field_target(const store_fld *fld);      /* a FK's parent model */
+
+/* store_model_next_id() - the id MODEL's next object will get; ids below it may exist. */
+STORE_API uint64_t store_model_next_id(const store_model *model);
 
 /* store_model_name() - MODEL's name, owned by the store; NULL if MODEL is NULL. */
 STORE_API const char *store_model_name(const store_model *model);

@@ -4,6 +4,10 @@
  * An Author has many Books through the foreign key Book.author, whose reverse relation on
  * Author is "books". The program creates John Doe and three books, then gets the author
  * back by id and walks his books, as the Tortoise post does with `author.books`.
+ *
+ *     books           a store in memory
+ *     books FILE      a store kept in FILE: the first run creates the objects and saves
+ *                     them on close; later runs find them there
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -59,17 +63,19 @@ static void get_books_of_author(store *db, uint64_t author_id)
         printf("%s\n", store_str(book, "title"));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *path = argc > 1 ? argv[1] : NULL;
     store_schema *schema;
     check(store_schema_new(&schema), NULL, "schema");
     check(store_schema_add(schema, "Author", author_fields), NULL, "declare Author");
     check(store_schema_add(schema, "Book", book_fields), NULL, "declare Book");
 
     store *db;
-    check(store_open(&db, schema, NULL, NULL), NULL, "open");
-    uint64_t author_id;
-    create_author_with_books(db, &author_id);
+    check(store_open(&db, schema, path, NULL), NULL, "open");
+    uint64_t author_id = 1;
+    if (store_model_count(store_model_find(db, "Author")) == 0)
+        create_author_with_books(db, &author_id);
     get_books_of_author(db, author_id);
 
     check(store_close(db), NULL, "close");

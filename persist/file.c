@@ -24,6 +24,7 @@
 #include "persist/file.h"
 #include "persist/internal.h"
 #include "store/error.h"
+#include "store/schema.h"
 
 enum { DEFAULT_MAP = 16 << 20 };
 #define DEFAULT_MAP_MAX ((size_t)1 << 40)
@@ -185,66 +186,110 @@ int rs_env_open(const store *errdb, struct rs_persist *p)
     return STORE_OK;
 }
 
-/* Reads the catalog and loads the objects, in one read transaction. */
-static int load(store *db, struct rs_persist *p, bool fresh)
+/*
+ * Reads and decodes the catalog in TXN into *CAT. STORE_OK; 1 when the file has none and is
+ * empty (a new store); or a code with the detail in store_errmsg(NULL).
+ */
+static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *cat)
 {
-    MDB_txn *txn;
     MDB_dbi dbi;
     MDB_val key = {.mv_size = strlen(RS_CATALOG_KEY), .mv_data = RS_CATALOG_KEY}, val;
-    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
-    if (rc)
-        return rs_mdb_error(NULL, rc, "beginning a read");
-    rc = mdb_dbi_open(txn, RS_CATALOG_DB, 0, &dbi);
+    int rc = mdb_dbi_open(txn, RS_CATALOG_DB, 0, &dbi);
     if (rc == MDB_NOTFOUND) {
         MDB_stat st;
         rc = mdb_stat(txn, 1, &st); /* the main database: empty in a new file */
-        mdb_txn_abort(txn);
         if (rc || st.ms_entries)
             return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a relstore file (no catalog)",
                                 p->path);
-        p->stale = true;
-        (void)fresh;
-        return STORE_OK;
+        return 1;
     }
     if (!rc)
         rc = mdb_get(txn, dbi, &key, &val);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return rc == MDB_NOTFOUND ? rs_error_set(NULL, STORE_ECORRUPT, "%s: no catalog", p->path)
-                                  : rs_mdb_error(NULL, rc, "reading the catalog");
-    }
-    rs_catalog cat;
-    rc = rs_catalog_decode(&cat, val.mv_data, val.mv_size);
-    if (rc) {
-        mdb_txn_abort(txn);
-        if (rc == -1)
-            return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
-        if (rc == -3)
-            return rs_error_set(NULL, STORE_ECORRUPT, "%s: format version %u; this relstore "
-                                "reads version %d", p->path, cat.version, RS_FORMAT_VERSION);
+    if (rc)
+        return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE
+                   ? rs_error_set(NULL, STORE_ECORRUPT, "%s: no catalog", p->path)
+                   : rs_mdb_error(NULL, rc, "reading the catalog");
+    rc = rs_catalog_decode(cat, val.mv_data, val.mv_size);
+    if (rc == -1)
+        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
+    if (rc == -3)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: format version %u; this relstore reads "
+                            "version %d", p->path, cat->version, RS_FORMAT_VERSION);
+    if (rc)
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: the catalog is damaged", p->path);
+    return STORE_OK;
+}
+
+/* Takes the file's figures from CAT; notes whether the schema has moved on from it. */
+static void adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
+{
+    p->generation = cat->generation;
+    p->time_ns = cat->time_ns;
+    p->log = cat->log;
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        const rs_cat_model *cm = rs_catalog_model(cat, db->models[i].name);
+        p->state[i] = (rs_cat_state){.next_id = cm ? cm->next_id : 1,
+                                     .count = cm ? cm->count : 0,
+                                     .hsum = cm ? cm->hsum : 0};
+        /* A model or field the file lacks means the catalog must be written again. */
+        if (!cm || cm->nfields != db->models[i].nfields)
+            p->stale = true;
+    }
+    if (cat->nmodels != db->nmodels)
+        p->stale = true;
+}
+
+/* Reads the catalog and loads the objects, in one read transaction. */
+static int load(store *db, struct rs_persist *p)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rs_mdb_error(NULL, rc, "beginning a read");
+    rs_catalog cat;
+    rc = read_catalog(p, txn, &cat);
+    if (rc) {
+        mdb_txn_abort(txn);
+        p->stale = rc == 1;
+        return rc == 1 ? STORE_OK : rc;
     }
     rc = rs_catalog_apply(db, &cat);
     if (!rc)
         rc = rs_load(db, txn, &cat);
     mdb_txn_abort(txn);
-    if (!rc) {
-        p->generation = cat.generation;
-        p->time_ns = cat.time_ns;
-        p->log = cat.log;
-        for (uint32_t i = 0; i < db->nmodels; i++) {
-            const rs_cat_model *cm = rs_catalog_model(&cat, db->models[i].name);
-            p->state[i] = (rs_cat_state){.next_id = cm ? cm->next_id : 1,
-                                         .count = cm ? cm->count : 0,
-                                         .hsum = cm ? cm->hsum : 0};
-            /* A model or field the file lacks means the catalog must be written again. */
-            if (!cm || cm->nfields != db->models[i].nfields)
-                p->stale = true;
-        }
-        if (cat.nmodels != db->nmodels)
-            p->stale = true;
-    }
+    if (!rc)
+        adopt(db, p, &cat);
     rs_catalog_free(&cat);
+    return rc;
+}
+
+/* A schema that declares what catalog CAT records, in *OUT. */
+static int schema_of(const rs_catalog *cat, store_schema **out)
+{
+    store_schema *s = calloc(1, sizeof *s);
+    int rc = s ? STORE_OK : rs_error_set(NULL, STORE_ENOMEM, "out of memory");
+    for (uint32_t i = 0; !rc && i < cat->nmodels; i++) {
+        const rs_cat_model *cm = &cat->models[i];
+        store_field *fields = calloc(cm->nfields + 1, sizeof *fields);
+        if (!fields) {
+            rc = rs_error_set(NULL, STORE_ENOMEM, "out of memory");
+            break;
+        }
+        for (uint32_t j = 0; j < cm->nfields; j++) {
+            const rs_cat_field *cf = &cm->fields[j];
+            fields[j] = (store_field){
+                .name = cf->name, .type = (store_type)cf->type, .max_length = cf->max_length,
+                .to = cf->to, .related_name = cf->related_name,
+                .on_delete = (store_on_delete)cf->on_delete, .null = cf->flags & RS_CAT_NULL,
+                .unique = cf->flags & RS_CAT_UNIQUE, .index = cf->flags & RS_CAT_INDEX};
+        }
+        rc = rs_schema_add(s, cm->name, fields);
+        free(fields);
+    }
+    if (rc && s)
+        rs_schema_free(s);
+    else
+        *out = s;
     return rc;
 }
 
@@ -332,7 +377,7 @@ int rs_persist_open(store *db, const char *path, const store_options *opts)
         rc = rs_env_open(NULL, p);
     release_std_fds(held);
     if (!rc)
-        rc = load(db, p, fresh);
+        rc = load(db, p);
     if (rc) {
         persist_free(p);
         return rc;
@@ -384,4 +429,37 @@ void rs_persist_stat(const store *db, store_stats *st)
     st->log_entries = (size_t)p->log.count;
     st->last_error = __atomic_load_n(&p->last_error, __ATOMIC_RELAXED);
     st->format_version = RS_FORMAT_VERSION;
+}
+
+int rs_persist_read_schema(const char *path, store_schema **out)
+{
+    struct rs_persist p = {.fd = -1, .path = (char *)path, .flags = STORE_OPEN_READONLY,
+                           .map_size = DEFAULT_MAP, .map_max = DEFAULT_MAP_MAX, .maxdbs = 2};
+    int held = hold_std_fds();
+    bool fresh = false;
+    int rc = take_file(&p);
+    if (!rc)
+        rc = check_size(NULL, path, p.fd, &fresh);
+    if (!rc && fresh)
+        rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file records no schema", path);
+    if (!rc)
+        rc = rs_env_open(NULL, &p);
+    release_std_fds(held);
+    MDB_txn *txn = NULL;
+    if (!rc && (rc = mdb_txn_begin(p.env, NULL, MDB_RDONLY, &txn)))
+        rc = rs_mdb_error(NULL, rc, "beginning a read");
+    rs_catalog cat;
+    if (!rc && (rc = read_catalog(&p, txn, &cat)) == 1)
+        rc = rs_error_set(NULL, STORE_EINVAL, "%s: the file records no schema yet", path);
+    if (txn)
+        mdb_txn_abort(txn);
+    if (!rc) {
+        rc = schema_of(&cat, out);
+        rs_catalog_free(&cat);
+    }
+    if (p.env)
+        mdb_env_close(p.env);
+    if (p.fd >= 0)
+        close(p.fd);
+    return rc;
 }

@@ -39,6 +39,13 @@ int rs_persist_close(store *db);
 /* rs_persist_each_write() - whether every change must be snapshot before its call returns. */
 bool rs_persist_each_write(const store *db);
 
+/*
+ * rs_persist_read_schema() - the schema recorded in the file PATH, in *OUT (the caller
+ * frees it). Opens the file read-only and briefly. STORE_OK, or the codes of
+ * rs_persist_open(); detail in store_errmsg(NULL).
+ */
+int rs_persist_read_schema(const char *path, store_schema **out);
+
 /* rs_persist_stat() - the file figures of store_stat(); DB's lock held by the caller. */
 void rs_persist_stat(const store *db, store_stats *st);
 
