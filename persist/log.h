@@ -18,6 +18,7 @@ typedef struct rs_change {
     uint64_t id;
     size_t off, len;
     uint64_t hash;
+    const store_obj *obj; /* while gathering: the object to encode */
 } rs_change;
 
 /* One change read back from a log entry. REC points into the entry; LEN 0: a deletion. */

@@ -57,46 +57,70 @@ static store_obj *entry_obj(const void *v)
     return (store_obj *)((uintptr_t)v & ~RS_INFLIGHT);
 }
 
-/* Step 1: encode and mark. Returns 1 when there is nothing to write. */
+static int by_model_and_id(const void *a, const void *b)
+{
+    const change *x = a, *y = b;
+    if (x->model != y->model)
+        return x->model < y->model ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Lists every change of model I, marking each entry in flight as it goes (one pass over
+ * each table, in table order). */
+static void list_changes(store *db, uint32_t i, batch *b)
+{
+    store_model *m = &db->models[i];
+    size_t pos = 0;
+    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->dirty, &pos));) {
+        store_obj *o = entry_obj(e->val);
+        b->changes[b->n++] = (change){.model = i, .id = o->id, .obj = o};
+        rs_hash_replace(&m->dirty, e->key, e->val, (void *)((uintptr_t)o | RS_INFLIGHT));
+    }
+    pos = 0;
+    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->tombs, &pos));) {
+        b->changes[b->n++] = (change){.model = i, .tomb = true, .id = e->key};
+        rs_hash_replace(&m->tombs, e->key, e->val, (void *)((uintptr_t)RS_TOMB | RS_INFLIGHT));
+    }
+}
+
+static void settle(store *db, const batch *b, bool ok);
+
+/*
+ * Step 1: list, sort by model and id, encode. Encoding in id order reads the objects in
+ * about the order they sit in their arenas, and the writer can append. Returns 1 when
+ * there is nothing to write.
+ */
 static int gather(store *db, batch *b)
 {
     struct rs_persist *p = db->persist;
     size_t n = 0, bytes = 0;
-    for (uint32_t i = 0; i < db->nmodels; i++) {
-        store_model *m = &db->models[i];
-        n += rs_hash_count(&m->dirty) + rs_hash_count(&m->tombs);
-        size_t pos = 0;
-        for (const rs_hash_entry *e; (e = rs_hash_scan(&m->dirty, &pos));)
-            bytes += rs_rec_size(entry_obj(e->val));
-    }
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        n += rs_hash_count(&db->models[i].dirty) + rs_hash_count(&db->models[i].tombs);
     if (!n && !p->stale)
         return 1;
     b->changes = malloc((n ? n : 1) * sizeof *b->changes);
-    b->bytes = malloc(bytes ? bytes : 1);
     b->state = malloc(db->nmodels * sizeof *b->state + 1);
-    if (!b->changes || !b->bytes || !b->state)
+    if (!b->changes || !b->state)
         return rs_error_set(db, STORE_ENOMEM, "%s: out of memory gathering a snapshot", p->path);
-    size_t off = 0;
     for (uint32_t i = 0; i < db->nmodels; i++) {
-        store_model *m = &db->models[i];
-        size_t pos = 0;
-        for (const rs_hash_entry *e; (e = rs_hash_scan(&m->dirty, &pos));) {
-            store_obj *o = entry_obj(e->val);
-            change *c = &b->changes[b->n++];
-            *c = (change){.model = i, .id = o->id, .off = off, .len = rs_rec_size(o)};
-            c->hash = rs_rec_encode(o, b->bytes + off);
-            off += c->len;
-            rs_hash_replace(&m->dirty, e->key, e->val, (void *)((uintptr_t)o | RS_INFLIGHT));
-        }
-        pos = 0;
-        for (const rs_hash_entry *e; (e = rs_hash_scan(&m->tombs, &pos));) {
-            b->changes[b->n++] = (change){.model = i, .tomb = true, .id = e->key};
-            rs_hash_replace(&m->tombs, e->key, e->val,
-                            (void *)((uintptr_t)RS_TOMB | RS_INFLIGHT));
-        }
+        list_changes(db, i, b);
         b->state[i] = p->state[i];
-        b->state[i].next_id = m->next_id;
+        b->state[i].next_id = db->models[i].next_id;
     }
+    qsort(b->changes, b->n, sizeof *b->changes, by_model_and_id);
+    for (size_t k = 0; k < b->n; k++) {
+        change *c = &b->changes[k];
+        c->off = bytes;
+        c->len = c->tomb ? 0 : rs_rec_size(c->obj);
+        bytes += c->len;
+    }
+    if (!(b->bytes = malloc(bytes ? bytes : 1))) {
+        settle(db, b, false);
+        return rs_error_set(db, STORE_ENOMEM, "%s: out of memory gathering a snapshot", p->path);
+    }
+    for (size_t k = 0; k < b->n; k++)
+        if (!b->changes[k].tomb)
+            b->changes[k].hash = rs_rec_encode(b->changes[k].obj, b->bytes + b->changes[k].off);
     b->join_seq = db->join_seq;
     return STORE_OK;
 }
@@ -244,18 +268,51 @@ static int fold_log(store *db, MDB_txn *txn, batch *b)
 }
 
 /* Writes the batch into the models' databases. */
+/* The highest id in DBI, 0 if it is empty. */
+static int last_id(MDB_txn *txn, MDB_dbi dbi, uint64_t *last)
+{
+    MDB_cursor *cur;
+    MDB_val key, val;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    *last = 0;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
+    if (!rc && key.mv_size == sizeof(size_t))
+        *last = *(const size_t *)key.mv_data;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/*
+ * Writes the batch into the models' databases, in id order (sorted by gather()). Ids
+ * above a database's highest are new: appended (MDB_APPEND) with no lookup, so a first
+ * snapshot builds each tree left to right instead of splitting pages at random.
+ */
 static int write_base(store *db, MDB_txn *txn, batch *b)
 {
     MDB_dbi dbi = 0;
     uint32_t open_model = UINT32_MAX;
+    uint64_t last = 0;
     int rc = 0;
     for (size_t k = 0; !rc && k < b->n; k++) {
         const change *c = &b->changes[k];
-        if (c->model != open_model && !(rc = open_model_db(db, txn, c->model, &dbi)))
+        rs_cat_state *s = &b->state[c->model];
+        if (c->model != open_model && !(rc = open_model_db(db, txn, c->model, &dbi)) &&
+            !(rc = last_id(txn, dbi, &last)))
             open_model = c->model;
-        if (!rc)
-            rc = apply(txn, dbi, c->id, c->tomb ? NULL : b->bytes + c->off, c->len, c->hash,
-                       &b->state[c->model]);
+        if (rc || (c->tomb && c->id > last))
+            continue; /* a deletion of a record never written */
+        if (c->id <= last) {
+            rc = apply(txn, dbi, c->id, c->tomb ? NULL : b->bytes + c->off, c->len, c->hash, s);
+            continue;
+        }
+        size_t id = (size_t)c->id;
+        MDB_val key = {.mv_size = sizeof id, .mv_data = &id};
+        MDB_val val = {.mv_size = c->len, .mv_data = b->bytes + c->off};
+        rc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+        s->count++;
+        s->hsum += c->hash;
     }
     return rc;
 }

@@ -194,12 +194,27 @@ static void fill_round(store *d, int round, store_obj **authors, int nauthors)
     }
 }
 
+/* Adds BULK_REVIEWS reviews of 900 characters: a snapshot past the change log's entry limit
+ * (1 MiB), written to the models' databases (a B-tree of several levels for Review). */
+static void add_bulk(store *d, store_obj *book)
+{
+    enum { BULK_REVIEWS = 1300, BULK_LEN = 900 };
+    static char body[BULK_LEN + 1];
+    for (int i = 0; i < BULK_REVIEWS; i++) {
+        for (int k = 0; k < BULK_LEN; k++)
+            body[k] = (char)('a' + (i * 7 + k * 13) % 26);
+        create(d, "Review", (store_value[]){STORE_V_REF("book", book), STORE_V_STR("body", body),
+                                            {0}});
+    }
+}
+
 /*
- * Builds PATH with ROUNDS snapshots of a library (deletes and moved keys from the second on);
- * with MARKER_ID, the last round adds a book titled MARKER and sets *MARKER_ID to its id.
- * Returns the dump at the last snapshot (the caller frees it).
+ * Builds PATH with ROUNDS snapshots of a library (moved keys and cascading deletes from the
+ * second on); with BULK, the first snapshot is a large one (add_bulk()); with MARKER_ID, the
+ * last round adds a book titled MARKER and sets *MARKER_ID to its id. Returns the dump at
+ * the last snapshot (the caller frees it).
  */
-static char *build_store(const char *path, int rounds, uint64_t *marker_id)
+static char *build_store(const char *path, int rounds, bool bulk, uint64_t *marker_id)
 {
     enum { AUTHORS = 12 };
     store *d;
@@ -207,6 +222,10 @@ static char *build_store(const char *path, int rounds, uint64_t *marker_id)
     cr_assert_eq(store_open(&d, dschema, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     for (int r = 0; r < rounds; r++) {
         fill_round(d, r, authors, AUTHORS);
+        if (r == 0 && bulk) {
+            store_iter it = store_reverse(authors[4], "books");
+            add_bulk(d, store_next(&it));
+        }
         if (r > 0) {
             /* Move an edited book, then delete two authors of the last round (cascade). */
             store_iter it = store_reverse(prev[1], "books");
@@ -320,6 +339,7 @@ static probe expect_refused(const char *what, const uint8_t *b, size_t len)
     probe p = probe_open(path, NULL);
     cr_expect(refused(&p) && p.rc == STORE_ECORRUPT, "%s: %s", what, describe(&p));
     cr_expect(same_bytes(path, b, len), "%s: the file was changed by the open", what);
+    cr_log_info("%s: %s", what, describe(&p));
     remove_store(path);
     return p;
 }
@@ -331,7 +351,7 @@ Test(damage, truncation_at_every_4k_boundary_is_reported_as_damage)
     char orig[128], copy[128];
     path_of(orig, sizeof orig, "orig");
     path_of(copy, sizeof copy, "copy");
-    char *expect = build_store(orig, 6, NULL);
+    char *expect = build_store(orig, 6, true, NULL);
     size_t len;
     uint8_t *bytes = read_all(orig, &len);
     int points = 0, refusals = 0, whole = 0;
@@ -452,7 +472,7 @@ Test(damage, an_lmdb_file_of_another_program_is_refused_and_left_untouched)
 enum { NODE_HEAD = 8 };
 
 typedef struct span {
-    size_t key; /* offset of the node's key */
+    size_t key; /* offset of what names the value: the node's key, or the log's id and length */
     size_t off; /* offset of the value */
     size_t len; /* its length */
 } span;
@@ -465,25 +485,36 @@ static bool node_at(const uint8_t *b, size_t off, size_t ksize, span *out)
     const uint8_t *node = b + off - ksize - NODE_HEAD;
     if (get_le(node + 6, 2) != ksize || get_le(node + 4, 2) != 0)
         return false; /* another key size, or flags (an overflow value, a sub-database) */
-    *out = (span){.key = off - ksize, .off = off, .len = get_le(node, 2) | get_le(node + 2, 2) << 16};
+    *out = (span){.key = off - ksize, .off = off,
+                  .len = get_le(node, 2) | get_le(node + 2, 2) << 16};
     return true;
 }
 
-/* Finds the record of Book ID, which holds MARKER, and checks its checksum. */
+/*
+ * Finds the record of Book ID, which holds MARKER, by its checksum (persist/codec.c: XXH3 of
+ * bytes 8..end seeded with the id, in its first 8 bytes). It is either the value of a leaf
+ * node keyed by the id (a model's database) or a change of a log entry, after the id (8) and
+ * its length (4) (persist/log.c).
+ */
 static span find_record(const uint8_t *b, size_t len, uint64_t id)
 {
     int count;
-    long m = find_bytes(b, len, MARKER, strlen(MARKER), &count);
+    long found = find_bytes(b, len, MARKER, strlen(MARKER), &count);
     cr_assert_eq(count, 1, "the marker occurs %d times in the file", count);
-    /* The record begins with checksum (8), field count (2), and the title field before the
-     * marker: fid (2), tag (1), length (4); other fields may come first. */
-    for (size_t off = (size_t)m - 17; off + 256 > (size_t)m && off > NODE_HEAD + 8; off--) {
-        span s;
-        if (!node_at(b, off, 8, &s) || get_le(b + s.key, 8) != id || s.len < 10 ||
-            s.off + s.len > len || s.off + s.len < (size_t)m + strlen(MARKER))
-            continue;
-        if (XXH3_64bits_withSeed(b + s.off + 8, s.len - 8, id) == get_le(b + s.off, 8))
-            return s;
+    size_t m = (size_t)found, end = m + strlen(MARKER);
+    /* Before the marker: checksum (8), field count (2), the title's fid (2), tag (1), length (4). */
+    for (size_t off = m - 17; off + 128 > m && off >= 12; off--) {
+        for (size_t n = end - off; n < 1024 && off + n <= len; n++) {
+            if (XXH3_64bits_withSeed(b + off + 8, n - 8, id) != get_le(b + off, 8))
+                continue;
+            span s;
+            if (node_at(b, off, 8, &s) && s.len == n && get_le(b + s.key, 8) == id)
+                return s;
+            if (get_le(b + off - 12, 8) == id && get_le(b + off - 4, 4) == n)
+                return (span){.key = off - 12, .off = off, .len = n};
+            cr_assert_fail("the record at %zu has a valid checksum but no known container",
+                           off);
+        }
     }
     cr_assert_fail("no record with a valid checksum holds the marker");
     return (span){0};
@@ -530,20 +561,29 @@ static void flip_each(const char *what, const uint8_t *b, size_t len, size_t fro
     free(damaged);
 }
 
-Test(damage, a_flipped_byte_in_a_record_is_reported_as_damage)
+/* Flips each byte of the marker's record (and its key), in a file of one snapshot. */
+static void flip_record(bool bulk, uint64_t *seed)
 {
-    uint64_t seed = pick_seed("record flips");
     char orig[128];
     path_of(orig, sizeof orig, "orig");
+    remove_store(orig);
     uint64_t id = 0;
-    free(build_store(orig, 1, &id)); /* one snapshot: one copy of each record in the file */
+    free(build_store(orig, 1, bulk, &id)); /* one snapshot: one copy of each record */
     size_t len;
     uint8_t *b = read_all(orig, &len);
     span rec = find_record(b, len, id);
-    cr_log_info("the marker's record: %zu bytes at %zu", rec.len, rec.off);
-    flip_each("the record's key", b, len, rec.key, rec.off, &seed);
-    flip_each("the record", b, len, rec.off, rec.off + rec.len, &seed);
+    cr_log_info("the marker's record: %zu bytes at %zu, in %s", rec.len, rec.off,
+                rec.off - rec.key == 8 ? "a model's database" : "a change log entry");
+    flip_each("the record's key", b, len, rec.key, rec.off, seed);
+    flip_each("the record", b, len, rec.off, rec.off + rec.len, seed);
     free(b);
+}
+
+Test(damage, a_flipped_byte_in_a_record_is_reported_as_damage)
+{
+    uint64_t seed = pick_seed("record flips");
+    flip_record(false, &seed); /* a small snapshot: the record is in the change log */
+    flip_record(true, &seed);  /* a large one: in the Book database */
 }
 
 Test(damage, a_flipped_byte_in_the_catalog_is_reported_as_damage)
@@ -551,7 +591,7 @@ Test(damage, a_flipped_byte_in_the_catalog_is_reported_as_damage)
     uint64_t seed = pick_seed("catalog flips");
     char orig[128];
     path_of(orig, sizeof orig, "orig");
-    free(build_store(orig, 1, NULL));
+    free(build_store(orig, 1, false, NULL));
     size_t len;
     uint8_t *b = read_all(orig, &len);
     span cat = find_catalog(b, len);
@@ -564,7 +604,7 @@ Test(damage, a_future_format_version_is_refused_and_named)
 {
     char orig[128];
     path_of(orig, sizeof orig, "orig");
-    free(build_store(orig, 1, NULL));
+    free(build_store(orig, 1, false, NULL));
     size_t len;
     uint8_t *b = read_all(orig, &len);
     span cat = find_catalog(b, len);
@@ -591,7 +631,7 @@ Test(damage_flips, random_byte_flips_never_crash_and_never_load_wrong_data)
     char orig[128], copy[128];
     path_of(orig, sizeof orig, "orig");
     path_of(copy, sizeof copy, "copy");
-    char *expect = build_store(orig, 6, NULL);
+    char *expect = build_store(orig, 6, true, NULL);
     size_t len;
     uint8_t *b = read_all(orig, &len);
     uint8_t *damaged = malloc(len);

@@ -828,3 +828,40 @@ Test(persist, manual_loses_what_was_not_snapshot)
     cr_assert_eq(store_model_count(store_model_find(d, "Author")), 0);
     store_close(d);
 }
+
+/* In a child with descriptors 0-2 closed: open, write junk to fd 2, snapshot, close. */
+static int open_with_std_fds_closed(void)
+{
+    close(0);
+    close(1);
+    close(2);
+    store *d;
+    if (store_open(&d, schema, path, NULL))
+        return 10;
+    /* Whatever now holds fd 2 (nothing of ours), a stray diagnostic must not reach the file. */
+    for (int i = 0; i < 100; i++)
+        if (write(2, "STRAY DIAGNOSTIC ", 17) < 0)
+            break;
+    populate(d);
+    if (store_snapshot(d) || store_close(d))
+        return 11;
+    return 0;
+}
+
+Test(persist, closed_standard_descriptors_never_receive_the_data_file)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(open_with_std_fds_closed());
+    int status;
+    waitpid(pid, &status, 0);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "step %d", WEXITSTATUS(status));
+    size_t len;
+    unsigned char *bytes = file_bytes(path, &len);
+    cr_assert_null(memmem(bytes, len, "STRAY", 5), "a write to fd 2 landed in the data file");
+    free(bytes);
+    store *d = open_file(path, NULL);
+    cr_assert_eq(store_model_count(store_model_find(d, "Book")), 20);
+    check_invariants(d);
+    store_close(d);
+}
