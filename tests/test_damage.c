@@ -619,6 +619,26 @@ Test(damage, a_future_format_version_is_refused_and_named)
 
 /* ---- (d) Random flips --------------------------------------------------------------------- */
 
+/* What page PGNO of the file B is, from its LMDB header (flags at 10, its number at 0). */
+static const char *page_kind(const uint8_t *b, size_t pgno)
+{
+    const uint8_t *pg = b + pgno * PAGE;
+    if (get_le(pg, 8) != pgno)
+        return "no header: the rest of an overflow value, or never written";
+    switch (get_le(pg + 10, 2) & 0x0f) {
+    case 0x01:
+        return "branch";
+    case 0x02:
+        return "leaf";
+    case 0x04:
+        return "overflow";
+    case 0x08:
+        return "meta";
+    default:
+        return "unknown flags";
+    }
+}
+
 typedef struct flip_tally {
     int refused, benign, signals, deaths, silent, changed_file;
 } flip_tally;
@@ -655,8 +675,8 @@ Test(damage_flips, random_byte_flips_never_crash_and_never_load_wrong_data)
                 t.deaths++;
             else
                 t.silent++;
-            cr_log_error("flip %d: byte %zu (page %zu) ^ 0x%02x: %s", i, off, off / PAGE, mask,
-                         describe(&p));
+            cr_log_error("flip %d: byte %zu ^ 0x%02x, at %zu of page %zu (%s): %s", i, off, mask,
+                         off % PAGE, off / PAGE, page_kind(b, off / PAGE), describe(&p));
         }
         if (p.rc != STORE_OK && !same_bytes(copy, damaged, len)) {
             t.changed_file++;
