@@ -98,11 +98,11 @@ static uint32_t get_u32ne(const unsigned char *p)
     return v;
 }
 
-/* Reads the meta page at OFF; 0 if it is a meta page (sets *PSIZE, *LAST, *TXNID), else -1. */
-static int read_meta(int fd, off_t off, uint32_t *psize, uint64_t *last, uint64_t *txnid)
+/* Reads the meta page at OFF into M; 0 if it is one (sets *PSIZE, *LAST, *TXNID), else -1. */
+static int read_meta(int fd, off_t off, unsigned char m[META_END], uint32_t *psize,
+                     uint64_t *last, uint64_t *txnid)
 {
-    unsigned char m[META_END];
-    if (pread(fd, m, sizeof m, off) != (ssize_t)sizeof m)
+    if (pread(fd, m, META_END, off) != META_END)
         return -1;
     if (get_u32ne(m + META_MAGIC) != LMDB_MAGIC || get_u32ne(m + META_VERSION) != 1)
         return -1;
@@ -115,8 +115,9 @@ static int read_meta(int fd, off_t off, uint32_t *psize, uint64_t *last, uint64_
 }
 
 /*
- * D2: the file must reach the last page its newest meta page names. A file that does not
- * is truncated, and LMDB would take SIGBUS touching its missing pages; we say ECORRUPT.
+ * D2: the file must reach the last page its newest meta page names (a file that does not is
+ * truncated, and LMDB would take SIGBUS touching its missing pages), and the page tree that
+ * meta page reaches must be sound (persist/pagecheck.c). Otherwise ECORRUPT.
  */
 static int check_size(const store *db, const char *path, int fd, bool *fresh)
 {
@@ -126,19 +127,23 @@ static int check_size(const store *db, const char *path, int fd, bool *fresh)
     *fresh = st.st_size == 0;
     if (*fresh)
         return STORE_OK;
+    unsigned char m0[META_END], m1[META_END];
     uint32_t ps0, ps1;
     uint64_t last0, last1, tx0, tx1;
-    if (read_meta(fd, 0, &ps0, &last0, &tx0))
+    if (read_meta(fd, 0, m0, &ps0, &last0, &tx0))
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a relstore file (no LMDB meta page)",
                             path);
-    int ok1 = read_meta(fd, ps0, &ps1, &last1, &tx1) == 0 && ps1 == ps0;
-    uint64_t last = ok1 && tx1 > tx0 ? last1 : last0;
+    /* LMDB refuses a file whose second meta page is damaged; so do we, without a signal. */
+    if (read_meta(fd, ps0, m1, &ps1, &last1, &tx1) || ps1 != ps0)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the second meta page", path);
+    bool newer = tx1 > tx0;
+    uint64_t last = newer ? last1 : last0;
     if (last > (uint64_t)INT64_MAX / ps0 || (uint64_t)st.st_size < (last + 1) * ps0)
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: truncated: %lld bytes, the last page "
                             "needs %llu", path, (long long)st.st_size,
                             (unsigned long long)((last + 1) * ps0));
     (void)db;
-    return STORE_OK;
+    return rs_pagecheck(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0);
 }
 
 int rs_extend_file(const store *db, struct rs_persist *p)

@@ -62,6 +62,14 @@ int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat);
 /* rs_model_dbname() - the LMDB database name of model NAME, into BUF of SIZE bytes. */
 void rs_model_dbname(char *buf, size_t size, const char *name);
 
+/*
+ * rs_pagecheck() - D2: walk the page tree that META (the newest meta page's first bytes)
+ * reaches in the file FD of FILE_SIZE bytes and PSIZE-byte pages, with pread. STORE_OK,
+ * STORE_ECORRUPT or STORE_ENOMEM, the detail in store_errmsg(NULL) (persist/pagecheck.c).
+ */
+int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
+                 const uint8_t *meta);
+
 /* rs_extend_file() - D2: grow the data file to cover LMDB's last page. */
 int rs_extend_file(const store *db, struct rs_persist *p);
 
