@@ -1,7 +1,7 @@
 # A thin layer over meson. `make demo` and `make test` install what is missing first.
 BUILD ?= build
 
-.PHONY: all deps demo test clean
+.PHONY: all deps demo test test-long clean
 
 all: $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
@@ -20,6 +20,11 @@ demo: deps $(BUILD)/build.ninja
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
 test: deps
 	./tools/test.sh
+
+# The long runs: the crash test at 10,000 points, the damage test with 10,000 flips.
+test-long: deps $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+	meson test -C $(BUILD) --suite long --print-errorlogs
 
 clean:
 	rm -rf build build-asan

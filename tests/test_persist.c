@@ -865,3 +865,14 @@ Test(persist, closed_standard_descriptors_never_receive_the_data_file)
     check_invariants(d);
     store_close(d);
 }
+
+Test(persist, a_nosync_store_still_snapshots_and_reloads)
+{
+    store_options fast = {.flags = STORE_OPEN_NOSYNC};
+    store *d = open_file(path, &fast);
+    populate(d);
+    d = reopen_same(d);
+    store_close(d);
+    store_options bad = {.flags = STORE_OPEN_NOSYNC | (1u << 9)};
+    cr_assert_eq(store_open(&d, schema, path, &bad), STORE_EINVAL);
+}
