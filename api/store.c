@@ -108,6 +108,10 @@ int store_close(store *db)
 {
     if (!db)
         return STORE_OK;
+    size_t out = __atomic_load_n(&db->async_out, __ATOMIC_ACQUIRE);
+    if (out)
+        return rs_error_set(db, STORE_EBUSY, "store_close: %zu async requests are still out; "
+                            "run the loop until their callbacks have come", out);
     int rc = db->persist ? rs_persist_close(db) : STORE_OK;
     rs_db_close(db);
     return rc;

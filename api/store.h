@@ -264,7 +264,9 @@ STORE_API int store_open(store **out, const store_schema *s, const char *path,
  * and free everything it owns: every store_obj, string and iterator of it becomes invalid.
  * NULL is allowed. Returns STORE_OK, or the snapshot's failure code (the store is closed all
  * the same, and the file holds the last snapshot that succeeded); from a forked child,
- * STORE_EFORK, touching nothing of the parent's file. No other thread may be using DB.
+ * STORE_EFORK, touching nothing of the parent's file; STORE_EBUSY, closing nothing, while
+ * async requests of DB are out (store_async.h: run the loop until their callbacks have
+ * come). No other thread may be using DB.
  */
 STORE_API int store_close(store *db);
 

@@ -100,6 +100,7 @@ struct store {
     bool readonly;     /* opened STORE_OPEN_READONLY: changes are refused */
     uint64_t join_seq; /* the last join sequence handed out */
     struct rs_persist *persist; /* the file behind the store, or NULL (persist/) */
+    size_t async_out;  /* async requests submitted whose callbacks have not run (atomic) */
 };
 
 /* ---- Word access -------------------------------------------------------------------------- */

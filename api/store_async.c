@@ -1,0 +1,343 @@
+/*
+ * api/store_async.c - the libuv requests of store_async.h.
+ *
+ * A submit checks its arguments, copies them into the request (values, names and strings
+ * in one block; the related name of a reverse walk), counts the request as out on its store
+ * and queues it with uv_queue_work(). The work callback, on a pool thread, makes the
+ * synchronous call and keeps its code and detail in the request; it calls nothing of libuv.
+ * The after-work callback, on the loop's thread, turns a cancellation into
+ * STORE_ECANCELED, gives the detail to store_errmsg() of the loop's thread, counts the
+ * request as back, and calls the caller's callback: exactly once per submitted request.
+ * This is the only file of relstore that includes uv.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <store_async.h>
+
+#include "store/error.h"
+#include "store/model.h"
+#include "store/schema.h"
+
+enum { OP_SNAPSHOT = 1, OP_CREATE, OP_GET, OP_REVERSE, OP_UPDATE, OP_DELETE };
+
+/*
+ * A request's life, on the loop's thread. libuv must not be asked to cancel a request that
+ * is already cancelled or done (it would queue it a second time), so store_cancel() looks
+ * here first.
+ */
+enum { ST_IDLE = 0, ST_QUEUED, ST_CANCELLED, ST_DONE };
+
+enum { MSG_MAX = 256 };
+
+/* What a request keeps beside the copied arguments: the worker's code detail. */
+typedef struct req_extra {
+    char msg[MSG_MAX];
+} req_extra;
+
+static store_req *req_of(uv_work_t *w)
+{
+    return (store_req *)((char *)w - offsetof(store_req, priv_work));
+}
+
+/* ---- Copying arguments -------------------------------------------------------------------- */
+
+static size_t str_bytes(const char *s)
+{
+    return s ? strlen(s) + 1 : 0;
+}
+
+/*
+ * Copies VALUES (the list, each name, each string) into one malloc'd block, after room for a
+ * req_extra. Returns the block, or NULL with *RC set (EINVAL: an unknown kind; ENOMEM).
+ */
+static void *copy_values(store *db, const store_value *values, store_value **out, int *rc)
+{
+    size_t n = 0, bytes = 0;
+    for (const store_value *v = values; v && v->name; v++, n++) {
+        if ((unsigned)v->kind > STORE_KIND_NULL || v->kind == STORE_KIND_NONE) {
+            *rc = rs_error_set(db, STORE_EINVAL, "%s: an unknown kind of value", v->name);
+            return NULL;
+        }
+        bytes += str_bytes(v->name) + (v->kind == STORE_KIND_STR ? str_bytes(v->u.s) : 0);
+    }
+    size_t head = sizeof(req_extra) + (n + 1) * sizeof(store_value);
+    char *block = malloc(head + bytes);
+    if (!block) {
+        *rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a request's values");
+        return NULL;
+    }
+    store_value *copy = (store_value *)(block + sizeof(req_extra));
+    char *text = block + head;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = values[i];
+        size_t len = str_bytes(values[i].name);
+        copy[i].name = memcpy(text, values[i].name, len);
+        text += len;
+        if (values[i].kind == STORE_KIND_STR && values[i].u.s) {
+            len = str_bytes(values[i].u.s);
+            copy[i].u.s = memcpy(text, values[i].u.s, len);
+            text += len;
+        }
+    }
+    memset(&copy[n], 0, sizeof copy[n]);
+    *out = copy;
+    return block;
+}
+
+/* ---- Running ------------------------------------------------------------------------------ */
+
+static req_extra *extra_of(store_req *req)
+{
+    return (req_extra *)(void *)(req->priv_op == OP_REVERSE ? req->priv_name - sizeof(req_extra)
+                                                            : (char *)req->priv_values -
+                                                                  sizeof(req_extra));
+}
+
+/* The children of the request's target in its relation, copied under one read lock. */
+static int reverse_copy(store_req *req)
+{
+    store *db = req->priv_db;
+    const store_obj *obj = req->priv_target;
+    const store_fld *rel = rs_relation_find(obj->model, req->priv_name);
+    if (!rel)
+        return rs_error_set(db, STORE_EINVAL, "%s: no reverse relation \"%s\"", obj->model->name,
+                            req->priv_name);
+    int rc = STORE_OK;
+    pthread_rwlock_rdlock(&db->lock);
+    size_t n = rs_word(obj, rel->head + 2);
+    req->objs = malloc((n ? n : 1) * sizeof *req->objs);
+    if (!req->objs) {
+        rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a reverse relation");
+    } else {
+        for (store_obj *c = rs_word_ptr(obj, rel->head); c && req->count < n;
+             c = rs_word_ptr(c, rel->link))
+            req->objs[req->count++] = c;
+    }
+    pthread_rwlock_unlock(&db->lock);
+    return rc;
+}
+
+static void work(uv_work_t *w)
+{
+    store_req *req = req_of(w);
+    store *db = req->priv_db;
+    int rc = STORE_EINVAL;
+    switch (req->priv_op) {
+    case OP_SNAPSHOT:
+        rc = store_snapshot(db);
+        break;
+    case OP_CREATE:
+        rc = store_create(db, req->priv_model, req->priv_values, &req->obj);
+        break;
+    case OP_GET:
+        rc = store_get(db, req->priv_model, req->priv_id, &req->obj);
+        break;
+    case OP_REVERSE:
+        rc = reverse_copy(req);
+        break;
+    case OP_UPDATE:
+        rc = store_update(db, req->priv_target, req->priv_values);
+        break;
+    case OP_DELETE:
+        rc = store_delete(db, req->priv_target);
+        break;
+    }
+    req->result = rc;
+    if (rc) {
+        size_t len = strlen(store_errmsg(db));
+        req_extra *x = extra_of(req);
+        memcpy(x->msg, store_errmsg(db), len < MSG_MAX ? len + 1 : MSG_MAX);
+        x->msg[MSG_MAX - 1] = 0;
+    }
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+    store_req *req = req_of(w);
+    store *db = req->priv_db;
+    if (status == UV_ECANCELED)
+        req->result = rs_error_set(db, STORE_ECANCELED, "the request was canceled");
+    else if (req->result)
+        rs_error_set(db, req->result, "%s", extra_of(req)->msg);
+    req->priv_state = ST_DONE;
+    __atomic_sub_fetch(&db->async_out, 1, __ATOMIC_ACQ_REL);
+    req->priv_cb(req);
+}
+
+/* ---- Submitting --------------------------------------------------------------------------- */
+
+static int check_common(uv_loop_t *loop, store_req *req, store *db, store_cb cb)
+{
+    if (!loop || !req || !db || !cb)
+        return rs_error_set(db, STORE_EINVAL, "a store request: %s is NULL",
+                            !loop ? "the loop" : !req ? "the request" : !db ? "the store"
+                                                                         : "the callback");
+    return STORE_OK;
+}
+
+static void req_init(store_req *req, store *db, store_cb cb, int op)
+{
+    void *data = req->data;
+    memset(req, 0, sizeof *req);
+    req->data = data;
+    req->priv_db = db;
+    req->priv_cb = cb;
+    req->priv_op = op;
+}
+
+/* Queues REQ (its arguments copied); on failure frees the copies. */
+static int submit(uv_loop_t *loop, store_req *req)
+{
+    store *db = req->priv_db;
+    __atomic_add_fetch(&db->async_out, 1, __ATOMIC_ACQ_REL);
+    int rc = uv_queue_work(loop, &req->priv_work, work, after_work);
+    if (rc) {
+        __atomic_sub_fetch(&db->async_out, 1, __ATOMIC_ACQ_REL);
+        store_req_cleanup(req);
+        return rs_error_set(db, STORE_EINVAL, "uv_queue_work: %s", uv_strerror(rc));
+    }
+    req->priv_state = ST_QUEUED;
+    return STORE_OK;
+}
+
+/* A request with no values still carries a block for the worker's detail. */
+static int with_values(store_req *req, const store_value *values)
+{
+    store_value *copy;
+    int rc = STORE_OK;
+    void *block = copy_values(req->priv_db, values, &copy, &rc);
+    if (!block)
+        return rc;
+    req->priv_values = copy;
+    return STORE_OK;
+}
+
+static int check_model(store *db, const store_model *m)
+{
+    if (!m || m->db != db)
+        return rs_error_set(db, STORE_EINVAL, "a store request: %s",
+                            !m ? "the model is NULL" : "the model is not of this store");
+    return STORE_OK;
+}
+
+static int check_obj(store *db, const store_obj *obj)
+{
+    if (!obj || obj->model->db != db)
+        return rs_error_set(db, STORE_EINVAL, "a store request: %s",
+                            !obj ? "the object is NULL" : "the object is not of this store");
+    return STORE_OK;
+}
+
+int store_snapshot_async(uv_loop_t *loop, store_req *req, store *db, store_cb cb)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (rc)
+        return rc;
+    req_init(req, db, cb, OP_SNAPSHOT);
+    return (rc = with_values(req, NULL)) ? rc : submit(loop, req);
+}
+
+int store_create_async(uv_loop_t *loop, store_req *req, store *db, store_model *m,
+                       const store_value *values, store_cb cb)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (!rc)
+        rc = check_model(db, m);
+    if (!rc && !values)
+        rc = rs_error_set(db, STORE_EINVAL, "store_create_async: the value list is NULL");
+    if (rc)
+        return rc;
+    req_init(req, db, cb, OP_CREATE);
+    req->priv_model = m;
+    return (rc = with_values(req, values)) ? rc : submit(loop, req);
+}
+
+int store_get_async(uv_loop_t *loop, store_req *req, store *db, store_model *m, uint64_t id,
+                    store_cb cb)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (!rc)
+        rc = check_model(db, m);
+    if (rc)
+        return rc;
+    req_init(req, db, cb, OP_GET);
+    req->priv_model = m;
+    req->priv_id = id;
+    return (rc = with_values(req, NULL)) ? rc : submit(loop, req);
+}
+
+int store_reverse_async(uv_loop_t *loop, store_req *req, store *db, const store_obj *obj,
+                        const char *related_name, store_cb cb)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (!rc)
+        rc = check_obj(db, obj);
+    if (!rc && !related_name)
+        rc = rs_error_set(db, STORE_EINVAL, "store_reverse_async: the related name is NULL");
+    if (rc)
+        return rc;
+    req_init(req, db, cb, OP_REVERSE);
+    req->priv_target = (store_obj *)obj;
+    size_t len = strlen(related_name) + 1;
+    char *block = malloc(sizeof(req_extra) + len);
+    if (!block)
+        return rs_error_set(db, STORE_ENOMEM, "out of memory copying a request");
+    req->priv_name = memcpy(block + sizeof(req_extra), related_name, len);
+    return submit(loop, req);
+}
+
+int store_update_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                       const store_value *values, store_cb cb)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (!rc)
+        rc = check_obj(db, obj);
+    if (!rc && !values)
+        rc = rs_error_set(db, STORE_EINVAL, "store_update_async: the value list is NULL");
+    if (rc)
+        return rc;
+    req_init(req, db, cb, OP_UPDATE);
+    req->priv_target = obj;
+    return (rc = with_values(req, values)) ? rc : submit(loop, req);
+}
+
+int store_delete_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj, store_cb cb)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (!rc)
+        rc = check_obj(db, obj);
+    if (rc)
+        return rc;
+    req_init(req, db, cb, OP_DELETE);
+    req->priv_target = obj;
+    return (rc = with_values(req, NULL)) ? rc : submit(loop, req);
+}
+
+int store_cancel(store_req *req)
+{
+    if (!req || req->priv_state == ST_IDLE)
+        return rs_error_set(req ? req->priv_db : NULL, STORE_EINVAL,
+                            "store_cancel: %s", req ? "the request was never submitted"
+                                                    : "the request is NULL");
+    if (req->priv_state == ST_CANCELLED)
+        return STORE_OK;
+    if (req->priv_state == ST_DONE || uv_cancel((uv_req_t *)&req->priv_work))
+        return rs_error_set(req->priv_db, STORE_EBUSY, "the request has started or finished");
+    req->priv_state = ST_CANCELLED;
+    return STORE_OK;
+}
+
+void store_req_cleanup(store_req *req)
+{
+    if (!req)
+        return;
+    if (req->priv_values)
+        free((char *)req->priv_values - sizeof(req_extra));
+    if (req->priv_name)
+        free(req->priv_name - sizeof(req_extra));
+    free(req->objs);
+    req->priv_values = NULL;
+    req->priv_name = NULL;
+    req->objs = NULL;
+    req->count = 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * store_async.h - relstore on a libuv loop: requests that run on libuv's thread pool.
+ *
+ * Modelled on libuv's uv_fs_t: the caller owns the request (usually embedded in its own
+ * struct, found again through req->data); arguments are copied at the call, so the caller's
+ * arrays and strings may go at once; the work runs on libuv's thread pool, and the callback
+ * runs on the loop's thread with req->result set to the code the synchronous call would
+ * return. The loop's thread never waits on the store's lock or on the disk.
+ *
+ * Every request that was submitted (the call returned STORE_OK) gets its callback exactly
+ * once, also when cancelled (STORE_ECANCELED). If the call itself fails, the callback is
+ * never called. A request may be reused once its callback has run and store_req_cleanup()
+ * has freed what it held. store_close() returns STORE_EBUSY while requests of that store are
+ * out: run the loop until their callbacks have come, then close.
+ *
+ * As with libuv's own requests, submit and cancel from the loop's thread (the store itself
+ * may be used from any thread meanwhile).
+ */
+#ifndef STORE_ASYNC_H
+#define STORE_ASYNC_H
+
+#include <store.h>
+#include <uv.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct store_req store_req;
+typedef void (*store_cb)(store_req *req);
+
+struct store_req {
+    void *data;       /* the caller's */
+    int result;       /* STORE_OK or a STORE_E* code, set before cb runs */
+    store_obj *obj;   /* create, get: the object */
+    store_obj **objs; /* reverse: the children, owned by the request */
+    size_t count;     /* reverse: how many */
+    /* private fields follow */
+    uv_work_t priv_work;
+    store *priv_db;
+    store_cb priv_cb;
+    int priv_op;
+    store_model *priv_model;
+    store_obj *priv_target;
+    uint64_t priv_id;
+    store_value *priv_values; /* the copied values, strings and names in the same block */
+    char *priv_name;          /* reverse: the copied related name */
+    int priv_state;           /* queued, cancelled, done: touched on the loop's thread only */
+};
+
+/*
+ * store_snapshot_async() - store_snapshot() on the thread pool. REQ is the caller's, left
+ * untouched by the store until CB has run; CB runs on LOOP's thread with the code
+ * store_snapshot() would return. Snapshots of one store run one at a time. Returns STORE_OK,
+ * or STORE_EINVAL (a NULL argument) and then CB is never called.
+ */
+STORE_API int store_snapshot_async(uv_loop_t *loop, store_req *req, store *db, store_cb cb);
+
+/*
+ * store_create_async() - store_create() on the thread pool; on success req->obj is the new
+ * object. VALUES (names and strings included) are copied before this returns. Returns
+ * STORE_OK, STORE_EINVAL (a NULL argument, a model of another store, an unknown value kind)
+ * or STORE_ENOMEM; on failure CB is never called.
+ */
+STORE_API int store_create_async(uv_loop_t *loop, store_req *req, store *db, store_model *m,
+                                 const store_value *values, store_cb cb);
+
+/* store_get_async() - store_get() on the thread pool; req->obj is the object or NULL. */
+STORE_API int store_get_async(uv_loop_t *loop, store_req *req, store *db, store_model *m,
+                              uint64_t id, store_cb cb);
+
+/*
+ * store_reverse_async() - the children of OBJ in RELATED_NAME, copied under the store's
+ * read lock into req->objs (req->count of them, in walk order). The array belongs to the
+ * request: store_req_cleanup() frees it; the objects stay the store's. An unknown name gives
+ * STORE_EINVAL in the callback. RELATED_NAME is copied before this returns.
+ */
+STORE_API int store_reverse_async(uv_loop_t *loop, store_req *req, store *db,
+                                  const store_obj *obj, const char *related_name, store_cb cb);
+
+/* store_update_async() - store_update() on the thread pool; VALUES are copied at the call. */
+STORE_API int store_update_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                                 const store_value *values, store_cb cb);
+
+/* store_delete_async() - store_delete() on the thread pool. */
+STORE_API int store_delete_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                                 store_cb cb);
+
+/*
+ * store_cancel() - cancel REQ if it has not started: it then has no effect, and its callback
+ * runs with STORE_ECANCELED. Returns STORE_OK (also when it is already cancelled),
+ * STORE_EBUSY when it has already started or finished (its callback reports what it did),
+ * or STORE_EINVAL (REQ NULL, or never submitted).
+ */
+STORE_API int store_cancel(store_req *req);
+
+/* store_req_cleanup() - free what REQ holds (the copied arguments, req->objs); NULL is allowed. */
+STORE_API void store_req_cleanup(store_req *req);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
