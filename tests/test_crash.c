@@ -1,24 +1,28 @@
 /*
- * tests/test_crash.c - R1: a process killed at any instant leaves its file at the last
- * snapshot it acknowledged, or at the one it was taking.
+ * tests/test_crash.c - R1: a process killed at any instant leaves its file at
+ * the last snapshot it acknowledged, or at the one it was taking.
  *
- * The test forks a child per point. The child opens the same file each time (so the state
- * builds up across points), runs a random workload (creates, updates that move foreign keys,
- * deletes that cascade) and takes a snapshot every few changes. Before each snapshot it
- * writes to a pipe a "starting" message with the hash of the store's canonical dump; after
- * store_snapshot() returns STORE_OK, an "ack" with the generation store_stat() reports and
- * the same hash. The parent kills the child with SIGKILL: on even points a few hundred
- * microseconds after a "starting" message (aimed inside store_snapshot()), on odd points at a
- * uniformly random instant of its first 30 ms (load included). Then the parent reopens the
- * file: the open must succeed, store_check() must pass, and the generation and dump hash
- * must be those of the last ack, or those of the snapshot that was being taken.
+ * The test forks a child per point. The child opens the same file each time (so
+ * the state builds up across points), runs a random workload (creates, updates
+ * that move foreign keys, deletes that cascade) and takes a snapshot every few
+ * changes. Before each snapshot it writes to a pipe a "starting" message with
+ * the hash of the store's canonical dump; after store_snapshot() returns
+ * STORE_OK, an "ack" with the generation store_stat() reports and the same
+ * hash. The parent kills the child with SIGKILL: on even points a few hundred
+ * microseconds after a "starting" message (aimed inside store_snapshot()), on
+ * odd points at a uniformly random instant of its first 30 ms (load included).
+ * Then the parent reopens the file: the open must succeed, store_check() must
+ * pass, and the generation and dump hash must be those of the last ack, or
+ * those of the snapshot that was being taken.
  *
- * Outcomes: "torn" (the right generation with the wrong content, or store_check() failing),
- * "lost" (a generation older than the last ack), "phantom" (a generation newer than any the
- * child could have committed), "open failure". All must be 0.
+ * Outcomes: "torn" (the right generation with the wrong content, or
+ * store_check() failing), "lost" (a generation older than the last ack),
+ * "phantom" (a generation newer than any the child could have committed), "open
+ * failure". All must be 0.
  *
- * RELSTORE_SEED replays the workload and the kill delays (the instants themselves depend on
- * the machine); RELSTORE_CRASH_POINTS sets the number of points (300).
+ * RELSTORE_SEED replays the workload and the kill delays (the instants
+ * themselves depend on the machine); RELSTORE_CRASH_POINTS sets the number of
+ * points (300).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,11 +47,13 @@ enum {
     MAX_OBJECTS = 1200,          /* above this the workload mostly deletes */
 };
 
-/* What the child tells the parent. Each message is one write(2) of 24 bytes: atomic. */
+/* What the child tells the parent. Each message is one write(2) of 24 bytes:
+ * atomic. */
 enum { MSG_START = 1, MSG_ACK, MSG_OPEN_FAILED, MSG_SNAPSHOT_FAILED };
 typedef struct msg {
     uint64_t kind;
-    uint64_t gen;  /* generation before the snapshot (START) or after it (ACK); rc (FAILED) */
+    uint64_t gen;  /* generation before the snapshot (START) or after it (ACK); rc
+                      (FAILED) */
     uint64_t hash; /* XXH3 of the dump */
 } msg;
 
@@ -89,7 +95,8 @@ static uint64_t dump_hash(store *s)
     return h;
 }
 
-/* ---- The child's workload ----------------------------------------------------------------- */
+/* ---- The child's workload
+ * ----------------------------------------------------------------- */
 
 typedef struct work {
     store *db;
@@ -123,66 +130,115 @@ static store_obj *pick(work *w, store_model *m)
     return NULL;
 }
 
+/* Values are added one statement at a time, so the draws come in a fixed order.
+ */
+#define ADD(list, n, value) ((list)[(n)++] = (store_value)value)
+
+static void create_author(work *w)
+{
+    char name[64], email[32];
+    store_value v[8];
+    int n = 0;
+    snprintf(name, sizeof name, "author %" PRIu64, rnd(w, 1000000));
+    ADD(v, n, STORE_V_STR("name", name));
+    snprintf(email, sizeof email, "e%" PRIu64 "@x", rnd(w, 5000)); /* may repeat: refused */
+    if (rnd(w, 2))
+        ADD(v, n, STORE_V_STR("email", email));
+    if (rnd(w, 2))
+        ADD(v, n, STORE_V_INT("age", (int64_t)rnd(w, 100)));
+    ADD(v, n, STORE_V_FLOAT("rating", (double)rnd(w, 1000) / 7.0));
+    ADD(v, n, STORE_V_BOOL("active", rnd(w, 2)));
+    v[n] = (store_value){0};
+    store_create(w->db, w->author, v, NULL);
+}
+
+static void create_book(work *w, store_obj *author)
+{
+    char isbn[32];
+    store_value v[8];
+    int n = 0;
+    ADD(v, n, STORE_V_STR("title", words(w, 1 + rnd(w, 200))));
+    ADD(v, n, STORE_V_REF("author", author));
+    store_obj *editor = rnd(w, 3) ? NULL : pick(w, w->author);
+    if (editor)
+        ADD(v, n, STORE_V_REF("editor", editor));
+    ADD(v, n, STORE_V_INT("pages", (int64_t)rnd(w, 2000)));
+    snprintf(isbn, sizeof isbn, "%" PRIu64, rnd(w, 10000000));
+    if (!rnd(w, 3))
+        ADD(v, n, STORE_V_STR("isbn", isbn));
+    v[n] = (store_value){0};
+    store_create(w->db, w->book, v, NULL);
+}
+
 static void create_one(work *w)
 {
-    char name[64], other[32];
     uint64_t r = rnd(w, 100);
-    store_obj *a = pick(w, w->author), *b = pick(w, w->book);
+    store_obj *a = pick(w, w->author);
+    store_obj *b = pick(w, w->book);
     if (r < 20 || !a) {
-        snprintf(name, sizeof name, "author %" PRIu64, rnd(w, 1000000));
-        snprintf(other, sizeof other, "e%" PRIu64 "@x", rnd(w, 5000));
-        store_value v[] = {STORE_V_STR("name", name),
-                           rnd(w, 2) ? (store_value)STORE_V_STR("email", other) : (store_value)STORE_V_NULL("email"),
-                           rnd(w, 2) ? (store_value)STORE_V_INT("age", (int64_t)rnd(w, 100))
-                                     : (store_value)STORE_V_NULL("age"),
-                           STORE_V_FLOAT("rating", (double)rnd(w, 1000) / 7.0),
-                           STORE_V_BOOL("active", rnd(w, 2)), {0}};
-        store_create(w->db, w->author, v, NULL);
+        create_author(w);
     } else if (r < 55 || !b) {
-        snprintf(other, sizeof other, "%" PRIu64, rnd(w, 10000000));
-        store_obj *ed = rnd(w, 3) ? NULL : pick(w, w->author);
-        store_value v[] = {STORE_V_STR("title", words(w, 1 + rnd(w, 200))),
-                           STORE_V_REF("author", a),
-                           ed ? (store_value)STORE_V_REF("editor", ed) : (store_value)STORE_V_NULL("editor"),
-                           STORE_V_INT("pages", (int64_t)rnd(w, 2000)),
-                           rnd(w, 3) ? (store_value)STORE_V_NULL("isbn") : (store_value)STORE_V_STR("isbn", other), {0}};
-        store_create(w->db, w->book, v, NULL);
+        create_book(w, a);
     } else if (r < 90) {
         size_t len = rnd(w, 20) ? rnd(w, 600) : 2000 + rnd(w, 6000); /* some overflow pages */
         store_value v[] = {STORE_V_REF("book", b), STORE_V_STR("body", words(w, len)), {0}};
         store_create(w->db, w->review, v, NULL);
     } else {
-        store_value v[] = {STORE_V_REF("book", b), STORE_V_STR("who", words(w, 1 + rnd(w, 31))),
-                           {0}};
+        size_t len = 1 + rnd(w, 31);
+        store_value v[] = {STORE_V_REF("book", b), STORE_V_STR("who", words(w, len)), {0}};
         store_create(w->db, w->loan, v, NULL);
     }
+}
+
+/* Moves a book to another author (and editor), renaming it. */
+static void update_book(work *w, store_obj *book)
+{
+    store_value v[4];
+    int n = 0;
+    store_obj *author = pick(w, w->author);
+    store_obj *editor = pick(w, w->author);
+    if (author)
+        ADD(v, n, STORE_V_REF("author", author));
+    if (rnd(w, 2) && editor)
+        ADD(v, n, STORE_V_REF("editor", editor));
+    else
+        ADD(v, n, STORE_V_NULL("editor"));
+    ADD(v, n, STORE_V_STR("title", words(w, 1 + rnd(w, 100))));
+    v[n] = (store_value){0};
+    store_update(w->db, book, v);
 }
 
 static void update_one(work *w)
 {
     uint64_t r = rnd(w, 100);
+    store_value v[4];
+    int n = 0;
     store_obj *o;
     if (r < 40 && (o = pick(w, w->book))) {
-        store_obj *a = pick(w, w->author), *ed = pick(w, w->author);
-        store_value v[] = {a ? (store_value)STORE_V_REF("author", a) : (store_value)STORE_V_INT("pages", 1),
-                           rnd(w, 2) && ed ? (store_value)STORE_V_REF("editor", ed) : (store_value)STORE_V_NULL("editor"),
-                           STORE_V_STR("title", words(w, 1 + rnd(w, 100))), {0}};
-        store_update(w->db, o, v);
-    } else if (r < 60 && (o = pick(w, w->author))) {
-        store_value v[] = {rnd(w, 2) ? (store_value)STORE_V_INT("age", (int64_t)rnd(w, 120))
-                                     : (store_value)STORE_V_NULL("age"),
-                           STORE_V_FLOAT("rating", (double)rnd(w, 1000) / 3.0), {0}};
-        store_update(w->db, o, v);
+        update_book(w, o);
+        return;
+    }
+    if (r < 60 && (o = pick(w, w->author))) {
+        if (rnd(w, 2))
+            ADD(v, n, STORE_V_INT("age", (int64_t)rnd(w, 120)));
+        else
+            ADD(v, n, STORE_V_NULL("age"));
+        ADD(v, n, STORE_V_FLOAT("rating", (double)rnd(w, 1000) / 3.0));
     } else if (r < 90 && (o = pick(w, w->review))) {
         store_obj *b = pick(w, w->book);
-        store_value v[] = {b ? (store_value)STORE_V_REF("book", b) : (store_value)STORE_V_STR("body", "x"),
-                           STORE_V_STR("body", words(w, rnd(w, 300))), {0}};
-        store_update(w->db, o, b ? v : v + 1);
+        if (b)
+            ADD(v, n, STORE_V_REF("book", b));
+        ADD(v, n, STORE_V_STR("body", words(w, rnd(w, 300))));
     } else if ((o = pick(w, w->loan))) {
         store_obj *b = pick(w, w->book);
         if (b)
-            store_update(w->db, o, (store_value[]){STORE_V_REF("book", b), {0}});
+            ADD(v, n, STORE_V_REF("book", b));
+    } else {
+        return;
     }
+    v[n] = (store_value){0};
+    if (n)
+        store_update(w->db, o, v);
 }
 
 static void delete_one(work *w)
@@ -215,7 +271,8 @@ static void send_msg(int fd, uint64_t kind, uint64_t gen, uint64_t hash)
         _exit(5);
 }
 
-/* The child: never returns into Criterion; ends by SIGKILL (or _exit on a failure). */
+/* The child: never returns into Criterion; ends by SIGKILL (or _exit on a
+ * failure). */
 static _Noreturn void child_main(const char *path, uint64_t seed, int fd)
 {
     static work w;
@@ -246,9 +303,12 @@ static _Noreturn void child_main(const char *path, uint64_t seed, int fd)
     }
 }
 
-/* ---- The parent --------------------------------------------------------------------------- */
+/* ---- The parent
+ * ---------------------------------------------------------------------------
+ */
 
-/* What the parent knows of the file: the last acked state, and a snapshot under way. */
+/* What the parent knows of the file: the last acked state, and a snapshot under
+ * way. */
 typedef struct expect {
     uint64_t gen, hash;
     bool pending;
@@ -275,7 +335,8 @@ static bool take_msg(const msg *m, expect *e, tally *t, int point)
         e->start_us = now_us();
         if (m->gen != e->gen)
             cr_log_error("point %d: the child snapshots from generation %" PRIu64
-                         ", the file was at %" PRIu64, point, m->gen, e->gen);
+                         ", the file was at %" PRIu64,
+                         point, m->gen, e->gen);
         return true;
     case MSG_ACK:
         if (e->pending && e->start_us) {
@@ -300,7 +361,8 @@ typedef struct reader {
     size_t have;
 } reader;
 
-/* Reads what the pipe holds; returns how many STARTs came, or -1 at end of file. */
+/* Reads what the pipe holds; returns how many STARTs came, or -1 at end of
+ * file. */
 static int drain(int fd, reader *r, expect *e, tally *t, int point)
 {
     int starts = 0;
@@ -324,12 +386,14 @@ static int drain(int fd, reader *r, expect *e, tally *t, int point)
 
 static void sleep_us(uint64_t us)
 {
-    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u), .tv_nsec = (long)(us % 1000000u) * 1000};
+    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u),
+                          .tv_nsec = (long)(us % 1000000u) * 1000};
     while (nanosleep(&ts, &ts) && errno == EINTR)
         ;
 }
 
-/* Waits for the moment to kill: the START numbered TARGET plus DELAY, or the deadline. */
+/* Waits for the moment to kill: the START numbered TARGET plus DELAY, or the
+ * deadline. */
 static void wait_for_kill(int fd, reader *r, expect *e, tally *t, int point, int target,
                           uint64_t delay, uint64_t deadline)
 {
@@ -370,7 +434,8 @@ static void keep_dump(const char *path, store *d)
         fclose(f);
 }
 
-/* What the reopened file holds, against E: NULL if it is one of the allowed states. */
+/* What the reopened file holds, against E: NULL if it is one of the allowed
+ * states. */
 static const char *classify(int check_rc, const store_stats *st, uint64_t h, const expect *e,
                             tally *t)
 {
@@ -396,7 +461,8 @@ static const char *classify(int check_rc, const store_stats *st, uint64_t h, con
     return "torn (the right generation, the wrong content)";
 }
 
-/* Reopens the file and classifies what it holds against E; then E is what it holds. */
+/* Reopens the file and classifies what it holds against E; then E is what it
+ * holds. */
 static void verify(const char *path, expect *e, tally *t, int point, bool *stop)
 {
     store *d;
@@ -419,7 +485,8 @@ static void verify(const char *path, expect *e, tally *t, int point, bool *stop)
         keep_dump(path, d);
         *stop = true;
     }
-    /* A file with no catalog yet gets one here, so the next child starts from a known state. */
+    /* A file with no catalog yet gets one here, so the next child starts from a
+     * known state. */
     if (st.generation == 0 && store_snapshot(d) == STORE_OK)
         store_stat(d, &st);
     e->gen = st.generation;
@@ -429,8 +496,7 @@ static void verify(const char *path, expect *e, tally *t, int point, bool *stop)
 }
 
 /* One point: fork, work, kill, reopen. */
-static void run_point(const char *path, uint64_t *seed, int point, expect *e, tally *t,
-                      bool *stop)
+static void run_point(const char *path, uint64_t *seed, int point, expect *e, tally *t, bool *stop)
 {
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
@@ -499,19 +565,21 @@ Test(crash, a_killed_process_leaves_the_last_acknowledged_snapshot_or_the_one_it
     int done = 0;
     for (; done < points && !stop; done++)
         run_point(path, &seed, done, &e, &t, &stop);
+    uint64_t snap_us = t.snap_n ? t.snap_us_sum / (uint64_t)t.snap_n : 0;
     cr_log_info("crash: %d points in %.1f s, %d snapshots acked, final generation %" PRIu64
-                "; %d kills inside a snapshot (%d reopened at the new one); snapshot ~%" PRIu64
-                " us; torn %d, lost %d, phantom %d, open failures %d, child failures %d",
-                done, (double)(now_us() - began) / 1e6, t.acks, e.gen, t.in_snapshot,
-                t.took_new, t.snap_n ? t.snap_us_sum / (uint64_t)t.snap_n : 0, t.torn, t.lost,
-                t.phantom, t.open_failed, t.child_failed);
+                "; %d kills inside a snapshot (%d reopened at the new one), snapshots took"
+                " ~%" PRIu64 " us",
+                done, (double)(now_us() - began) / 1e6, t.acks, e.gen, t.in_snapshot, t.took_new,
+                snap_us);
+    cr_log_info("crash: torn %d, lost %d, phantom %d, open failures %d, child failures %d",
+                t.torn, t.lost, t.phantom, t.open_failed, t.child_failed);
     cr_expect_eq(t.torn, 0, "torn: %d (seed 0x%016" PRIx64 ")", t.torn, seed0);
     cr_expect_eq(t.lost, 0, "lost: %d (seed 0x%016" PRIx64 ")", t.lost, seed0);
     cr_expect_eq(t.phantom, 0, "phantom: %d (seed 0x%016" PRIx64 ")", t.phantom, seed0);
     cr_expect_eq(t.open_failed, 0, "open failures: %d (seed 0x%016" PRIx64 ")", t.open_failed,
                  seed0);
-    cr_expect_eq(t.child_failed, 0, "child failures: %d (seed 0x%016" PRIx64 ")",
-                 t.child_failed, seed0);
+    cr_expect_eq(t.child_failed, 0, "child failures: %d (seed 0x%016" PRIx64 ")", t.child_failed,
+                 seed0);
     store_schema_free(crash_schema);
     if (!stop)
         remove_dir(dir);
