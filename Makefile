@@ -17,7 +17,8 @@ demo: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 	./$(BUILD)/examples/books
 
-# Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
+# the threaded and async tests also under ThreadSanitizer.
 test: deps
 	./tools/test.sh
 
@@ -27,4 +28,4 @@ test-long: deps $(BUILD)/build.ninja
 	meson test -C $(BUILD) --suite long --print-errorlogs
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

@@ -9,8 +9,10 @@
  *   28      8     time of the snapshot, nanoseconds since the epoch
  *   36      8     the store's join sequence
  *   44      24    the change log's digest: entries, checksums summed, bytes (persist/log.c)
- *   68      4     number of models
- *   72      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
+ *   68      8     the LMDB transaction that wrote it: LMDB's newest meta page must not name
+ *                 a later one (a damaged meta page would make LMDB open an older snapshot)
+ *   76      4     number of models
+ *   80      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
  *                 each field: fid (4), name (str), type (1), flags (1: null 1, unique 2,
  *                 index 4), on_delete (1), max_length (8), to (str), related_name (str)
  *
@@ -29,7 +31,7 @@
 #include "store/schema.h"
 
 static const char MAGIC[8] = "RELSTORE";
-enum { HEAD = 72, HASHED = 20 };
+enum { HEAD = 80, HASHED = 20 };
 
 /* ---- Encoding ----------------------------------------------------------------------------- */
 
@@ -86,7 +88,8 @@ int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_sta
     rs_put_u64(b + 44, head->log.count);
     rs_put_u64(b + 52, head->log.hsum);
     rs_put_u64(b + 60, head->log.bytes);
-    rs_put_u32(b + 68, db->nmodels);
+    rs_put_u64(b + 68, head->txnid);
+    rs_put_u32(b + 76, db->nmodels);
     for (uint32_t i = 0; i < db->nmodels; i++) {
         const store_model *m = &db->models[i];
         p = put_str(p, m->name);
@@ -198,7 +201,8 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
     cat->log.count = rs_get_u64(b + 44);
     cat->log.hsum = rs_get_u64(b + 52);
     cat->log.bytes = rs_get_u64(b + 60);
-    cat->nmodels = rs_get_u32(b + 68);
+    cat->txnid = rs_get_u64(b + 68);
+    cat->nmodels = rs_get_u32(b + 76);
     cursor c = {.p = cat->bytes + HEAD, .end = cat->bytes + len};
     int rc = cat->nmodels > (len - HEAD) / 30 ? -2 : 0;
     if (!rc && cat->nmodels && !(cat->models = calloc(cat->nmodels, sizeof *cat->models)))
@@ -210,6 +214,15 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
     if (rc)
         rs_catalog_free(cat);
     return rc;
+}
+
+uint64_t rs_catalog_txnid(const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    if (len < HEAD || memcmp(b, MAGIC, 8) || rs_get_u32(b + 8) != RS_FORMAT_VERSION ||
+        rs_get_u64(b + 12) != XXH3_64bits(b + HASHED, len - HASHED))
+        return 0;
+    return rs_get_u64(b + 68);
 }
 
 void rs_catalog_free(rs_catalog *cat)

@@ -42,6 +42,7 @@ typedef struct rs_catalog {
     uint64_t time_ns;    /* when that snapshot was taken, since the epoch */
     uint64_t join_seq;
     rs_cat_log log;
+    uint64_t txnid; /* the LMDB transaction that wrote this catalog */
     uint32_t nmodels;
     rs_cat_model *models;
     uint8_t *bytes;
@@ -56,7 +57,12 @@ typedef struct rs_cat_state {
 typedef struct rs_cat_head {
     uint64_t generation, time_ns, join_seq;
     rs_cat_log log;
+    uint64_t txnid;
 } rs_cat_head;
+
+/* rs_catalog_txnid() - the txnid recorded in the catalog record of LEN bytes at P, if it
+ * is a whole catalog (magic, version, checksum); 0 otherwise. Decodes nothing else. */
+uint64_t rs_catalog_txnid(const void *p, size_t len);
 
 /*
  * rs_catalog_encode() - DB's schema with HEAD and the file state STATE (one per model) as a

@@ -143,7 +143,7 @@ static int check_size(const store *db, const char *path, int fd, bool *fresh)
                             "needs %llu", path, (long long)st.st_size,
                             (unsigned long long)((last + 1) * ps0));
     (void)db;
-    return rs_pagecheck(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0);
+    return rs_pagecheck(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0, newer ? m0 : m1);
 }
 
 int rs_extend_file(const store *db, struct rs_persist *p)
@@ -184,8 +184,8 @@ int rs_env_open(const store *errdb, struct rs_persist *p)
         return rs_mdb_error(errdb, rc, "opening");
     }
     MDB_envinfo info;
-    if (!mdb_env_info(p->env, &info) && info.me_mapsize > p->map_size)
-        p->map_size = info.me_mapsize; /* an existing file keeps the map it had */
+    if (!mdb_env_info(p->env, &info) && info.me_mapsize > p->map_size) /* a file keeps its map */
+        __atomic_store_n(&p->map_size, info.me_mapsize, __ATOMIC_RELAXED);
     int dead;
     mdb_reader_check(p->env, &dead);
     return STORE_OK;
@@ -258,7 +258,15 @@ static int load(store *db, struct rs_persist *p)
         p->stale = rc == 1;
         return rc == 1 ? STORE_OK : rc;
     }
+    MDB_envinfo info;
     rc = rs_catalog_apply(db, &cat);
+    /* A meta page naming a later transaction than the catalog its tree holds was damaged:
+     * LMDB would be opening an older snapshot than the newest. (A compacted copy names an
+     * earlier one: that is fine, the tree is the snapshot copied.) */
+    if (!rc && !mdb_env_info(p->env, &info) && info.me_last_txnid > cat.txnid)
+        rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the newest meta page names "
+                          "transaction %zu, its snapshot was written by %llu", p->path,
+                          info.me_last_txnid, (unsigned long long)cat.txnid);
     if (!rc)
         rc = rs_load(db, txn, &cat);
     mdb_txn_abort(txn);
@@ -430,7 +438,7 @@ void rs_persist_stat(const store *db, store_stats *st)
     st->last_written = p->last_written;
     st->last_deleted = p->last_deleted;
     st->last_bytes = p->last_bytes;
-    st->map_size = p->map_size;
+    st->map_size = __atomic_load_n(&p->map_size, __ATOMIC_RELAXED);
     st->log_entries = (size_t)p->log.count;
     st->last_error = __atomic_load_n(&p->last_error, __ATOMIC_RELAXED);
     st->format_version = RS_FORMAT_VERSION;

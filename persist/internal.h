@@ -64,11 +64,12 @@ void rs_model_dbname(char *buf, size_t size, const char *name);
 
 /*
  * rs_pagecheck() - D2: walk the page tree that META (the newest meta page's first bytes)
- * reaches in the file FD of FILE_SIZE bytes and PSIZE-byte pages, with pread. STORE_OK,
- * STORE_ECORRUPT or STORE_ENOMEM, the detail in store_errmsg(NULL) (persist/pagecheck.c).
+ * reaches in the file FD of FILE_SIZE bytes and PSIZE-byte pages, with pread, and check that
+ * OTHER (the other meta page) does not lead to a newer snapshot. STORE_OK, STORE_ECORRUPT or
+ * STORE_ENOMEM, the detail in store_errmsg(NULL) (persist/pagecheck.c).
  */
 int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
-                 const uint8_t *meta);
+                 const uint8_t *meta, const uint8_t *other);
 
 /* rs_extend_file() - D2: grow the data file to cover LMDB's last page. */
 int rs_extend_file(const store *db, struct rs_persist *p);

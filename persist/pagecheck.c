@@ -16,6 +16,12 @@
  *     in turn; no node uses sorted duplicates (relstore never does);
  *   - the free-page lists hold page numbers inside the file.
  *
+ * LMDB opens the meta page with the larger transaction id, and a meta page has no checksum:
+ * a damaged id on the newest could make LMDB open the older snapshot, silently. So the
+ * other meta page's tree is searched for its catalog too (persist/catalog.c records the
+ * transaction that wrote it): if it proves newer than the one LMDB would open, the file is
+ * damaged.
+ *
  * Any failure is STORE_ECORRUPT: the file is never handed to LMDB. What is inside records
  * (our bytes) is checked later by their checksums. Reads only; the memory is one page and a
  * bitmap of the file's pages.
@@ -33,6 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "persist/catalog.h"
 #include "persist/internal.h"
 #include "store/error.h"
 
@@ -240,8 +247,81 @@ static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db)
     return rc;
 }
 
+/* ---- Finding the catalog of a meta page's tree -------------------------------------------- */
+
+/*
+ * The data of the leaf node with KEY in the tree at ROOT (DEPTH levels), copied (malloc'd,
+ * *LEN bytes, *FLAGS the node's flags), or NULL. It visits every page of the tree: the trees
+ * searched this way (the main tree and the catalog's) hold a handful of keys. Any damage
+ * simply means "not found".
+ */
+static uint8_t *find_key(walk *w, uint64_t root, unsigned depth, const char *key, size_t *len,
+                         uint16_t *flags)
+{
+    if (depth == 0 || depth > MAX_DEPTH || read_page(w, root))
+        return NULL;
+    uint8_t *page = malloc(w->psize), *found = NULL;
+    if (!page)
+        return NULL;
+    memcpy(page, w->buf, w->psize);
+    uint16_t pflags = u16(page + 10), lower = u16(page + 12), upper = u16(page + 14);
+    bool branch = pflags & P_BRANCH;
+    unsigned n = lower >= HDR && lower <= upper && upper <= w->psize ? (lower - HDR) / 2 : 0;
+    if (branch != (depth > 1) || branch == !!(pflags & P_LEAF))
+        n = 0;
+    size_t klen = strlen(key);
+    for (unsigned i = 0; i < n && !found; i++) {
+        uint64_t child;
+        if (check_node(w, page, i, branch, &child))
+            break;
+        if (branch) {
+            found = find_key(w, child, depth - 1, key, len, flags);
+            continue;
+        }
+        const uint8_t *node = page + u16(page + HDR + 2 * i);
+        uint16_t ksize = u16(node + 6);
+        if (ksize != klen || memcmp(node + NODE, key, klen))
+            continue;
+        *flags = u16(node + 4);
+        *len = u16(node) | (size_t)u16(node + 2) << 16;
+        if (*len > (64u << 20) || !(found = malloc(*len ? *len : 1)))
+            break;
+        const uint8_t *data = node + NODE + ksize;
+        bool big = *flags & F_BIGDATA;
+        if (big ? check_overflow(w, child, *len) ||
+                      pread(w->fd, found, *len, (off_t)(child * w->psize + HDR)) != (ssize_t)*len
+                : (memcpy(found, data, *len), false)) {
+            free(found);
+            found = NULL;
+            break;
+        }
+    }
+    free(page);
+    return found;
+}
+
+/* The txnid recorded in the catalog of META's tree, or 0 if it cannot be found whole. */
+static uint64_t catalog_txnid(walk *w, const uint8_t *meta)
+{
+    size_t len;
+    uint16_t flags;
+    uint64_t txnid = 0;
+    const uint8_t *main_db = meta + 88;
+    if (u64(main_db + 40) == P_INVALID)
+        return 0;
+    uint8_t *db = find_key(w, u64(main_db + 40), u16(main_db + 6), RS_CATALOG_DB, &len, &flags);
+    if (db && len == DB_SIZE && (flags & F_SUBDATA) && u64(db + 40) != P_INVALID) {
+        uint8_t *cat = find_key(w, u64(db + 40), u16(db + 6), RS_CATALOG_KEY, &len, &flags);
+        if (cat)
+            txnid = rs_catalog_txnid(cat, len);
+        free(cat);
+    }
+    free(db);
+    return txnid;
+}
+
 int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
-                 const uint8_t *meta)
+                 const uint8_t *meta, const uint8_t *other)
 {
     uint64_t last = u64(meta + 136);
     walk w = {.fd = fd, .path = path, .psize = psize};
@@ -264,6 +344,13 @@ int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
         if (depth == 0 || depth > MAX_DEPTH || walk_tree(&w, root, depth, d == 0))
             rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: %s", path,
                               w.why ? w.why : "a database of impossible depth");
+    }
+    if (!rc) {
+        memset(w.seen, 0, w.pages / 8 + 1);
+        uint64_t newer = catalog_txnid(&w, other);
+        if (newer > u64(meta + 144))
+            rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a meta page hides the newest "
+                              "snapshot (transaction %llu)", path, (unsigned long long)newer);
     }
 out:
     free(w.seen);

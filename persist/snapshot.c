@@ -278,8 +278,11 @@ static int last_id(MDB_txn *txn, MDB_dbi dbi, uint64_t *last)
         return rc;
     *last = 0;
     rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
-    if (!rc && key.mv_size == sizeof(size_t))
-        *last = *(const size_t *)key.mv_data;
+    size_t id;
+    if (!rc && key.mv_size == sizeof id) {
+        memcpy(&id, key.mv_data, sizeof id); /* LMDB's keys need not be aligned */
+        *last = id;
+    }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND ? 0 : rc;
 }
@@ -348,7 +351,7 @@ static int put_catalog(store *db, MDB_txn *txn, const batch *b, uint64_t gen, ui
     if (rc)
         return rc;
     rs_cat_head head = {.generation = gen, .time_ns = now, .join_seq = b->join_seq,
-                        .log = b->log};
+                        .log = b->log, .txnid = mdb_txn_id(txn)};
     if (rs_catalog_encode(db, &head, b->state, &bytes, &len))
         return ENOMEM;
     MDB_val key = {.mv_size = strlen(RS_CATALOG_KEY), .mv_data = RS_CATALOG_KEY};
@@ -400,14 +403,15 @@ static int write_txn(store *db, batch *b, uint64_t gen, uint64_t now, const char
 /* D5: doubles the map, up to its cap. No transaction of ours is open here. */
 static int grow_map(store *db, struct rs_persist *p)
 {
-    if (p->map_size >= p->map_max)
+    size_t size = p->map_size;
+    if (size >= p->map_max)
         return rs_error_set(db, STORE_EFULL, "%s: the map reached its cap of %zu bytes", p->path,
                             p->map_max);
-    size_t next = p->map_size > p->map_max / 2 ? p->map_max : p->map_size * 2;
+    size_t next = size > p->map_max / 2 ? p->map_max : size * 2;
     int rc = mdb_env_set_mapsize(p->env, next);
     if (rc)
         return rs_mdb_error(db, rc, "growing the map");
-    p->map_size = next;
+    __atomic_store_n(&p->map_size, next, __ATOMIC_RELAXED); /* store_stat() reads it */
     return STORE_OK;
 }
 

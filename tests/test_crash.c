@@ -1,28 +1,24 @@
 /*
- * tests/test_crash.c - R1: a process killed at any instant leaves its file at
- * the last snapshot it acknowledged, or at the one it was taking.
+ * tests/test_crash.c - R1: a process killed at any instant leaves its file at the last snapshot it
+ * acknowledged, or at the one it was taking.
  *
- * The test forks a child per point. The child opens the same file each time (so
- * the state builds up across points), runs a random workload (creates, updates
- * that move foreign keys, deletes that cascade) and takes a snapshot every few
- * changes. Before each snapshot it writes to a pipe a "starting" message with
- * the hash of the store's canonical dump; after store_snapshot() returns
- * STORE_OK, an "ack" with the generation store_stat() reports and the same
- * hash. The parent kills the child with SIGKILL: on even points a few hundred
- * microseconds after a "starting" message (aimed inside store_snapshot()), on
- * odd points at a uniformly random instant of its first 30 ms (load included).
- * Then the parent reopens the file: the open must succeed, store_check() must
- * pass, and the generation and dump hash must be those of the last ack, or
- * those of the snapshot that was being taken.
+ * The test forks a child per point. The child opens the same file each time (so the state builds up
+ * across points), runs a random workload (creates, updates that move foreign keys, deletes that
+ * cascade) and takes a snapshot every few changes. Before each snapshot it writes to a pipe a
+ * "starting" message with the hash of the store's canonical dump; after store_snapshot() returns
+ * STORE_OK, an "ack" with the generation store_stat() reports and the same hash. The parent kills
+ * the child with SIGKILL: on even points a few hundred microseconds after a "starting" message
+ * (aimed inside store_snapshot()), on odd points at a uniformly random instant of its first 30 ms
+ * (load included). Then the parent reopens the file: the open must succeed, store_check() must
+ * pass, and the generation and dump hash must be those of the last ack, or those of the snapshot
+ * that was being taken.
  *
- * Outcomes: "torn" (the right generation with the wrong content, or
- * store_check() failing), "lost" (a generation older than the last ack),
- * "phantom" (a generation newer than any the child could have committed), "open
- * failure". All must be 0.
+ * Outcomes: "torn" (the right generation with the wrong content, or store_check() failing), "lost"
+ * (a generation older than the last ack), "phantom" (a generation newer than any the child could
+ * have committed), "open failure". All must be 0.
  *
- * RELSTORE_SEED replays the workload and the kill delays (the instants
- * themselves depend on the machine); RELSTORE_CRASH_POINTS sets the number of
- * points (300).
+ * RELSTORE_SEED replays the workload and the kill delays (the instants themselves depend on the
+ * machine); RELSTORE_CRASH_POINTS sets the number of points (300).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,13 +43,11 @@ enum {
     MAX_OBJECTS = 1200,          /* above this the workload mostly deletes */
 };
 
-/* What the child tells the parent. Each message is one write(2) of 24 bytes:
- * atomic. */
+/* What the child tells the parent. Each message is one write(2) of 24 bytes: atomic. */
 enum { MSG_START = 1, MSG_ACK, MSG_OPEN_FAILED, MSG_SNAPSHOT_FAILED };
 typedef struct msg {
     uint64_t kind;
-    uint64_t gen;  /* generation before the snapshot (START) or after it (ACK); rc
-                      (FAILED) */
+    uint64_t gen;  /* the generation before (START) or after (ACK) the snapshot; rc (FAILED) */
     uint64_t hash; /* XXH3 of the dump */
 } msg;
 
@@ -95,8 +89,7 @@ static uint64_t dump_hash(store *s)
     return h;
 }
 
-/* ---- The child's workload
- * ----------------------------------------------------------------- */
+/* ---- The child's workload -------------------------------------------------------------------- */
 
 typedef struct work {
     store *db;
@@ -130,8 +123,7 @@ static store_obj *pick(work *w, store_model *m)
     return NULL;
 }
 
-/* Values are added one statement at a time, so the draws come in a fixed order.
- */
+/* Values are added one statement at a time, so the draws come in a fixed order. */
 #define ADD(list, n, value) ((list)[(n)++] = (store_value)value)
 
 static void create_author(work *w)
@@ -271,8 +263,7 @@ static void send_msg(int fd, uint64_t kind, uint64_t gen, uint64_t hash)
         _exit(5);
 }
 
-/* The child: never returns into Criterion; ends by SIGKILL (or _exit on a
- * failure). */
+/* The child: never returns into Criterion; ends by SIGKILL (or _exit on a failure). */
 static _Noreturn void child_main(const char *path, uint64_t seed, int fd)
 {
     static work w;
@@ -303,12 +294,9 @@ static _Noreturn void child_main(const char *path, uint64_t seed, int fd)
     }
 }
 
-/* ---- The parent
- * ---------------------------------------------------------------------------
- */
+/* ---- The parent ------------------------------------------------------------------------------ */
 
-/* What the parent knows of the file: the last acked state, and a snapshot under
- * way. */
+/* What the parent knows of the file: the last acked state, and a snapshot under way. */
 typedef struct expect {
     uint64_t gen, hash;
     bool pending;
@@ -361,8 +349,7 @@ typedef struct reader {
     size_t have;
 } reader;
 
-/* Reads what the pipe holds; returns how many STARTs came, or -1 at end of
- * file. */
+/* Reads what the pipe holds; returns how many STARTs came, or -1 at end of file. */
 static int drain(int fd, reader *r, expect *e, tally *t, int point)
 {
     int starts = 0;
@@ -392,8 +379,7 @@ static void sleep_us(uint64_t us)
         ;
 }
 
-/* Waits for the moment to kill: the START numbered TARGET plus DELAY, or the
- * deadline. */
+/* Waits for the moment to kill: the START numbered TARGET plus DELAY, or the deadline. */
 static void wait_for_kill(int fd, reader *r, expect *e, tally *t, int point, int target,
                           uint64_t delay, uint64_t deadline)
 {
@@ -434,8 +420,7 @@ static void keep_dump(const char *path, store *d)
         fclose(f);
 }
 
-/* What the reopened file holds, against E: NULL if it is one of the allowed
- * states. */
+/* What the reopened file holds, against E: NULL if it is one of the allowed states. */
 static const char *classify(int check_rc, const store_stats *st, uint64_t h, const expect *e,
                             tally *t)
 {
@@ -461,8 +446,7 @@ static const char *classify(int check_rc, const store_stats *st, uint64_t h, con
     return "torn (the right generation, the wrong content)";
 }
 
-/* Reopens the file and classifies what it holds against E; then E is what it
- * holds. */
+/* Reopens the file and classifies what it holds against E; then E is what it holds. */
 static void verify(const char *path, expect *e, tally *t, int point, bool *stop)
 {
     store *d;
@@ -485,8 +469,7 @@ static void verify(const char *path, expect *e, tally *t, int point, bool *stop)
         keep_dump(path, d);
         *stop = true;
     }
-    /* A file with no catalog yet gets one here, so the next child starts from a
-     * known state. */
+    /* A file with no catalog yet gets one here, so the next child starts from a known state. */
     if (st.generation == 0 && store_snapshot(d) == STORE_OK)
         store_stat(d, &st);
     e->gen = st.generation;
@@ -571,8 +554,8 @@ Test(crash, a_killed_process_leaves_the_last_acknowledged_snapshot_or_the_one_it
                 " ~%" PRIu64 " us",
                 done, (double)(now_us() - began) / 1e6, t.acks, e.gen, t.in_snapshot, t.took_new,
                 snap_us);
-    cr_log_info("crash: torn %d, lost %d, phantom %d, open failures %d, child failures %d",
-                t.torn, t.lost, t.phantom, t.open_failed, t.child_failed);
+    cr_log_info("crash: torn %d, lost %d, phantom %d, open failures %d, child failures %d", t.torn,
+                t.lost, t.phantom, t.open_failed, t.child_failed);
     cr_expect_eq(t.torn, 0, "torn: %d (seed 0x%016" PRIx64 ")", t.torn, seed0);
     cr_expect_eq(t.lost, 0, "lost: %d (seed 0x%016" PRIx64 ")", t.lost, seed0);
     cr_expect_eq(t.phantom, 0, "phantom: %d (seed 0x%016" PRIx64 ")", t.phantom, seed0);

@@ -1,24 +1,23 @@
 /*
- * tests/test_damage.c - R5: a damaged, truncated or foreign file is refused
- * with an error code, never a signal and never a wrong store, and is left
- * byte-identical.
+ * tests/test_damage.c - R5: a damaged, truncated or foreign file is refused with an error code,
+ * never a signal and never a wrong store, and is left byte-identical.
  *
- * Every open of a damaged file runs in a forked child (probe()), so that a
- * crash inside the library or liblmdb is counted, not fatal. The child reports
- * store_open()'s code and message and, when the open succeeded, whether
- * store_check() passed and the dump equals the original's. The parent then
+ * Every open of a damaged file runs in a forked child (probe()), so that a crash inside the library
+ * or liblmdb is counted, not fatal. The child reports store_open()'s code and message and, when the
+ * open succeeded, whether store_check() passed and the dump equals the original's. The parent then
  * compares the file's bytes with what it wrote.
  *
- *   (a) truncation at every 4 KiB boundary of a store built by several
- * snapshots; (b) foreign files: empty (a new store), random bytes, an SQLite
- * header, LMDB files of another program, a catalog of a future format version;
- *   (c) one byte flipped at each offset of a record and of the catalog, found
- * in the file by a marker string and checked against the layouts of
- * persist/codec.c and persist/catalog.c; (d) single-byte flips at random
- * offsets of the whole file (suite damage_flips).
+ *   (a) truncation at every 4 KiB boundary of a store built by several snapshots;
+ *   (b) foreign files: empty (a new store), random bytes, an SQLite header, LMDB files of
+ *       another program, a catalog of a future format version;
+ *   (c) one byte flipped at each offset of a record (in the change log and in a model's
+ *       database), of the catalog, and of the first 152 bytes of both LMDB meta pages; records
+ *       and the catalog are found by a marker string and checked against the layouts of
+ *       persist/codec.c, persist/log.c and persist/catalog.c;
+ *   (d) single-byte flips at random offsets of the whole file (suite damage_flips).
  *
- * Each test that draws random numbers prints its seed; RELSTORE_SEED replays
- * it, and RELSTORE_FLIPS sets the number of flips of (d) (500).
+ * Each test that draws random numbers prints its seed; RELSTORE_SEED replays it, and RELSTORE_FLIPS
+ * sets the number of flips of (d) (500).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -103,9 +102,7 @@ static void path_of(char *buf, size_t size, const char *name)
     snprintf(buf, size, "%s/%s", dir, name);
 }
 
-/* ---- Files
- * --------------------------------------------------------------------------------
- */
+/* ---- Files ----------------------------------------------------------------------------------- */
 
 static uint8_t *read_all(const char *path, size_t *len)
 {
@@ -163,8 +160,7 @@ static uint64_t get_le(const uint8_t *p, int n)
     return v;
 }
 
-/* ---- Building a store
- * --------------------------------------------------------------------- */
+/* ---- Building a store ------------------------------------------------------------------------ */
 
 static store_obj *create(store *d, const char *model, const store_value *v)
 {
@@ -174,8 +170,7 @@ static store_obj *create(store *d, const char *model, const store_value *v)
     return o;
 }
 
-/* One round of ROUND: authors, books (some edited), reviews, loans; then
- * deletes. */
+/* One round of ROUND: authors, books (some edited), reviews, loans; then deletes. */
 static void fill_round(store *d, int round, store_obj **authors, int nauthors)
 {
     char s[64];
@@ -201,9 +196,8 @@ static void fill_round(store *d, int round, store_obj **authors, int nauthors)
     }
 }
 
-/* Adds BULK_REVIEWS reviews of 900 characters: a snapshot past the change log's
- * entry limit (1 MiB), written to the models' databases (a B-tree of several
- * levels for Review). */
+/* Adds BULK_REVIEWS reviews of 900 characters: a snapshot past the change log's entry limit
+ * (1 MiB), written to the models' databases (a B-tree of several levels for Review). */
 static void add_bulk(store *d, store_obj *book)
 {
     enum { BULK_REVIEWS = 1300, BULK_LEN = 900 };
@@ -217,11 +211,10 @@ static void add_bulk(store *d, store_obj *book)
 }
 
 /*
- * Builds PATH with ROUNDS snapshots of a library (moved keys and cascading
- * deletes from the second on); with BULK, the first snapshot is a large one
- * (add_bulk()); with MARKER_ID, the last round adds a book titled MARKER and
- * sets *MARKER_ID to its id. Returns the dump at the last snapshot (the caller
- * frees it).
+ * Builds PATH with ROUNDS snapshots of a library (moved keys and cascading deletes from the second
+ * on); with BULK, the first snapshot is a large one (add_bulk()); with MARKER_ID, the last round
+ * adds a book titled MARKER and sets *MARKER_ID to its id. Returns the dump at the last snapshot
+ * (the caller frees it).
  */
 static char *build_store(const char *path, int rounds, bool bulk, uint64_t *marker_id)
 {
@@ -236,8 +229,7 @@ static char *build_store(const char *path, int rounds, bool bulk, uint64_t *mark
             add_bulk(d, store_next(&it));
         }
         if (r > 0) {
-            /* Move an edited book, then delete two authors of the last round
-             * (cascade). */
+            /* Move an edited book, then delete two authors of the last round (cascade). */
             store_iter it = store_reverse(prev[1], "books");
             store_obj *b = store_next(&it);
             cr_assert_eq(
@@ -262,14 +254,14 @@ static char *build_store(const char *path, int rounds, bool bulk, uint64_t *mark
     return text;
 }
 
-/* ---- Opening in a child
- * ------------------------------------------------------------------- */
+/* ---- Opening in a child ---------------------------------------------------------------------- */
 
 typedef struct probe {
     bool reported; /* the child got to the end of its open; false: it crashed or
                       hung */
     int rc;        /* store_open()'s code */
     int check;     /* store_check()'s, when it opened */
+    uint64_t gen;  /* when it opened: the generation it loaded */
     bool same;     /* when it opened: the dump equals the expected one */
     int status;    /* waitpid()'s */
     char msg[512]; /* store_errmsg(NULL) */
@@ -284,16 +276,16 @@ static void child_probe(const char *path, const char *expect, int fd)
     snprintf(p.msg, sizeof p.msg, "%s", store_errmsg(NULL));
     if (p.rc == STORE_OK) {
         char *text = NULL;
+        store_stats st;
         p.check = store_check(d);
+        p.gen = store_stat(d, &st) == STORE_OK ? st.generation : 0;
         p.same = rs_dump(d, &text) == STORE_OK && expect && !strcmp(text, expect);
-        /* No store_close(): it might write a snapshot, and the file must stay as it
-         * is. */
+        /* No store_close(): it might write a snapshot, and the file must stay as it is. */
     }
     _exit(write(fd, &p, sizeof p) == (ssize_t)sizeof p ? 0 : 1);
 }
 
-/* Opens PATH in a forked child and reports how that went; EXPECT is the dump an
- * OK needs. */
+/* Opens PATH in a forked child and reports how that went; EXPECT is the dump an OK needs. */
 static probe probe_open(const char *path, const char *expect)
 {
     int fds[2];
@@ -332,22 +324,20 @@ static const char *describe(const probe *p)
         snprintf(buf, sizeof buf, "died with status %d (a sanitizer report?)",
                  WEXITSTATUS(p->status));
     else if (p->rc == STORE_OK)
-        snprintf(buf, sizeof buf, "opened: check %d, %s", p->check,
-                 p->same ? "the original store" : "a DIFFERENT store");
+        snprintf(buf, sizeof buf, "opened at generation %" PRIu64 ": check %d, %s", p->gen,
+                 p->check, p->same ? "the original store" : "a DIFFERENT store");
     else
         snprintf(buf, sizeof buf, "%s: %s", store_strerror(p->rc), p->msg);
     return buf;
 }
 
-/* Whether P is a refusal: STORE_ECORRUPT or STORE_EIO, reported without
- * crashing. */
+/* Whether P is a refusal: STORE_ECORRUPT or STORE_EIO, reported without crashing. */
 static bool refused(const probe *p)
 {
     return p->reported && (p->rc == STORE_ECORRUPT || p->rc == STORE_EIO);
 }
 
-/* Writes B as the copy, opens it in a child, and asserts it is refused and left
- * alone. */
+/* Writes B as the copy, opens it in a child, and asserts it is refused and left alone. */
 static probe expect_refused(const char *what, const uint8_t *b, size_t len)
 {
     char path[128];
@@ -361,8 +351,7 @@ static probe expect_refused(const char *what, const uint8_t *b, size_t len)
     return p;
 }
 
-/* ---- (a) Truncation
- * ----------------------------------------------------------------------- */
+/* ---- (a) Truncation -------------------------------------------------------------------------- */
 
 Test(damage, truncation_at_every_4k_boundary_is_reported_as_damage)
 {
@@ -380,8 +369,7 @@ Test(damage, truncation_at_every_4k_boundary_is_reported_as_damage)
     cr_assert(p.reported && p.rc == STORE_OK && p.same && p.check == STORE_OK, "the whole file: %s",
               describe(&p));
 
-    /* Size 0 is an empty file, a new store (see
-     * an_empty_file_opens_as_a_new_empty_store). */
+    /* Size 0 is an empty file, a new store (see an_empty_file_opens_as_a_new_empty_store). */
     for (size_t cut = PAGE; cut < len; cut += PAGE, points++) {
         write_all(copy, bytes, cut);
         p = probe_open(copy, expect);
@@ -400,8 +388,7 @@ Test(damage, truncation_at_every_4k_boundary_is_reported_as_damage)
     free(expect);
 }
 
-/* ---- (b) Foreign files
- * -------------------------------------------------------------------- */
+/* ---- (b) Foreign files ----------------------------------------------------------------------- */
 
 Test(damage, an_empty_file_opens_as_a_new_empty_store)
 {
@@ -451,8 +438,7 @@ Test(damage, an_sqlite_file_is_refused_and_left_untouched)
     expect_refused("an SQLite header and random bytes", b, sizeof b);
 }
 
-/* Makes an LMDB file at PATH whose main database holds KEY = "value"
- * (MDB_NOSUBDIR). */
+/* Makes an LMDB file at PATH whose main database holds KEY = "value" (MDB_NOSUBDIR). */
 static void make_lmdb(const char *path, const char *key)
 {
     MDB_env *env;
@@ -471,8 +457,7 @@ static void make_lmdb(const char *path, const char *key)
 
 Test(damage, an_lmdb_file_of_another_program_is_refused_and_left_untouched)
 {
-    /* Another program's keys; and a plain key that happens to be named like our
-     * catalog. */
+    /* Another program's keys; and a plain key that happens to be named like our catalog. */
     const char *keys[] = {"hello", "catalog"};
     char path[128];
     path_of(path, sizeof path, "orig");
@@ -488,11 +473,9 @@ Test(damage, an_lmdb_file_of_another_program_is_refused_and_left_untouched)
     }
 }
 
-/* ---- The records and the catalog in the file
- * ---------------------------------------------- */
+/* ---- The records and the catalog in the file ------------------------------------------------- */
 
-/* LMDB's leaf node: u16 data size low, u16 high, u16 flags, u16 key size; key;
- * data. */
+/* LMDB's leaf node: u16 data size low, u16 high, u16 flags, u16 key size; key; data. */
 enum { NODE_HEAD = 8 };
 
 typedef struct span {
@@ -502,8 +485,7 @@ typedef struct span {
     size_t len; /* its length */
 } span;
 
-/* Whether a leaf node with a key of KSIZE bytes ends at OFF (its value starting
- * there). */
+/* Whether a leaf node with a key of KSIZE bytes ends at OFF (its value starting there). */
 static bool node_at(const uint8_t *b, size_t off, size_t ksize, span *out)
 {
     if (off < NODE_HEAD + ksize)
@@ -518,10 +500,9 @@ static bool node_at(const uint8_t *b, size_t off, size_t ksize, span *out)
 }
 
 /*
- * Finds the record of Book ID, which holds MARKER, by its checksum
- * (persist/codec.c: XXH3 of bytes 8..end seeded with the id, in its first 8
- * bytes). It is either the value of a leaf node keyed by the id (a model's
- * database) or a change of a log entry, after the id (8) and its length (4)
+ * Finds the record of Book ID, which holds MARKER, by its checksum (persist/codec.c: XXH3 of bytes
+ * 8..end seeded with the id, in its first 8 bytes). It is either the value of a leaf node keyed by
+ * the id (a model's database) or a change of a log entry, after the id (8) and its length (4)
  * (persist/log.c).
  */
 static span find_record(const uint8_t *b, size_t len, uint64_t id)
@@ -530,8 +511,8 @@ static span find_record(const uint8_t *b, size_t len, uint64_t id)
     long found = find_bytes(b, len, MARKER, strlen(MARKER), &count);
     cr_assert_eq(count, 1, "the marker occurs %d times in the file", count);
     size_t m = (size_t)found, end = m + strlen(MARKER);
-    /* Before the marker: checksum (8), field count (2), the title's fid (2), tag
-     * (1), length (4). */
+    /* Before the marker: checksum (8), field count (2), the title's fid (2), tag (1) and
+     * length (4). */
     for (size_t off = m - 17; off + 128 > m && off >= 12; off--) {
         for (size_t n = end - off; n < 1024 && off + n <= len; n++) {
             if (XXH3_64bits_withSeed(b + off + 8, n - 8, id) != get_le(b + off, 8))
@@ -548,8 +529,7 @@ static span find_record(const uint8_t *b, size_t len, uint64_t id)
     return (span){0};
 }
 
-/* Finds the catalog record (the only one in a file of one snapshot) and checks
- * its checksum. */
+/* Finds the catalog record (the only one in a file of one snapshot) and checks its checksum. */
 static span find_catalog(const uint8_t *b, size_t len)
 {
     int count;
@@ -564,8 +544,7 @@ static span find_catalog(const uint8_t *b, size_t len)
     return s;
 }
 
-/* Flips one byte at each offset of [FROM, TO) in turn; each copy must be
- * refused. */
+/* Flips one byte at each offset of [FROM, TO) in turn; each copy must be refused. */
 static void flip_each(const char *what, const uint8_t *b, size_t len, size_t from, size_t to,
                       uint64_t *seed)
 {
@@ -591,8 +570,7 @@ static void flip_each(const char *what, const uint8_t *b, size_t len, size_t fro
     free(damaged);
 }
 
-/* Flips each byte of the marker's record (and its key), in a file of one
- * snapshot. */
+/* Flips each byte of the marker's record (and its key), in a file of one snapshot. */
 static void flip_record(bool bulk, uint64_t *seed)
 {
     char orig[128];
@@ -649,11 +627,10 @@ Test(damage, a_future_format_version_is_refused_and_named)
 }
 
 /*
- * Flips each byte of the first 152 bytes of both LMDB meta pages (page header,
- * magic, version, the free and main databases' roots, last page, transaction
- * id). LMDB has no checksum there: a flip may make it pick the older meta. Each
- * open must be refused, or give exactly the last snapshot (a byte LMDB does not
- * use, or a change that keeps the newest meta the newest); never another store
+ * Flips each byte of the first 152 bytes of both LMDB meta pages (page header, magic, version, the
+ * free and main databases' roots, last page, transaction id). LMDB has no checksum there: a flip
+ * may make it pick the older meta. Each open must be refused, or give exactly the last snapshot (a
+ * byte LMDB does not use, or a change that keeps the newest meta the newest); never another store
  * and never a signal.
  */
 Test(damage, a_flipped_byte_in_a_meta_page_never_loads_another_snapshot)
@@ -692,11 +669,9 @@ Test(damage, a_flipped_byte_in_a_meta_page_never_loads_another_snapshot)
     free(expect);
 }
 
-/* ---- (d) Random flips
- * --------------------------------------------------------------------- */
+/* ---- (d) Random flips ------------------------------------------------------------------------ */
 
-/* What page PGNO of the file B is, from its LMDB header (flags at 10, its
- * number at 0). */
+/* What page PGNO of the file B is, from its LMDB header (flags at 10, its number at 0). */
 static const char *page_kind(const uint8_t *b, size_t pgno)
 {
     const uint8_t *pg = b + pgno * PAGE;

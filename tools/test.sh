@@ -1,20 +1,21 @@
 #!/bin/sh
-# tools/test.sh - build and run every test: a plain build, then an ASan+UBSan build.
+# tools/test.sh - build and run every test: a plain build, then an ASan+UBSan build, then
+# the threaded and async tests (suite 'tsan') in a ThreadSanitizer build.
 #
-# Ends with one line, "N passed, N failed", summing meson's counts over both builds, and
-# exits non-zero if anything failed or did not build.
+# Ends with one line, "N passed, N failed", summing meson's counts over the three builds,
+# and exits non-zero if anything failed or did not build.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 passed=0 failed=0
 
-run() { # DIR [MESON SETUP OPTIONS...]
-    dir=$1; shift
+run() { # DIR SUITE [MESON SETUP OPTIONS...]
+    dir=$1 suite=$2; shift 2
     if [ ! -f "$dir/build.ninja" ]; then
         meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
     fi
     meson compile -C "$dir" || return 1
-    meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2
+    meson test -C "$dir" --suite "$suite" --print-errorlogs --num-processes 2
     rc=$?
     log="$dir/meson-logs/testlog.json"
     if [ -f "$log" ]; then
@@ -27,11 +28,15 @@ run() { # DIR [MESON SETUP OPTIONS...]
 }
 
 status=0
-run build || status=1
-# Halt on the first UBSan report, so that it fails the test instead of scrolling by.
+run build unit || status=1
+# Halt on the first UBSan report, so that it fails the test instead of scrolling by; a leak
+# report aborts the test process, so Criterion counts it as a failure.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    run build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+    run build-asan unit -Db_sanitize=address,undefined -Db_lundef=false \
     -Dc_args=-fno-sanitize-recover=all || status=1
+# Any data race report fails the test (exit code 66).
+TSAN_OPTIONS=halt_on_error=1:exitcode=66 \
+    run build-tsan tsan -Db_sanitize=thread -Db_lundef=false || status=1
 
 [ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1
 echo "$passed passed, $failed failed"
