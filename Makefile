@@ -12,10 +12,12 @@ deps:
 $(BUILD)/build.ninja:
 	meson setup $(BUILD)
 
-# The seed's authors/books program.
+# The seed's authors/books program, then the same on a libuv loop with a file.
 demo: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 	./$(BUILD)/examples/books
+	rm -f $(BUILD)/async_books.db $(BUILD)/async_books.db-lock
+	./$(BUILD)/examples/async_books $(BUILD)/async_books.db
 
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # the threaded and async tests also under ThreadSanitizer.
