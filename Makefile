@@ -1,7 +1,7 @@
 # A thin layer over meson. `make demo` and `make test` install what is missing first.
 BUILD ?= build
 
-.PHONY: all deps demo test test-long clean
+.PHONY: all deps demo test test-long bench bench-quick clean
 
 all: $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
@@ -18,6 +18,22 @@ demo: deps $(BUILD)/build.ninja
 	./$(BUILD)/examples/books
 	rm -f $(BUILD)/async_books.db $(BUILD)/async_books.db-lock
 	./$(BUILD)/examples/async_books $(BUILD)/async_books.db
+	./$(BUILD)/bench/bench --scales 10000 --repeats 3
+
+# The quick benchmark: 10,000 authors, every system, printed (under 30 seconds).
+bench-quick: deps $(BUILD)/build.ninja
+	meson compile -C $(BUILD)
+	./$(BUILD)/bench/bench --scales 10000 --repeats 3
+
+# The full benchmark: 10,000, 100,000 and 1,000,000 authors; tables, CSV and plot into
+# bench/results/, and the tables into the README.
+bench: $(BUILD)/build.ninja
+	./tools/deps.sh bench
+	meson compile -C $(BUILD)
+	./$(BUILD)/bench/bench --out bench/results
+	gnuplot -e "datafile='bench/results/walk.dat'; outfile='bench/results/reverse_walk.png'" \
+		bench/walk.gp
+	./tools/bench-readme.sh bench/results/RESULTS.md README.md
 
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # the threaded and async tests also under ThreadSanitizer.

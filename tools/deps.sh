@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install the Debian packages relstore needs to build, test and benchmark.
 #
+#     tools/deps.sh          what building, testing and the quick benchmark need
+#     tools/deps.sh bench    that, and gnuplot for the full benchmark's plot
+#
 # Does nothing when every package is already installed. Uses apt-get only for
 # what is missing, running `apt-get update` once first. When not root and
 # something is missing, prints the command to run and exits 1.
@@ -9,6 +12,7 @@ set -eu
 pkgs="build-essential pkg-config meson ninja-build
       liblmdb-dev libuv1-dev libxxhash-dev libcriterion-dev
       libsqlite3-dev libjansson-dev"
+[ "${1:-}" = bench ] && pkgs="$pkgs gnuplot-nox"
 
 missing=""
 for p in $pkgs; do

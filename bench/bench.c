@@ -1,0 +1,388 @@
+/*
+ * bench/bench.c - the benchmark suite: one workload, every system, side by side, one run.
+ *
+ *   bench [--scales A,A,...] [--repeats N] [--out DIR] [--systems name,name,...]
+ *
+ * For each scale A (authors; 10 books each: 11*A objects) and each system of
+ * bench/systems.h, N times (default 3): insert everything (ns/object, and resident bytes
+ * per object), get random books by id (ns), walk random authors' books reading each title
+ * (ns per author), update 1% of the books then persist (ms), update 1,000 books then persist
+ * (ms), persist everything (ns/object), reopen until the first reverse walk answers (ms).
+ * Random ids come from one seeded generator, the same for every system. The medians go to a
+ * markdown table per scale, with the machine above it and each target's ratio below it; the
+ * raw runs to DIR/runs.csv; the walk times by store size to DIR/walk.dat for the plot.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/systems.h"
+
+enum { F_INSERT, F_GET, F_WALK, F_UPDATE, F_UPDATE1K, F_PERSIST, F_REOPEN, F_MEM, NFIG };
+
+static const char *const fig_names[NFIG] = {
+    "insert (ns/object)",          "get book by id (ns)",
+    "reverse walk, 10 titles (ns)", "update 1% + persist (ms)",
+    "update 1,000 + persist (ms)", "full persist (ns/object)",
+    "reopen to first walk (ms)",   "resident memory (bytes/object)",
+};
+
+static const bench_sys *const all_systems[] = {
+    &bench_relstore,   &bench_arrays,     &bench_sqlite_mem,
+    &bench_sqlite_wal, &bench_lmdb_plain, &bench_lmdb_expert,
+};
+enum { NSYS = sizeof all_systems / sizeof *all_systems, MAX_REPEATS = 15, MAX_SCALES = 8 };
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static long rss_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
+static uint64_t rand_state;
+
+static uint64_t next_rand(void)
+{
+    rand_state ^= rand_state << 13;
+    rand_state ^= rand_state >> 7;
+    rand_state ^= rand_state << 17;
+    return rand_state;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    double s[MAX_REPEATS];
+    memcpy(s, v, (size_t)n * sizeof *v);
+    qsort(s, (size_t)n, sizeof *s, by_value);
+    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static volatile size_t sink; /* keeps the reads from being optimized away */
+
+/* Random ids 1..MAX, N of them, from the shared generator (seeded per scale). */
+static uint64_t *random_ids(size_t n, uint64_t max)
+{
+    uint64_t *ids = malloc(n * sizeof *ids);
+    for (size_t i = 0; ids && i < n; i++)
+        ids[i] = next_rand() % max + 1;
+    return ids;
+}
+
+static void remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd))
+        fprintf(stderr, "bench: could not remove %s\n", dir);
+}
+
+/* One run of every phase on SYS at scale A; figures into FIG. -1 if a phase failed. */
+static int run_once(const bench_sys *sys, long a, double fig[NFIG])
+{
+    char dir[] = "/tmp/relstore-bench-XXXXXX";
+    if (!mkdtemp(dir))
+        return -1;
+    double objects = 11.0 * (double)a;
+    size_t nget = a * 10 < 200000 ? (size_t)a * 10 : 200000, nwalk = a < 100000 ? (size_t)a : 100000;
+    uint64_t *gets = random_ids(nget, (uint64_t)a * 10), *walks = random_ids(nwalk, (uint64_t)a);
+    uint64_t *upd = random_ids((size_t)a / 10, (uint64_t)a * 10);
+    uint64_t *upd1k = random_ids(1000, (uint64_t)a * 10);
+    malloc_trim(0);
+    long rss0 = rss_bytes();
+    void *ctx = sys->create(dir);
+    int rc = ctx && gets && walks && upd && upd1k ? 0 : -1;
+    double t = now_ns();
+    rc = rc || sys->insert(ctx, a);
+    fig[F_INSERT] = (now_ns() - t) / objects;
+    fig[F_MEM] = (double)(rss_bytes() - rss0) / objects;
+    t = now_ns();
+    for (size_t i = 0; !rc && i < nget; i++)
+        sink += sys->get(ctx, gets[i]);
+    fig[F_GET] = (now_ns() - t) / (double)nget;
+    t = now_ns();
+    for (size_t i = 0; !rc && i < nwalk; i++)
+        sink += sys->walk(ctx, walks[i]);
+    fig[F_WALK] = (now_ns() - t) / (double)nwalk;
+    t = now_ns();
+    rc = rc || sys->persist(ctx);
+    fig[F_PERSIST] = (now_ns() - t) / objects;
+    t = now_ns();
+    rc = rc || sys->update(ctx, upd, (size_t)a / 10, 1);
+    fig[F_UPDATE] = (now_ns() - t) / 1e6;
+    t = now_ns();
+    rc = rc || sys->update(ctx, upd1k, 1000, 2);
+    fig[F_UPDATE1K] = (now_ns() - t) / 1e6;
+    t = now_ns();
+    rc = rc || sys->reopen(ctx);
+    fig[F_REOPEN] = (now_ns() - t) / 1e6;
+    if (ctx)
+        sys->destroy(ctx);
+    remove_dir(dir);
+    free(gets);
+    free(walks);
+    free(upd);
+    free(upd1k);
+    return rc ? -1 : 0;
+}
+
+typedef struct results {
+    long scale;
+    int nsys;
+    const bench_sys *sys[NSYS];
+    double med[NSYS][NFIG];
+    bool ok[NSYS];
+} results;
+
+static int sys_index(const results *r, const char *name)
+{
+    for (int i = 0; i < r->nsys; i++)
+        if (!strcmp(r->sys[i]->name, name) && r->ok[i])
+            return i;
+    return -1;
+}
+
+static void machine(FILE *out)
+{
+    char cpu[256] = "unknown CPU", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (f)
+        fclose(f);
+    struct utsname u;
+    uname(&u);
+    fprintf(out, "Machine: %s, %ld cores, %s %s, compiler %s.\n\n", cpu,
+            sysconf(_SC_NPROCESSORS_ONLN), u.sysname, u.release, __VERSION__);
+}
+
+static void print_table(FILE *out, const results *r, int repeats)
+{
+    fprintf(out, "### %ld authors x 10 books (%ld objects), median of %d\n\n", r->scale,
+            r->scale * 11, repeats);
+    machine(out);
+    fprintf(out, "| figure |");
+    for (int s = 0; s < r->nsys; s++)
+        fprintf(out, " %s |", r->sys[s]->name);
+    fprintf(out, "\n| --- |");
+    for (int s = 0; s < r->nsys; s++)
+        fprintf(out, " ---: |");
+    fprintf(out, "\n");
+    for (int f = 0; f < NFIG; f++) {
+        fprintf(out, "| %s |", fig_names[f]);
+        for (int s = 0; s < r->nsys; s++)
+            if (!r->ok[s])
+                fprintf(out, " failed |");
+            else
+                fprintf(out, r->med[s][f] < 10 ? " %.2f |" : " %.0f |", r->med[s][f]);
+        fprintf(out, "\n");
+    }
+    fprintf(out, "\n");
+}
+
+/* One target line: "what: ratio (target) met|missed"; skipped if a system is missing. */
+static void target(FILE *out, const char *what, double ratio, bool at_most, double goal)
+{
+    bool met = at_most ? ratio <= goal : ratio >= goal;
+    fprintf(out, "| %s | %.2fx | %s %.1fx | %s |\n", what, ratio, at_most ? "<=" : ">=", goal,
+            met ? "met" : "MISSED");
+}
+
+static void print_targets(FILE *out, const results *r)
+{
+    int rel = sys_index(r, "relstore"), arr = sys_index(r, "arrays");
+    int sqm = sys_index(r, "sqlite-mem"), lmp = sys_index(r, "lmdb-plain");
+    if (rel < 0)
+        return;
+    fprintf(out, "| target | measured | goal | |\n| --- | ---: | --- | --- |\n");
+    const double *R = r->med[rel];
+    if (arr >= 0) {
+        target(out, "reverse walk: relstore / arrays", R[F_WALK] / r->med[arr][F_WALK], true, 2);
+        target(out, "get by id: relstore / arrays", R[F_GET] / r->med[arr][F_GET], true, 2);
+    }
+    if (sqm >= 0) {
+        target(out, "reverse walk: sqlite-mem / relstore", r->med[sqm][F_WALK] / R[F_WALK], false,
+               20);
+        target(out, "get by id: sqlite-mem / relstore", r->med[sqm][F_GET] / R[F_GET], false, 20);
+        target(out, "insert: sqlite-mem / relstore", r->med[sqm][F_INSERT] / R[F_INSERT], false,
+               5);
+        target(out, "memory: relstore / sqlite-mem", R[F_MEM] / r->med[sqm][F_MEM], true, 1);
+    }
+    double best = 0;
+    const char *best_name = NULL;
+    for (int s = 0; s < r->nsys; s++)
+        if (r->ok[s] && s != rel && s != arr && (!best_name || r->med[s][F_WALK] < best)) {
+            best = r->med[s][F_WALK];
+            best_name = r->sys[s]->name;
+        }
+    if (best_name) {
+        char what[96];
+        snprintf(what, sizeof what, "reverse walk: best peer (%s) / relstore", best_name);
+        target(out, what, best / R[F_WALK], false, 3);
+    }
+    if (lmp >= 0)
+        target(out, "update 1% + persist: relstore / lmdb-plain",
+               R[F_UPDATE] / r->med[lmp][F_UPDATE], true, 0.5);
+    fprintf(out, "\n");
+}
+
+static int parse_scales(const char *s, long *scales)
+{
+    int n = 0;
+    for (char *end; *s && n < MAX_SCALES; s = *end ? end + 1 : end) {
+        scales[n] = strtol(s, &end, 10);
+        if (scales[n] <= 0)
+            return -1;
+        n++;
+    }
+    return n;
+}
+
+static void write_walk_dat(const char *dir, const results *res, int nres)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/walk.dat", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    fprintf(f, "# objects");
+    for (int s = 0; s < res[0].nsys; s++)
+        fprintf(f, " %s", res[0].sys[s]->name);
+    fprintf(f, "\n");
+    for (int i = 0; i < nres; i++) {
+        fprintf(f, "%ld", res[i].scale * 11);
+        for (int s = 0; s < res[i].nsys; s++)
+            fprintf(f, " %.1f", res[i].ok[s] ? res[i].med[s][F_WALK] : 0.0);
+        fprintf(f, "\n");
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"scales", required_argument, NULL, 's'}, {"repeats", required_argument, NULL, 'r'},
+        {"out", required_argument, NULL, 'o'},    {"systems", required_argument, NULL, 'y'},
+        {NULL, 0, NULL, 0},
+    };
+    long scales[MAX_SCALES] = {10000, 100000, 1000000};
+    int nscales = 3, repeats = 3;
+    const char *out_dir = NULL, *only = NULL;
+    for (int c; (c = getopt_long(argc, argv, "s:r:o:y:", opts, NULL)) != -1;) {
+        if (c == 's' && (nscales = parse_scales(optarg, scales)) > 0)
+            continue;
+        if (c == 'r' && (repeats = atoi(optarg)) >= 1 && repeats <= MAX_REPEATS)
+            continue;
+        if (c == 'o' && (out_dir = optarg))
+            continue;
+        if (c == 'y' && (only = optarg))
+            continue;
+        fprintf(stderr, "usage: bench [--scales A,A,...] [--repeats N (1-15)] [--out DIR] "
+                        "[--systems name,...]\n");
+        return 2;
+    }
+    FILE *csv = NULL, *md = NULL;
+    char path[600];
+    if (out_dir) {
+        mkdir(out_dir, 0755);
+        snprintf(path, sizeof path, "%s/runs.csv", out_dir);
+        csv = fopen(path, "w");
+        snprintf(path, sizeof path, "%s/RESULTS.md", out_dir);
+        md = fopen(path, "w");
+        if (!csv || !md) {
+            fprintf(stderr, "bench: cannot write into %s: %s\n", out_dir, strerror(errno));
+            return 1;
+        }
+        fprintf(csv, "scale,system,repeat,insert_ns,get_ns,walk_ns,update_1pct_ms,"
+                     "update_1000_ms,persist_ns,reopen_ms,memory_bytes\n");
+    }
+    static results res[MAX_SCALES];
+    for (int i = 0; i < nscales; i++) {
+        results *r = &res[i];
+        r->scale = scales[i];
+        for (int s = 0; s < NSYS; s++) {
+            const bench_sys *sys = all_systems[s];
+            if (only && !strstr(only, sys->name))
+                continue;
+            int k = r->nsys++;
+            r->sys[k] = sys;
+            r->ok[k] = true;
+            double runs[NFIG][MAX_REPEATS];
+            for (int rep = 0; rep < repeats && r->ok[k]; rep++) {
+                rand_state = 0x9e3779b97f4a7c15u ^ (uint64_t)r->scale; /* same ids for all */
+                double fig[NFIG] = {0};
+                r->ok[k] = run_once(sys, r->scale, fig) == 0;
+                for (int f = 0; f < NFIG; f++)
+                    runs[f][rep] = fig[f];
+                if (csv && r->ok[k])
+                    fprintf(csv, "%ld,%s,%d,%.1f,%.1f,%.1f,%.3f,%.3f,%.1f,%.3f,%.1f\n", r->scale,
+                            sys->name, rep + 1, fig[F_INSERT], fig[F_GET], fig[F_WALK],
+                            fig[F_UPDATE], fig[F_UPDATE1K], fig[F_PERSIST], fig[F_REOPEN],
+                            fig[F_MEM]);
+            }
+            for (int f = 0; r->ok[k] && f < NFIG; f++)
+                r->med[k][f] = median(runs[f], repeats);
+            fprintf(stderr, "bench: %ld authors, %s: %s\n", r->scale, sys->name,
+                    r->ok[k] ? "done" : "FAILED");
+        }
+        print_table(stdout, r, repeats);
+        print_targets(stdout, r);
+        if (md) {
+            print_table(md, r, repeats);
+            print_targets(md, r);
+        }
+    }
+    if (nscales > 1) {
+        int rel = sys_index(&res[0], "relstore");
+        if (rel >= 0 && res[nscales - 1].ok[rel]) {
+            double ratio = res[nscales - 1].med[rel][F_UPDATE1K] / res[0].med[rel][F_UPDATE1K];
+            char line[160];
+            snprintf(line, sizeof line,
+                     "Cost follows changes: relstore's 1,000-change snapshot at %ld objects is "
+                     "%.2fx its time at %ld objects (goal <= 2x: %s).\n\n",
+                     res[nscales - 1].scale * 11, ratio, res[0].scale * 11,
+                     ratio <= 2 ? "met" : "MISSED");
+            fputs(line, stdout);
+            if (md)
+                fputs(line, md);
+        }
+    }
+    if (out_dir)
+        write_walk_dat(out_dir, res, nscales);
+    if (csv)
+        fclose(csv);
+    if (md)
+        fclose(md);
+    return 0;
+}
