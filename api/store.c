@@ -88,12 +88,13 @@ int store_open(store **out, const store_schema *s, const char *path, const store
         return rc;
     rc = rs_db_open(&db, s ? s : from_file);
     store_schema_free(from_file);
-    if (rc || !path) {
-        if (!rc)
-            *out = db;
+    if (rc)
         return rc;
+    db->readonly = ro;
+    if (!path) {
+        *out = db;
+        return STORE_OK;
     }
-    db->readonly = opts && (opts->flags & STORE_OPEN_READONLY);
     db->track = !db->readonly;
     rc = rs_persist_open(db, path, opts);
     if (rc) {

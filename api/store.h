@@ -48,6 +48,11 @@ enum {
 #undef STORE_XX_ENUM
 };
 
+/* Limits: a model, field or relation name is an identifier of at most STORE_NAME_MAX bytes;
+ * a model has at most STORE_FIELDS_MAX fields. */
+#define STORE_NAME_MAX 255
+#define STORE_FIELDS_MAX 2000
+
 /* Field types. */
 typedef enum store_type {
     STORE_CHAR = 1, /* UTF-8 string of at most max_length characters (code points) */
@@ -143,6 +148,12 @@ enum {
  *   STORE_DURABLE_INTERVAL    at most the last interval_ms of changes: a background thread
  *                             snapshots every interval_ms while anything is pending
  * store_close() snapshots pending changes under every policy.
+ *
+ * Under STORE_DURABLE_EACH_WRITE, a create, update or delete that succeeded in memory but
+ * whose snapshot failed returns that snapshot's code (STORE_EIO, STORE_ENOSPC, STORE_EFULL,
+ * STORE_ENOMEM): the one exception to "a failed call changes nothing". The change is made
+ * (a create sets *OUT and uses its id) and stays pending; the next snapshot retries it. So
+ * after such a code, do not repeat the call: snapshot again.
  */
 typedef enum store_durability {
     STORE_DURABLE_MANUAL = 0,
@@ -383,9 +394,11 @@ STORE_API int store_delete(store *db, store_obj *obj);
 
 /*
  * Field reads take no lock: they read one word of the object. The object must be alive (not
- * deleted). A read that races with an update of the same field sees the old or the new value;
- * a string handed out belongs to the store and stays valid until that field is updated, the
- * object is deleted or the store is closed.
+ * deleted). A number read that races with an update of the same field gets the old or the
+ * new value, never a mix. A string handed out belongs to the store and stays valid until
+ * that field is updated, the object is deleted or the store is closed: the update frees the
+ * old string, so a thread that reads strings other threads may update at the same time must
+ * hold those updates off (or copy through the async API, whose requests run under the lock).
  *
  * The name-taking accessors look the field up by name on every call; hot loops resolve the
  * field once with store_field_find() and use the store_field_*() accessors, which do no

@@ -16,6 +16,7 @@
 
 #include "store/error.h"
 #include "store/model.h"
+#include "store/object.h"
 #include "store/schema.h"
 
 enum { OP_SNAPSHOT = 1, OP_CREATE, OP_GET, OP_REVERSE, OP_UPDATE, OP_DELETE };
@@ -104,6 +105,10 @@ static int reverse_copy(store_req *req)
                             req->priv_name);
     int rc = STORE_OK;
     pthread_rwlock_rdlock(&db->lock);
+    if (!rs_obj_live(obj)) {
+        pthread_rwlock_unlock(&db->lock);
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", obj->model->name);
+    }
     size_t n = rs_word(obj, rel->head + 2);
     req->objs = malloc((n ? n : 1) * sizeof *req->objs);
     if (!req->objs) {

@@ -216,13 +216,13 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
     return rc;
 }
 
-uint64_t rs_catalog_txnid(const void *p, size_t len)
+uint64_t rs_catalog_generation(const void *p, size_t len)
 {
     const uint8_t *b = p;
     if (len < HEAD || memcmp(b, MAGIC, 8) || rs_get_u32(b + 8) != RS_FORMAT_VERSION ||
         rs_get_u64(b + 12) != XXH3_64bits(b + HASHED, len - HASHED))
         return 0;
-    return rs_get_u64(b + 68);
+    return rs_get_u64(b + 20);
 }
 
 void rs_catalog_free(rs_catalog *cat)

@@ -60,9 +60,9 @@ typedef struct rs_cat_head {
     uint64_t txnid;
 } rs_cat_head;
 
-/* rs_catalog_txnid() - the txnid recorded in the catalog record of LEN bytes at P, if it
- * is a whole catalog (magic, version, checksum); 0 otherwise. Decodes nothing else. */
-uint64_t rs_catalog_txnid(const void *p, size_t len);
+/* rs_catalog_generation() - the generation recorded in the catalog record of LEN bytes at P,
+ * if it is a whole catalog (magic, version, checksum); 0 otherwise. Decodes nothing else. */
+uint64_t rs_catalog_generation(const void *p, size_t len);
 
 /*
  * rs_catalog_encode() - DB's schema with HEAD and the file state STATE (one per model) as a

@@ -24,6 +24,7 @@
 #include "persist/file.h"
 #include "persist/internal.h"
 #include "store/error.h"
+#include "store/object.h"
 #include "store/schema.h"
 
 enum { DEFAULT_MAP = 16 << 20 };
@@ -163,7 +164,17 @@ int rs_extend_file(const store *db, struct rs_persist *p)
 
 /* ---- The environment ---------------------------------------------------------------------- */
 
+static int env_open(const store *errdb, struct rs_persist *p);
+
 int rs_env_open(const store *errdb, struct rs_persist *p)
+{
+    int held = hold_std_fds(); /* D9, also when a snapshot reopens a broken environment */
+    int rc = env_open(errdb, p);
+    release_std_fds(held);
+    return rc;
+}
+
+static int env_open(const store *errdb, struct rs_persist *p)
 {
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
     if (p->flags & STORE_OPEN_READONLY)
@@ -225,8 +236,23 @@ static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *ca
     return STORE_OK;
 }
 
+/*
+ * Marks every object of M changed, so that the next snapshot writes it: M gained fields
+ * since the file was written, and the values they took on load (their defaults) must be
+ * saved, or a later change of default would change objects nobody touched.
+ */
+static int rewrite_all(store_model *m)
+{
+    if (rs_dirty_reserve(m, m->count, 0))
+        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory migrating", m->name);
+    size_t pos = 0;
+    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->ids, &pos));)
+        rs_dirty_mark(e->val);
+    return STORE_OK;
+}
+
 /* Takes the file's figures from CAT; notes whether the schema has moved on from it. */
-static void adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
+static int adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
 {
     p->generation = cat->generation;
     p->time_ns = cat->time_ns;
@@ -239,9 +265,13 @@ static void adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
         /* A model or field the file lacks means the catalog must be written again. */
         if (!cm || cm->nfields != db->models[i].nfields)
             p->stale = true;
+        if (cm && cm->nfields != db->models[i].nfields && !(p->flags & STORE_OPEN_READONLY) &&
+            rewrite_all(&db->models[i]))
+            return STORE_ENOMEM;
     }
     if (cat->nmodels != db->nmodels)
         p->stale = true;
+    return STORE_OK;
 }
 
 /* Reads the catalog and loads the objects, in one read transaction. */
@@ -271,7 +301,7 @@ static int load(store *db, struct rs_persist *p)
         rc = rs_load(db, txn, &cat);
     mdb_txn_abort(txn);
     if (!rc)
-        adopt(db, p, &cat);
+        rc = adopt(db, p, &cat);
     rs_catalog_free(&cat);
     return rc;
 }

@@ -25,6 +25,7 @@ struct rs_persist {
     size_t map_max;  /* the cap it may grow to */
     unsigned maxdbs; /* named databases: one per model, and the catalog */
     bool broken;     /* a commit failed: reopen the environment before the next snapshot */
+    bool short_file; /* extending the file after a commit failed: retry before anything */
     bool stale;      /* the catalog on file differs from the schema (new file, migration) */
     pthread_mutex_t snap; /* one snapshot (or backup) at a time */
     uint64_t generation, time_ns;

@@ -274,6 +274,10 @@ static int read_entry(store *db, loaded *all, changes *log, const MDB_val *val, 
     if (rs_log_open(&r, val->mv_data, val->mv_size, gen))
         return CORRUPT("the change log's entry %" PRIu64 " is damaged (checksum)", gen);
     while ((more = rs_log_next(&r, &c)) == 1) {
+        rs_rec_reader check;
+        if (c.len && rs_rec_open(&check, c.rec, c.len, c.id))
+            return CORRUPT("%s %" PRIu64 ": a logged record is damaged (checksum)", c.model,
+                           c.id);
         if (log->n == log->cap) {
             size_t cap = log->cap ? 2 * log->cap : 256;
             rs_log_change *more_room = realloc(log->all, cap * sizeof *more_room);

@@ -17,10 +17,10 @@
  *   - the free-page lists hold page numbers inside the file.
  *
  * LMDB opens the meta page with the larger transaction id, and a meta page has no checksum:
- * a damaged id on the newest could make LMDB open the older snapshot, silently. So the
- * other meta page's tree is searched for its catalog too (persist/catalog.c records the
- * transaction that wrote it): if it proves newer than the one LMDB would open, the file is
- * damaged.
+ * a damaged id on the newest could make LMDB open the older snapshot, silently. So both
+ * meta pages' trees are searched for their catalogs: if the other one holds a later
+ * generation (our own count of snapshots, which unlike LMDB's transaction ids survives a
+ * compacted copy) than the one LMDB would open, the file is damaged.
  *
  * Any failure is STORE_ECORRUPT: the file is never handed to LMDB. What is inside records
  * (our bytes) is checked later by their checksums. Reads only; the memory is one page and a
@@ -54,6 +54,7 @@ enum {
     HDR = 16,
     NODE = 8,
     DB_SIZE = 48,
+    MDB_INTKEY = 0x08, /* MDB_INTEGERKEY in a database record's flags */
     MAX_DEPTH = 32,
 };
 #define P_INVALID (~(uint64_t)0)
@@ -129,7 +130,7 @@ static int check_overflow(walk *w, uint64_t pgno, uint64_t size)
     return 0;
 }
 
-static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db);
+static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db, bool intkey);
 
 /* A free-page list: a count, then that many page numbers, all inside the file. */
 static int check_idl(walk *w, const uint8_t *data, uint64_t size)
@@ -140,8 +141,8 @@ static int check_idl(walk *w, const uint8_t *data, uint64_t size)
     if (n != size / 8 - 1)
         return bad(w, "a damaged free-page list");
     for (uint64_t i = 1; i <= n; i++)
-        if (u64(data + 8 * i) >= w->pages)
-            return bad(w, "a free page outside the file");
+        if (u64(data + 8 * i) < 2 || u64(data + 8 * i) >= w->pages)
+            return bad(w, "a free page outside the file, or a meta page");
     return 0;
 }
 
@@ -154,7 +155,7 @@ static int walk_subdb(walk *w, const uint8_t *data)
         return 0;
     if (depth == 0 || depth > MAX_DEPTH)
         return bad(w, "a database of impossible depth");
-    return walk_tree(w, root, depth, false);
+    return walk_tree(w, root, depth, false, u16(data + 4) & MDB_INTKEY);
 }
 
 /* Checks node I of the page in BUF (copied by the caller into PAGE). */
@@ -216,8 +217,20 @@ static int walk_leaf(walk *w, const uint8_t *page, unsigned n, bool free_db)
     return 0;
 }
 
+/* Whether every key of the page has the size an integer-keyed database needs (8 bytes; a
+ * branch page's first key is empty): LMDB compares such keys as 8-byte numbers. */
+static bool int_keys(const uint8_t *page, unsigned n, bool branch)
+{
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t ksize = u16(page + u16(page + HDR + 2 * i) + 6);
+        if (ksize != 8 && !(branch && i == 0 && ksize == 0))
+            return false;
+    }
+    return true;
+}
+
 /* Walks the tree rooted at ROOT, DEPTH levels deep (1: the root is a leaf). */
-static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db)
+static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db, bool intkey)
 {
     if (read_page(w, root))
         return -1;
@@ -235,12 +248,14 @@ static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db)
     unsigned n = rc ? 0 : (lower - HDR) / 2;
     if (!rc && branch && n == 0)
         rc = bad(w, "an empty branch page");
-    for (unsigned i = 0; !rc && branch && i < n; i++) {
+    for (unsigned i = 0; !rc && i < n; i++) {
         uint64_t child;
-        rc = check_node(w, page, i, true, &child);
-        if (!rc)
-            rc = walk_tree(w, child, depth - 1, free_db);
+        rc = check_node(w, page, i, branch, &child);
+        if (!rc && branch)
+            rc = walk_tree(w, child, depth - 1, free_db, intkey);
     }
+    if (!rc && intkey && !int_keys(page, n, branch))
+        rc = bad(w, "a key of the wrong size in an integer-keyed database");
     if (!rc && leaf)
         rc = walk_leaf(w, page, n, free_db);
     free(page);
@@ -300,12 +315,12 @@ static uint8_t *find_key(walk *w, uint64_t root, unsigned depth, const char *key
     return found;
 }
 
-/* The txnid recorded in the catalog of META's tree, or 0 if it cannot be found whole. */
-static uint64_t catalog_txnid(walk *w, const uint8_t *meta)
+/* The generation recorded in the catalog of META's tree, or 0 if it cannot be found whole. */
+static uint64_t catalog_generation(walk *w, const uint8_t *meta)
 {
     size_t len;
     uint16_t flags;
-    uint64_t txnid = 0;
+    uint64_t gen = 0;
     const uint8_t *main_db = meta + 88;
     if (u64(main_db + 40) == P_INVALID)
         return 0;
@@ -313,11 +328,11 @@ static uint64_t catalog_txnid(walk *w, const uint8_t *meta)
     if (db && len == DB_SIZE && (flags & F_SUBDATA) && u64(db + 40) != P_INVALID) {
         uint8_t *cat = find_key(w, u64(db + 40), u16(db + 6), RS_CATALOG_KEY, &len, &flags);
         if (cat)
-            txnid = rs_catalog_txnid(cat, len);
+            gen = rs_catalog_generation(cat, len);
         free(cat);
     }
     free(db);
-    return txnid;
+    return gen;
 }
 
 int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
@@ -341,16 +356,18 @@ int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
         unsigned depth = u16(dbs[d] + 6);
         if (root == P_INVALID)
             continue;
-        if (depth == 0 || depth > MAX_DEPTH || walk_tree(&w, root, depth, d == 0))
+        if (depth == 0 || depth > MAX_DEPTH || walk_tree(&w, root, depth, d == 0, d == 0))
             rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: %s", path,
                               w.why ? w.why : "a database of impossible depth");
     }
     if (!rc) {
         memset(w.seen, 0, w.pages / 8 + 1);
-        uint64_t newer = catalog_txnid(&w, other);
-        if (newer > u64(meta + 144))
+        uint64_t chosen = catalog_generation(&w, meta);
+        memset(w.seen, 0, w.pages / 8 + 1);
+        uint64_t hidden = catalog_generation(&w, other);
+        if (hidden > chosen)
             rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a meta page hides the newest "
-                              "snapshot (transaction %llu)", path, (unsigned long long)newer);
+                              "snapshot (generation %llu)", path, (unsigned long long)hidden);
     }
 out:
     free(w.seen);

@@ -193,6 +193,8 @@ static int fold_entry(store *db, MDB_txn *txn, const uint8_t *p, size_t len, uin
         rc = model_index(db, c.model, &m);
         if (!rc && m != model && !(rc = open_model_db(db, txn, m, &dbi)))
             model = m;
+        if (!rc && c.len && c.len < 8)
+            rc = MDB_CORRUPTED; /* the loader checks every logged record; never trust one */
         if (!rc)
             rc = apply(txn, dbi, c.id, c.rec, c.len, c.len ? rs_rec_hash(c.rec) : 0,
                        &b->state[m]);
@@ -480,6 +482,8 @@ int rs_persist_snapshot(store *db)
     pthread_mutex_lock(&p->snap);
     batch b = {.n = 0};
     int rc = reopen_if_broken(db, p);
+    if (!rc && p->short_file && !(rc = rs_extend_file(db, p)))
+        p->short_file = false;
     if (!rc) {
         pthread_rwlock_wrlock(&db->lock);
         rc = gather(db, &b);
@@ -495,8 +499,10 @@ int rs_persist_snapshot(store *db)
             account(p, db, &b, now);
         settle(db, &b, rc == STORE_OK);
         pthread_rwlock_unlock(&db->lock);
-        if (!rc)
-            rc = rs_extend_file(db, p);
+        /* The snapshot is committed; if the file cannot be extended to its last page, say
+         * so, and try again at the next snapshot (or close) before anything else. */
+        if (!rc && (rc = rs_extend_file(db, p)))
+            p->short_file = true;
     }
     batch_free(&b);
     pthread_mutex_unlock(&p->snap);

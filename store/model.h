@@ -19,9 +19,9 @@
  * the parent it was given and probes no index: the parent's slot is already in cache.
  *
  * Strings are stored as a pointer to their bytes, NUL-terminated, with the length in the
- * 8 bytes before them (rs_str_len()). A string is never modified: an update stores a new
- * one and frees the old, so a reader holding the old pointer reads consistent bytes until
- * the update returns.
+ * 8 bytes before them (rs_str_len()). A string is never modified in place: an update stores
+ * a new one, then frees the old, so a lock-free reader sees one whole string or the other,
+ * but must not use the old one after the update (store.h says so to the caller).
  *
  * Words are read with atomic loads and written with atomic stores (free on x86-64 and
  * arm64) so that a field read without the lock never sees a torn value, and the race

@@ -25,9 +25,11 @@ static char *copy_str(const char *s)
     return c;
 }
 
+/* Whether S is a name: [A-Za-z_][A-Za-z0-9_]*, at most STORE_NAME_MAX bytes. */
 static bool is_identifier(const char *s)
 {
-    if (!s || !(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+    if (!s || strlen(s) > STORE_NAME_MAX ||
+        !(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
         return false;
     for (s++; *s; s++)
         if (!(*s == '_' || (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
@@ -119,12 +121,16 @@ static int check_decl(const store_schema *s, const char *model, const store_fiel
                       size_t *nfields)
 {
     if (!is_identifier(model))
-        return rs_error_set(NULL, STORE_ESCHEMA, "model name \"%s\" is not an identifier", model);
+        return rs_error_set(NULL, STORE_ESCHEMA, "model name \"%s\" is not an identifier of at "
+                            "most %d bytes", model, STORE_NAME_MAX);
     for (size_t i = 0; i < s->ndecls; i++)
         if (!strcmp(s->decls[i].name, model))
             return rs_error_set(NULL, STORE_ESCHEMA, "%s: model declared twice", model);
     size_t n = 0;
     for (const store_field *f = fields; f->name; f++, n++) {
+        if (n == STORE_FIELDS_MAX)
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s: more than %d fields", model,
+                                STORE_FIELDS_MAX);
         if (!is_identifier(f->name))
             return rs_error_set(NULL, STORE_ESCHEMA, "%s: field name \"%s\" is not an identifier",
                                 model, f->name);

@@ -100,6 +100,20 @@ Test(async, reverse_copies_the_children_in_walk_order)
     store_req_cleanup(&req);
 }
 
+Test(async, a_reverse_walk_of_a_deleted_object_is_einval)
+{
+    store_obj *a = make_author("A");
+    make_author("B");
+    store_req req;
+    /* Deleted before the request runs (and its slot not reused): the worker finds it dead. */
+    cr_assert_eq(store_delete(db, a), STORE_OK);
+    cr_assert_eq(store_reverse_async(&loop, &req, db, a, "books", count_cb), STORE_OK);
+    drain();
+    cr_assert_eq(req.result, STORE_EINVAL);
+    cr_assert_eq(req.count, 0);
+    store_req_cleanup(&req);
+}
+
 Test(async, arguments_are_copied_at_the_call)
 {
     char name[] = "Original", field[] = "name";

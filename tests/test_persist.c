@@ -564,6 +564,20 @@ Test(persist, a_backup_opens_as_the_same_store)
     cr_assert_eq(store_open(&mem, schema, NULL, NULL), STORE_OK);
     cr_assert_eq(store_backup(mem, copy), STORE_EINVAL);
     store_close(mem);
+    /* The copy lives on: changed, snapshot and reopened (its LMDB transaction ids restart). */
+    b = open_file(copy, NULL);
+    cr_assert_eq(store_create(b, store_model_find(b, "Author"),
+                              (store_value[]){STORE_V_STR("name", "after the copy"), {0}}, NULL),
+                 STORE_OK);
+    cr_assert_eq(store_snapshot(b), STORE_OK);
+    char *grown = dump_of(b);
+    cr_assert_eq(store_close(b), STORE_OK);
+    b = open_file(copy, NULL);
+    char *again = dump_of(b);
+    cr_assert_str_eq(again, grown);
+    store_close(b);
+    free(grown);
+    free(again);
     free(live);
     free(backed);
 }
@@ -875,4 +889,58 @@ Test(persist, a_nosync_store_still_snapshots_and_reloads)
     store_close(d);
     store_options bad = {.flags = STORE_OPEN_NOSYNC | (1u << 9)};
     cr_assert_eq(store_open(&d, schema, path, &bad), STORE_EINVAL);
+}
+
+Test(persist, a_migrated_field_keeps_the_default_it_was_given)
+{
+    store *d = open_file(path, NULL);
+    populate(d);
+    store_close(d);
+    store_field v2[] = {
+        {.name = "name", .type = STORE_CHAR, .max_length = 255, .index = true},
+        {.name = "email", .type = STORE_CHAR, .max_length = 64, .null = true, .unique = true},
+        {.name = "age", .type = STORE_INT, .null = true},
+        {.name = "rating", .type = STORE_FLOAT, STORE_DEFAULT_FLOAT(0.5)},
+        {.name = "active", .type = STORE_BOOL, STORE_DEFAULT_BOOL(true)},
+        {.name = "stars", .type = STORE_INT, STORE_DEFAULT_INT(5)},
+        {0},
+    };
+    store_schema *s2 = changed_schema(v2);
+    cr_assert_eq(store_open(&d, s2, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_close(d); /* nothing touched; the migration itself is saved */
+    v2[5] = (store_field){.name = "stars", .type = STORE_INT, STORE_DEFAULT_INT(7)};
+    store_schema *s3 = changed_schema(v2);
+    cr_assert_eq(store_open(&d, s3, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_obj *a;
+    cr_assert_eq(store_get(d, store_model_find(d, "Author"), 1, &a), STORE_OK);
+    cr_assert_eq(store_int(a, "stars"), 5, "an untouched object changed with the default");
+    store_close(d);
+    store_schema_free(s2);
+    store_schema_free(s3);
+}
+
+Test(persist, each_write_reports_a_failed_snapshot_with_the_change_made)
+{
+    store_options o = {.durability = STORE_DURABLE_EACH_WRITE, .map_size = 1 << 20,
+                       .map_max = 1 << 20};
+    store *d = open_file(path, &o);
+    static char body[60000];
+    memset(body, 'x', sizeof body - 1);
+    store_obj *b = NULL, *r = NULL;
+    populate(d);
+    store_get(d, store_model_find(d, "Book"), 1, &b);
+    int rc = STORE_OK;
+    for (int i = 0; i < 100 && rc == STORE_OK; i++)
+        rc = store_create(d, store_model_find(d, "Review"),
+                          (store_value[]){STORE_V_REF("book", b), STORE_V_STR("body", body), {0}},
+                          &r);
+    cr_assert_eq(rc, STORE_EFULL);
+    cr_assert_not_null(r);
+    store_obj *found;
+    cr_assert_eq(store_get(d, store_model_find(d, "Review"), store_id(r), &found), STORE_OK,
+                 "the change is made in memory, as documented");
+    store_stats st;
+    store_stat(d, &st);
+    cr_assert_geq(st.dirty, 1, "and still pending");
+    cr_assert_eq(store_close(d), STORE_EFULL);
 }

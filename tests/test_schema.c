@@ -1,6 +1,8 @@
 /*
  * tests/test_schema.c - declaring models, and store_open()'s checks of a schema.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tests/helpers.h"
@@ -300,5 +302,45 @@ Test(schema, add_survives_every_allocation_failure)
     }
     store *d;
     cr_assert_eq(store_open(&d, s, NULL, NULL), STORE_OK);
+    store_close(d);
+}
+
+Test(schema, names_longer_than_the_limit_and_too_many_fields_are_eschema)
+{
+    char name[STORE_NAME_MAX + 2];
+    memset(name, 'a', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    store_field ok[] = {{.name = "x", .type = STORE_INT}, {0}};
+    cr_assert_eq(store_schema_add(s, name, ok), STORE_ESCHEMA);
+    store_field long_field[] = {{.name = name, .type = STORE_INT}, {0}};
+    cr_assert_eq(store_schema_add(s, "M", long_field), STORE_ESCHEMA);
+    name[STORE_NAME_MAX] = 0; /* exactly the limit */
+    cr_assert_eq(store_schema_add(s, name, ok), STORE_OK);
+    store_field *many = calloc(STORE_FIELDS_MAX + 2, sizeof *many);
+    static char names[STORE_FIELDS_MAX + 1][8];
+    for (int i = 0; i <= STORE_FIELDS_MAX; i++) {
+        snprintf(names[i], sizeof names[i], "f%d", i);
+        many[i] = (store_field){.name = names[i], .type = STORE_INT};
+    }
+    cr_assert_eq(store_schema_add(s, "Wide", many), STORE_ESCHEMA);
+    many[STORE_FIELDS_MAX] = (store_field){0};
+    cr_assert_eq(store_schema_add(s, "Wide", many), STORE_OK);
+    free(many);
+    store_field rel[] = {{.name = "m", .type = STORE_FK, .to = "Wide", .related_name = name},
+                         {0}};
+    name[STORE_NAME_MAX] = 'a'; /* one over again */
+    cr_assert_eq(store_schema_add(s, "Child", rel), STORE_OK);
+    expect_open_fails(STORE_ESCHEMA, "Child.m");
+}
+
+Test(schema, a_read_only_store_in_memory_refuses_changes)
+{
+    store_field f[] = {{.name = "x", .type = STORE_INT, .null = true}, {0}};
+    cr_assert_eq(store_schema_add(s, "M", f), STORE_OK);
+    store_options ro = {.flags = STORE_OPEN_READONLY};
+    store *d;
+    cr_assert_eq(store_open(&d, s, NULL, &ro), STORE_OK);
+    cr_assert_eq(store_create(d, store_model_find(d, "M"), (store_value[]){{0}}, NULL),
+                 STORE_EINVAL);
     store_close(d);
 }
