@@ -1,7 +1,9 @@
 /*
  * tests/stress.c - many threads on one store, then proof that nothing broke.
  *
- *   stress [THREADS] [ROUNDS] [SEED]      defaults: 4 threads, 3,000 rounds each
+ *   stress [THREADS] [ROUNDS] [SEED] [SECONDS]   defaults: 4 threads, 3,000 rounds each
+ *
+ * With SECONDS, each thread goes on past ROUNDS until that much time has passed.
  *
  * Each thread owns its authors: it alone creates them and their books and reviews, moves
  * books between them, updates them and deletes them (cascading to books and reviews), so it
@@ -19,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <store_async.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/check.h"
@@ -46,6 +49,15 @@ enum { OWN = 16, MAX_THREADS = 16 };
 
 static store *db;
 static store_model *Author, *Book, *Review;
+
+static double deadline; /* CLOCK_MONOTONIC seconds; 0: rounds only */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 typedef struct worker {
     int index;
@@ -179,7 +191,7 @@ static void *work(void *arg)
     worker *w = arg;
     for (int i = 0; i < OWN; i++)
         w->authors[i] = new_author(w);
-    for (int r = 0; r < w->rounds; r++)
+    for (int r = 0; r < w->rounds || (deadline && now_s() < deadline); r++)
         round_of(w, r);
     return NULL;
 }
@@ -265,12 +277,15 @@ int main(int argc, char **argv)
 {
     int threads = argc > 1 ? atoi(argv[1]) : 4;
     int rounds = argc > 2 ? atoi(argv[2]) : 3000;
-    uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : (uint64_t)getpid() * 2654435761u;
+    uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : 0; /* 0: pick one */
+    if (!seed)
+        seed = (uint64_t)getpid() * 2654435761u;
+    double seconds = argc > 4 ? atof(argv[4]) : 0;
     if (threads < 1 || threads > MAX_THREADS)
         threads = 4;
-    printf("# stress: %d threads, %d rounds, seed %#" PRIx64 " (replay: stress %d %d %#" PRIx64
-           ")\n",
-           threads, rounds, seed, threads, rounds, seed);
+    printf("# stress: %d threads, %d rounds, %.0f s, seed %#" PRIx64
+           " (replay: stress %d %d %#" PRIx64 " %.0f)\n",
+           threads, rounds, seconds, seed, threads, rounds, seed, seconds);
     char dir[] = "/tmp/relstore-stress-XXXXXX", path[64];
     if (!mkdtemp(dir))
         return 1;
@@ -284,12 +299,14 @@ int main(int argc, char **argv)
     for (int i = 0; i < 8; i++)
         store_create(db, Author, (store_value[]){STORE_V_STR("name", "seed"), {0}}, NULL);
 
+    deadline = seconds > 0 ? now_s() + seconds : 0;
     static worker workers[MAX_THREADS];
     pthread_t tids[MAX_THREADS], async_tid;
     async_side side = {.left = rounds / 4 + 1, .seed = seed ^ 0xa5a5};
     uv_loop_init(&side.loop);
     for (int t = 0; t < threads; t++) {
-        workers[t] = (worker){.index = t, .rounds = rounds, .seed = seed + (uint64_t)t * 7919};
+        workers[t] = (worker){.index = t, .rounds = rounds,
+                              .seed = (seed + (uint64_t)t * 7919) | 1}; /* xorshift: never 0 */
         pthread_create(&tids[t], NULL, work, &workers[t]);
     }
     pthread_create(&async_tid, NULL, async_main, &side);
