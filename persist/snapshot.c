@@ -139,6 +139,14 @@ static void settle(store *db, const batch *b, bool ok)
         else
             rs_hash_replace(h, c->id, v, (void *)((uintptr_t)v & ~RS_INFLIGHT));
     }
+    /* Tables never shrink by deletion: one that a large snapshot emptied is given back, so
+     * that later snapshots scan (and the store keeps) a table the size of their changes. */
+    for (uint32_t i = 0; ok && i < db->nmodels; i++) {
+        if (!rs_hash_count(&db->models[i].dirty))
+            rs_hash_free(&db->models[i].dirty);
+        if (!rs_hash_count(&db->models[i].tombs))
+            rs_hash_free(&db->models[i].tombs);
+    }
 }
 
 /* Puts REC (LEN bytes, checksum HASH) as object ID in DBI, or deletes ID when REC is NULL,
