@@ -276,7 +276,7 @@ static void write_walk_dat(const char *dir, const results *res, int nres)
     FILE *f = fopen(path, "w");
     if (!f)
         return;
-    fprintf(f, "# objects");
+    fprintf(f, "objects"); /* a header line: gnuplot titles the lines with it */
     for (int s = 0; s < res[0].nsys; s++)
         fprintf(f, " %s", res[0].sys[s]->name);
     fprintf(f, "\n");

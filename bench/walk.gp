@@ -8,5 +8,6 @@ set ylabel "ns per walk"
 set logscale xy
 set key outside right
 set grid
-stats datafile nooutput
+set key autotitle columnhead
+stats datafile skip 1 nooutput
 plot for [col=2:STATS_columns] datafile using 1:col with linespoints lw 2 title columnhead(col)
