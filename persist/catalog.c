@@ -163,7 +163,7 @@ static int decode_model(cursor *c, rs_cat_model *m)
     m->count = take_u64(c);
     m->hsum = take_u64(c);
     m->nfields = take_u32(c);
-    if (c->bad || m->nfields > (size_t)(c->end - c->p) / 16)
+    if (c->bad || m->nfields > STORE_FIELDS_MAX || m->nfields > (size_t)(c->end - c->p) / 16)
         return -2;
     if (m->nfields && !(m->fields = calloc(m->nfields, sizeof *m->fields)))
         return -1;
@@ -317,26 +317,30 @@ static void number_fields(store_model *m, const rs_cat_model *cm)
     }
 }
 
+static store_model *model_named(store *db, const char *name)
+{
+    for (uint32_t k = 0; k < db->nmodels; k++)
+        if (!strcmp(db->models[k].name, name))
+            return &db->models[k];
+    return NULL;
+}
+
 int rs_catalog_apply(store *db, const rs_catalog *cat)
 {
-    for (uint32_t i = 0; i < cat->nmodels; i++) {
-        const rs_cat_model *cm = &cat->models[i];
-        store_model *m = NULL;
-        for (uint32_t k = 0; k < db->nmodels && !m; k++)
-            if (!strcmp(db->models[k].name, cm->name))
-                m = &db->models[k];
-        if (!m)
+    for (uint32_t i = 0; i < cat->nmodels; i++)
+        if (!model_named(db, cat->models[i].name))
             return rs_error_set(NULL, STORE_ESCHEMA, "%s: in the file, not in the schema",
-                                cm->name);
-        int rc = model_matches(m, cm);
+                                cat->models[i].name);
+    /* Every model of the file is one of the schema's: more of them means one is listed twice
+     * (and bounds all the work below by the schema's size). */
+    if (cat->nmodels > db->nmodels)
+        return rs_error_set(NULL, STORE_ECORRUPT, "the catalog lists a model twice");
+    for (uint32_t i = 0; i < cat->nmodels; i++) {
+        int rc = model_matches(model_named(db, cat->models[i].name), &cat->models[i]);
         if (rc)
             return rc;
     }
-    for (uint32_t i = 0; i < cat->nmodels; i++) {
-        const rs_cat_model *cm = &cat->models[i];
-        for (uint32_t k = 0; k < db->nmodels; k++)
-            if (!strcmp(db->models[k].name, cm->name))
-                number_fields(&db->models[k], cm);
-    }
+    for (uint32_t i = 0; i < cat->nmodels; i++)
+        number_fields(model_named(db, cat->models[i].name), &cat->models[i]);
     return STORE_OK;
 }
