@@ -20,43 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const store_field author_fields[] = {
-    {.name = "name", .type = STORE_CHAR, .max_length = 255},
-    {0},
-};
-static const store_field book_fields[] = {
-    {.name = "title", .type = STORE_CHAR, .max_length = 255},
-    {.name = "pages", .type = STORE_INT, STORE_DEFAULT_INT(0)},
-    {.name = "author", .type = STORE_FK, .to = "Author", .related_name = "books"},
-    {0},
-};
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void must(int rc, store *db, const char *what)
-{
-    if (rc) {
-        fprintf(stderr, "async_bench: %s: %s (%s)\n", what, store_strerror(rc), store_errmsg(db));
-        exit(1);
-    }
-}
+#include "bench/common.h"
 
 static store *db;
 static store_model *Author, *Book;
@@ -69,7 +33,7 @@ static void touch_all(void)
     for (uint64_t id = 1; id < store_model_next_id(Book); id++) {
         store_obj *b;
         if (store_get(db, Book, id, &b) == STORE_OK)
-            must(store_update(db, b, (store_value[]){
+            bench_must(store_update(db, b, (store_value[]){
                                           STORE_V_INT("pages", store_field_int(b, pages) + 1),
                                           {0}}),
                  db, "update");
@@ -88,7 +52,7 @@ typedef struct lag {
 static void on_tick(uv_timer_t *t)
 {
     lag *l = t->data;
-    double now = now_ms(), late = now - l->last - 1.0;
+    double now = bench_now_ms(), late = now - l->last - 1.0;
     if (late > l->worst)
         l->worst = late;
     l->last = now;
@@ -97,7 +61,7 @@ static void on_tick(uv_timer_t *t)
 static void on_snapshot(store_req *req)
 {
     lag *l = req->data;
-    must(req->result, db, "snapshot_async");
+    bench_must(req->result, db, "snapshot_async");
     l->done = true;
     uv_timer_stop(&l->timer);
     uv_close((uv_handle_t *)&l->timer, NULL);
@@ -108,20 +72,20 @@ static double worst_lag(bool async)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    lag l = {.last = now_ms()};
+    lag l = {.last = bench_now_ms()};
     l.timer.data = &l;
     l.req.data = &l;
     touch_all();
     uv_timer_init(&loop, &l.timer);
     uv_timer_start(&l.timer, on_tick, 1, 1);
-    l.last = now_ms();
+    l.last = bench_now_ms();
     if (async) {
-        must(store_snapshot_async(&loop, &l.req, db, on_snapshot), db, "submit");
+        bench_must(store_snapshot_async(&loop, &l.req, db, on_snapshot), db, "submit");
     } else {
         uv_run(&loop, UV_RUN_NOWAIT);
-        double t = now_ms();
-        must(store_snapshot(db), db, "snapshot"); /* the loop's thread blocks here */
-        l.worst = now_ms() - t;
+        double t = bench_now_ms();
+        bench_must(store_snapshot(db), db, "snapshot"); /* the loop's thread blocks here */
+        l.worst = bench_now_ms() - t;
         uv_timer_stop(&l.timer);
         uv_close((uv_handle_t *)&l.timer, NULL);
     }
@@ -163,12 +127,12 @@ static double walks_per_second(int threads)
 {
     pthread_t t[2];
     reader r[2] = {{.seed = 0x1234567}, {.seed = 0x7654321}};
-    double start = now_ms();
+    double start = bench_now_ms();
     for (int i = 0; i < threads; i++)
         pthread_create(&t[i], NULL, walk_books, &r[i]);
     for (int i = 0; i < threads; i++)
         pthread_join(t[i], NULL);
-    return threads * (double)WALKS / ((now_ms() - start) / 1e3);
+    return threads * (double)WALKS / ((bench_now_ms() - start) / 1e3);
 }
 
 int main(int argc, char **argv)
@@ -180,24 +144,21 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         return 1;
     snprintf(path, sizeof path, "%s/bench.db", dir);
-    store_schema *s;
-    store_schema_new(&s);
-    store_schema_add(s, "Author", author_fields);
-    store_schema_add(s, "Book", book_fields);
-    must(store_open(&db, s, path, NULL), NULL, "open");
+    store_schema *s = bench_schema();
+    bench_must(store_open(&db, s, path, NULL), NULL, "open");
     Author = store_model_find(db, "Author");
     Book = store_model_find(db, "Book");
     for (long i = 0; i < authors; i++) {
         store_obj *a;
-        must(store_create(db, Author, (store_value[]){STORE_V_STR("name", "An Author"), {0}}, &a),
+        bench_must(store_create(db, Author, (store_value[]){STORE_V_STR("name", "An Author"), {0}}, &a),
              db, "create");
         for (int b = 0; b < 10; b++)
-            must(store_create(db, Book, (store_value[]){STORE_V_STR("title", "A Book Title"),
+            bench_must(store_create(db, Book, (store_value[]){STORE_V_STR("title", "A Book Title"),
                                                         STORE_V_REF("author", a), {0}},
                               NULL),
                  db, "create");
     }
-    must(store_snapshot(db), db, "snapshot");
+    bench_must(store_snapshot(db), db, "snapshot");
     double lag_async[9], lag_sync[9], one[9], two[9];
     for (int r = 0; r < repeats; r++) {
         lag_async[r] = worst_lag(true);
@@ -205,14 +166,14 @@ int main(int argc, char **argv)
         one[r] = walks_per_second(1);
         two[r] = walks_per_second(2);
     }
-    double w1 = median(one, repeats), w2 = median(two, repeats);
+    double w1 = bench_median(one, repeats), w2 = bench_median(two, repeats);
     printf("objects: %ld (%ld authors x 10 books), median of %d\n", authors * 11, authors,
            repeats);
     printf("| figure | value |\n| --- | --- |\n");
     printf("| worst 1 ms timer lag, store_snapshot_async of every book | %.2f ms |\n",
-           median(lag_async, repeats));
+           bench_median(lag_async, repeats));
     printf("| worst 1 ms timer lag, store_snapshot on the loop's thread | %.0f ms |\n",
-           median(lag_sync, repeats));
+           bench_median(lag_sync, repeats));
     printf("| reverse walks (10 books, titles read), 1 thread | %.2f M/s |\n", w1 / 1e6);
     printf("| reverse walks, 2 threads | %.2f M/s (speed-up %.2fx) |\n", w2 / 1e6, w2 / w1);
     store_close(db);

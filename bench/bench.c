@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "bench/systems.h"
 
 enum { F_INSERT, F_GET, F_WALK, F_UPDATE, F_UPDATE1K, F_PERSIST, F_REOPEN, F_MEM, NFIG };
@@ -69,20 +70,6 @@ static uint64_t next_rand(void)
     rand_state ^= rand_state >> 7;
     rand_state ^= rand_state << 17;
     return rand_state;
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    double s[MAX_REPEATS];
-    memcpy(s, v, (size_t)n * sizeof *v);
-    qsort(s, (size_t)n, sizeof *s, by_value);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
 static volatile size_t sink; /* keeps the reads from being optimized away */
@@ -352,7 +339,7 @@ int main(int argc, char **argv)
                             fig[F_MEM]);
             }
             for (int f = 0; r->ok[k] && f < NFIG; f++)
-                r->med[k][f] = median(runs[f], repeats);
+                r->med[k][f] = bench_median(runs[f], repeats);
             fprintf(stderr, "bench: %ld authors, %s: %s\n", r->scale, sys->name,
                     r->ok[k] ? "done" : "FAILED");
         }

@@ -23,44 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const store_field author_fields[] = {
-    {.name = "name", .type = STORE_CHAR, .max_length = 255},
-    {0},
-};
-static const store_field book_fields[] = {
-    {.name = "title", .type = STORE_CHAR, .max_length = 255},
-    {.name = "pages", .type = STORE_INT, STORE_DEFAULT_INT(0)},
-    {.name = "author", .type = STORE_FK, .to = "Author", .related_name = "books"},
-    {0},
-};
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void must(int rc, store *db, const char *what)
-{
-    if (rc) {
-        fprintf(stderr, "snapshot_bench: %s: %s (%s)\n", what, store_strerror(rc),
-                store_errmsg(db));
-        exit(1);
-    }
-}
-
-static int by_value(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, by_value);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
+#include "bench/common.h"
 
 static uint64_t rand_state = 0x2545f4914f6cdd1dull;
 
@@ -75,14 +38,14 @@ static uint64_t next_rand(void)
 static store *fill(store_schema *s, const char *path, long authors)
 {
     store *db;
-    must(store_open(&db, s, path, NULL), NULL, "open");
+    bench_must(store_open(&db, s, path, NULL), NULL, "open");
     store_model *A = store_model_find(db, "Author"), *B = store_model_find(db, "Book");
     for (long a = 0; a < authors; a++) {
         store_obj *author;
-        must(store_create(db, A, (store_value[]){STORE_V_STR("name", "An Author"), {0}}, &author),
+        bench_must(store_create(db, A, (store_value[]){STORE_V_STR("name", "An Author"), {0}}, &author),
              db, "create");
         for (int b = 0; b < 10; b++)
-            must(store_create(db, B, (store_value[]){STORE_V_STR("title", "A Book Title"),
+            bench_must(store_create(db, B, (store_value[]){STORE_V_STR("title", "A Book Title"),
                                                      STORE_V_REF("author", author), {0}},
                               NULL),
                  db, "create");
@@ -97,13 +60,13 @@ static double change_and_snapshot(store *db, long books, long n)
     for (long i = 0; i < n; i++) {
         store_obj *b;
         uint64_t id = next_rand() % (uint64_t)books + 1;
-        must(store_get(db, B, id, &b), db, "get");
-        must(store_update(db, b, (store_value[]){STORE_V_INT("pages", (int64_t)i), {0}}), db,
+        bench_must(store_get(db, B, id, &b), db, "get");
+        bench_must(store_update(db, b, (store_value[]){STORE_V_INT("pages", (int64_t)i), {0}}), db,
              "update");
     }
-    double t = now_ms();
-    must(store_snapshot(db), db, "snapshot");
-    return now_ms() - t;
+    double t = bench_now_ms();
+    bench_must(store_snapshot(db), db, "snapshot");
+    return bench_now_ms() - t;
 }
 
 /* Microseconds per create under POLICY, over N creates on a fresh file. */
@@ -112,14 +75,14 @@ static double per_write(store_schema *s, const char *path, store_durability poli
     unlink(path);
     store *db;
     store_options o = {.durability = policy, .interval_ms = 100};
-    must(store_open(&db, s, path, &o), NULL, "open");
+    bench_must(store_open(&db, s, path, &o), NULL, "open");
     store_model *A = store_model_find(db, "Author");
-    double t = now_ms();
+    double t = bench_now_ms();
     for (int i = 0; i < n; i++)
-        must(store_create(db, A, (store_value[]){STORE_V_STR("name", "x"), {0}}, NULL), db,
+        bench_must(store_create(db, A, (store_value[]){STORE_V_STR("name", "x"), {0}}, NULL), db,
              "create");
-    double us = (now_ms() - t) * 1e3 / n;
-    must(store_close(db), db, "close");
+    double us = (bench_now_ms() - t) * 1e3 / n;
+    bench_must(store_close(db), db, "close");
     return us;
 }
 
@@ -134,10 +97,7 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/bench.db", dir);
     else
         return 1;
-    store_schema *s;
-    store_schema_new(&s);
-    store_schema_add(s, "Author", author_fields);
-    store_schema_add(s, "Book", book_fields);
+    store_schema *s = bench_schema();
     long books = authors * 10, objects = authors * 11;
     enum { MAXR = 15 };
     double full[MAXR], pct[MAXR], k1[MAXR], open_ms[MAXR], each[MAXR], manual[MAXR],
@@ -146,38 +106,38 @@ int main(int argc, char **argv)
     for (int r = 0; r < repeats; r++) {
         unlink(path);
         store *db = fill(s, path, authors);
-        double t = now_ms();
-        must(store_snapshot(db), db, "snapshot");
-        full[r] = now_ms() - t;
+        double t = bench_now_ms();
+        bench_must(store_snapshot(db), db, "snapshot");
+        full[r] = bench_now_ms() - t;
         pct[r] = change_and_snapshot(db, books, books / 100);
         k1[r] = change_and_snapshot(db, books, 1000);
-        must(store_close(db), db, "close");
-        t = now_ms();
-        must(store_open(&db, s, path, NULL), NULL, "reopen");
+        bench_must(store_close(db), db, "close");
+        t = bench_now_ms();
+        bench_must(store_open(&db, s, path, NULL), NULL, "reopen");
         store_obj *a;
-        must(store_get(db, store_model_find(db, "Author"), 1, &a), db, "get");
+        bench_must(store_get(db, store_model_find(db, "Author"), 1, &a), db, "get");
         store_iter it = store_reverse(a, "books");
         if (!store_next(&it))
             return 1;
-        open_ms[r] = now_ms() - t;
-        must(store_close(db), db, "close");
+        open_ms[r] = bench_now_ms() - t;
+        bench_must(store_close(db), db, "close");
         manual[r] = per_write(s, path, STORE_DURABLE_MANUAL, 20000);
         interval[r] = per_write(s, path, STORE_DURABLE_INTERVAL, 20000);
         each[r] = per_write(s, path, STORE_DURABLE_EACH_WRITE, 200);
     }
     printf("objects: %ld (%ld authors x 10 books), median of %d\n", objects, authors, repeats);
-    double f = median(full, repeats), o = median(open_ms, repeats);
+    double f = bench_median(full, repeats), o = bench_median(open_ms, repeats);
     printf("| figure | value |\n| --- | --- |\n");
     printf("| full snapshot | %.0f ms (%.0f ns/object) |\n", f, f * 1e6 / objects);
     printf("| snapshot after 1%% of books changed (%ld) | %.1f ms |\n", books / 100,
-           median(pct, repeats));
-    printf("| snapshot after 1,000 books changed | %.1f ms |\n", median(k1, repeats));
+           bench_median(pct, repeats));
+    printf("| snapshot after 1,000 books changed | %.1f ms |\n", bench_median(k1, repeats));
     printf("| open until the first reverse walk | %.0f ms (%.0f ns/object) |\n", o,
            o * 1e6 / objects);
-    printf("| create, STORE_DURABLE_MANUAL | %.2f us/write |\n", median(manual, repeats));
+    printf("| create, STORE_DURABLE_MANUAL | %.2f us/write |\n", bench_median(manual, repeats));
     printf("| create, STORE_DURABLE_INTERVAL (100 ms) | %.2f us/write |\n",
-           median(interval, repeats));
-    printf("| create, STORE_DURABLE_EACH_WRITE | %.0f us/write |\n", median(each, repeats));
+           bench_median(interval, repeats));
+    printf("| create, STORE_DURABLE_EACH_WRITE | %.0f us/write |\n", bench_median(each, repeats));
     unlink(path);
     char lock[300];
     snprintf(lock, sizeof lock, "%s-lock", path);

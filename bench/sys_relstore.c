@@ -16,20 +16,10 @@
 #include <store.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "bench/systems.h"
 
 /* ---- relstore ----------------------------------------------------------------------------- */
-
-static const store_field author_fields[] = {
-    {.name = "name", .type = STORE_CHAR, .max_length = 64},
-    {0},
-};
-static const store_field book_fields[] = {
-    {.name = "title", .type = STORE_CHAR, .max_length = 64},
-    {.name = "pages", .type = STORE_INT, STORE_DEFAULT_INT(0)},
-    {.name = "author", .type = STORE_FK, .to = "Author", .related_name = "books"},
-    {0},
-};
 
 typedef struct rel {
     store_schema *schema;
@@ -64,9 +54,7 @@ static void *rel_create(const char *dir)
     if (!r)
         return NULL;
     snprintf(r->path, sizeof r->path, "%s/bench.relstore", dir);
-    store_schema_new(&r->schema);
-    store_schema_add(r->schema, "Author", author_fields);
-    store_schema_add(r->schema, "Book", book_fields);
+    r->schema = bench_schema();
     if (rel_open(r)) {
         store_schema_free(r->schema);
         free(r);
