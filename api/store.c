@@ -173,12 +173,7 @@ static int check_writable(store *db)
 
 store_model *store_model_find(store *db, const char *name)
 {
-    if (!db || !name)
-        return NULL;
-    for (uint32_t i = 0; i < db->nmodels; i++)
-        if (!strcmp(db->models[i].name, name))
-            return &db->models[i];
-    return NULL;
+    return db && name ? rs_model_find(db, name) : NULL;
 }
 
 store_model *store_model_at(store *db, size_t i)
@@ -370,7 +365,7 @@ const store_fld *store_relation_find(const store_model *model, const char *relat
 const char *store_field_str(const store_obj *obj, const store_fld *fld)
 {
     assert(obj->model == fld->model);
-    if (fld->type != STORE_CHAR && fld->type != STORE_TEXT)
+    if (!rs_is_string(fld))
         return NULL;
     return rs_word_ptr(obj, fld->word);
 }

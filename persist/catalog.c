@@ -317,18 +317,10 @@ static void number_fields(store_model *m, const rs_cat_model *cm)
     }
 }
 
-static store_model *model_named(store *db, const char *name)
-{
-    for (uint32_t k = 0; k < db->nmodels; k++)
-        if (!strcmp(db->models[k].name, name))
-            return &db->models[k];
-    return NULL;
-}
-
 int rs_catalog_apply(store *db, const rs_catalog *cat)
 {
     for (uint32_t i = 0; i < cat->nmodels; i++)
-        if (!model_named(db, cat->models[i].name))
+        if (!rs_model_find(db, cat->models[i].name))
             return rs_error_set(NULL, STORE_ESCHEMA, "%s: in the file, not in the schema",
                                 cat->models[i].name);
     /* Every model of the file is one of the schema's: more of them means one is listed twice
@@ -336,11 +328,11 @@ int rs_catalog_apply(store *db, const rs_catalog *cat)
     if (cat->nmodels > db->nmodels)
         return rs_error_set(NULL, STORE_ECORRUPT, "the catalog lists a model twice");
     for (uint32_t i = 0; i < cat->nmodels; i++) {
-        int rc = model_matches(model_named(db, cat->models[i].name), &cat->models[i]);
+        int rc = model_matches(rs_model_find(db, cat->models[i].name), &cat->models[i]);
         if (rc)
             return rc;
     }
     for (uint32_t i = 0; i < cat->nmodels; i++)
-        number_fields(model_named(db, cat->models[i].name), &cat->models[i]);
+        number_fields(rs_model_find(db, cat->models[i].name), &cat->models[i]);
     return STORE_OK;
 }

@@ -29,13 +29,18 @@
 
 enum { HEADER = 10, FIELD_HEAD = 3 };
 
-static enum rs_tag tag_of(const store_fld *f, const store_obj *o)
+enum rs_tag rs_tag_of(store_type type)
 {
-    static const enum rs_tag by_type[] = {
+    static const enum rs_tag tags[] = {
         [STORE_CHAR] = RS_TAG_STR, [STORE_TEXT] = RS_TAG_STR,   [STORE_INT] = RS_TAG_INT,
         [STORE_FLOAT] = RS_TAG_FLOAT, [STORE_BOOL] = RS_TAG_BOOL, [STORE_FK] = RS_TAG_REF,
     };
-    return rs_field_null(f, o) ? RS_TAG_NULL : by_type[f->type];
+    return tags[type];
+}
+
+static enum rs_tag tag_of(const store_fld *f, const store_obj *o)
+{
+    return rs_field_null(f, o) ? RS_TAG_NULL : rs_tag_of(f->type);
 }
 
 static size_t payload_size(enum rs_tag tag, const store_fld *f, const store_obj *o)

@@ -43,6 +43,9 @@ typedef struct rs_rec_reader {
     uint32_t left;
 } rs_rec_reader;
 
+/* rs_tag_of() - the tag a non-null value of a field of TYPE (a valid store_type) is written with. */
+enum rs_tag rs_tag_of(store_type type);
+
 /* rs_rec_size() - the bytes O's record takes. */
 size_t rs_rec_size(const store_obj *o);
 

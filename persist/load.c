@@ -53,20 +53,16 @@ static store_fld *field_by_fid(store_model *m, uint32_t fid)
 /* Sets field F of O from decoded field RF; -1 if it does not fit the field. */
 static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
 {
-    static const enum rs_tag tag_of[] = {
-        [STORE_CHAR] = RS_TAG_STR, [STORE_TEXT] = RS_TAG_STR,     [STORE_INT] = RS_TAG_INT,
-        [STORE_FLOAT] = RS_TAG_FLOAT, [STORE_BOOL] = RS_TAG_BOOL, [STORE_FK] = RS_TAG_REF,
-    };
     if (rf->tag == RS_TAG_NULL) {
         if (!f->null)
             return -1;
-        if (f->type != STORE_CHAR && f->type != STORE_TEXT && f->type != STORE_FK) {
+        if (!rs_is_string(f) && f->type != STORE_FK) {
             uint32_t i = f->model->nullw + f->nullb / 64;
             rs_word_set(o, i, rs_word(o, i) | UINT64_C(1) << (f->nullb % 64));
         }
         return 0;
     }
-    if (rf->tag != tag_of[f->type])
+    if (rf->tag != rs_tag_of(f->type))
         return -1;
     switch (rf->tag) {
     case RS_TAG_STR: {

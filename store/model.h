@@ -136,10 +136,27 @@ static inline bool rs_null_bit(const store_obj *o, const store_fld *f)
     return bits >> (f->nullb % 64) & 1;
 }
 
+/* rs_is_string() - whether F holds a string (CHAR or TEXT). */
+static inline bool rs_is_string(const store_fld *f)
+{
+    return f->type == STORE_CHAR || f->type == STORE_TEXT;
+}
+
+/* rs_kind_of() - the kind of value a field of TYPE (a valid store_type) takes. */
+static inline store_kind rs_kind_of(store_type type)
+{
+    static const store_kind kinds[] = {
+        [STORE_CHAR] = STORE_KIND_STR, [STORE_TEXT] = STORE_KIND_STR,
+        [STORE_INT] = STORE_KIND_INT,  [STORE_FLOAT] = STORE_KIND_FLOAT,
+        [STORE_BOOL] = STORE_KIND_BOOL, [STORE_FK] = STORE_KIND_REF,
+    };
+    return kinds[type];
+}
+
 /* rs_field_null() - whether O's field F is null. */
 static inline bool rs_field_null(const store_fld *f, const store_obj *o)
 {
-    if (f->type == STORE_FK || f->type == STORE_CHAR || f->type == STORE_TEXT)
+    if (f->type == STORE_FK || rs_is_string(f))
         return rs_word(o, f->word) == 0;
     return f->null && rs_null_bit(o, f);
 }

@@ -25,11 +25,6 @@ static const char *kind_name(store_kind k)
     return (unsigned)k <= STORE_KIND_NULL ? names[k] : "unknown";
 }
 
-static bool is_string(const store_fld *f)
-{
-    return f->type == STORE_CHAR || f->type == STORE_TEXT;
-}
-
 /* Whether V says null: STORE_V_NULL, or a NULL string or reference. */
 static bool value_is_null(const store_value *v)
 {
@@ -67,11 +62,6 @@ static int check_ref(store *db, const store_fld *f, const store_obj *ref)
 /* Checks that V fits field F; reads only. */
 static int check_value(store *db, const store_fld *f, const store_value *v)
 {
-    static const store_kind kind_of[] = {
-        [STORE_CHAR] = STORE_KIND_STR, [STORE_TEXT] = STORE_KIND_STR,
-        [STORE_INT] = STORE_KIND_INT,  [STORE_FLOAT] = STORE_KIND_FLOAT,
-        [STORE_BOOL] = STORE_KIND_BOOL, [STORE_FK] = STORE_KIND_REF,
-    };
     const store_model *m = f->model;
     if (value_is_null(v)) {
         if (!f->null)
@@ -79,9 +69,9 @@ static int check_value(store *db, const store_fld *f, const store_value *v)
                                 m->name, f->name);
         return STORE_OK;
     }
-    if (v->kind != kind_of[f->type])
+    if (v->kind != rs_kind_of(f->type))
         return rs_error_set(db, STORE_EINVAL, "%s.%s: a %s value given, the field wants a %s",
-                            m->name, f->name, kind_name(v->kind), kind_name(kind_of[f->type]));
+                            m->name, f->name, kind_name(v->kind), kind_name(rs_kind_of(f->type)));
     if (v->kind == STORE_KIND_STR)
         return check_string(db, f, v->u.s);
     if (v->kind == STORE_KIND_REF)
@@ -237,7 +227,7 @@ static int stage_indexes(store *db, const stage *s, store_model *m, const store_
         if (!(s->st[j] & ST_SET) || (s->st[j] & ST_NULL) || !(f->unique || f->indexed))
             continue;
         rs_probe p = {.w = s->w[j], .len = 0};
-        if (is_string(f))
+        if (rs_is_string(f))
             p.len = rs_str_len((const char *)(uintptr_t)s->w[j]);
         if (f->unique && rs_vindex_find(f, p, self))
             return rs_error_set(db, STORE_ECONSTRAINT, "%s.%s: the value is already used",
@@ -345,9 +335,9 @@ static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, boo
     if (f->type == STORE_FK && !was_null)
         rs_link_remove(f, (store_obj *)(uintptr_t)old, o);
     rs_word_set(o, f->word, w);
-    if (f->null && !is_string(f) && f->type != STORE_FK)
+    if (f->null && !rs_is_string(f) && f->type != STORE_FK)
         null_bit_set(o, f, is_null);
-    if (is_string(f) && !fresh)
+    if (rs_is_string(f) && !fresh)
         rs_str_free((char *)(uintptr_t)old);
     if (f->type == STORE_FK && !is_null)
         link_append(f, (store_obj *)(uintptr_t)w, o);
@@ -425,7 +415,7 @@ void rs_obj_strings_free(store_obj *o)
 {
     store_model *m = o->model;
     for (uint32_t j = 0; j < m->nfields; j++)
-        if (is_string(&m->fields[j]))
+        if (rs_is_string(&m->fields[j]))
             rs_str_free(rs_word_ptr(o, m->fields[j].word));
 }
 

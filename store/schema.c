@@ -197,7 +197,7 @@ store_fld *rs_relation_find(const store_model *m, const char *name)
     return NULL;
 }
 
-static store_model *model_find(const store *db, const char *name)
+store_model *rs_model_find(const store *db, const char *name)
 {
     for (uint32_t i = 0; i < db->nmodels; i++)
         if (!strcmp(db->models[i].name, name))
@@ -229,14 +229,9 @@ static int check_field(const store_model *m, const store_fld *f)
                                 fn);
     }
     const store_value *d = &f->dflt;
-    static const store_kind kind_of[] = {
-        [STORE_CHAR] = STORE_KIND_STR,   [STORE_TEXT] = STORE_KIND_STR,
-        [STORE_INT] = STORE_KIND_INT,    [STORE_FLOAT] = STORE_KIND_FLOAT,
-        [STORE_BOOL] = STORE_KIND_BOOL,  [STORE_FK] = STORE_KIND_REF,
-    };
     if (d->kind == STORE_KIND_NONE)
         return STORE_OK;
-    if (f->type == STORE_FK || d->kind != kind_of[f->type] || (d->kind == STORE_KIND_STR && !d->u.s))
+    if (f->type == STORE_FK || d->kind != rs_kind_of(f->type) || (d->kind == STORE_KIND_STR && !d->u.s))
         return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default does not fit the field", mn,
                             fn);
     if (d->kind == STORE_KIND_STR) {
@@ -330,7 +325,7 @@ static int relations_resolve(store *db)
                 return rc;
             if (f->type != STORE_FK)
                 continue;
-            if (!f->to || !(f->target = model_find(db, f->to)))
+            if (!f->to || !(f->target = rs_model_find(db, f->to)))
                 return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: FK to unknown model \"%s\"",
                                     m->name, f->name, f->to ? f->to : "(none)");
             if (!f->related_name && default_related_name(f))
@@ -373,7 +368,7 @@ static void layout(store_model *m)
     for (uint32_t j = 0; j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
         f->word = j;
-        if (f->null && f->type != STORE_CHAR && f->type != STORE_TEXT && f->type != STORE_FK)
+        if (f->null && !rs_is_string(f) && f->type != STORE_FK)
             f->nullb = nullable++;
     }
     m->nullw = w;
@@ -420,7 +415,7 @@ static void objects_free(store_model *m)
         for (uint32_t j = 0; j < m->nfields; j++) {
             store_fld *f = &m->fields[j];
             char *str = rs_word_ptr(o, f->word);
-            if ((f->type == STORE_CHAR || f->type == STORE_TEXT) && str)
+            if (rs_is_string(f) && str)
                 free(str - sizeof(uint64_t));
         }
     }

@@ -37,6 +37,9 @@ int rs_schema_compile(store *db, const store_schema *s);
 /* rs_models_free() - free DB's models and everything their objects own. */
 void rs_models_free(store *db);
 
+/* rs_model_find() - DB's model called NAME, or NULL. */
+store_model *rs_model_find(const store *db, const char *name);
+
 /* rs_field_find() - MODEL's field called NAME, or NULL. */
 store_fld *rs_field_find(const store_model *m, const char *name);
 

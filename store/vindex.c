@@ -18,20 +18,15 @@
 #include "store/error.h"
 #include "store/vindex.h"
 
-static bool is_string(const store_fld *f)
-{
-    return f->type == STORE_CHAR || f->type == STORE_TEXT;
-}
-
 static uint64_t key_of(const store_fld *f, rs_probe p)
 {
-    return is_string(f) ? XXH3_64bits((const char *)(uintptr_t)p.w, p.len) : p.w;
+    return rs_is_string(f) ? XXH3_64bits((const char *)(uintptr_t)p.w, p.len) : p.w;
 }
 
 rs_probe rs_vindex_probe(const store_fld *f, const store_obj *o)
 {
     rs_probe p = {.w = rs_word(o, f->word), .len = 0};
-    if (is_string(f))
+    if (rs_is_string(f))
         p.len = rs_str_len((const char *)(uintptr_t)p.w);
     return p;
 }
@@ -40,7 +35,7 @@ rs_probe rs_vindex_probe(const store_fld *f, const store_obj *o)
 static bool holds(const store_fld *f, const store_obj *o, rs_probe p)
 {
     uint64_t w = rs_word(o, f->word);
-    if (!is_string(f))
+    if (!rs_is_string(f))
         return w == p.w;
     const char *s = (const char *)(uintptr_t)w;
     return rs_str_len(s) == p.len && !memcmp(s, (const char *)(uintptr_t)p.w, p.len);
