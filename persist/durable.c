@@ -18,7 +18,7 @@ static bool pending(store *db)
     bool any = false;
     pthread_rwlock_rdlock(&db->lock);
     for (uint32_t i = 0; i < db->nmodels && !any; i++)
-        any = rs_hash_count(&db->models[i].dirty) || rs_hash_count(&db->models[i].tombs);
+        any = db->models[i].arena.count[RS_MARK_DIRTY] || db->models[i].arena.count[RS_MARK_TOMB];
     pthread_rwlock_unlock(&db->lock);
     return any;
 }

@@ -243,11 +243,9 @@ static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *ca
  */
 static int rewrite_all(store_model *m)
 {
-    if (rs_dirty_reserve(m, m->count, 0))
-        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory migrating", m->name);
-    size_t pos = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->ids, &pos));)
-        rs_dirty_mark(e->val);
+    uint64_t pos = 0;
+    for (store_obj *o; (o = rs_arena_scan(&m->arena, &pos));)
+        rs_dirty_mark(o);
     return STORE_OK;
 }
 

@@ -69,11 +69,7 @@ static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
         if (f->type == STORE_CHAR &&
             (size_t)rs_utf8_chars(rf->u.str.s, rf->u.str.len) > f->max_length)
             return -1;
-        char *s = rs_str_new(rf->u.str.s, rf->u.str.len);
-        if (!s)
-            return -2;
-        rs_word_set_ptr(o, f->word, s);
-        return 0;
+        return rs_str_set_fresh(o, f, rf->u.str.s, rf->u.str.len) ? -2 : 0;
     }
     case RS_TAG_REF:
         if (!rf->u.ref.id)
@@ -135,12 +131,13 @@ static int load_record(store_model *m, uint64_t id, const void *rec, size_t len,
     rs_rec_reader r;
     if (rs_rec_open(&r, rec, len, id))
         return CORRUPT("%s %" PRIu64 ": the record is damaged (checksum)", m->name, id);
-    store_obj *o = rs_arena_alloc(&m->arena);
-    if (!o)
+    if (rs_obj_get(m, id))
+        return CORRUPT("%s %" PRIu64 ": two records", m->name, id);
+    if (rs_arena_reserve(&m->arena, id))
         return NOMEM(m);
+    store_obj *o = rs_arena_take(&m->arena, id);
     o->model = m;
-    o->id = id;
-    rs_hash_put(&m->ids, id, o); /* reserved; from here on, closing the store frees it */
+    o->id = id; /* from here on, closing the store frees it */
     m->count++;
     l->objs[l->n++] = o;
     rs_rec_field rf;
@@ -214,7 +211,7 @@ static int scan_model(MDB_txn *txn, store_model *m, const rs_cat_model *cm, load
                        cm->count);
     size_t most = st.ms_entries + rs_hash_count(&l->log);
     l->objs = malloc((most ? most : 1) * sizeof *l->objs);
-    if (!l->objs || rs_hash_reserve(&m->ids, most))
+    if (!l->objs)
         return NOMEM(m);
     if (!st.ms_entries)
         return load_logged(m, cm, l, log);

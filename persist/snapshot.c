@@ -3,15 +3,15 @@
  *
  * A snapshot runs in three steps, one at a time per store (p->snap):
  *   1. gather, under the store's write lock: encode every dirty object and list every
- *      deleted id, marking their entries in the dirty and tomb sets as in flight. Writers
- *      wait only for this; a change made later clears the mark (the object is dirty again).
+ *      deleted id, marking each in flight (store/arena.h's _OUT mark planes). Writers wait
+ *      only for this; a change made later clears the mark (the object is dirty again).
  *   2. write, with no store lock: one LMDB write transaction writes the changes and
  *      rewrites the catalog (next ids, the digests), then commits. A small snapshot is one
  *      entry of the change log (persist/log.c), a page or two however scattered its changes;
  *      a large one, or one that would grow the log past its limit, first folds the log into
  *      the models' databases, then puts its records and deletes its ids there.
  *      MDB_MAP_FULL doubles the map, up to its cap, and retries the whole transaction.
- *   3. settle, under the write lock again: after a commit that returned 0, the entries still
+ *   3. settle, under the write lock again: after a commit that returned 0, the changes still
  *      marked in flight are dropped; after any failure, the marks are taken off, so memory is
  *      exactly as it was and every change is still dirty (and the environment is reopened
  *      before the next try).
@@ -52,41 +52,32 @@ static void batch_free(batch *b)
     free(b->state);
 }
 
-static store_obj *entry_obj(const void *v)
-{
-    return (store_obj *)((uintptr_t)v & ~RS_INFLIGHT);
-}
-
-static int by_model_and_id(const void *a, const void *b)
-{
-    const change *x = a, *y = b;
-    if (x->model != y->model)
-        return x->model < y->model ? -1 : 1;
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* Lists every change of model I, marking each entry in flight as it goes (one pass over
- * each table, in table order). */
+/* Lists the changes of model I in id order, marking each in flight: one pass over the
+ * chunks that hold a mark, so the cost follows the changes, not the model's size. */
 static void list_changes(store *db, uint32_t i, batch *b)
 {
-    store_model *m = &db->models[i];
-    size_t pos = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->dirty, &pos));) {
-        store_obj *o = entry_obj(e->val);
-        b->changes[b->n++] = (change){.model = i, .id = o->id, .obj = o};
-        rs_hash_replace(&m->dirty, e->key, e->val, (void *)((uintptr_t)o | RS_INFLIGHT));
-    }
-    pos = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->tombs, &pos));) {
-        b->changes[b->n++] = (change){.model = i, .tomb = true, .id = e->key};
-        rs_hash_replace(&m->tombs, e->key, e->val, (void *)((uintptr_t)RS_TOMB | RS_INFLIGHT));
+    rs_arena *a = &db->models[i].arena;
+    rs_mark_sort(a);
+    for (size_t k = 0; k < a->nmarked; k++) {
+        uint64_t base = (uint64_t)a->marked[k] << RS_CHUNK_SHIFT;
+        const rs_chunk_meta *m = &a->meta[a->marked[k]];
+        for (int w = 0; w < RS_CHUNK_WORDS; w++) {
+            uint64_t bits = m->bits[RS_MARK_DIRTY][w] | m->bits[RS_MARK_TOMB][w];
+            for (; bits; bits &= bits - 1) {
+                uint64_t id = base + (uint64_t)w * 64 + (uint64_t)__builtin_ctzll(bits);
+                bool tomb = rs_mark_test(a, id, RS_MARK_TOMB);
+                b->changes[b->n++] = (change){.model = i, .tomb = tomb, .id = id,
+                                              .obj = tomb ? NULL : rs_arena_at(a, id)};
+                rs_mark_set(a, id, tomb ? RS_MARK_TOMB_OUT : RS_MARK_DIRTY_OUT, true);
+            }
+        }
     }
 }
 
 static void settle(store *db, const batch *b, bool ok);
 
 /*
- * Step 1: list, sort by model and id, encode. Encoding in id order reads the objects in
+ * Step 1: list (by model, in id order), encode. Encoding in id order reads the objects in
  * about the order they sit in their arenas, and the writer can append. Returns 1 when
  * there is nothing to write.
  */
@@ -95,7 +86,7 @@ static int gather(store *db, batch *b)
     struct rs_persist *p = db->persist;
     size_t n = 0, bytes = 0;
     for (uint32_t i = 0; i < db->nmodels; i++)
-        n += rs_hash_count(&db->models[i].dirty) + rs_hash_count(&db->models[i].tombs);
+        n += db->models[i].arena.count[RS_MARK_DIRTY] + db->models[i].arena.count[RS_MARK_TOMB];
     if (!n && !p->stale)
         return 1;
     b->changes = malloc((n ? n : 1) * sizeof *b->changes);
@@ -107,7 +98,6 @@ static int gather(store *db, batch *b)
         b->state[i] = p->state[i];
         b->state[i].next_id = db->models[i].next_id;
     }
-    qsort(b->changes, b->n, sizeof *b->changes, by_model_and_id);
     for (size_t k = 0; k < b->n; k++) {
         change *c = &b->changes[k];
         c->off = bytes;
@@ -125,28 +115,13 @@ static int gather(store *db, batch *b)
     return STORE_OK;
 }
 
-/* Step 3: after success, drop what is still in flight; after failure, take the marks off. */
+/* Step 3: after success, drop what is still in flight; after failure, take the marks off.
+ * A change made since the gather cleared its in-flight mark, so it stays marked. */
 static void settle(store *db, const batch *b, bool ok)
 {
-    for (size_t k = 0; k < b->n; k++) {
-        const change *c = &b->changes[k];
-        rs_hash *h = c->tomb ? &db->models[c->model].tombs : &db->models[c->model].dirty;
-        void *v = rs_hash_get(h, c->id);
-        if (!v || !((uintptr_t)v & RS_INFLIGHT))
-            continue; /* changed again (or deleted) since: still dirty */
-        if (ok)
-            rs_hash_del(h, c->id, v);
-        else
-            rs_hash_replace(h, c->id, v, (void *)((uintptr_t)v & ~RS_INFLIGHT));
-    }
-    /* Tables never shrink by deletion: one that a large snapshot emptied is given back, so
-     * that later snapshots scan (and the store keeps) a table the size of their changes. */
-    for (uint32_t i = 0; ok && i < db->nmodels; i++) {
-        if (!rs_hash_count(&db->models[i].dirty))
-            rs_hash_free(&db->models[i].dirty);
-        if (!rs_hash_count(&db->models[i].tombs))
-            rs_hash_free(&db->models[i].tombs);
-    }
+    (void)b;
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        rs_mark_settle(&db->models[i].arena, ok);
 }
 
 /* Puts REC (LEN bytes, checksum HASH) as object ID in DBI, or deletes ID when REC is NULL,

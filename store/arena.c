@@ -1,81 +1,198 @@
 /*
- * store/arena.c - slots of one size, carved from chunks that grow geometrically.
+ * store/arena.c - slots addressed by id, in chunks of RS_CHUNK_SLOTS, and their marks.
  *
- * A slot's address is the object's identity (store_obj *), so slots never move: chunks are
- * only ever added, and freed all at once when the store closes. Freed slots are recycled
- * before the bump pointer advances. Chunks start at 64 slots and double up to 65,536 slots,
- * so a small model wastes little and a large one makes few allocations.
+ * A slot's address is the object's identity (store_obj *), and a slot belongs to one id
+ * for ever (ids are never reused), so slots never move and are never recycled. The chunk
+ * table and the marks beside it grow by doubling; a chunk is allocated, zeroed, when the
+ * first id it covers is reserved. Replaced chunk tables are kept until the store closes (at
+ * most as many bytes as the current one), so that rs_arena_at() needs no lock. This replaces a hash table id -> slot plus a free list:
+ * a lookup is an index computation, and the objects of a model sit in id order, so a
+ * parent's children created together are neighbours in memory.
+ *
+ * The cost is memory for ids that died: a chunk stays while any of its objects lives. A
+ * chunk whose ids all died gives its pages back with madvise(MADV_DONTNEED) (it stays
+ * mapped, reading zeros) and is freed when the store closes. Invariant: count[p] is the
+ * number of set bits of plane p, and a chunk with a DIRTY or TOMB bit is on the list.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "store/arena.h"
-
-enum { FIRST_SLOTS = 64, MAX_SLOTS = 65536 };
-
-struct rs_arena_chunk {
-    rs_arena_chunk *next;
-    uint64_t pad; /* keeps the slots 16-byte aligned */
-};
 
 void rs_arena_init(rs_arena *a, size_t slot_size)
 {
     memset(a, 0, sizeof *a);
     a->slot_size = slot_size;
-    a->next_slots = FIRST_SLOTS;
 }
 
 void rs_arena_free_all(rs_arena *a)
 {
-    rs_arena_chunk *c = a->chunks;
-    while (c) {
-        rs_arena_chunk *next = c->next;
-        free(c);
-        c = next;
+    for (size_t c = 0; a->table && c < a->table->n; c++)
+        free(a->table->chunk[c]);
+    for (rs_chunks *t = a->table, *older; t; t = older) {
+        older = t->older;
+        free(t);
     }
+    free(a->meta);
+    free(a->marked);
     rs_arena_init(a, a->slot_size);
 }
 
-static int grow(rs_arena *a)
+/* Makes the tables cover chunk C: a new chunk table is published (the old one kept for
+ * readers without a lock), the marks grow in place. All of it, or nothing that shows. */
+static int grow_tables(rs_arena *a, size_t c)
 {
-    size_t n = a->next_slots;
-    if (n > (SIZE_MAX - sizeof(rs_arena_chunk)) / a->slot_size)
+    size_t n = a->nchunks ? a->nchunks : 4;
+    while (n <= c)
+        n *= 2;
+    rs_chunk_meta *meta = realloc(a->meta, n * sizeof *meta);
+    if (!meta)
         return -1;
-    rs_arena_chunk *c = malloc(sizeof *c + n * a->slot_size);
-    if (!c)
+    a->meta = meta;
+    uint32_t *marked = realloc(a->marked, n * sizeof *marked);
+    if (!marked)
         return -1;
-    c->next = a->chunks;
-    a->chunks = c;
-    a->bump = (char *)(c + 1);
-    a->end = a->bump + n * a->slot_size;
-    if (a->next_slots < MAX_SLOTS)
-        a->next_slots *= 2;
+    a->marked = marked;
+    rs_chunks *t = calloc(1, sizeof *t + n * sizeof t->chunk[0]);
+    if (!t)
+        return -1;
+    t->n = n;
+    t->older = a->table;
+    if (a->table)
+        memcpy(t->chunk, a->table->chunk, a->nchunks * sizeof t->chunk[0]);
+    memset(meta + a->nchunks, 0, (n - a->nchunks) * sizeof *meta);
+    a->nchunks = n;
+    __atomic_store_n(&a->table, t, __ATOMIC_RELEASE);
     return 0;
 }
 
-static void **free_link(void *slot)
+int rs_arena_reserve(rs_arena *a, uint64_t id)
 {
-    return (void **)((char *)slot + 16);
+    uint64_t c = id >> RS_CHUNK_SHIFT;
+    if (c > UINT32_MAX || (RS_CHUNK_SLOTS > SIZE_MAX / a->slot_size))
+        return -1;
+    if (c >= a->nchunks && grow_tables(a, (size_t)c))
+        return -1;
+    if (a->table->chunk[c])
+        return 0;
+    char *chunk = calloc(RS_CHUNK_SLOTS, a->slot_size);
+    if (!chunk)
+        return -1;
+    __atomic_store_n(&a->table->chunk[c], chunk, __ATOMIC_RELEASE);
+    return 0;
 }
 
-void *rs_arena_alloc(rs_arena *a)
+void *rs_arena_take(rs_arena *a, uint64_t id)
 {
-    void *slot = a->free;
-    if (slot) {
-        a->free = *free_link(slot);
-    } else {
-        if (a->bump == a->end && grow(a))
-            return NULL;
-        slot = a->bump;
-        a->bump += a->slot_size;
+    a->meta[id >> RS_CHUNK_SHIFT].live++;
+    return rs_arena_at(a, id);
+}
+
+/* Gives back the whole pages inside chunk C; the chunk stays mapped and reads zeros. */
+static void release_pages(rs_arena *a, size_t c)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        return;
+    uintptr_t start = (uintptr_t)a->table->chunk[c], end = start + RS_CHUNK_SLOTS * a->slot_size;
+    uintptr_t first = (start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t last = end & ~((uintptr_t)page - 1);
+    if (last > first)
+        madvise((void *)first, last - first, MADV_DONTNEED); /* advice: failure is harmless */
+}
+
+void rs_arena_drop(rs_arena *a, uint64_t id, uint64_t next_id)
+{
+    uint64_t c = id >> RS_CHUNK_SHIFT;
+    if (--a->meta[c].live == 0 && (c + 1) << RS_CHUNK_SHIFT <= next_id)
+        release_pages(a, (size_t)c);
+}
+
+void *rs_arena_scan(const rs_arena *a, uint64_t *pos)
+{
+    for (uint64_t id = *pos; (id >> RS_CHUNK_SHIFT) < a->nchunks; id++) {
+        uint64_t c = id >> RS_CHUNK_SHIFT;
+        if (!a->table->chunk[c] || !a->meta[c].live) {
+            id = ((c + 1) << RS_CHUNK_SHIFT) - 1; /* the next chunk */
+            continue;
+        }
+        char *slot = a->table->chunk[c] + (id & (RS_CHUNK_SLOTS - 1)) * a->slot_size;
+        uint64_t held;
+        memcpy(&held, slot, sizeof held);
+        if (held == id && id) {
+            *pos = id + 1;
+            return slot;
+        }
     }
-    memset(slot, 0, a->slot_size);
-    return slot;
+    *pos = (uint64_t)a->nchunks << RS_CHUNK_SHIFT;
+    return NULL;
 }
 
-void rs_arena_free(rs_arena *a, void *slot)
+/* ---- Marks ---------------------------------------------------------------------------- */
+
+static bool chunk_marked(const rs_chunk_meta *m)
 {
-    *free_link(slot) = a->free;
-    a->free = slot;
+    for (int w = 0; w < RS_CHUNK_WORDS; w++)
+        if (m->bits[RS_MARK_DIRTY][w] | m->bits[RS_MARK_TOMB][w])
+            return true;
+    return false;
+}
+
+void rs_mark_set(rs_arena *a, uint64_t id, int plane, bool on)
+{
+    size_t c = (size_t)(id >> RS_CHUNK_SHIFT);
+    rs_chunk_meta *m = &a->meta[c];
+    uint32_t s = (uint32_t)(id & (RS_CHUNK_SLOTS - 1));
+    uint64_t bit = UINT64_C(1) << (s % 64), *w = &m->bits[plane][s / 64];
+    if (!(*w & bit) == !on)
+        return;
+    *w ^= bit;
+    a->count[plane] += on ? 1 : (size_t)-1;
+    if (on && (plane == RS_MARK_DIRTY || plane == RS_MARK_TOMB) && !m->listed) {
+        m->listed = true;
+        a->marked[a->nmarked++] = (uint32_t)c;
+    }
+}
+
+static int by_number(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+void rs_mark_sort(rs_arena *a)
+{
+    qsort(a->marked, a->nmarked, sizeof *a->marked, by_number);
+}
+
+static size_t popcount(uint64_t w)
+{
+    return (size_t)__builtin_popcountll(w);
+}
+
+void rs_mark_settle(rs_arena *a, bool written)
+{
+    size_t keep = 0;
+    for (size_t k = 0; k < a->nmarked; k++) {
+        rs_chunk_meta *m = &a->meta[a->marked[k]];
+        for (int w = 0; w < RS_CHUNK_WORDS; w++) {
+            uint64_t *d = m->bits[RS_MARK_DIRTY], *t = m->bits[RS_MARK_TOMB];
+            uint64_t *dout = m->bits[RS_MARK_DIRTY_OUT], *tout = m->bits[RS_MARK_TOMB_OUT];
+            if (written) {
+                a->count[RS_MARK_DIRTY] -= popcount(d[w] & dout[w]);
+                a->count[RS_MARK_TOMB] -= popcount(t[w] & tout[w]);
+                d[w] &= ~dout[w];
+                t[w] &= ~tout[w];
+            }
+            a->count[RS_MARK_DIRTY_OUT] -= popcount(dout[w]);
+            a->count[RS_MARK_TOMB_OUT] -= popcount(tout[w]);
+            dout[w] = tout[w] = 0;
+        }
+        m->listed = chunk_marked(m);
+        if (m->listed)
+            a->marked[keep++] = a->marked[k];
+    }
+    a->nmarked = keep;
 }

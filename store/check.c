@@ -1,7 +1,7 @@
 /*
  * store/check.c - store_check(): every invariant of the in-memory store, verified.
  *
- * What it proves: each id index entry is a live object of its model holding that id, below
+ * What it proves: each living slot holds an object of its model with the slot's id, below
  * the model's next id, and the live count agrees; each value index entry is a live object
  * whose value files under that key, every non-null indexed value is filed once, and unique
  * values do not repeat; each reverse relation is a consistent doubly linked list whose
@@ -20,12 +20,12 @@
 
 static int check_ids(store *db, const store_model *m)
 {
-    size_t pos = 0, n = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->ids, &pos)); n++) {
-        const store_obj *o = e->val;
-        if (o->id != e->key || o->model != m)
-            return FAIL(db, "%s: id index entry %" PRIu64 " holds another object", m->name,
-                        e->key);
+    uint64_t pos = 0;
+    size_t n = 0;
+    for (const store_obj *o; (o = rs_arena_scan(&m->arena, &pos)); n++) {
+        if (o->id != pos - 1 || o->model != m)
+            return FAIL(db, "%s: the slot of id %" PRIu64 " holds another object", m->name,
+                        pos - 1);
         if (o->id == 0 || o->id >= m->next_id)
             return FAIL(db, "%s %" PRIu64 ": id not below the next id %" PRIu64, m->name, o->id,
                         m->next_id);
@@ -59,15 +59,16 @@ static int check_list(store *db, const store_fld *rel, const store_obj *parent, 
 static int check_relation(store *db, const store_fld *rel)
 {
     const store_model *cm = rel->model, *pm = rel->target;
-    size_t linked = 0, pointing = 0, pos = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&pm->ids, &pos));) {
-        int rc = check_list(db, rel, e->val, &linked);
+    size_t linked = 0, pointing = 0;
+    uint64_t pos = 0;
+    for (const store_obj *o; (o = rs_arena_scan(&pm->arena, &pos));) {
+        int rc = check_list(db, rel, o, &linked);
         if (rc)
             return rc;
     }
     pos = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&cm->ids, &pos));) {
-        const store_obj *c = e->val, *p = rs_word_ptr(c, rel->word);
+    for (const store_obj *c; (c = rs_arena_scan(&cm->arena, &pos));) {
+        const store_obj *p = rs_word_ptr(c, rel->word);
         if (!p)
             continue;
         pointing++;

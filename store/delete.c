@@ -8,8 +8,9 @@
  *   2. check: no member of D has a RESTRICT child outside D, so no object can be left
  *      pointing at a deleted one (reads only);
  *   3. apply: SET_NULL children outside D lose their foreign key; every member of D leaves
- *      its parents' relations and every index, then all of D's slots are recycled (in a
- *      second pass, so that no slot is reused while another member still points at it).
+ *      its parents' relations and every index, then all of D's slots are emptied (in a second
+ *      pass, so that no slot is emptied while another member still points at it). Marking
+ *      the changes for the next snapshot needs no room: the marks sit beside the slots.
  * Only phase 1 allocates; phase 3 cannot fail.
  */
 #include <inttypes.h>
@@ -100,26 +101,6 @@ static int check_restrict(store *db, const doomed *d)
     return STORE_OK;
 }
 
-/* Phase 1, last step: room to record every deletion and every child set to null. */
-static int reserve_marks(store *db, const doomed *d)
-{
-    int rc = STORE_OK;
-    for (size_t i = 0; i < d->n; i++) {
-        store_model *m = d->all[i]->model;
-        m->scratch_tombs++;
-        for (uint32_t r = 0; r < m->nrels; r++)
-            if (m->rels[r]->on_delete == STORE_SET_NULL)
-                m->rels[r]->model->scratch_marks += rs_word(d->all[i], m->rels[r]->head + 2);
-    }
-    for (uint32_t i = 0; i < db->nmodels; i++) {
-        store_model *m = &db->models[i];
-        if (!rc && (m->scratch_tombs || m->scratch_marks))
-            rc = rs_dirty_reserve(m, m->scratch_marks, m->scratch_tombs);
-        m->scratch_tombs = m->scratch_marks = 0;
-    }
-    return rc ? rs_error_set(db, STORE_ENOMEM, "out of memory recording a delete") : STORE_OK;
-}
-
 /* Phase 3, for the SET_NULL children of P that survive. */
 static void set_null_children(const doomed *d, store_obj *p)
 {
@@ -156,7 +137,6 @@ static void detach(store_obj *o)
         if (f->type == STORE_FK)
             rs_link_remove(f, rs_word_ptr(o, f->word), o);
     }
-    rs_hash_del(&m->ids, o->id, o);
 }
 
 int rs_obj_delete(store *db, store_obj *o)
@@ -172,8 +152,6 @@ int rs_obj_delete(store *db, store_obj *o)
                           m->name, o->id);
     else
         rc = check_restrict(db, &d);
-    if (!rc)
-        rc = reserve_marks(db, &d);
     if (rc)
         goto out;
     for (size_t i = 0; i < d.n; i++)
@@ -182,11 +160,13 @@ int rs_obj_delete(store *db, store_obj *o)
         detach(d.all[i]);
     for (size_t i = 0; i < d.n; i++) {
         store_obj *x = d.all[i];
+        store_model *xm = x->model;
+        uint64_t id = x->id;
         rs_dirty_tomb(x);
         rs_obj_strings_free(x);
-        x->id = 0;
-        x->model->count--;
-        rs_arena_free(&x->model->arena, x);
+        rs_obj_publish(x, 0);
+        xm->count--;
+        rs_arena_drop(&xm->arena, id, xm->next_id);
     }
 out:
     rs_hash_free(&d.set);

@@ -114,22 +114,16 @@ static void put_object(buf *b, const store_obj *o)
     put(b, "\n");
 }
 
-static int by_id(const void *a, const void *b)
-{
-    uint64_t x = (*(store_obj *const *)a)->id, y = (*(store_obj *const *)b)->id;
-    return (x > y) - (x < y);
-}
-
 static int put_model(buf *b, const store_model *m)
 {
     put(b, "%s next_id=%" PRIu64 " count=%zu\n", m->name, m->next_id, m->count);
     store_obj **all = malloc((m->count ? m->count : 1) * sizeof *all);
     if (!all)
         return STORE_ENOMEM;
-    size_t pos = 0, n = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->ids, &pos)) && n < m->count;)
-        all[n++] = e->val;
-    qsort(all, n, sizeof *all, by_id);
+    uint64_t pos = 0;
+    size_t n = 0;
+    for (store_obj *o; n < m->count && (o = rs_arena_scan(&m->arena, &pos));)
+        all[n++] = o; /* in id order */
     for (size_t i = 0; i < n; i++)
         put_object(b, all[i]);
     free(all);

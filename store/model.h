@@ -6,7 +6,10 @@
  *   WORD            MEANING
  *   id              the object's id; 0 once deleted
  *   model           its model
- *   w[0 .. n)       one word per field: int64, double bits, bool, string, parent pointer
+ *   w[word]         one word per field, in field order: int64, double bits, bool, string,
+ *                   parent pointer; a string field's word is followed by
+ *   w[inl], +1, +2  room for a short string (RS_INLINE_MAX bytes): its length in the first
+ *                   word, as for a string of its own, then its bytes
  *   w[nullw ..)     null bits of the nullable INT/FLOAT/BOOL fields (strings and foreign
  *                   keys are null when their pointer is NULL)
  *   w[link], +1, +2 per foreign key of the model: next and prev sibling under the parent,
@@ -19,9 +22,13 @@
  * the parent it was given and probes no index: the parent's slot is already in cache.
  *
  * Strings are stored as a pointer to their bytes, NUL-terminated, with the length in the
- * 8 bytes before them (rs_str_len()). A string is never modified in place: an update stores
- * a new one, then frees the old, so a lock-free reader sees one whole string or the other,
- * but must not use the old one after the update (store.h says so to the caller).
+ * 8 bytes before them (rs_str_len()). A string that a create or a load gives and that fits
+ * in RS_INLINE_MAX bytes lives in the slot itself (w[inl]), so reading it costs no cache
+ * miss of its own; a longer one, and every string an update gives, is allocated. A string
+ * is never modified in place: an update stores a new one, then frees the old (the slot's
+ * room is written only before the object is published), so a lock-free reader sees one
+ * whole string or the other, but must not use the old one after the update (store.h says
+ * so to the caller).
  *
  * Words are read with atomic loads and written with atomic stores (free on x86-64 and
  * arm64) so that a field read without the lock never sees a torn value, and the race
@@ -53,6 +60,7 @@ struct store_fld {
     uint32_t fid;   /* the field's number in the file's catalog; never reused */
     store_type type;
     uint32_t word;  /* w[word] holds the value */
+    uint32_t inl;   /* CHAR, TEXT: w[inl] the length, w[inl + 1] the bytes of a short string */
     uint32_t nullb; /* for nullable INT/FLOAT/BOOL: the bit in the null words */
     size_t max_length;
     bool null, unique, indexed;
@@ -76,20 +84,17 @@ struct store_model {
     uint32_t nrels;
     store_fld **rels; /* the foreign keys (of any model) whose target is this one */
     uint32_t nullw;   /* first null word */
+    /* The objects, each in the slot of its id, with the changes since the last snapshot
+     * as marks (only when the store has a file): RS_MARK_DIRTY for created or updated
+     * objects, RS_MARK_TOMB for deleted ids, and the _OUT planes for what a snapshot in
+     * progress is writing (see persist/snapshot.c). */
     rs_arena arena;
-    rs_hash ids;      /* id -> object */
     uint64_t next_id; /* the id the next create gets */
     size_t count;     /* live objects */
-    /* Changes since the last snapshot (only when the store has a file): id -> object for
-     * created or updated objects, id -> RS_TOMB for deleted ones. A value with RS_INFLIGHT
-     * set is being written by a snapshot (see persist/snapshot.c). */
-    rs_hash dirty;
-    rs_hash tombs;
-    size_t scratch_tombs, scratch_marks; /* counters for the delete in progress */
 };
 
-#define RS_INFLIGHT ((uintptr_t)1)
-#define RS_TOMB ((void *)(uintptr_t)2)
+/* The longest string (in bytes, without its NUL) kept inside its object's slot. */
+#define RS_INLINE_MAX 15
 
 struct store {
     pthread_rwlock_t lock;
@@ -128,6 +133,12 @@ static inline void rs_word_set_ptr(store_obj *o, uint32_t i, const void *p)
 static inline size_t rs_str_len(const char *s)
 {
     return (size_t)((const uint64_t *)(const void *)s)[-1];
+}
+
+/* rs_str_inline() - where a short string of O's field F lives: inside the slot. */
+static inline char *rs_str_inline(const store_obj *o, const store_fld *f)
+{
+    return (char *)(uintptr_t)&o->w[f->inl + 1];
 }
 
 static inline bool rs_null_bit(const store_obj *o, const store_fld *f)

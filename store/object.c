@@ -85,43 +85,22 @@ static bool is_required(const store_fld *f)
     return !f->null && f->dflt.kind == STORE_KIND_NONE;
 }
 
-static bool value_given(const store_value *v, const char *name)
-{
-    for (; v->name; v++)
-        if (!strcmp(v->name, name))
-            return true;
-    return false;
-}
-
-/* Step 1: every value names a field once and fits it; on create, every required field is given. */
-static int check_values(store *db, const store_model *m, const store_value *v, bool create)
-{
-    for (const store_value *p = v; p->name; p++) {
-        const store_fld *f = rs_field_find(m, p->name);
-        if (!f)
-            return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", m->name, p->name);
-        for (const store_value *q = v; q < p; q++)
-            if (!strcmp(q->name, p->name))
-                return rs_error_set(db, STORE_EINVAL, "%s.%s: given twice", m->name, p->name);
-        int rc = check_value(db, f, p);
-        if (rc)
-            return rc;
-    }
-    for (uint32_t j = 0; create && j < m->nfields; j++)
-        if (is_required(&m->fields[j]) && !value_given(v, m->fields[j].name))
-            return rs_error_set(db, STORE_EINVAL, "%s.%s: required, and not given", m->name,
-                                m->fields[j].name);
-    return STORE_OK;
-}
-
 /* ---- Staging ------------------------------------------------------------------------------ */
 
-enum { ST_SET = 1, ST_NULL = 2, ST_OWN = 4 };
+/* A field's state in the stage: given by the caller, set (given or defaulted), null, owning
+ * a copied string, or borrowing the caller's short string (copied into the slot at commit). */
+enum { ST_GIVEN = 1, ST_SET = 2, ST_NULL = 4, ST_OWN = 8, ST_BORROW = 16 };
+
+/* Models of up to STAGE_FIELDS fields stage on the stack: a create allocates nothing but
+ * what it keeps. */
+enum { STAGE_FIELDS = 32 };
 
 /* The new words of one object, built aside: w[j] and st[j] for field j. */
 typedef struct stage {
     uint64_t *w;
     uint8_t *st;
+    uint64_t wbuf[STAGE_FIELDS];
+    uint8_t stbuf[STAGE_FIELDS];
 } stage;
 
 char *rs_str_new(const char *s, size_t len)
@@ -142,13 +121,36 @@ void rs_str_free(char *s)
         free(s - sizeof(uint64_t));
 }
 
+/* Copies the LEN bytes at S into O's room for a short string of F; returns where. */
+static char *str_inline(store_obj *o, const store_fld *f, const char *s, size_t len)
+{
+    char *c = rs_str_inline(o, f);
+    rs_word_set(o, f->inl, len);
+    memcpy(c, s, len);
+    c[len] = 0;
+    return c;
+}
+
+int rs_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t len)
+{
+    char *c = len <= RS_INLINE_MAX ? str_inline(o, f, s, len) : rs_str_new(s, len);
+    if (!c)
+        return -1;
+    rs_word_set_ptr(o, f->word, c);
+    return 0;
+}
+
 static int stage_new(stage *s, const store_model *m)
 {
     size_t n = m->nfields ? m->nfields : 1;
-    s->w = malloc(n * (sizeof(uint64_t) + 1));
-    if (!s->w)
+    if (n <= STAGE_FIELDS) {
+        s->w = s->wbuf;
+        s->st = s->stbuf;
+    } else if ((s->w = malloc(n * (sizeof(uint64_t) + 1)))) {
+        s->st = (uint8_t *)(s->w + n);
+    } else {
         return STORE_ENOMEM;
-    s->st = (uint8_t *)(s->w + n);
+    }
     memset(s->st, 0, n);
     return STORE_OK;
 }
@@ -159,14 +161,39 @@ static void stage_free(stage *s, const store_model *m)
     for (uint32_t j = 0; j < m->nfields; j++)
         if (s->st[j] & ST_OWN)
             rs_str_free((char *)(uintptr_t)s->w[j]);
-    free(s->w);
+    if (s->w != s->wbuf)
+        free(s->w);
 }
 
-/* Stages V (already checked) into field F. */
-static int stage_value(stage *s, const store_fld *f, const store_value *v)
+/* Step 1: every value names a field once and fits it; on create, every required field is
+ * given. Reads only (it notes in S which fields are given). */
+static int check_values(store *db, const store_model *m, const store_value *v, bool create,
+                        stage *s)
+{
+    for (const store_value *p = v; p->name; p++) {
+        const store_fld *f = rs_field_find(m, p->name);
+        if (!f)
+            return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", m->name, p->name);
+        uint32_t j = (uint32_t)(f - m->fields);
+        if (s->st[j] & ST_GIVEN)
+            return rs_error_set(db, STORE_EINVAL, "%s.%s: given twice", m->name, p->name);
+        s->st[j] = ST_GIVEN;
+        int rc = check_value(db, f, p);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t j = 0; create && j < m->nfields; j++)
+        if (is_required(&m->fields[j]) && !(s->st[j] & ST_GIVEN))
+            return rs_error_set(db, STORE_EINVAL, "%s.%s: required, and not given", m->name,
+                                m->fields[j].name);
+    return STORE_OK;
+}
+
+/* Stages V (already checked) into field F; a short string of a create is borrowed. */
+static int stage_value(stage *s, const store_fld *f, const store_value *v, bool create)
 {
     uint32_t j = (uint32_t)(f - f->model->fields);
-    s->st[j] = ST_SET;
+    s->st[j] |= ST_SET;
     s->w[j] = 0;
     if (value_is_null(v)) {
         s->st[j] |= ST_NULL;
@@ -174,7 +201,13 @@ static int stage_value(stage *s, const store_fld *f, const store_value *v)
     }
     switch (v->kind) {
     case STORE_KIND_STR: {
-        char *c = rs_str_new(v->u.s, strlen(v->u.s));
+        size_t len = strlen(v->u.s);
+        if (create && len <= RS_INLINE_MAX) {
+            s->w[j] = (uint64_t)(uintptr_t)v->u.s;
+            s->st[j] |= ST_BORROW;
+            break;
+        }
+        char *c = rs_str_new(v->u.s, len);
         if (!c)
             return STORE_ENOMEM;
         s->w[j] = (uint64_t)(uintptr_t)c;
@@ -204,14 +237,14 @@ static int stage_values(store *db, stage *s, const store_model *m, const store_v
                         bool create)
 {
     for (; v->name; v++)
-        if (stage_value(s, rs_field_find(m, v->name), v))
+        if (stage_value(s, rs_field_find(m, v->name), v, create))
             return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     for (uint32_t j = 0; create && j < m->nfields; j++) {
         const store_fld *f = &m->fields[j];
         if (s->st[j] & ST_SET)
             continue;
         store_value null = STORE_V_NULL(f->name);
-        if (stage_value(s, f, f->dflt.kind != STORE_KIND_NONE ? &f->dflt : &null))
+        if (stage_value(s, f, f->dflt.kind != STORE_KIND_NONE ? &f->dflt : &null, create))
             return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     }
     return STORE_OK;
@@ -227,7 +260,9 @@ static int stage_indexes(store *db, const stage *s, store_model *m, const store_
         if (!(s->st[j] & ST_SET) || (s->st[j] & ST_NULL) || !(f->unique || f->indexed))
             continue;
         rs_probe p = {.w = s->w[j], .len = 0};
-        if (rs_is_string(f))
+        if (s->st[j] & ST_BORROW)
+            p.len = strlen((const char *)(uintptr_t)s->w[j]);
+        else if (rs_is_string(f))
             p.len = rs_str_len((const char *)(uintptr_t)s->w[j]);
         if (f->unique && rs_vindex_find(f, p, self))
             return rs_error_set(db, STORE_ECONSTRAINT, "%s.%s: the value is already used",
@@ -280,25 +315,13 @@ void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
 
 /* ---- Changes since the last snapshot ------------------------------------------------------ */
 
-int rs_dirty_reserve(store_model *m, size_t created, size_t deleted)
-{
-    if (!m->db->track)
-        return STORE_OK;
-    if (rs_hash_reserve(&m->dirty, created) || rs_hash_reserve(&m->tombs, deleted))
-        return STORE_ENOMEM;
-    return STORE_OK;
-}
-
 void rs_dirty_mark(store_obj *o)
 {
     store_model *m = o->model;
     if (!m->db->track)
         return;
-    void *v = rs_hash_get(&m->dirty, o->id);
-    if (v)
-        rs_hash_replace(&m->dirty, o->id, v, o); /* dirty again, even if being written */
-    else
-        rs_hash_put(&m->dirty, o->id, o); /* reserved: cannot fail */
+    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY, true);
+    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false); /* dirty again, if being written */
 }
 
 void rs_dirty_tomb(store_obj *o)
@@ -306,10 +329,9 @@ void rs_dirty_tomb(store_obj *o)
     store_model *m = o->model;
     if (!m->db->track)
         return;
-    void *v = rs_hash_get(&m->dirty, o->id);
-    if (v)
-        rs_hash_del(&m->dirty, o->id, v);
-    rs_hash_put(&m->tombs, o->id, RS_TOMB); /* reserved: cannot fail */
+    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY, false);
+    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false);
+    rs_mark_set(&m->arena, o->id, RS_MARK_TOMB, true);
 }
 
 /* ---- Commit ------------------------------------------------------------------------------- */
@@ -334,11 +356,15 @@ static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, boo
         rs_vindex_remove(f, o);
     if (f->type == STORE_FK && !was_null)
         rs_link_remove(f, (store_obj *)(uintptr_t)old, o);
+    if (st & ST_BORROW) {
+        const char *s = (const char *)(uintptr_t)w;
+        w = (uint64_t)(uintptr_t)str_inline(o, f, s, strlen(s));
+    }
     rs_word_set(o, f->word, w);
     if (f->null && !rs_is_string(f) && f->type != STORE_FK)
         null_bit_set(o, f, is_null);
     if (rs_is_string(f) && !fresh)
-        rs_str_free((char *)(uintptr_t)old);
+        rs_obj_str_free(o, f, (char *)(uintptr_t)old);
     if (f->type == STORE_FK && !is_null)
         link_append(f, (store_obj *)(uintptr_t)w, o);
     if ((f->unique || f->indexed) && !is_null)
@@ -358,26 +384,24 @@ static void commit(stage *s, store_obj *o, bool fresh)
 
 int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out)
 {
-    int rc = check_values(db, m, v, true);
-    if (rc)
-        return rc;
     stage s;
     if (stage_new(&s, m))
         return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
-    rc = stage_values(db, &s, m, v, true);
+    int rc = check_values(db, m, v, true, &s);
+    if (!rc)
+        rc = stage_values(db, &s, m, v, true);
     if (!rc)
         rc = stage_indexes(db, &s, m, NULL);
-    if (!rc && (rs_hash_reserve(&m->ids, 1) || rs_dirty_reserve(m, 1, 0)))
-        rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
-    store_obj *o = rc ? NULL : rs_arena_alloc(&m->arena);
-    if (!rc && !o)
+    uint64_t id = m->next_id;
+    if (!rc && rs_arena_reserve(&m->arena, id))
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     if (rc)
         goto out_free_stage;
+    store_obj *o = rs_arena_take(&m->arena, id); /* nothing below can fail */
     o->model = m;
-    o->id = m->next_id++; /* nothing below can fail */
-    rs_hash_put(&m->ids, o->id, o);
+    m->next_id++;
     commit(&s, o, true);
+    rs_obj_publish(o, id); /* last: a reader that finds the id finds the object whole */
     rs_dirty_mark(o);
     m->count++;
     if (out)
@@ -392,17 +416,14 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
     store_model *m = o->model;
     if (!rs_obj_live(o))
         return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
-    int rc = check_values(db, m, v, false);
-    if (rc)
-        return rc;
     stage s;
     if (stage_new(&s, m))
         return rs_error_set(db, STORE_ENOMEM, "%s %" PRIu64 ": out of memory", m->name, o->id);
-    rc = stage_values(db, &s, m, v, false);
+    int rc = check_values(db, m, v, false, &s);
+    if (!rc)
+        rc = stage_values(db, &s, m, v, false);
     if (!rc)
         rc = stage_indexes(db, &s, m, o);
-    if (!rc && rs_dirty_reserve(m, 1, 0))
-        rc = rs_error_set(db, STORE_ENOMEM, "%s %" PRIu64 ": out of memory", m->name, o->id);
     if (!rc) {
         commit(&s, o, false);
         rs_dirty_mark(o);
@@ -416,7 +437,7 @@ void rs_obj_strings_free(store_obj *o)
     store_model *m = o->model;
     for (uint32_t j = 0; j < m->nfields; j++)
         if (rs_is_string(&m->fields[j]))
-            rs_str_free(rs_word_ptr(o, m->fields[j].word));
+            rs_obj_str_free(o, &m->fields[j], rs_word_ptr(o, m->fields[j].word));
 }
 
 /* ---- Lookup by value ---------------------------------------------------------------------- */

@@ -20,10 +20,21 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v);
 /* rs_obj_delete() - store_delete() under the write lock; all or nothing (store/delete.c). */
 int rs_obj_delete(store *db, store_obj *o);
 
-/* rs_obj_get() - the live object of M with ID, or NULL. One probe of the id index. */
+/*
+ * rs_obj_get() - the live object of M with ID, or NULL. Two loads: the chunk, the slot.
+ * Needs no lock: a create publishes the id last (rs_obj_publish()), after every field, so
+ * a reader that finds the id finds the object whole.
+ */
 static inline store_obj *rs_obj_get(const store_model *m, uint64_t id)
 {
-    return rs_hash_get(&m->ids, id);
+    store_obj *o = rs_arena_at(&m->arena, id);
+    return o && id && __atomic_load_n(&o->id, __ATOMIC_ACQUIRE) == id ? o : NULL;
+}
+
+/* rs_obj_publish() - O now holds ID (0: O is dead), for readers holding no lock. */
+static inline void rs_obj_publish(store_obj *o, uint64_t id)
+{
+    __atomic_store_n(&o->id, id, __ATOMIC_RELEASE);
 }
 
 /* rs_obj_live() - whether O is a live object (not deleted). */
@@ -48,17 +59,24 @@ char *rs_str_new(const char *s, size_t len);
 /* rs_str_free() - free a store string; NULL is allowed. */
 void rs_str_free(char *s);
 
+/*
+ * rs_str_set_fresh() - give field F of O, an object not yet published, the LEN bytes at S:
+ * inside the slot if they fit, else a string of their own. 0, or -1 when out of memory.
+ */
+int rs_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t len);
+
+/* rs_obj_str_free() - free string S of O's field F unless it lives inside the slot. */
+static inline void rs_obj_str_free(const store_obj *o, const store_fld *f, char *s)
+{
+    if (s != rs_str_inline(o, f))
+        rs_str_free(s);
+}
+
 /* rs_link_remove() - take CHILD out of PARENT's reverse relation of foreign key FK. */
 void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child);
 
-/*
- * rs_dirty_reserve() - room to record CREATED more changed and DELETED more deleted objects
- * of M, so that the marks below cannot fail. STORE_OK or STORE_ENOMEM. Without a file,
- * nothing is recorded and this always succeeds.
- */
-int rs_dirty_reserve(store_model *m, size_t created, size_t deleted);
-
-/* rs_dirty_mark() - record that O was created or changed. */
+/* rs_dirty_mark() - record that O was created or changed (only when the store has a file).
+ * Never fails: the marks sit beside the slots. */
 void rs_dirty_mark(store_obj *o);
 
 /* rs_dirty_tomb() - record that O is deleted (before its slot is recycled). */

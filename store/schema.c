@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "store/error.h"
+#include "store/object.h"
 #include "store/schema.h"
 
 /* ---- Small helpers ------------------------------------------------------------------------ */
@@ -295,9 +296,6 @@ static int models_build(store *db, const store_schema *s)
         store_model *m = &db->models[db->nmodels++];
         m->db = db;
         m->next_id = 1;
-        rs_hash_init(&m->ids);
-        rs_hash_init(&m->dirty);
-        rs_hash_init(&m->tombs);
         if (!(m->name = copy_str(d->name)))
             return STORE_ENOMEM;
         if (d->nfields && !(m->fields = calloc(d->nfields, sizeof *m->fields)))
@@ -361,13 +359,19 @@ static int relations_resolve(store *db)
     return STORE_OK;
 }
 
-/* Lays out M's slot: field words, null words, sibling links, group links, relation heads. */
+/* Lays out M's slot: field words (a string's room for a short one right after its pointer,
+ * so that the id, the pointer and the bytes share a cache line), null words, sibling links,
+ * group links, relation heads. */
 static void layout(store_model *m)
 {
-    uint32_t w = m->nfields, nullable = 0;
+    uint32_t w = 0, nullable = 0;
     for (uint32_t j = 0; j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
-        f->word = j;
+        f->word = w++;
+        if (rs_is_string(f)) {
+            f->inl = w;
+            w += 1 + (RS_INLINE_MAX + 1 + 7) / 8;
+        }
         if (f->null && !rs_is_string(f) && f->type != STORE_FK)
             f->nullb = nullable++;
     }
@@ -388,7 +392,7 @@ static void layout(store_model *m)
         w += 3;
     }
     size_t size = sizeof(store_obj) + w * sizeof(uint64_t);
-    rs_arena_init(&m->arena, size < 24 ? 24 : size);
+    rs_arena_init(&m->arena, size);
 }
 
 int rs_schema_compile(store *db, const store_schema *s)
@@ -409,16 +413,9 @@ int rs_schema_compile(store *db, const store_schema *s)
 
 static void objects_free(store_model *m)
 {
-    size_t pos = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&m->ids, &pos));) {
-        store_obj *o = e->val;
-        for (uint32_t j = 0; j < m->nfields; j++) {
-            store_fld *f = &m->fields[j];
-            char *str = rs_word_ptr(o, f->word);
-            if (rs_is_string(f) && str)
-                free(str - sizeof(uint64_t));
-        }
-    }
+    uint64_t pos = 0;
+    for (store_obj *o; (o = rs_arena_scan(&m->arena, &pos));)
+        rs_obj_strings_free(o);
 }
 
 void rs_models_free(store *db)
@@ -437,9 +434,6 @@ void rs_models_free(store *db)
                 free((char *)f->dflt.u.s);
         }
         rs_arena_free_all(&m->arena);
-        rs_hash_free(&m->ids);
-        rs_hash_free(&m->dirty);
-        rs_hash_free(&m->tombs);
         free(m->fields);
         free(m->rels);
         free(m->name);

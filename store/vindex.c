@@ -160,9 +160,9 @@ int rs_vindex_check(store *db, const store_fld *f)
         if (rc)
             return rc;
     }
-    pos = 0;
-    for (const rs_hash_entry *e; (e = rs_hash_scan(&f->model->ids, &pos));)
-        non_null += !rs_field_null(f, e->val);
+    uint64_t id = 0;
+    for (const store_obj *o; (o = rs_arena_scan(&f->model->arena, &id));)
+        non_null += !rs_field_null(f, o);
     if (filed != non_null)
         return FAIL(db, "%s.%s: %zu objects filed, %zu values", f->model->name, f->name, filed,
                     non_null);
