@@ -366,7 +366,7 @@ const char *store_field_str(const store_obj *obj, const store_fld *fld)
     assert(obj->model == fld->model);
     if (!rs_is_string(fld))
         return NULL;
-    return rs_word_ptr(obj, fld->word);
+    return rs_str_get(obj, fld);
 }
 
 int64_t store_field_int(const store_obj *obj, const store_fld *fld)

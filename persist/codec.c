@@ -52,7 +52,7 @@ static size_t payload_size(enum rs_tag tag, const store_fld *f, const store_obj 
     case RS_TAG_BOOL:
         return 1;
     case RS_TAG_STR:
-        return 4 + rs_str_len(rs_word_ptr(o, f->word));
+        return 4 + rs_str_len(rs_str_get(o, f));
     case RS_TAG_REF:
         return 16;
     default:
@@ -87,7 +87,7 @@ static uint8_t *put_field(uint8_t *p, const store_fld *f, const store_obj *o)
         *p = w != 0;
         return p + 1;
     case RS_TAG_STR: {
-        const char *s = (const char *)(uintptr_t)w;
+        const char *s = rs_str_decode(o, f, w);
         uint32_t len = (uint32_t)rs_str_len(s);
         rs_put_u32(p, len);
         memcpy(p + 4, s, len);

@@ -77,7 +77,7 @@ static void put_field(buf *b, const store_fld *f, const store_obj *o)
     switch (f->type) {
     case STORE_CHAR:
     case STORE_TEXT:
-        put_string(b, (const char *)(uintptr_t)w);
+        put_string(b, rs_str_decode(o, f, w));
         break;
     case STORE_INT:
         put(b, "%" PRId64, (int64_t)w);

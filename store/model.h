@@ -7,9 +7,7 @@
  *   id              the object's id; 0 once deleted
  *   model           its model
  *   w[word]         one word per field, in field order: int64, double bits, bool, string,
- *                   parent pointer; a string field's word is followed by
- *   w[inl], +1, +2  room for a short string (RS_INLINE_MAX bytes): its length in the first
- *                   word, as for a string of its own, then its bytes
+ *                   parent pointer; a string field has two words (below)
  *   w[nullw ..)     null bits of the nullable INT/FLOAT/BOOL fields (strings and foreign
  *                   keys are null when their pointer is NULL)
  *   w[link], +1, +2 per foreign key of the model: next and prev sibling under the parent,
@@ -21,14 +19,17 @@
  * Keeping a reverse relation's head inside the parent's slot means store_reverse() reads
  * the parent it was given and probes no index: the parent's slot is already in cache.
  *
- * Strings are stored as a pointer to their bytes, NUL-terminated, with the length in the
- * 8 bytes before them (rs_str_len()). A string that a create or a load gives and that fits
- * in RS_INLINE_MAX bytes lives in the slot itself (w[inl]), so reading it costs no cache
- * miss of its own; a longer one, and every string an update gives, is allocated. A string
- * is never modified in place: an update stores a new one, then frees the old (the slot's
- * room is written only before the object is published), so a lock-free reader sees one
- * whole string or the other, but must not use the old one after the update (store.h says
- * so to the caller).
+ * A string field's two words hold one of:
+ *   - 0: null;
+ *   - a pointer to the string's own allocation: its bytes, NUL-ended, with their length in
+ *     the 8 bytes before them (pointers are 8-aligned, so the low bit is 0);
+ *   - the string itself, when a create or a load gives one of at most RS_INLINE_MAX bytes:
+ *     byte 0 is 2 * length + 1 (odd, so the low bit is 1), the bytes and the NUL follow.
+ * Either way rs_str_len() finds the length in the byte(s) before the string, and a short
+ * string costs no cache miss of its own. A string is never modified in place: an update
+ * stores a new allocation, then frees the old (the slot's own room is written only before
+ * the object is published), so a reader sees the one string or the other, but must not use
+ * the old one after the update (store.h says so to the caller).
  *
  * Words are read with atomic loads and written with atomic stores (free on x86-64 and
  * arm64) so that a field read without the lock never sees a torn value, and the race
@@ -40,6 +41,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <store.h>
 
 #include "index/hash.h"
@@ -59,8 +61,7 @@ struct store_fld {
     char *name;
     uint32_t fid;   /* the field's number in the file's catalog; never reused */
     store_type type;
-    uint32_t word;  /* w[word] holds the value */
-    uint32_t inl;   /* CHAR, TEXT: w[inl] the length, w[inl + 1] the bytes of a short string */
+    uint32_t word;  /* w[word] holds the value (CHAR, TEXT: and w[word + 1]) */
     uint32_t nullb; /* for nullable INT/FLOAT/BOOL: the bit in the null words */
     size_t max_length;
     bool null, unique, indexed;
@@ -94,7 +95,10 @@ struct store_model {
 };
 
 /* The longest string (in bytes, without its NUL) kept inside its object's slot. */
-#define RS_INLINE_MAX 15
+#define RS_INLINE_MAX 14
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "rs_str_len() reads the top byte of a length word as the byte before a string");
 
 struct store {
     pthread_rwlock_t lock;
@@ -130,15 +134,33 @@ static inline void rs_word_set_ptr(store_obj *o, uint32_t i, const void *p)
     rs_word_set(o, i, (uint64_t)(uintptr_t)p);
 }
 
+/* rs_str_len() - the length of store string S, kept in the byte(s) before it. */
 static inline size_t rs_str_len(const char *s)
 {
-    return (size_t)((const uint64_t *)(const void *)s)[-1];
+    unsigned char tag = (unsigned char)s[-1];
+    if (tag & 1)
+        return tag >> 1; /* inside a slot */
+    uint64_t len;
+    memcpy(&len, s - sizeof len, sizeof len);
+    return (size_t)len;
 }
 
 /* rs_str_inline() - where a short string of O's field F lives: inside the slot. */
 static inline char *rs_str_inline(const store_obj *o, const store_fld *f)
 {
-    return (char *)(uintptr_t)&o->w[f->inl + 1];
+    return (char *)(uintptr_t)&o->w[f->word] + 1;
+}
+
+/* rs_str_decode() - the string that word W (read from O's field F) stands for, or NULL. */
+static inline const char *rs_str_decode(const store_obj *o, const store_fld *f, uint64_t w)
+{
+    return w & 1 ? rs_str_inline(o, f) : (const char *)(uintptr_t)w;
+}
+
+/* rs_str_get() - O's string field F, or NULL when it is null. */
+static inline const char *rs_str_get(const store_obj *o, const store_fld *f)
+{
+    return rs_str_decode(o, f, rs_word(o, f->word));
 }
 
 static inline bool rs_null_bit(const store_obj *o, const store_fld *f)

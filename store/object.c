@@ -121,19 +121,23 @@ void rs_str_free(char *s)
         free(s - sizeof(uint64_t));
 }
 
-/* Copies the LEN bytes at S into O's room for a short string of F; returns where. */
-static char *str_inline(store_obj *o, const store_fld *f, const char *s, size_t len)
+/* Writes the LEN (<= RS_INLINE_MAX) bytes at S into O's field F itself: a tag byte, the
+ * bytes, a NUL. Only for an object no reader can reach yet. */
+static void str_inline(store_obj *o, const store_fld *f, const char *s, size_t len)
 {
-    char *c = rs_str_inline(o, f);
-    rs_word_set(o, f->inl, len);
-    memcpy(c, s, len);
-    c[len] = 0;
-    return c;
+    char room[RS_INLINE_MAX + 2] = {0};
+    room[0] = (char)(2 * len + 1);
+    memcpy(room + 1, s, len);
+    memcpy(&o->w[f->word], room, sizeof room);
 }
 
 int rs_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t len)
 {
-    char *c = len <= RS_INLINE_MAX ? str_inline(o, f, s, len) : rs_str_new(s, len);
+    if (len <= RS_INLINE_MAX) {
+        str_inline(o, f, s, len);
+        return 0;
+    }
+    char *c = rs_str_new(s, len);
     if (!c)
         return -1;
     rs_word_set_ptr(o, f->word, c);
@@ -348,6 +352,7 @@ static void null_bit_set(store_obj *o, const store_fld *f, bool null)
 static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, bool fresh)
 {
     uint64_t old = rs_word(o, f->word);
+    const char *old_str = rs_is_string(f) ? rs_str_decode(o, f, old) : NULL;
     bool was_null = fresh || rs_field_null(f, o);
     bool is_null = st & ST_NULL;
     if (f->type == STORE_FK && !fresh && !was_null && !is_null && old == w)
@@ -358,13 +363,14 @@ static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, boo
         rs_link_remove(f, (store_obj *)(uintptr_t)old, o);
     if (st & ST_BORROW) {
         const char *s = (const char *)(uintptr_t)w;
-        w = (uint64_t)(uintptr_t)str_inline(o, f, s, strlen(s));
+        str_inline(o, f, s, strlen(s));
+    } else {
+        rs_word_set(o, f->word, w);
     }
-    rs_word_set(o, f->word, w);
     if (f->null && !rs_is_string(f) && f->type != STORE_FK)
         null_bit_set(o, f, is_null);
     if (rs_is_string(f) && !fresh)
-        rs_obj_str_free(o, f, (char *)(uintptr_t)old);
+        rs_obj_str_free(o, f, (char *)(uintptr_t)old_str);
     if (f->type == STORE_FK && !is_null)
         link_append(f, (store_obj *)(uintptr_t)w, o);
     if ((f->unique || f->indexed) && !is_null)
@@ -437,7 +443,7 @@ void rs_obj_strings_free(store_obj *o)
     store_model *m = o->model;
     for (uint32_t j = 0; j < m->nfields; j++)
         if (rs_is_string(&m->fields[j]))
-            rs_obj_str_free(o, &m->fields[j], rs_word_ptr(o, m->fields[j].word));
+            rs_obj_str_free(o, &m->fields[j], (char *)(uintptr_t)rs_str_get(o, &m->fields[j]));
 }
 
 /* ---- Lookup by value ---------------------------------------------------------------------- */

@@ -359,19 +359,16 @@ static int relations_resolve(store *db)
     return STORE_OK;
 }
 
-/* Lays out M's slot: field words (a string's room for a short one right after its pointer,
- * so that the id, the pointer and the bytes share a cache line), null words, sibling links,
- * group links, relation heads. */
+/* Lays out M's slot: field words (two for a string, which may live there), null words,
+ * sibling links, group links, relation heads. */
 static void layout(store_model *m)
 {
     uint32_t w = 0, nullable = 0;
     for (uint32_t j = 0; j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
         f->word = w++;
-        if (rs_is_string(f)) {
-            f->inl = w;
-            w += 1 + (RS_INLINE_MAX + 1 + 7) / 8;
-        }
+        if (rs_is_string(f))
+            w += (RS_INLINE_MAX + 2 + 7) / 8 - 1; /* room for a short string */
         if (f->null && !rs_is_string(f) && f->type != STORE_FK)
             f->nullb = nullable++;
     }

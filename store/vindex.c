@@ -26,8 +26,11 @@ static uint64_t key_of(const store_fld *f, rs_probe p)
 rs_probe rs_vindex_probe(const store_fld *f, const store_obj *o)
 {
     rs_probe p = {.w = rs_word(o, f->word), .len = 0};
-    if (rs_is_string(f))
-        p.len = rs_str_len((const char *)(uintptr_t)p.w);
+    if (rs_is_string(f)) {
+        const char *s = rs_str_decode(o, f, p.w);
+        p.w = (uint64_t)(uintptr_t)s;
+        p.len = rs_str_len(s);
+    }
     return p;
 }
 
@@ -37,7 +40,7 @@ static bool holds(const store_fld *f, const store_obj *o, rs_probe p)
     uint64_t w = rs_word(o, f->word);
     if (!rs_is_string(f))
         return w == p.w;
-    const char *s = (const char *)(uintptr_t)w;
+    const char *s = rs_str_decode(o, f, w);
     return rs_str_len(s) == p.len && !memcmp(s, (const char *)(uintptr_t)p.w, p.len);
 }
 
