@@ -7,7 +7,9 @@
  * bench/systems.h, N times (default 3): insert everything (ns/object, and resident bytes
  * per object), get random books by id (ns), walk random authors' books reading each title
  * (ns per author), update 1% of the books then persist (ms), update 1,000 books then persist
- * (ms), persist everything (ns/object), reopen until the first reverse walk answers (ms).
+ * (ms), persist everything (ns/object), reopen until the first reverse walk answers (ms),
+ * and read everything durable (relstore: a full load by store_open(); raw LMDB: a full
+ * cursor scan; ns/object).
  * Random ids come from one seeded generator, the same for every system. The medians go to a
  * markdown table per scale, with the machine above it and each target's ratio below it; the
  * raw runs to DIR/runs.csv; the walk times by store size to DIR/walk.dat for the plot.
@@ -28,13 +30,14 @@
 #include "bench/common.h"
 #include "bench/systems.h"
 
-enum { F_INSERT, F_GET, F_WALK, F_UPDATE, F_UPDATE1K, F_PERSIST, F_REOPEN, F_MEM, NFIG };
+enum { F_INSERT, F_GET, F_WALK, F_UPDATE, F_UPDATE1K, F_PERSIST, F_REOPEN, F_LOAD, F_MEM, NFIG };
 
 static const char *const fig_names[NFIG] = {
     "insert (ns/object)",          "get book by id (ns)",
     "reverse walk, 10 titles (ns)", "update 1% + persist (ms)",
     "update 1,000 + persist (ms)", "full persist (ns/object)",
-    "reopen to first walk (ms)",   "resident memory (bytes/object)",
+    "reopen to first walk (ms)",   "full load or scan (ns/object)",
+    "resident memory (bytes/object)",
 };
 
 static const bench_sys *const all_systems[] = {
@@ -130,6 +133,12 @@ static int run_once(const bench_sys *sys, long a, double fig[NFIG])
     t = now_ns();
     rc = rc || sys->reopen(ctx);
     fig[F_REOPEN] = (now_ns() - t) / 1e6;
+    fig[F_LOAD] = -1; /* not measured for this system */
+    if (!rc && sys->load) {
+        double ns = sys->load(ctx);
+        rc = ns < 0;
+        fig[F_LOAD] = ns / objects;
+    }
     if (ctx)
         sys->destroy(ctx);
     remove_dir(dir);
@@ -191,6 +200,8 @@ static void print_table(FILE *out, const results *r, int repeats)
         for (int s = 0; s < r->nsys; s++)
             if (!r->ok[s])
                 fprintf(out, " failed |");
+            else if (r->med[s][f] < 0)
+                fprintf(out, " - |");
             else
                 fprintf(out, r->med[s][f] < 10 ? " %.2f |" : " %.0f |", r->med[s][f]);
         fprintf(out, "\n");
@@ -238,9 +249,12 @@ static void print_targets(FILE *out, const results *r)
         snprintf(what, sizeof what, "reverse walk: best peer (%s) / relstore", best_name);
         target(out, what, best / R[F_WALK], false, 3);
     }
-    if (lmp >= 0)
+    if (lmp >= 0) {
         target(out, "update 1% + persist: relstore / lmdb-plain",
                R[F_UPDATE] / r->med[lmp][F_UPDATE], true, 0.5);
+        target(out, "full load on open: relstore / lmdb-plain cursor scan",
+               R[F_LOAD] / r->med[lmp][F_LOAD], true, 3);
+    }
     fprintf(out, "\n");
 }
 
@@ -312,7 +326,7 @@ int main(int argc, char **argv)
             return 1;
         }
         fprintf(csv, "scale,system,repeat,insert_ns,get_ns,walk_ns,update_1pct_ms,"
-                     "update_1000_ms,persist_ns,reopen_ms,memory_bytes\n");
+                     "update_1000_ms,persist_ns,reopen_ms,load_ns,memory_bytes\n");
     }
     static results res[MAX_SCALES];
     for (int i = 0; i < nscales; i++) {
@@ -333,10 +347,10 @@ int main(int argc, char **argv)
                 for (int f = 0; f < NFIG; f++)
                     runs[f][rep] = fig[f];
                 if (csv && r->ok[k])
-                    fprintf(csv, "%ld,%s,%d,%.1f,%.1f,%.1f,%.3f,%.3f,%.1f,%.3f,%.1f\n", r->scale,
-                            sys->name, rep + 1, fig[F_INSERT], fig[F_GET], fig[F_WALK],
-                            fig[F_UPDATE], fig[F_UPDATE1K], fig[F_PERSIST], fig[F_REOPEN],
-                            fig[F_MEM]);
+                    fprintf(csv, "%ld,%s,%d,%.1f,%.1f,%.1f,%.3f,%.3f,%.1f,%.3f,%.1f,%.1f\n",
+                            r->scale, sys->name, rep + 1, fig[F_INSERT], fig[F_GET],
+                            fig[F_WALK], fig[F_UPDATE], fig[F_UPDATE1K], fig[F_PERSIST],
+                            fig[F_REOPEN], fig[F_LOAD], fig[F_MEM]);
             }
             for (int f = 0; r->ok[k] && f < NFIG; f++)
                 r->med[k][f] = bench_median(runs[f], repeats);

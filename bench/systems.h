@@ -32,6 +32,11 @@ typedef struct bench_sys {
     /* Closes and reopens the system from what is durable in DIR, then answers one reverse
      * walk (of author 1) so that the store is really usable; 0 or -1. */
     int (*reopen)(void *ctx);
+    /* Reads everything durable into a usable form, timing only that, and returns the
+     * nanoseconds it took (negative on error): relstore closes the store, then times a
+     * store_open() that loads every object; raw LMDB times a full cursor scan of every
+     * record, touching its bytes. NULL for a system where it means nothing. */
+    double (*load)(void *ctx);
     /* Closes and frees everything (the folder is removed by the driver). */
     void (*destroy)(void *ctx);
 } bench_sys;

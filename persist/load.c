@@ -66,7 +66,8 @@ static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
         return -1;
     switch (rf->tag) {
     case RS_TAG_STR: {
-        if (f->type == STORE_CHAR &&
+        /* No more characters than bytes: count them only when the bytes could be too many. */
+        if (f->type == STORE_CHAR && rf->u.str.len > f->max_length &&
             (size_t)rs_utf8_chars(rf->u.str.s, rf->u.str.len) > f->max_length)
             return -1;
         return rs_str_set_fresh(o, f, rf->u.str.s, rf->u.str.len) ? -2 : 0;

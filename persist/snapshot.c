@@ -124,33 +124,63 @@ static void settle(store *db, const batch *b, bool ok)
         rs_mark_settle(&db->models[i].arena, ok);
 }
 
-/* Puts REC (LEN bytes, checksum HASH) as object ID in DBI, or deletes ID when REC is NULL,
- * keeping the model's count and checksum sum in S. */
-static int apply(MDB_txn *txn, MDB_dbi dbi, uint64_t oid, const void *rec, size_t len,
-                 uint64_t hash, rs_cat_state *s)
-{
-    size_t id = (size_t)oid;
-    MDB_val key = {.mv_size = sizeof id, .mv_data = &id}, old;
-    int rc = mdb_get(txn, dbi, &key, &old);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    if (!rc) {
-        s->hsum -= old.mv_size >= 8 ? rs_rec_hash(old.mv_data) : 0;
-        s->count--;
-    }
-    if (!rec)
-        return rc ? 0 : mdb_del(txn, dbi, &key, NULL);
-    MDB_val val = {.mv_size = len, .mv_data = (void *)rec};
-    s->hsum += hash;
-    s->count++;
-    return mdb_put(txn, dbi, &key, &val, 0);
-}
+/* One model's database being written, through one cursor: puts and deletes in id order
+ * then find their place from the cursor's page, not from the root. */
+typedef struct writer {
+    uint32_t model; /* UINT32_MAX: none yet */
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+} writer;
 
 static int open_model_db(store *db, MDB_txn *txn, uint32_t model, MDB_dbi *dbi)
 {
     char name[512];
     rs_model_dbname(name, sizeof name, db->models[model].name);
     return mdb_dbi_open(txn, name, MDB_CREATE | MDB_INTEGERKEY, dbi);
+}
+
+static void writer_close(writer *w)
+{
+    if (w->cur)
+        mdb_cursor_close(w->cur);
+    w->cur = NULL;
+    w->model = UINT32_MAX;
+}
+
+/* Points W at MODEL's database (a no-op if it is there already). */
+static int writer_use(store *db, MDB_txn *txn, writer *w, uint32_t model)
+{
+    if (w->model == model)
+        return 0;
+    writer_close(w);
+    int rc = open_model_db(db, txn, model, &w->dbi);
+    if (!rc && !(rc = mdb_cursor_open(txn, w->dbi, &w->cur)))
+        w->model = model;
+    return rc;
+}
+
+/* Puts REC (LEN bytes, checksum HASH) as object ID through W, or deletes ID when REC is
+ * NULL, keeping the model's count and checksum sum in S. */
+static int apply(writer *w, uint64_t oid, const void *rec, size_t len, uint64_t hash,
+                 rs_cat_state *s)
+{
+    size_t id = (size_t)oid;
+    MDB_val key = {.mv_size = sizeof id, .mv_data = &id}, old;
+    int rc = mdb_cursor_get(w->cur, &key, &old, MDB_SET_KEY);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    bool found = !rc;
+    if (found) {
+        s->hsum -= old.mv_size >= 8 ? rs_rec_hash(old.mv_data) : 0;
+        s->count--;
+    }
+    if (!rec)
+        return found ? mdb_cursor_del(w->cur, 0) : 0;
+    MDB_val val = {.mv_size = len, .mv_data = (void *)rec};
+    s->hsum += hash;
+    s->count++;
+    key = (MDB_val){.mv_size = sizeof id, .mv_data = &id};
+    return mdb_cursor_put(w->cur, &key, &val, found ? MDB_CURRENT : 0);
 }
 
 static int model_index(const store *db, const char *name, uint32_t *out)
@@ -170,18 +200,18 @@ static int fold_entry(store *db, MDB_txn *txn, const uint8_t *p, size_t len, uin
     rs_log_reader r;
     rs_log_change c;
     int rc = rs_log_open(&r, p, len, gen) ? MDB_CORRUPTED : 0, more = 0;
-    uint32_t model = UINT32_MAX, m = 0;
-    MDB_dbi dbi = 0;
+    uint32_t m = 0;
+    writer w = {.model = UINT32_MAX};
     while (!rc && (more = rs_log_next(&r, &c)) == 1) {
         rc = model_index(db, c.model, &m);
-        if (!rc && m != model && !(rc = open_model_db(db, txn, m, &dbi)))
-            model = m;
+        if (!rc)
+            rc = writer_use(db, txn, &w, m);
         if (!rc && c.len && c.len < 8)
             rc = MDB_CORRUPTED; /* the loader checks every logged record; never trust one */
         if (!rc)
-            rc = apply(txn, dbi, c.id, c.rec, c.len, c.len ? rs_rec_hash(c.rec) : 0,
-                       &b->state[m]);
+            rc = apply(&w, c.id, c.rec, c.len, c.len ? rs_rec_hash(c.rec) : 0, &b->state[m]);
     }
+    writer_close(&w);
     return rc ? rc : more < 0 ? MDB_CORRUPTED : 0;
 }
 
@@ -279,29 +309,28 @@ static int last_id(MDB_txn *txn, MDB_dbi dbi, uint64_t *last)
  */
 static int write_base(store *db, MDB_txn *txn, batch *b)
 {
-    MDB_dbi dbi = 0;
-    uint32_t open_model = UINT32_MAX;
+    writer w = {.model = UINT32_MAX};
     uint64_t last = 0;
     int rc = 0;
     for (size_t k = 0; !rc && k < b->n; k++) {
         const change *c = &b->changes[k];
         rs_cat_state *s = &b->state[c->model];
-        if (c->model != open_model && !(rc = open_model_db(db, txn, c->model, &dbi)) &&
-            !(rc = last_id(txn, dbi, &last)))
-            open_model = c->model;
+        if (c->model != w.model && !(rc = writer_use(db, txn, &w, c->model)))
+            rc = last_id(txn, w.dbi, &last);
         if (rc || (c->tomb && c->id > last))
             continue; /* a deletion of a record never written */
         if (c->id <= last) {
-            rc = apply(txn, dbi, c->id, c->tomb ? NULL : b->bytes + c->off, c->len, c->hash, s);
+            rc = apply(&w, c->id, c->tomb ? NULL : b->bytes + c->off, c->len, c->hash, s);
             continue;
         }
         size_t id = (size_t)c->id;
         MDB_val key = {.mv_size = sizeof id, .mv_data = &id};
         MDB_val val = {.mv_size = c->len, .mv_data = b->bytes + c->off};
-        rc = mdb_put(txn, dbi, &key, &val, MDB_APPEND);
+        rc = mdb_cursor_put(w.cur, &key, &val, MDB_APPEND);
         s->count++;
         s->hsum += c->hash;
     }
+    writer_close(&w);
     return rc;
 }
 

@@ -95,12 +95,14 @@ enum { ST_GIVEN = 1, ST_SET = 2, ST_NULL = 4, ST_OWN = 8, ST_BORROW = 16 };
  * what it keeps. */
 enum { STAGE_FIELDS = 32 };
 
-/* The new words of one object, built aside: w[j] and st[j] for field j. */
+/* The new words of one object, built aside: w[j] and st[j] for field j; the field each of
+ * the first STAGE_FIELDS values names, found once by the check. */
 typedef struct stage {
     uint64_t *w;
     uint8_t *st;
     uint64_t wbuf[STAGE_FIELDS];
     uint8_t stbuf[STAGE_FIELDS];
+    const store_fld *named[STAGE_FIELDS];
 } stage;
 
 char *rs_str_new(const char *s, size_t len)
@@ -179,6 +181,8 @@ static int check_values(store *db, const store_model *m, const store_value *v, b
         if (!f)
             return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", m->name, p->name);
         uint32_t j = (uint32_t)(f - m->fields);
+        if (p - v < STAGE_FIELDS)
+            s->named[p - v] = f;
         if (s->st[j] & ST_GIVEN)
             return rs_error_set(db, STORE_EINVAL, "%s.%s: given twice", m->name, p->name);
         s->st[j] = ST_GIVEN;
@@ -240,9 +244,11 @@ static int stage_value(stage *s, const store_fld *f, const store_value *v, bool 
 static int stage_values(store *db, stage *s, const store_model *m, const store_value *v,
                         bool create)
 {
-    for (; v->name; v++)
-        if (stage_value(s, rs_field_find(m, v->name), v, create))
+    for (size_t k = 0; v[k].name; k++) {
+        const store_fld *f = k < STAGE_FIELDS ? s->named[k] : rs_field_find(m, v[k].name);
+        if (stage_value(s, f, &v[k], create))
             return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    }
     for (uint32_t j = 0; create && j < m->nfields; j++) {
         const store_fld *f = &m->fields[j];
         if (s->st[j] & ST_SET)

@@ -44,6 +44,12 @@ long rs_utf8_chars(const char *s, size_t len)
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     long n = 0;
     while (p < end) {
+        uint64_t eight;
+        if (end - p >= 8 && (memcpy(&eight, p, 8), !(eight & UINT64_C(0x8080808080808080)))) {
+            p += 8; /* eight ASCII characters at once */
+            n += 8;
+            continue;
+        }
         unsigned c = *p;
         size_t extra;
         uint32_t cp;
@@ -185,7 +191,7 @@ void rs_schema_free(store_schema *s)
 store_fld *rs_field_find(const store_model *m, const char *name)
 {
     for (uint32_t i = 0; i < m->nfields; i++)
-        if (!strcmp(m->fields[i].name, name))
+        if (m->fields[i].name[0] == name[0] && !strcmp(m->fields[i].name, name))
             return &m->fields[i];
     return NULL;
 }
