@@ -349,7 +349,9 @@ STORE_API int store_create(store *db, store_model *model, const store_value *val
                            store_obj **out);
 
 /*
- * store_get() - the object of MODEL with ID, in *OUT. One hash probe.
+ * store_get() - the object of MODEL with ID, in *OUT. Two loads (the slot of an id is at a
+ * place computed from it), no lock: a concurrent create is seen whole or not at all, a
+ * concurrent delete before or after.
  *
  * Returns STORE_OK, STORE_ENOTFOUND (no such id; *OUT is set to NULL) or STORE_EINVAL (a
  * NULL argument).

@@ -164,7 +164,8 @@ static int by_number(const void *x, const void *y)
 
 void rs_mark_sort(rs_arena *a)
 {
-    qsort(a->marked, a->nmarked, sizeof *a->marked, by_number);
+    if (a->nmarked > 1)
+        qsort(a->marked, a->nmarked, sizeof *a->marked, by_number);
 }
 
 static size_t popcount(uint64_t w)
