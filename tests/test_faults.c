@@ -1,0 +1,456 @@
+/*
+ * tests/test_faults.c - every I/O call of a snapshot as a kill point (R2), and as an I/O
+ * error (R4), over several scenarios.
+ *
+ * A scenario builds a base file (a store, its setup, one snapshot), then makes the changes
+ * the snapshot under test writes. A reference run counts that snapshot's I/O calls on the
+ * file (tests/iofault.c) and finds the one that writes LMDB's meta page: the commit point.
+ *
+ * R2: for k = 1 .. N, a forked child starts from a copy of the base file, makes the changes
+ * and is killed (SIGKILL) just before the snapshot's I/O call k. The parent reopens the file:
+ * the open must succeed, store_check() pass, and the file be at exactly the right snapshot:
+ * the new one (its generation and dump) if and only if the meta-page write was made.
+ *
+ * R4: for k = 1 .. N and each fault (EIO, ENOSPC, a short write; once, or from k on), the
+ * changes are made in this process and call k fails. store_snapshot() must return
+ * STORE_EIO or STORE_ENOSPC (or STORE_OK, when the failed call was not needed for the
+ * commit, with the new snapshot whole), leave the store's dump and its dirty and deleted
+ * counts as they were, and, once the fault is cleared, the next snapshot must succeed and a
+ * reopen give exactly the changed store. Leaks fail the sanitizer build.
+ *
+ * RELSTORE_FAULT_SCALE (1) multiplies the scenarios' sizes; RELSTORE_FAULT_FOREVER=1 adds the
+ * persistent faults to R4. Each test prints its counts ("points", "faults").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "store/check.h"
+#include "tests/helpers.h"
+#include "tests/iofault.h"
+
+/* ---- Scenarios ---------------------------------------------------------------------------- */
+
+typedef struct scenario {
+    const char *name;
+    void (*setup)(store *s);        /* the base state, snapshot by the harness */
+    void (*change)(store *s);       /* what the snapshot under test writes */
+    store_options opts;             /* for every open */
+    bool migrate;                   /* the change is opening with the extended schema */
+} scenario;
+
+static int scale = 1;
+
+static store_model *model(store *s, const char *name)
+{
+    store_model *m = store_model_find(s, name);
+    cr_assert_not_null(m, "no model %s", name);
+    return m;
+}
+
+static store_obj *get(store *s, const char *name, uint64_t id)
+{
+    store_obj *o;
+    cr_assert_eq(store_get(s, model(s, name), id, &o), STORE_OK, "%s %" PRIu64, name, id);
+    return o;
+}
+
+/* AUTHORS authors with BOOKS books each; author a's books are (a-1)*BOOKS+1 .. a*BOOKS. */
+static void authors_with_books(store *s, int authors, int books)
+{
+    char text[48];
+    for (int a = 0; a < authors; a++) {
+        store_obj *au;
+        snprintf(text, sizeof text, "author %d", a);
+        cr_assert_eq(store_create(s, model(s, "Author"),
+                                  (store_value[]){STORE_V_STR("name", text), {0}}, &au),
+                     STORE_OK);
+        for (int b = 0; b < books; b++) {
+            snprintf(text, sizeof text, "a book with a long title, number %d", b);
+            cr_assert_eq(store_create(s, model(s, "Book"),
+                                      (store_value[]){STORE_V_STR("title", text),
+                                                      STORE_V_REF("author", au), {0}},
+                                      NULL),
+                         STORE_OK);
+        }
+    }
+}
+
+static void nothing(store *s)
+{
+    (void)s;
+}
+
+static void small_library(store *s)
+{
+    authors_with_books(s, 200 * scale, 3);
+}
+
+static void first_content(store *s)
+{
+    authors_with_books(s, 50 * scale, 4);
+}
+
+/* Sets pages on N books spread over the store's 600 * scale books. */
+static void update_books(store *s, int n)
+{
+    int books = 600 * scale;
+    for (int i = 0; i < n; i++) {
+        uint64_t id = (uint64_t)((long)i * 7919 % books) + 1;
+        store_obj *b = get(s, "Book", id);
+        cr_assert_eq(store_update(s, b, (store_value[]){STORE_V_INT("pages", i + 1), {0}}),
+                     STORE_OK);
+    }
+}
+
+static void one_change(store *s)
+{
+    update_books(s, 1);
+}
+
+static void hundred_changes(store *s)
+{
+    update_books(s, 100);
+}
+
+static void big_library(store *s)
+{
+    authors_with_books(s, 2000 * scale, 5);
+}
+
+static void ten_thousand_changes(store *s)
+{
+    store_model *Bk = model(s, "Book");
+    for (uint64_t id = 1; id <= (uint64_t)10000 * scale; id++) {
+        store_obj *b;
+        cr_assert_eq(store_get(s, Bk, id, &b), STORE_OK);
+        cr_assert_eq(store_update(s, b, (store_value[]){STORE_V_INT("pages", 7), {0}}),
+                     STORE_OK);
+    }
+}
+
+static void delete_most(store *s)
+{
+    for (uint64_t id = 1; id <= (uint64_t)150 * scale; id++)
+        cr_assert_eq(store_delete(s, get(s, "Author", id)), STORE_OK);
+}
+
+static void one_author_many_books(store *s)
+{
+    authors_with_books(s, 2, 5000 * scale);
+}
+
+static void cascade_ten_thousand(store *s)
+{
+    /* Author 1's 5,000 books, and a review of each, go with it. */
+    store_model *Rv = model(s, "Review");
+    for (uint64_t id = 1; id <= (uint64_t)5000 * scale; id++)
+        cr_assert_eq(store_create(s, Rv,
+                                  (store_value[]){STORE_V_REF("book", get(s, "Book", id)),
+                                                  STORE_V_STR("body", "fine"), {0}},
+                                  NULL),
+                     STORE_OK);
+    cr_assert_eq(store_delete(s, get(s, "Author", 1)), STORE_OK);
+}
+
+static void grow_the_map(store *s)
+{
+    authors_with_books(s, 400 * scale, 10); /* far past the 64 KiB map it starts with */
+}
+
+/* The schema of the migration scenario before (Author, Book) and after (Author gains a
+ * nullable field, so every Author is rewritten by the next snapshot). */
+static store_schema *migration_schema(bool after)
+{
+    static const store_field author_v1[] = {
+        {.name = "name", .type = STORE_CHAR, .max_length = 255},
+        {0},
+    };
+    static const store_field author_v2[] = {
+        {.name = "name", .type = STORE_CHAR, .max_length = 255},
+        {.name = "born", .type = STORE_INT, .null = true},
+        {0},
+    };
+    static const store_field book[] = {
+        {.name = "title", .type = STORE_CHAR, .max_length = 255},
+        {.name = "pages", .type = STORE_INT, STORE_DEFAULT_INT(0)},
+        {.name = "author", .type = STORE_FK, .to = "Author", .related_name = "books",
+         .on_delete = STORE_CASCADE},
+        {0},
+    };
+    store_schema *s;
+    cr_assert_eq(store_schema_new(&s), STORE_OK);
+    cr_assert_eq(store_schema_add(s, "Author", after ? author_v2 : author_v1), STORE_OK);
+    cr_assert_eq(store_schema_add(s, "Book", book), STORE_OK);
+    return s;
+}
+
+static const scenario scenarios[] = {
+    {"first snapshot", nothing, first_content, {0}, false},
+    {"1 change", small_library, one_change, {0}, false},
+    {"100 changes", small_library, hundred_changes, {0}, false},
+    {"10,000 changes", big_library, ten_thousand_changes, {0}, false},
+    {"delete-heavy", small_library, delete_most, {0}, false},
+    {"cascade of 10,000", one_author_many_books, cascade_ten_thousand, {0}, false},
+    {"map growth", nothing, grow_the_map, {.map_size = 64 << 10}, false},
+    {"schema migration", small_library, nothing, {0}, true},
+};
+enum { NSCENARIOS = sizeof scenarios / sizeof *scenarios };
+
+/* ---- Files -------------------------------------------------------------------------------- */
+
+static char dir[64], path[96], base[112], lock[112];
+
+static void copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    cr_assert(in >= 0 && out >= 0, "copy %s to %s: %s", from, to, strerror(errno));
+    char buf[1 << 16];
+    for (ssize_t n; (n = read(in, buf, sizeof buf)) > 0;)
+        cr_assert_eq(write(out, buf, (size_t)n), n);
+    close(in);
+    cr_assert_eq(fsync(out), 0);
+    close(out);
+}
+
+/* The store file is the base file again (and no lock file is left over). */
+static void restore_base(void)
+{
+    unlink(lock);
+    copy_file(base, path);
+}
+
+static store_schema *schema_for(const scenario *sc, bool after)
+{
+    return sc->migrate ? migration_schema(after) : library_schema();
+}
+
+/* What a reopen finds: the generation and the dump's hash. */
+typedef struct state {
+    uint64_t gen, hash;
+} state;
+
+static state state_of(store *s)
+{
+    store_stats st;
+    char *text;
+    cr_assert_eq(store_stat(s, &st), STORE_OK);
+    cr_assert_eq(rs_dump(s, &text), STORE_OK);
+    state r = {st.generation, XXH3_64bits(text, strlen(text))};
+    free(text);
+    return r;
+}
+
+/* Opens the file with SCHEMA (READONLY: without ever writing it, a migration made in memory
+ * only); the store must pass store_check(). */
+static store *open_checked(store_schema *schema, const scenario *sc, bool readonly)
+{
+    store *s;
+    store_options opts = sc->opts;
+    if (readonly)
+        opts.flags |= STORE_OPEN_READONLY;
+    int rc = store_open(&s, schema, path, &opts);
+    cr_assert_eq(rc, STORE_OK, "%s: open: %s (%s)", sc->name, store_strerror(rc),
+                 store_errmsg(NULL));
+    check_invariants(s);
+    return s;
+}
+
+/* ---- The harness -------------------------------------------------------------------------- */
+
+typedef struct plan {
+    state old, fresh; /* the file before and after the snapshot under test */
+    long calls;       /* its I/O calls on the file */
+    long meta;        /* the number of the meta-page write */
+} plan;
+
+/* Builds the base file of SC and runs the reference snapshot; returns its plan. */
+static plan prepare(const scenario *sc)
+{
+    strcpy(dir, "/tmp/relstore-faults-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/f.db", dir);
+    snprintf(base, sizeof base, "%s/base.db", dir);
+    snprintf(lock, sizeof lock, "%s-lock", path);
+    plan p = {.calls = 0};
+    store_schema *schema = schema_for(sc, false), *after = schema_for(sc, true);
+    store *s = open_checked(schema, sc, false);
+    sc->setup(s);
+    cr_assert_eq(store_snapshot(s), STORE_OK, "%s: base snapshot: %s", sc->name,
+                 store_errmsg(s));
+    cr_assert_eq(store_close(s), STORE_OK);
+    copy_file(path, base);
+    restore_base();
+    s = open_checked(after, sc, true);
+    p.old = state_of(s);
+    cr_assert_eq(store_close(s), STORE_OK);
+    s = open_checked(after, sc, false);
+    sc->change(s);
+    iofault_watch(path);
+    iofault_arm(IOF_NONE, 0, 0, false);
+    cr_assert_eq(store_snapshot(s), STORE_OK, "%s: %s", sc->name, store_errmsg(s));
+    p.calls = iof->calls;
+    p.meta = iofault_meta_call(sysconf(_SC_PAGESIZE));
+    iofault_watch(NULL);
+    cr_assert_eq(store_close(s), STORE_OK);
+    s = open_checked(after, sc, true);
+    p.fresh = state_of(s);
+    cr_assert_eq(store_close(s), STORE_OK);
+    cr_assert_gt(p.calls, 0, "%s: the snapshot made no I/O call", sc->name);
+    cr_assert_gt(p.meta, 0, "%s: no meta-page write seen", sc->name);
+    cr_assert_neq(p.old.gen, p.fresh.gen);
+    store_schema_free(schema);
+    store_schema_free(after);
+    return p;
+}
+
+static void finish(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* R2 for one scenario: every call a kill point. Returns the points run. */
+static long kill_points(const scenario *sc)
+{
+    plan p = prepare(sc);
+    store_schema *after = schema_for(sc, true);
+    for (long k = 1; k <= p.calls; k++) {
+        restore_base();
+        fflush(NULL);
+        pid_t child = fork();
+        cr_assert_geq(child, 0);
+        if (child == 0) {
+            store *s;
+            if (store_open(&s, after, path, &sc->opts))
+                _exit(2);
+            sc->change(s);
+            iofault_watch(path);
+            iofault_arm(IOF_KILL, k, 0, false);
+            store_snapshot(s);
+            _exit(3); /* not killed: the snapshot made fewer calls than the reference */
+        }
+        int status;
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+                  "%s, call %ld of %ld: the child was not killed (status 0x%x)", sc->name, k,
+                  p.calls, status);
+        store *s = open_checked(after, sc, true);
+        state got = state_of(s), want = k > p.meta ? p.fresh : p.old;
+        cr_assert_eq(got.gen, want.gen,
+                     "%s, killed before call %ld of %ld (meta write %ld): generation %" PRIu64
+                     ", expected %" PRIu64,
+                     sc->name, k, p.calls, p.meta, got.gen, want.gen);
+        cr_assert_eq(got.hash, want.hash, "%s, killed before call %ld: torn content", sc->name,
+                     k);
+        cr_assert_eq(store_close(s), STORE_OK);
+    }
+    store_schema_free(after);
+    finish();
+    return p.calls;
+}
+
+typedef struct fault {
+    const char *name;
+    iof_action action;
+    int err;
+    bool forever;
+    int expect; /* the code store_snapshot() returns when it fails */
+} fault;
+
+/* R4 for one scenario and one fault at every call. Returns the faults injected. */
+static long io_errors(const scenario *sc, const fault *ft)
+{
+    plan p = prepare(sc);
+    store_schema *after = schema_for(sc, true);
+    for (long k = 1; k <= p.calls; k++) {
+        restore_base();
+        store *s = open_checked(after, sc, false);
+        sc->change(s);
+        char *before;
+        store_stats st0, st1;
+        cr_assert_eq(rs_dump(s, &before), STORE_OK);
+        cr_assert_eq(store_stat(s, &st0), STORE_OK);
+        iofault_watch(path);
+        iofault_arm(ft->action, k, ft->err, ft->forever);
+        int rc = store_snapshot(s);
+        iofault_disarm();
+        iofault_watch(NULL);
+        cr_assert(rc == STORE_OK || rc == ft->expect, "%s, %s at call %ld: %s (%s)", sc->name,
+                  ft->name, k, store_strerror(rc), store_errmsg(s));
+        cr_assert(same_store(s, before), "%s, %s at call %ld: memory changed", sc->name,
+                  ft->name, k);
+        cr_assert_eq(store_stat(s, &st1), STORE_OK);
+        if (rc != STORE_OK) {
+            cr_assert(st1.dirty == st0.dirty && st1.deleted == st0.deleted,
+                      "%s, %s at call %ld: the changes are no longer all dirty", sc->name,
+                      ft->name, k);
+            rc = store_snapshot(s);
+            cr_assert_eq(rc, STORE_OK, "%s, %s at call %ld, then cleared: %s (%s)", sc->name,
+                         ft->name, k, store_strerror(rc), store_errmsg(s));
+        }
+        cr_assert_eq(store_close(s), STORE_OK);
+        s = open_checked(after, sc, true);
+        cr_assert(same_store(s, before), "%s, %s at call %ld: the reopened store differs",
+                  sc->name, ft->name, k);
+        cr_assert_eq(store_close(s), STORE_OK);
+        free(before);
+    }
+    store_schema_free(after);
+    finish();
+    return p.calls;
+}
+
+static void setup(void)
+{
+    const char *env = getenv("RELSTORE_FAULT_SCALE");
+    scale = env && atoi(env) > 0 ? atoi(env) : 1;
+    iofault_init();
+    library_setup();
+}
+
+TestSuite(faults, .init = setup, .fini = library_teardown, .timeout = 1800);
+
+Test(faults, a_kill_at_any_io_call_of_a_snapshot_leaves_the_old_or_the_new_snapshot)
+{
+    long points = 0;
+    for (int i = 0; i < NSCENARIOS; i++) {
+        long n = kill_points(&scenarios[i]);
+        cr_log_info("R2 %s: %ld kill points, 0 failures", scenarios[i].name, n);
+        points += n;
+    }
+    cr_log_info("R2: %ld kill points over %d scenarios, 0 failures", points, NSCENARIOS);
+}
+
+Test(faults, an_io_error_at_any_call_changes_nothing_and_the_next_snapshot_is_whole)
+{
+    static const fault once[] = {
+        {"EIO once", IOF_FAIL, EIO, false, STORE_EIO},
+        {"ENOSPC once", IOF_FAIL, ENOSPC, false, STORE_ENOSPC},
+        {"a short write", IOF_SHORT, 0, false, STORE_EIO},
+    };
+    static const fault forever[] = {
+        {"EIO from then on", IOF_FAIL, EIO, true, STORE_EIO},
+        {"ENOSPC from then on", IOF_FAIL, ENOSPC, true, STORE_ENOSPC},
+    };
+    const char *env = getenv("RELSTORE_FAULT_FOREVER");
+    bool both = env && atoi(env) == 1;
+    long faults = 0;
+    for (int i = 0; i < NSCENARIOS; i++)
+        for (int f = 0; f < (both ? 5 : 3); f++) {
+            const fault *ft = f < 3 ? &once[f] : &forever[f - 3];
+            long n = io_errors(&scenarios[i], ft);
+            cr_log_info("R4 %s, %s: %ld faults, 0 failures", scenarios[i].name, ft->name, n);
+            faults += n;
+        }
+    cr_log_info("R4: %ld faults injected, 0 failures", faults);
+}
