@@ -19,7 +19,8 @@
  * reopen give exactly the changed store. Leaks fail the sanitizer build.
  *
  * RELSTORE_FAULT_SCALE (1) multiplies the scenarios' sizes; RELSTORE_FAULT_FOREVER=1 adds the
- * persistent faults to R4. Each test prints its counts ("points", "faults").
+ * persistent faults to R4 and starts every fault from the base file (by default the faults of
+ * one kind follow one another on one store). Each test prints its counts.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -137,6 +138,22 @@ static void ten_thousand_changes(store *s)
     }
 }
 
+/* Long new titles for 10,000 books: more than one change-log entry holds, so the snapshot
+ * folds the log into the models' databases and rewrites pages all over the file. */
+static void ten_thousand_folded(store *s)
+{
+    store_model *Bk = model(s, "Book");
+    char title[96];
+    for (uint64_t id = 1; id <= (uint64_t)10000 * scale; id++) {
+        store_obj *b;
+        snprintf(title, sizeof title, "a new and much longer title for the book with id %"
+                 PRIu64 ", to fill pages", id);
+        cr_assert_eq(store_get(s, Bk, id, &b), STORE_OK);
+        cr_assert_eq(store_update(s, b, (store_value[]){STORE_V_STR("title", title), {0}}),
+                     STORE_OK);
+    }
+}
+
 static void delete_most(store *s)
 {
     for (uint64_t id = 1; id <= (uint64_t)150 * scale; id++)
@@ -198,6 +215,7 @@ static const scenario scenarios[] = {
     {"1 change", small_library, one_change, {0}, false},
     {"100 changes", small_library, hundred_changes, {0}, false},
     {"10,000 changes", big_library, ten_thousand_changes, {0}, false},
+    {"10,000 changes, folded", big_library, ten_thousand_folded, {0}, false},
     {"delete-heavy", small_library, delete_most, {0}, false},
     {"cascade of 10,000", one_author_many_books, cascade_ten_thousand, {0}, false},
     {"map growth", nothing, grow_the_map, {.map_size = 64 << 10}, false},
@@ -367,47 +385,81 @@ typedef struct fault {
     int expect; /* the code store_snapshot() returns when it fails */
 } fault;
 
-/* R4 for one scenario and one fault at every call. Returns the faults injected. */
-static long io_errors(const scenario *sc, const fault *ft)
+/* Opens the base file and makes SC's changes; their dump in *BEFORE (the caller frees it). */
+static store *changed_store(const scenario *sc, store_schema *schema, char **before)
+{
+    restore_base();
+    store *s = open_checked(schema, sc, false);
+    sc->change(s);
+    cr_assert_eq(rs_dump(s, before), STORE_OK);
+    return s;
+}
+
+/* A snapshot of S (changed, with dump BEFORE) that meets fault FT at call K: it fails with
+ * FT's code and changes nothing, or (the call was not needed) succeeds. Returns whether it
+ * succeeded. */
+static bool one_fault(store *s, const scenario *sc, const fault *ft, long k, const char *before)
+{
+    store_stats st0, st1;
+    cr_assert_eq(store_stat(s, &st0), STORE_OK);
+    iofault_watch(path);
+    iofault_arm(ft->action, k, ft->err, ft->forever);
+    int rc = store_snapshot(s);
+    iofault_disarm();
+    iofault_watch(NULL);
+    cr_assert(rc == STORE_OK || rc == ft->expect, "%s, %s at call %ld: %s (%s)", sc->name,
+              ft->name, k, store_strerror(rc), store_errmsg(s));
+    cr_assert(same_store(s, before), "%s, %s at call %ld: memory changed", sc->name, ft->name,
+              k);
+    cr_assert_eq(store_stat(s, &st1), STORE_OK);
+    if (rc != STORE_OK)
+        cr_assert(st1.dirty == st0.dirty && st1.deleted == st0.deleted,
+                  "%s, %s at call %ld: the changes are no longer all dirty", sc->name, ft->name,
+                  k);
+    return rc == STORE_OK;
+}
+
+/* Takes the snapshot S still owes (the fault cleared), closes S, and checks that a reopen
+ * gives exactly BEFORE. */
+static void settle_and_check(store *s, store_schema *schema, const scenario *sc,
+                             const fault *ft, long k, char *before)
+{
+    int rc = store_snapshot(s);
+    cr_assert_eq(rc, STORE_OK, "%s, %s at call %ld, then cleared: %s (%s)", sc->name, ft->name,
+                 k, store_strerror(rc), store_errmsg(s));
+    cr_assert_eq(store_close(s), STORE_OK);
+    s = open_checked(schema, sc, true);
+    cr_assert(same_store(s, before), "%s, %s at call %ld: the reopened store differs", sc->name,
+              ft->name, k);
+    cr_assert_eq(store_close(s), STORE_OK);
+    free(before);
+}
+
+/*
+ * R4 for one scenario and each of the NFAULTS faults FTS at every call. FRESH: each call k
+ * starts again from the base file; otherwise the faults of one kind follow one another on
+ * one store (each failed snapshot leaves it as it was, so the next starts from the same
+ * state), which is much faster. Returns the faults injected.
+ */
+static long io_errors(const scenario *sc, const fault *fts, int nfaults, bool fresh)
 {
     plan p = prepare(sc);
     store_schema *after = schema_for(sc, true);
-    for (long k = 1; k <= p.calls; k++) {
-        restore_base();
-        store *s = open_checked(after, sc, false);
-        sc->change(s);
+    for (const fault *ft = fts; ft < fts + nfaults; ft++) {
         char *before;
-        store_stats st0, st1;
-        cr_assert_eq(rs_dump(s, &before), STORE_OK);
-        cr_assert_eq(store_stat(s, &st0), STORE_OK);
-        iofault_watch(path);
-        iofault_arm(ft->action, k, ft->err, ft->forever);
-        int rc = store_snapshot(s);
-        iofault_disarm();
-        iofault_watch(NULL);
-        cr_assert(rc == STORE_OK || rc == ft->expect, "%s, %s at call %ld: %s (%s)", sc->name,
-                  ft->name, k, store_strerror(rc), store_errmsg(s));
-        cr_assert(same_store(s, before), "%s, %s at call %ld: memory changed", sc->name,
-                  ft->name, k);
-        cr_assert_eq(store_stat(s, &st1), STORE_OK);
-        if (rc != STORE_OK) {
-            cr_assert(st1.dirty == st0.dirty && st1.deleted == st0.deleted,
-                      "%s, %s at call %ld: the changes are no longer all dirty", sc->name,
-                      ft->name, k);
-            rc = store_snapshot(s);
-            cr_assert_eq(rc, STORE_OK, "%s, %s at call %ld, then cleared: %s (%s)", sc->name,
-                         ft->name, k, store_strerror(rc), store_errmsg(s));
+        store *s = changed_store(sc, after, &before);
+        for (long k = 1; k <= p.calls; k++) {
+            if (!one_fault(s, sc, ft, k, before) && !fresh)
+                continue;
+            settle_and_check(s, after, sc, ft, k, before);
+            s = changed_store(sc, after, &before);
         }
-        cr_assert_eq(store_close(s), STORE_OK);
-        s = open_checked(after, sc, true);
-        cr_assert(same_store(s, before), "%s, %s at call %ld: the reopened store differs",
-                  sc->name, ft->name, k);
-        cr_assert_eq(store_close(s), STORE_OK);
-        free(before);
+        settle_and_check(s, after, sc, ft, p.calls, before);
+        cr_log_info("R4 %s, %s: %ld faults, 0 failures", sc->name, ft->name, p.calls);
     }
     store_schema_free(after);
     finish();
-    return p.calls;
+    return p.calls * nfaults;
 }
 
 static void setup(void)
@@ -433,24 +485,17 @@ Test(faults, a_kill_at_any_io_call_of_a_snapshot_leaves_the_old_or_the_new_snaps
 
 Test(faults, an_io_error_at_any_call_changes_nothing_and_the_next_snapshot_is_whole)
 {
-    static const fault once[] = {
+    static const fault faults_all[] = {
         {"EIO once", IOF_FAIL, EIO, false, STORE_EIO},
         {"ENOSPC once", IOF_FAIL, ENOSPC, false, STORE_ENOSPC},
         {"a short write", IOF_SHORT, 0, false, STORE_EIO},
-    };
-    static const fault forever[] = {
         {"EIO from then on", IOF_FAIL, EIO, true, STORE_EIO},
         {"ENOSPC from then on", IOF_FAIL, ENOSPC, true, STORE_ENOSPC},
     };
     const char *env = getenv("RELSTORE_FAULT_FOREVER");
-    bool both = env && atoi(env) == 1;
+    bool both = env && atoi(env) == 1; /* the long run: fresh starts, persistent faults */
     long faults = 0;
     for (int i = 0; i < NSCENARIOS; i++)
-        for (int f = 0; f < (both ? 5 : 3); f++) {
-            const fault *ft = f < 3 ? &once[f] : &forever[f - 3];
-            long n = io_errors(&scenarios[i], ft);
-            cr_log_info("R4 %s, %s: %ld faults, 0 failures", scenarios[i].name, ft->name, n);
-            faults += n;
-        }
+        faults += io_errors(&scenarios[i], faults_all, both ? 5 : 3, both);
     cr_log_info("R4: %ld faults injected, 0 failures", faults);
 }
