@@ -116,11 +116,15 @@ static int read_meta(int fd, off_t off, unsigned char m[META_END], uint32_t *psi
 }
 
 /*
- * D2: the file must reach the last page its newest meta page names (a file that does not is
- * truncated, and LMDB would take SIGBUS touching its missing pages), and the page tree that
- * meta page reaches must be sound (persist/pagecheck.c). Otherwise ECORRUPT.
+ * D2: the page tree the newest meta page reaches must be sound and lie inside the file
+ * (persist/pagecheck.c; a truncated file would give SIGBUS where LMDB touches its missing
+ * pages). Otherwise ECORRUPT. The file may still end before the last page the meta names:
+ * pages a transaction allocated and freed again are never written, so a process that dies
+ * between a commit and the extension that follows it (rs_extend_file()) leaves such a file.
+ * Nothing reaches those pages; when PAD, the file is extended with zeros to cover them
+ * before LMDB opens it (a read-only open leaves the file as it is).
  */
-static int check_size(const store *db, const char *path, int fd, bool *fresh)
+static int check_size(const char *path, int fd, bool *fresh, bool pad)
 {
     struct stat st;
     if (fstat(fd, &st))
@@ -139,12 +143,16 @@ static int check_size(const store *db, const char *path, int fd, bool *fresh)
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the second meta page", path);
     bool newer = tx1 > tx0;
     uint64_t last = newer ? last1 : last0;
-    if (last > (uint64_t)INT64_MAX / ps0 || (uint64_t)st.st_size < (last + 1) * ps0)
-        return rs_error_set(NULL, STORE_ECORRUPT, "%s: truncated: %lld bytes, the last page "
-                            "needs %llu", path, (long long)st.st_size,
-                            (unsigned long long)((last + 1) * ps0));
-    (void)db;
-    return rs_pagecheck(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0, newer ? m0 : m1);
+    if (last > (uint64_t)INT64_MAX / ps0 - 1)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a last page of %llu", path,
+                            (unsigned long long)last);
+    int rc = rs_pagecheck(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,
+                          newer ? m0 : m1);
+    off_t need = (off_t)((last + 1) * ps0);
+    if (!rc && pad && st.st_size < need && ftruncate(fd, need))
+        rc = rs_error_set(NULL, STORE_EIO, "%s: extending to %lld bytes: %s", path,
+                          (long long)need, strerror(errno));
+    return rc;
 }
 
 int rs_extend_file(const store *db, struct rs_persist *p)
@@ -410,7 +418,7 @@ int rs_persist_open(store *db, const char *path, const store_options *opts)
     bool fresh = false;
     rc = take_file(p);
     if (!rc)
-        rc = check_size(db, path, p->fd, &fresh);
+        rc = check_size(path, p->fd, &fresh, !(p->flags & STORE_OPEN_READONLY));
     if (!rc && fresh && (p->flags & STORE_OPEN_READONLY))
         rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file cannot be opened read-only",
                           path);
@@ -480,7 +488,7 @@ int rs_persist_read_schema(const char *path, store_schema **out)
     bool fresh = false;
     int rc = take_file(&p);
     if (!rc)
-        rc = check_size(NULL, path, p.fd, &fresh);
+        rc = check_size(path, p.fd, &fresh, false);
     if (!rc && fresh)
         rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file records no schema", path);
     if (!rc)

@@ -14,7 +14,8 @@
  *   - a branch node's child is a page of the file; an overflow run lies inside the file and
  *     is long enough for its data; a sub-database record is 48 bytes and its tree is walked
  *     in turn; no node uses sorted duplicates (relstore never does);
- *   - the free-page lists hold page numbers inside the file.
+ *   - the free-page lists hold page numbers no greater than the last page.
+ * Pages nothing reaches may lie past the file's end (persist/file.c says when).
  *
  * LMDB opens the meta page with the larger transaction id, and a meta page has no checksum:
  * a damaged id on the newest could make LMDB open the older snapshot, silently. So both
@@ -64,6 +65,7 @@ typedef struct walk {
     const char *path;
     uint32_t psize;
     uint64_t pages; /* pages the file holds (and the meta allows) */
+    uint64_t last;  /* the meta's last page: free pages may lie past the file's end */
     uint8_t *seen;  /* one bit per page */
     uint8_t *buf;   /* one page */
     const char *why;
@@ -132,7 +134,8 @@ static int check_overflow(walk *w, uint64_t pgno, uint64_t size)
 
 static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db, bool intkey);
 
-/* A free-page list: a count, then that many page numbers, all inside the file. */
+/* A free-page list: a count, then that many page numbers, none a meta page or past the last
+ * page (a page freed in the transaction that allocated it may lie past the file's end). */
 static int check_idl(walk *w, const uint8_t *data, uint64_t size)
 {
     if (size < 8 || size % 8)
@@ -141,8 +144,8 @@ static int check_idl(walk *w, const uint8_t *data, uint64_t size)
     if (n != size / 8 - 1)
         return bad(w, "a damaged free-page list");
     for (uint64_t i = 1; i <= n; i++)
-        if (u64(data + 8 * i) < 2 || u64(data + 8 * i) >= w->pages)
-            return bad(w, "a free page outside the file, or a meta page");
+        if (u64(data + 8 * i) < 2 || u64(data + 8 * i) > w->last)
+            return bad(w, "a free page past the last page, or a meta page");
     return 0;
 }
 
@@ -339,7 +342,7 @@ int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
                  const uint8_t *meta, const uint8_t *other)
 {
     uint64_t last = u64(meta + 136);
-    walk w = {.fd = fd, .path = path, .psize = psize};
+    walk w = {.fd = fd, .path = path, .psize = psize, .last = last};
     w.pages = file_size / psize;
     if (last + 1 < w.pages)
         w.pages = last + 1;

@@ -499,3 +499,60 @@ Test(faults, an_io_error_at_any_call_changes_nothing_and_the_next_snapshot_is_wh
         faults += io_errors(&scenarios[i], faults_all, both ? 5 : 3, both);
     cr_log_info("R4: %ld faults injected, 0 failures", faults);
 }
+
+/* The number of the last page the newest meta page of the file at P names, and where that
+ * number is kept (LMDB 0.9 on 64-bit Linux: meta pages 0 and 1, last page at 136, txn at
+ * 144). */
+static uint64_t newest_last_page(int fd, long page, off_t *at)
+{
+    uint64_t last[2], txn[2];
+    for (int m = 0; m < 2; m++) {
+        cr_assert_eq(pread(fd, &last[m], 8, m * page + 136), 8);
+        cr_assert_eq(pread(fd, &txn[m], 8, m * page + 144), 8);
+    }
+    int newest = txn[1] > txn[0];
+    *at = newest * page + 136;
+    return last[newest];
+}
+
+Test(faults, a_file_short_only_of_pages_nothing_reaches_opens_and_is_padded)
+{
+    /* What a process killed between a commit and the extension after it leaves: the meta
+     * page names pages past the file's end, which no tree reaches. */
+    const scenario *sc = &scenarios[1];
+    plan p = prepare(sc);
+    store_schema *after = schema_for(sc, true);
+    long page = sysconf(_SC_PAGESIZE);
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0);
+    off_t at;
+    uint64_t last = newest_last_page(fd, page, &at) + 3;
+    cr_assert_eq(pwrite(fd, &last, 8, at), 8);
+    struct stat st;
+    cr_assert_eq(fstat(fd, &st), 0);
+    cr_assert_lt(st.st_size, (off_t)((last + 1) * (uint64_t)page), "the file is not short");
+    off_t short_size = st.st_size;
+
+    store *s = open_checked(after, sc, true); /* read-only: opens, leaves the file alone */
+    state got = state_of(s);
+    cr_assert(got.gen == p.fresh.gen && got.hash == p.fresh.hash);
+    cr_assert_eq(store_close(s), STORE_OK);
+    cr_assert_eq(fstat(fd, &st), 0);
+    cr_assert_eq(st.st_size, short_size, "a read-only open wrote the file");
+
+    s = open_checked(after, sc, false); /* read-write: pads the file to its last page */
+    got = state_of(s);
+    cr_assert(got.gen == p.fresh.gen && got.hash == p.fresh.hash);
+    cr_assert_eq(fstat(fd, &st), 0);
+    cr_assert_eq(st.st_size, (off_t)((last + 1) * (uint64_t)page));
+    update_books(s, 5);
+    cr_assert_eq(store_snapshot(s), STORE_OK, "%s", store_errmsg(s));
+    const char *before = dump_store(s);
+    cr_assert_eq(store_close(s), STORE_OK);
+    s = open_checked(after, sc, true);
+    cr_assert(same_store(s, before));
+    cr_assert_eq(store_close(s), STORE_OK);
+    close(fd);
+    store_schema_free(after);
+    finish();
+}
