@@ -40,10 +40,12 @@ bench: $(BUILD)/build.ninja
 test: deps
 	./tools/test.sh
 
-# The long runs: the crash test at 10,000 points, the damage test with 10,000 flips.
+# The long runs: the crash test at 10,000 points, the damage test with 10,000 flips, the fault
+# campaign at 3 times the size; then each harness against a build with its bug planted.
 test-long: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 	meson test -C $(BUILD) --suite long --print-errorlogs
+	./tools/planted.sh
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-plant-*

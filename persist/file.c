@@ -132,6 +132,10 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     *fresh = st.st_size == 0;
     if (*fresh)
         return STORE_OK;
+#ifdef RS_PLANT_NO_SIZE_CHECK
+    (void)pad;
+    return STORE_OK; /* planted bug (tools/planted.sh): LMDB maps whatever the file is */
+#endif
     unsigned char m0[META_END], m1[META_END];
     uint32_t ps0, ps1;
     uint64_t last0, last1, tx0, tx1;

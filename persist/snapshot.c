@@ -402,12 +402,22 @@ static int write_txn(store *db, batch *b, uint64_t gen, uint64_t now, const char
             rc = write_base(db, txn, b);
         }
     }
+#ifdef RS_PLANT_SPLIT_TXN
+    /* Planted bug (tools/planted.sh): the records and the catalog in two transactions. */
+    if (!rc) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+        if (!rc)
+            rc = mdb_txn_begin(p->env, NULL, 0, &txn);
+    }
+#endif
     if (!rc) {
         *what = "writing the catalog";
         rc = put_catalog(db, txn, b, gen, now);
     }
     if (rc) {
-        mdb_txn_abort(txn);
+        if (txn)
+            mdb_txn_abort(txn);
         return rc;
     }
     *what = "committing";
@@ -499,6 +509,11 @@ int rs_persist_snapshot(store *db)
     if (!rc) {
         pthread_rwlock_wrlock(&db->lock);
         rc = gather(db, &b);
+#ifdef RS_PLANT_EARLY_CLEAR
+        /* Planted bug (tools/planted.sh): the changes stop being dirty before the commit. */
+        if (!rc)
+            settle(db, &b, true);
+#endif
         pthread_rwlock_unlock(&db->lock);
     }
     if (rc == 1) {
