@@ -69,6 +69,7 @@ typedef struct walk {
     uint8_t *seen;  /* one bit per page */
     uint8_t *buf;   /* one page */
     const char *why;
+    bool oom; /* an allocation failed: the answer is STORE_ENOMEM, whatever the walk says */
 } walk;
 
 static uint16_t u16(const uint8_t *p)
@@ -96,6 +97,12 @@ static int bad(walk *w, const char *why)
 {
     w->why = why;
     return -1;
+}
+
+static int out_of_memory(walk *w)
+{
+    w->oom = true;
+    return bad(w, "out of memory");
 }
 
 /* Reads page PGNO into w->buf, marking it seen; -1 if outside the file or seen before. */
@@ -204,7 +211,7 @@ static int walk_leaf(walk *w, const uint8_t *page, unsigned n, bool free_db)
             if (free_db) {
                 uint8_t *data = malloc(dsize ? dsize : 1);
                 if (!data)
-                    return bad(w, "out of memory");
+                    return out_of_memory(w);
                 ssize_t got = pread(w->fd, data, dsize, (off_t)(over * w->psize + HDR));
                 int rc = got == (ssize_t)dsize ? check_idl(w, data, dsize) : -1;
                 free(data);
@@ -239,7 +246,7 @@ static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db, bool 
         return -1;
     uint8_t *page = malloc(w->psize); /* a copy: children reuse w->buf */
     if (!page)
-        return bad(w, "out of memory");
+        return out_of_memory(w);
     memcpy(page, w->buf, w->psize);
     uint16_t flags = u16(page + 10), lower = u16(page + 12), upper = u16(page + 14);
     bool branch = flags & P_BRANCH, leaf = flags & P_LEAF;
@@ -279,8 +286,10 @@ static uint8_t *find_key(walk *w, uint64_t root, unsigned depth, const char *key
     if (depth == 0 || depth > MAX_DEPTH || read_page(w, root))
         return NULL;
     uint8_t *page = malloc(w->psize), *found = NULL;
-    if (!page)
+    if (!page) {
+        out_of_memory(w);
         return NULL;
+    }
     memcpy(page, w->buf, w->psize);
     uint16_t pflags = u16(page + 10), lower = u16(page + 12), upper = u16(page + 14);
     bool branch = pflags & P_BRANCH;
@@ -302,8 +311,12 @@ static uint8_t *find_key(walk *w, uint64_t root, unsigned depth, const char *key
             continue;
         *flags = u16(node + 4);
         *len = u16(node) | (size_t)u16(node + 2) << 16;
-        if (*len > (64u << 20) || !(found = malloc(*len ? *len : 1)))
+        if (*len > (64u << 20))
             break;
+        if (!(found = malloc(*len ? *len : 1))) {
+            out_of_memory(w);
+            break;
+        }
         const uint8_t *data = node + NODE + ksize;
         bool big = *flags & F_BIGDATA;
         if (big ? check_overflow(w, child, *len) ||
@@ -360,15 +373,19 @@ int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
         if (root == P_INVALID)
             continue;
         if (depth == 0 || depth > MAX_DEPTH || walk_tree(&w, root, depth, d == 0, d == 0))
-            rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: %s", path,
-                              w.why ? w.why : "a database of impossible depth");
+            rc = w.oom ? rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory checking the file",
+                                      path)
+                       : rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: %s", path,
+                                      w.why ? w.why : "a database of impossible depth");
     }
     if (!rc) {
         memset(w.seen, 0, w.pages / 8 + 1);
         uint64_t chosen = catalog_generation(&w, meta);
         memset(w.seen, 0, w.pages / 8 + 1);
         uint64_t hidden = catalog_generation(&w, other);
-        if (hidden > chosen)
+        if (w.oom)
+            rc = rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory checking the file", path);
+        else if (hidden > chosen)
             rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a meta page hides the newest "
                               "snapshot (generation %llu)", path, (unsigned long long)hidden);
     }

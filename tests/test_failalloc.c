@@ -1,5 +1,6 @@
 /*
- * tests/test_failalloc.c - R7: the core calls, with each allocation failed in turn.
+ * tests/test_failalloc.c - R7: the core calls, loading a file and taking a snapshot, with each
+ * allocation failed in turn.
  *
  * Every scenario is one call made on a prepared store, run again and again: first with the
  * n-th allocation failing (n = 0, 1, 2, ...), then, in its own test, with every allocation
@@ -11,8 +12,11 @@
  * a failed run; Criterion alone ignores it). The counters are per thread and each Criterion
  * test is its own process, so the failures land on the calls and nowhere else.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "store/check.h"
 #include "tests/helpers.h"
 
 typedef struct scenario {
@@ -50,8 +54,8 @@ static void run_scenario(const scenario *sc, bool for_good)
             cr_assert_not(hit, "allocation %ld failed, yet the call succeeded", n);
             break;
         }
-        cr_assert_eq(rc, STORE_ENOMEM, "allocation %ld: %s (%s)", n, store_strerror(rc),
-                     store_errmsg(s));
+        cr_assert_eq(rc, STORE_ENOMEM, "allocation %ld: %s (%s%s)", n, store_strerror(rc),
+                     store_errmsg(s), store_errmsg(NULL)); /* opens report on no store */
         cr_assert(hit, "allocation %ld: STORE_ENOMEM, and no allocation failed", n);
         if (sc->unchanged) {
             sc->unchanged();
@@ -496,3 +500,134 @@ static void shelf_is_right(void)
 
 BOTH_WAYS(declaring_a_model_with_several_fks, .setup = schema_to_extend, .call = add_shelf,
           .unchanged = add_changed_nothing, .verify = shelf_is_right)
+
+/* ---- Files: loading and snapshots ---------------------------------------------------------- */
+
+static char file_dir[64], file_path[96];
+static char *file_dump; /* the store the file holds, or the store before the snapshot */
+static store_stats file_stats;
+
+/* A library in FILE_PATH: authors across two chunks of ids, books with unique values and
+ * long titles, deleted objects, a snapshot folded into the records and one in the log. */
+static store *library_file(void)
+{
+    strcpy(file_dir, "/tmp/relstore-failalloc-XXXXXX");
+    cr_assert_not_null(mkdtemp(file_dir));
+    snprintf(file_path, sizeof file_path, "%s/lib.db", file_dir);
+    store *s;
+    cr_assert_eq(store_open(&s, schema, file_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_model *A = store_model_find(s, "Author"), *B = store_model_find(s, "Book");
+    char text[64];
+    store_obj *a = NULL;
+    for (int i = 1; i <= 1100; i++) {
+        snprintf(text, sizeof text, "author number %d with a long name", i);
+        cr_assert_eq(store_create(s, A, (store_value[]){STORE_V_STR("name", text), {0}}, &a),
+                     STORE_OK);
+        snprintf(text, sizeof text, "%013d", i);
+        cr_assert_eq(store_create(s, B,
+                                  (store_value[]){STORE_V_STR("title", "T"),
+                                                  STORE_V_REF("author", a),
+                                                  STORE_V_STR("isbn", text), {0}},
+                                  NULL),
+                     STORE_OK);
+    }
+    cr_assert_eq(store_snapshot(s), STORE_OK);
+    for (uint64_t id = 2; id <= 40; id += 3) {
+        store_obj *o;
+        cr_assert_eq(store_get(s, A, id, &o), STORE_OK);
+        cr_assert_eq(store_delete(s, o), STORE_OK);
+    }
+    cr_assert_eq(store_update(s, a, (store_value[]){STORE_V_INT("age", 7), {0}}), STORE_OK);
+    cr_assert_eq(store_snapshot(s), STORE_OK);
+    return s;
+}
+
+static void remove_file_dir(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", file_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void closed_library_file(void)
+{
+    store *s = library_file();
+    cr_assert_eq(rs_dump(s, &file_dump), STORE_OK);
+    cr_assert_eq(store_close(s), STORE_OK);
+}
+
+static int load_file(void)
+{
+    opened = sentinel;
+    return store_open(&opened, schema, file_path, NULL);
+}
+
+static void load_changed_nothing(void)
+{
+    cr_assert_eq(opened, sentinel, "store_open() set *OUT on failure");
+}
+
+static void loaded_store_is_right(void)
+{
+    cr_assert(same_store(opened, file_dump));
+    check_invariants(opened);
+    cr_assert_eq(store_close(opened), STORE_OK);
+    free(file_dump);
+    remove_file_dir();
+}
+
+BOTH_WAYS(loading_a_file, .setup = closed_library_file, .call = load_file,
+          .unchanged = load_changed_nothing, .verify = loaded_store_is_right)
+
+/* sdb: the library file with changes since its last snapshot: creates, updates, deletes. */
+static void changed_library_file(void)
+{
+    sdb = library_file();
+    store_model *A = store_model_find(sdb, "Author");
+    store_obj *o;
+    for (uint64_t id = 100; id <= 1100; id += 100) {
+        cr_assert_eq(store_get(sdb, A, id, &o), STORE_OK);
+        cr_assert_eq(store_update(sdb, o, (store_value[]){STORE_V_STR("name", "renamed"), {0}}),
+                     STORE_OK);
+    }
+    cr_assert_eq(store_get(sdb, A, 3, &o), STORE_OK);
+    cr_assert_eq(store_delete(sdb, o), STORE_OK);
+    cr_assert_eq(store_create(sdb, A, (store_value[]){STORE_V_STR("name", "new"), {0}}, NULL),
+                 STORE_OK);
+    cr_assert_eq(rs_dump(sdb, &file_dump), STORE_OK);
+    cr_assert_eq(store_stat(sdb, &file_stats), STORE_OK);
+}
+
+static int snapshot_file(void)
+{
+    return store_snapshot(sdb);
+}
+
+static void snapshot_changed_nothing(void)
+{
+    store_stats now;
+    cr_assert(same_store(sdb, file_dump));
+    cr_assert_eq(store_stat(sdb, &now), STORE_OK);
+    cr_assert(now.dirty == file_stats.dirty && now.deleted == file_stats.deleted,
+              "a failed snapshot took changes off the dirty set");
+    cr_assert_eq(now.generation, file_stats.generation);
+    check_invariants(sdb);
+}
+
+static void snapshot_is_whole(void)
+{
+    store_stats now;
+    cr_assert_eq(store_stat(sdb, &now), STORE_OK);
+    cr_assert_eq(now.dirty + now.deleted, 0);
+    cr_assert_eq(store_close(sdb), STORE_OK);
+    sdb = NULL;
+    store *s;
+    cr_assert_eq(store_open(&s, schema, file_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert(same_store(s, file_dump));
+    cr_assert_eq(store_close(s), STORE_OK);
+    free(file_dump);
+    remove_file_dir();
+}
+
+BOTH_WAYS(taking_a_snapshot, .setup = changed_library_file, .call = snapshot_file,
+          .unchanged = snapshot_changed_nothing, .verify = snapshot_is_whole)
