@@ -1,7 +1,7 @@
 # A thin layer over meson. `make demo` and `make test` install what is missing first.
 BUILD ?= build
 
-.PHONY: all deps demo test test-long bench bench-quick clean
+.PHONY: all deps demo test test-long bench bench-quick fuzz clean
 
 all: $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
@@ -47,5 +47,15 @@ test-long: deps $(BUILD)/build.ninja
 	meson test -C $(BUILD) --suite long --print-errorlogs
 	./tools/planted.sh
 
+# R8: each libFuzzer target for FUZZ_SECONDS (300 by default), in an ASan+UBSan clang build;
+# the corpus grows in tests/fuzz/corpus/ and make test replays it.
+FUZZ_SECONDS ?= 300
+fuzz:
+	./tools/deps.sh fuzz
+	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true \
+		-Db_sanitize=address,undefined -Db_lundef=false
+	meson compile -C build-fuzz tests/fuzz_record tests/fuzz_catalog tests/fuzz_api
+	./tools/fuzz.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan build-tsan build-plant-*
+	rm -rf build build-asan build-tsan build-fuzz build-plant-*

@@ -306,6 +306,8 @@ static int check_obj(store *db, const store_obj *obj, const char *call)
         return rs_error_set(NULL, STORE_EINVAL, "%s: the store is NULL", call);
     if (!obj)
         return rs_error_set(db, STORE_EINVAL, "%s: the object is NULL", call);
+    if (!obj->model) /* a deleted object whose chunk gave its pages back (store/arena.c) */
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", call);
     if (obj->model->db != db)
         return rs_error_set(db, STORE_EINVAL, "%s: the object is not of this store", call);
     return STORE_OK;
@@ -404,10 +406,11 @@ bool store_field_is_null(const store_obj *obj, const store_fld *fld)
     return rs_field_null(fld, obj);
 }
 
-/* The field NAME of OBJ's model, or NULL (also when an argument is NULL). */
+/* The field NAME of OBJ's model, or NULL (also when an argument is NULL, or OBJ is a deleted
+ * object whose slot reads zeros). */
 static const store_fld *named(const store_obj *obj, const char *name)
 {
-    return obj && name ? rs_field_find(obj->model, name) : NULL;
+    return obj && obj->model && name ? rs_field_find(obj->model, name) : NULL;
 }
 
 const char *store_str(const store_obj *obj, const char *field)
@@ -485,9 +488,11 @@ store_iter store_reverse_fld(const store_obj *obj, const store_fld *rel)
 store_iter store_reverse(const store_obj *obj, const char *related_name)
 {
     store_iter empty = {.priv_next = NULL};
-    if (!obj || !related_name) {
-        rs_error_set(obj ? obj->model->db : NULL, STORE_EINVAL, "store_reverse: %s is NULL",
-                     !obj ? "the object" : "the related name");
+    if (!obj || !obj->model || !related_name) {
+        rs_error_set(obj && obj->model ? obj->model->db : NULL, STORE_EINVAL,
+                     "store_reverse: %s", !obj          ? "the object is NULL"
+                                          : !obj->model ? "the object is deleted"
+                                                        : "the related name is NULL");
         return empty;
     }
     const store_fld *rel = rs_relation_find(obj->model, related_name);

@@ -49,6 +49,9 @@ static int check_string(store *db, const store_fld *f, const char *s)
 static int check_ref(store *db, const store_fld *f, const store_obj *ref)
 {
     const store_model *m = f->model;
+    if (!ref->model) /* deleted, its chunk's pages given back: the slot reads zeros */
+        return rs_error_set(db, STORE_ECONSTRAINT, "%s.%s: the %s given is deleted", m->name,
+                            f->name, f->target->name);
     if (ref->model != f->target)
         return rs_error_set(db, STORE_EINVAL, "%s.%s: a %s given, the FK is to %s", m->name,
                             f->name, ref->model->db == db ? ref->model->name : "foreign object",

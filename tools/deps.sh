@@ -3,6 +3,7 @@
 #
 #     tools/deps.sh          what building, testing and the quick benchmark need
 #     tools/deps.sh bench    that, and gnuplot for the full benchmark's plot
+#     tools/deps.sh fuzz     that, and clang with its libFuzzer runtime
 #
 # Does nothing when every package is already installed. Uses apt-get only for
 # what is missing, running `apt-get update` once first. When not root and
@@ -13,6 +14,7 @@ pkgs="build-essential pkg-config meson ninja-build
       liblmdb-dev libuv1-dev libxxhash-dev libcriterion-dev
       libsqlite3-dev libjansson-dev"
 [ "${1:-}" = bench ] && pkgs="$pkgs gnuplot-nox"
+[ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 
 missing=""
 for p in $pkgs; do
