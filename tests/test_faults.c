@@ -556,3 +556,127 @@ Test(faults, a_file_short_only_of_pages_nothing_reaches_opens_and_is_padded)
     store_schema_free(after);
     finish();
 }
+
+/* The bytes of the file at P, in *LEN (malloc'd). */
+static unsigned char *file_bytes(const char *p, size_t *len)
+{
+    int fd = open(p, O_RDONLY);
+    cr_assert_geq(fd, 0);
+    struct stat st;
+    cr_assert_eq(fstat(fd, &st), 0);
+    unsigned char *b = malloc((size_t)st.st_size + 1);
+    cr_assert_not_null(b);
+    cr_assert_eq(pread(fd, b, (size_t)st.st_size, 0), st.st_size);
+    close(fd);
+    *len = (size_t)st.st_size;
+    return b;
+}
+
+Test(faults, a_kill_during_load_leaves_the_file_as_it_was)
+{
+    /* R12: the child opens (loads) a store of 66,000 objects; it is killed at a random
+     * instant of the load; the file must be byte-identical and open whole. */
+    const scenario *sc = &scenarios[3]; /* 2,000 authors with 5 books each, and changes */
+    plan p = prepare(sc);
+    store_schema *after = schema_for(sc, true);
+    restore_base();
+    store *s = open_checked(after, sc, false);
+    authors_with_books(s, 10000 * scale, 5);
+    cr_assert_eq(store_snapshot(s), STORE_OK);
+    state want = state_of(s);
+    cr_assert_eq(store_close(s), STORE_OK);
+    size_t len;
+    unsigned char *bytes = file_bytes(path, &len);
+    /* How long a load takes here, to aim the kills inside it. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    s = open_checked(after, sc, false);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cr_assert_eq(store_close(s), STORE_OK);
+    long load_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    uint64_t seed = (uint64_t)t1.tv_nsec;
+    int kills = 0;
+    for (int i = 0; i < 20; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        long delay = (long)((seed >> 33) % (uint64_t)(load_us + 1));
+        fflush(NULL);
+        pid_t child = fork();
+        cr_assert_geq(child, 0);
+        if (child == 0) {
+            store *c;
+            _exit(store_open(&c, after, path, &sc->opts) ? 2 : 0);
+        }
+        usleep((useconds_t)delay);
+        kill(child, SIGKILL);
+        int status;
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        kills += WIFSIGNALED(status);
+        cr_assert(!WIFEXITED(status) || WEXITSTATUS(status) == 0, "the child's open failed");
+        size_t now_len;
+        unsigned char *now = file_bytes(path, &now_len);
+        cr_assert(now_len == len && !memcmp(now, bytes, len),
+                  "a kill %ld us into the load changed the file", delay);
+        free(now);
+        s = open_checked(after, sc, true);
+        state got = state_of(s);
+        cr_assert(got.gen == want.gen && got.hash == want.hash);
+        cr_assert_eq(store_close(s), STORE_OK);
+    }
+    cr_log_info("R12: 20 kills during a %ld us load (%d landed inside it): the file unchanged",
+                load_us, kills);
+    free(bytes);
+    store_schema_free(after);
+    (void)p;
+    finish();
+}
+
+Test(faults, a_steady_workload_keeps_the_file_within_two_and_a_half_times_its_first_size)
+{
+    /* R12: a store of 6,600 objects, then snapshots of a steady workload (100 updates, 10
+     * creates, 10 deletes each): the file must not keep growing. 1,000 snapshots in the long
+     * run (RELSTORE_FAULT_SCALE > 1), 100 here. */
+    const scenario *sc = &scenarios[1];
+    plan p = prepare(sc);
+    (void)p;
+    store_schema *after = schema_for(sc, true);
+    restore_base();
+    store_options opts = {.flags = STORE_OPEN_NOSYNC}; /* growth does not depend on syncing */
+    store *s;
+    cr_assert_eq(store_open(&s, after, path, &opts), STORE_OK, "%s", store_errmsg(NULL));
+    authors_with_books(s, 1000, 5);
+    cr_assert_eq(store_snapshot(s), STORE_OK);
+    struct stat st;
+    cr_assert_eq(stat(path, &st), 0);
+    off_t first = st.st_size, largest = first;
+    int rounds = scale > 1 ? 1000 : 100;
+    store_model *A = model(s, "Author"), *Bk = model(s, "Book");
+    uint64_t x = 88172645463325252u, oldest = 1;
+    for (int r = 0; r < rounds; r++) {
+        for (int i = 0; i < 100; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            store_obj *b;
+            if (store_get(s, Bk, x % store_model_next_id(Bk) + 1, &b) == STORE_OK)
+                cr_assert_eq(store_update(s, b, (store_value[]){STORE_V_INT("pages", r), {0}}),
+                             STORE_OK);
+        }
+        for (int i = 0; i < 10; i++) {
+            store_obj *a;
+            while (store_get(s, A, oldest, &a) != STORE_OK)
+                oldest++;
+            cr_assert_eq(store_delete(s, a), STORE_OK); /* with its books */
+        }
+        authors_with_books(s, 10, 5);
+        cr_assert_eq(store_snapshot(s), STORE_OK, "%s", store_errmsg(s));
+        cr_assert_eq(stat(path, &st), 0);
+        if (st.st_size > largest)
+            largest = st.st_size;
+    }
+    check_invariants(s);
+    cr_assert_eq(store_close(s), STORE_OK);
+    cr_log_info("R12: %d snapshots of a steady workload: the file went from %lld to at most "
+                "%lld bytes (%.2fx)", rounds, (long long)first, (long long)largest,
+                (double)largest / (double)first);
+    cr_assert_leq((double)largest, 2.5 * (double)first, "the file keeps growing");
+    store_schema_free(after);
+    finish();
+}
