@@ -10,9 +10,11 @@
 #undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -21,6 +23,59 @@
 #include "tests/iofault.h"
 
 iof_state *iof;
+
+/* The recording (this process only). */
+static bool recording;
+static iof_rec *recs;
+static size_t nrecs, caprecs;
+
+void iofault_record(bool on)
+{
+    for (size_t i = 0; on && i < nrecs; i++)
+        free(recs[i].data);
+    if (on)
+        nrecs = 0;
+    recording = on;
+}
+
+size_t iofault_records(const iof_rec **out)
+{
+    *out = recs;
+    return nrecs;
+}
+
+/* Appends an event; DATA (LEN bytes, or NULL) is copied from the iovecs IOV (N of them). */
+static void record(iof_kind kind, int64_t off, int64_t len, bool sync, const struct iovec *iov,
+                   int n)
+{
+    if (!recording)
+        return;
+    if (nrecs == caprecs) {
+        caprecs = caprecs ? 2 * caprecs : 64;
+        recs = realloc(recs, caprecs * sizeof *recs);
+        if (!recs)
+            abort();
+    }
+    iof_rec *r = &recs[nrecs++];
+    *r = (iof_rec){.kind = kind, .off = off, .len = len, .sync = sync, .data = NULL};
+    if (kind != IOF_WRITE)
+        return;
+    if (!(r->data = malloc(len ? (size_t)len : 1)))
+        abort();
+    size_t at = 0;
+    for (int i = 0; i < n && at < (size_t)len; i++) {
+        size_t take = iov[i].iov_len < (size_t)len - at ? iov[i].iov_len : (size_t)len - at;
+        memcpy(r->data + at, iov[i].iov_base, take);
+        at += take;
+    }
+}
+
+/* Whether writes to FD are durable when the call returns (O_DSYNC or O_SYNC). */
+static bool sync_fd(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    return fl >= 0 && (fl & O_DSYNC) == O_DSYNC;
+}
 
 void iofault_init(void)
 {
@@ -129,6 +184,10 @@ static ssize_t do_pwrite(int fd, const void *buf, size_t n, int64_t off, bool wi
         n /= 2;
     ssize_t r = wide ? NEXT(pwrite64)(fd, buf, n, off) : NEXT(pwrite)(fd, buf, n, (off_t)off);
     done(e, r >= 0);
+    if (r > 0 && watched(fd)) {
+        struct iovec one = {.iov_base = (void *)buf, .iov_len = (size_t)r};
+        record(IOF_WRITE, off, r, sync_fd(fd), &one, 1);
+    }
     return r;
 }
 
@@ -159,6 +218,8 @@ INTERPOSE ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
     ssize_t r = what == SHORT ? NEXT(pwrite)(fd, iov[0].iov_base, iov[0].iov_len / 2, off)
                               : NEXT(pwritev)(fd, iov, n, off);
     done(e, r >= 0);
+    if (r > 0 && watched(fd))
+        record(IOF_WRITE, off, r, sync_fd(fd), iov, n);
     return r;
 }
 
@@ -166,13 +227,17 @@ INTERPOSE ssize_t writev(int fd, const struct iovec *iov, int n)
 {
     iof_call *e = NULL;
     int what = GO;
-    if (watched(fd))
-        what = decide(IOF_WRITE, (int64_t)lseek(fd, 0, SEEK_CUR), iov_bytes(iov, n), &e);
+    bool mine = watched(fd);
+    int64_t off = mine ? (int64_t)lseek(fd, 0, SEEK_CUR) : 0;
+    if (mine)
+        what = decide(IOF_WRITE, off, iov_bytes(iov, n), &e);
     if (what == FAIL)
         return -1;
     ssize_t r = what == SHORT ? NEXT(write)(fd, iov[0].iov_base, iov[0].iov_len / 2)
                               : NEXT(writev)(fd, iov, n);
     done(e, r >= 0);
+    if (r > 0 && mine)
+        record(IOF_WRITE, off, r, sync_fd(fd), iov, n);
     return r;
 }
 
@@ -183,6 +248,8 @@ static int do_sync(int fd, int (*real)(int))
         return -1;
     int r = real(fd);
     done(e, r == 0);
+    if (r == 0 && watched(fd))
+        record(IOF_SYNC, 0, 0, false, NULL, 0);
     return r;
 }
 
@@ -213,5 +280,7 @@ INTERPOSE int ftruncate(int fd, off_t len)
         return -1;
     int r = NEXT(ftruncate)(fd, len);
     done(e, r == 0);
+    if (r == 0 && watched(fd))
+        record(IOF_TRUNCATE, len, 0, false, NULL, 0);
     return r;
 }

@@ -64,6 +64,24 @@ void iofault_arm(iof_action action, long at, int err, bool forever);
 /* iofault_disarm() - no more faults; counting and logging go on. */
 void iofault_disarm(void);
 
+/* One recorded event: a write (its bytes, and whether the fd writes synchronously, as LMDB's
+ * meta-page fd does), a sync of the file, or a truncation to length OFF. */
+typedef struct iof_rec {
+    iof_kind kind;
+    int64_t off;
+    int64_t len;
+    bool sync;           /* a write made durable by the call itself (O_DSYNC) */
+    unsigned char *data; /* a write's LEN bytes */
+} iof_rec;
+
+/* iofault_record() - start recording the watched file's events (forgetting earlier ones),
+ * or stop. What a call wrote is recorded once it has returned. */
+void iofault_record(bool on);
+
+/* iofault_records() - the events recorded, in order, in *OUT; their number. They stay
+ * until the next iofault_record(true). */
+size_t iofault_records(const iof_rec **out);
+
 /* iofault_meta_call() - the number of the last counted write that touched the first
  * 2 * PAGE bytes (LMDB's two meta pages), or 0 if none did. */
 long iofault_meta_call(long page);

@@ -36,4 +36,5 @@ run split_txn test_crash 'crash/*'
 run split_txn test_faults 'faults/a_kill*'
 run early_clear test_faults 'faults/an_io*'
 run no_size_check test_damage 'damage/truncation*'
+run no_sync test_faults 'faults/a_power*'
 exit $status
