@@ -1,6 +1,6 @@
 /*
- * tests/test_failalloc.c - R7: the core calls, loading a file and taking a snapshot, with each
- * allocation failed in turn.
+ * tests/test_failalloc.c - R7: the core calls, loading a file, taking a snapshot and submitting
+ * an async request, with each allocation failed in turn.
  *
  * Every scenario is one call made on a prepared store, run again and again: first with the
  * n-th allocation failing (n = 0, 1, 2, ...), then, in its own test, with every allocation
@@ -14,6 +14,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <store_async.h>
 #include <string.h>
 
 #include "store/check.h"
@@ -631,3 +632,45 @@ static void snapshot_is_whole(void)
 
 BOTH_WAYS(taking_a_snapshot, .setup = changed_library_file, .call = snapshot_file,
           .unchanged = snapshot_changed_nothing, .verify = snapshot_is_whole)
+
+/* ---- Async submission ------------------------------------------------------------------------ */
+
+static uv_loop_t loop;
+static store_req areq;
+static int callbacks, last_result;
+
+static void count_callback(store_req *req)
+{
+    callbacks++;
+    last_result = req->result;
+}
+
+static void loop_and_author(void)
+{
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    ann = make_author("Ann");
+    callbacks = 0;
+}
+
+static int submit_create(void)
+{
+    return store_create_async(&loop, &areq, db, Book,
+                              (store_value[]){STORE_V_STR("title", "a title the request copies"),
+                                              STORE_V_REF("author", ann), {0}},
+                              count_callback);
+}
+
+static void one_callback_and_the_book(void)
+{
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(callbacks, 1, "a failed submission still called back");
+    cr_assert_eq(last_result, STORE_OK);
+    cr_assert_str_eq(store_str(areq.obj, "title"), "a title the request copies");
+    store_req_cleanup(&areq);
+    cr_assert_eq(store_model_count(Book), 1);
+    cr_assert_eq(uv_loop_close(&loop), 0, "a failed submission left work on the loop");
+    check_invariants(db);
+}
+
+BOTH_WAYS(submitting_an_async_create, .setup = loop_and_author, .call = submit_create,
+          .verify = one_callback_and_the_book)
