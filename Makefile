@@ -54,7 +54,7 @@ fuzz:
 	./tools/deps.sh fuzz
 	[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false
-	meson compile -C build-fuzz tests/fuzz_record tests/fuzz_catalog tests/fuzz_api
+	meson compile -C build-fuzz tests/fuzz_record tests/fuzz_catalog tests/fuzz_load tests/fuzz_api
 	./tools/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:

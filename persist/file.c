@@ -288,6 +288,60 @@ static int adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
 }
 
 /* Reads the catalog and loads the objects, in one read transaction. */
+/* ---- The loader's source: databases of an LMDB read transaction (persist/kv.h) ------------ */
+
+typedef struct lmdb_walk {
+    MDB_cursor *cur;
+    bool started;
+} lmdb_walk;
+
+static int kv_open(void *ctx, const char *name, size_t *count, void **cursor)
+{
+    MDB_txn *txn = ctx;
+    MDB_dbi dbi;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn, name, MDB_INTEGERKEY, &dbi);
+    if (rc == MDB_NOTFOUND)
+        return 1;
+    if (rc == MDB_INCOMPATIBLE)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a database of relstore", name);
+    lmdb_walk *w = NULL;
+    if (!rc && !(rc = mdb_stat(txn, dbi, &st)) && !(w = calloc(1, sizeof *w)))
+        return rs_error_set(NULL, STORE_ENOMEM, "out of memory loading");
+    if (!rc && (rc = mdb_cursor_open(txn, dbi, &w->cur)))
+        free(w);
+    if (rc)
+        return rs_mdb_error(NULL, rc, "reading a database");
+    *count = st.ms_entries;
+    *cursor = w;
+    return STORE_OK;
+}
+
+static int kv_next(void *cursor, const void **key, size_t *klen, const void **val,
+                   size_t *vlen)
+{
+    lmdb_walk *w = cursor;
+    MDB_val k, v;
+    int rc = mdb_cursor_get(w->cur, &k, &v, w->started ? MDB_NEXT : MDB_FIRST);
+    w->started = true;
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return rs_mdb_error(NULL, rc, "reading a database");
+    *key = k.mv_data;
+    *klen = k.mv_size;
+    *val = v.mv_data;
+    *vlen = v.mv_size;
+    return 1;
+}
+
+static void kv_close(void *cursor)
+{
+    lmdb_walk *w = cursor;
+    mdb_cursor_close(w->cur);
+    free(w);
+}
+
 static int load(store *db, struct rs_persist *p)
 {
     MDB_txn *txn;
@@ -310,8 +364,9 @@ static int load(store *db, struct rs_persist *p)
         rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the newest meta page names "
                           "transaction %zu, its snapshot was written by %llu", p->path,
                           info.me_last_txnid, (unsigned long long)cat.txnid);
+    rs_kv kv = {.ctx = txn, .open = kv_open, .next = kv_next, .close = kv_close};
     if (!rc)
-        rc = rs_load(db, txn, &cat);
+        rc = rs_load(db, &kv, &cat);
     mdb_txn_abort(txn);
     if (!rc)
         rc = adopt(db, p, &cat);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "persist/catalog.h"
+#include "persist/kv.h"
 #include "store/model.h"
 
 #define RS_CATALOG_DB "catalog"
@@ -56,9 +57,9 @@ int rs_mdb_error(const store *db, int rc, const char *what);
  */
 int rs_env_open(const store *errdb, struct rs_persist *p);
 
-/* rs_load() - read CAT's models, and its change log over them, from TXN into the empty
+/* rs_load() - read CAT's models, and its change log over them, from KV into the empty
  * store DB (persist/load.c). */
-int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat);
+int rs_load(store *db, const rs_kv *kv, const rs_catalog *cat);
 
 /* rs_model_dbname() - the LMDB database name of model NAME, into BUF of SIZE bytes. */
 void rs_model_dbname(char *buf, size_t size, const char *name);

@@ -1,7 +1,7 @@
 /*
  * persist/load.c - building a store from its file: every object, relation and index.
  *
- * One pass per model reads its database in id order (MDB_INTEGERKEY), checks each record
+ * One pass per model reads its database in id order (through persist/kv.h), checks each record
  * (its key, its checksum, every field against the schema) and makes the object, with each
  * foreign key held as the parent's id for now. The model's record count and checksum sum
  * must equal the catalog's digest. Then foreign keys are resolved to parents (a missing
@@ -19,6 +19,7 @@
 
 #include "persist/codec.h"
 #include "persist/internal.h"
+#include "persist/kv.h"
 #include "persist/log.h"
 #include "store/error.h"
 #include "store/object.h"
@@ -160,13 +161,13 @@ static int load_record(store_model *m, uint64_t id, const void *rec, size_t len,
     return fill_missing(m, o, l);
 }
 
-/* Makes object ID from the record VAL, or from the log's later change to it. */
-static int load_one(store_model *m, uint64_t id, const MDB_val *val, loaded *l,
+/* Makes object ID from the record VAL (LEN bytes), or from the log's later change to it. */
+static int load_one(store_model *m, uint64_t id, const void *val, size_t len, loaded *l,
                     const changes *log)
 {
     void *v = rs_hash_get(&l->log, id);
     if (!v)
-        return load_record(m, id, val->mv_data, val->mv_size, l);
+        return load_record(m, id, val, len, l);
     rs_hash_del(&l->log, id, v);
     const rs_log_change *c = &log->all[(uintptr_t)v - 1];
     return c->len ? load_record(m, id, c->rec, c->len, l) : STORE_OK;
@@ -190,57 +191,47 @@ static int load_logged(store_model *m, const rs_cat_model *cm, loaded *l, const 
     return STORE_OK;
 }
 
-static int scan_model(MDB_txn *txn, store_model *m, const rs_cat_model *cm, loaded *l,
+static int scan_model(const rs_kv *kv, store_model *m, const rs_cat_model *cm, loaded *l,
                       const changes *log)
 {
     char name[512];
-    MDB_dbi dbi;
-    MDB_stat st;
+    size_t entries = 0;
+    void *cur = NULL;
     rs_model_dbname(name, sizeof name, m->name);
-    int rc = mdb_dbi_open(txn, name, MDB_INTEGERKEY, &dbi);
-    st.ms_entries = 0;
-    if (rc == MDB_NOTFOUND && cm->count)
+    int rc = kv->open(kv->ctx, name, &entries, &cur);
+    if (rc == 1 && cm->count)
         return CORRUPT("%s: the catalog says %" PRIu64 " records, there are none", m->name,
                        cm->count);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc == MDB_INCOMPATIBLE ? CORRUPT("%s: not a model database", m->name)
-                                      : rs_mdb_error(NULL, rc, "reading a model");
-    if (!rc && (rc = mdb_stat(txn, dbi, &st)))
-        return rs_mdb_error(NULL, rc, "reading a model");
-    if (st.ms_entries != cm->count)
-        return CORRUPT("%s: %zu records, the catalog says %" PRIu64, m->name, st.ms_entries,
-                       cm->count);
-    size_t most = st.ms_entries + rs_hash_count(&l->log);
-    l->objs = malloc((most ? most : 1) * sizeof *l->objs);
-    if (!l->objs)
-        return NOMEM(m);
-    if (!st.ms_entries)
-        return load_logged(m, cm, l, log);
-    MDB_cursor *cur;
-    if ((rc = mdb_cursor_open(txn, dbi, &cur)))
-        return rs_mdb_error(NULL, rc, "reading a model");
-    MDB_val key, val;
-    uint64_t hsum = 0;
-    int mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-    for (; !mrc && !rc && l->n < st.ms_entries; mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-        size_t id;
-        if (key.mv_size != sizeof id)
-            rc = CORRUPT("%s: a key of %zu bytes", m->name, key.mv_size);
-        else if (memcpy(&id, key.mv_data, sizeof id), id == 0 || id >= cm->next_id)
-            rc = CORRUPT("%s %zu: id outside 1..%" PRIu64, m->name, id, cm->next_id - 1);
-        else if (val.mv_size < 8)
-            rc = CORRUPT("%s %zu: a record of %zu bytes", m->name, id, val.mv_size);
-        else if (!(rc = load_one(m, id, &val, l, log)))
-            hsum += rs_rec_hash(val.mv_data);
-    }
-    mdb_cursor_close(cur);
-    if (rc)
+    if (rc < 0)
         return rc;
-    if (mrc && mrc != MDB_NOTFOUND)
-        return rs_mdb_error(NULL, mrc, "reading a model");
-    if (hsum != cm->hsum)
-        return CORRUPT("%s: the records do not match the catalog's digest", m->name);
-    return load_logged(m, cm, l, log);
+    rc = STORE_OK; /* also when the model has no database yet */
+    if (entries != cm->count)
+        rc = CORRUPT("%s: %zu records, the catalog says %" PRIu64, m->name, entries, cm->count);
+    size_t most = entries + rs_hash_count(&l->log);
+    if (!rc && !(l->objs = malloc((most ? most : 1) * sizeof *l->objs)))
+        rc = NOMEM(m);
+    uint64_t hsum = 0;
+    const void *key, *val;
+    size_t klen, vlen;
+    int more = 0;
+    while (!rc && cur && l->n < entries && (more = kv->next(cur, &key, &klen, &val, &vlen)) == 1) {
+        uint64_t id;
+        if (klen != sizeof id)
+            rc = CORRUPT("%s: a key of %zu bytes", m->name, klen);
+        else if (memcpy(&id, key, sizeof id), id == 0 || id >= cm->next_id)
+            rc = CORRUPT("%s %" PRIu64 ": id outside 1..%" PRIu64, m->name, id, cm->next_id - 1);
+        else if (vlen < 8)
+            rc = CORRUPT("%s %" PRIu64 ": a record of %zu bytes", m->name, id, vlen);
+        else if (!(rc = load_one(m, id, val, vlen, l, log)))
+            hsum += rs_rec_hash(val);
+    }
+    if (cur)
+        kv->close(cur);
+    if (!rc && more < 0)
+        rc = more;
+    if (!rc && hsum != cm->hsum)
+        rc = CORRUPT("%s: the records do not match the catalog's digest", m->name);
+    return rc ? rc : load_logged(m, cm, l, log);
 }
 
 /* Files change C (number K of LOG) as the latest change to its id; D's models by index. */
@@ -259,13 +250,14 @@ static int note_change(store *db, loaded *all, const rs_log_change *c, size_t k)
     return CORRUPT("the change log names an unknown model %s", c->model);
 }
 
-/* Reads one log entry (generation GEN) into LOG and the per-model tables. */
-static int read_entry(store *db, loaded *all, changes *log, const MDB_val *val, uint64_t gen)
+/* Reads one log entry (generation GEN, LEN bytes at VAL) into LOG and the per-model tables. */
+static int read_entry(store *db, loaded *all, changes *log, const void *val, size_t len,
+                      uint64_t gen)
 {
     rs_log_reader r;
     rs_log_change c;
     int more;
-    if (rs_log_open(&r, val->mv_data, val->mv_size, gen))
+    if (rs_log_open(&r, val, len, gen))
         return CORRUPT("the change log's entry %" PRIu64 " is damaged (checksum)", gen);
     while ((more = rs_log_next(&r, &c)) == 1) {
         rs_rec_reader check;
@@ -289,37 +281,39 @@ static int read_entry(store *db, loaded *all, changes *log, const MDB_val *val, 
 }
 
 /* Reads the whole change log, checking it against the catalog's digest of it. */
-static int read_log(store *db, MDB_txn *txn, const rs_catalog *cat, loaded *all, changes *log)
+static int read_log(store *db, const rs_kv *kv, const rs_catalog *cat, loaded *all,
+                    changes *log)
 {
-    MDB_dbi dbi;
-    MDB_cursor *cur;
-    MDB_val key, val;
+    void *cur = NULL;
+    size_t entries = 0;
     rs_cat_log seen = {0};
     uint64_t last = 0;
-    int rc = mdb_dbi_open(txn, RS_LOG_DB, MDB_INTEGERKEY, &dbi);
-    if (rc == MDB_NOTFOUND)
+    int rc = kv->open(kv->ctx, RS_LOG_DB, &entries, &cur);
+    if (rc == 1)
         return cat->log.count ? CORRUPT("the change log is missing") : STORE_OK;
-    if (rc || (rc = mdb_cursor_open(txn, dbi, &cur)))
-        return rs_mdb_error(NULL, rc, "reading the change log");
-    int mrc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
-    for (; !mrc && !rc; mrc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-        size_t gen = 0;
-        if (key.mv_size == sizeof gen)
-            memcpy(&gen, key.mv_data, sizeof gen);
-        if (gen <= last || gen > cat->generation || val.mv_size < 8)
-            rc = CORRUPT("the change log has a bad entry (%zu)", gen);
+    if (rc < 0)
+        return rc;
+    const void *key, *val;
+    size_t klen, vlen;
+    int more;
+    while (!rc && (more = kv->next(cur, &key, &klen, &val, &vlen)) == 1) {
+        uint64_t gen = 0;
+        if (klen == sizeof gen)
+            memcpy(&gen, key, sizeof gen);
+        if (gen <= last || gen > cat->generation || vlen < 8)
+            rc = CORRUPT("the change log has a bad entry (%" PRIu64 ")", gen);
         else
-            rc = read_entry(db, all, log, &val, gen);
+            rc = read_entry(db, all, log, val, vlen, gen);
         last = gen;
         seen.count++;
-        seen.hsum += val.mv_size >= 8 ? rs_log_hash(val.mv_data) : 0;
-        seen.bytes += val.mv_size;
+        seen.hsum += vlen >= 8 ? rs_log_hash(val) : 0;
+        seen.bytes += vlen;
     }
-    mdb_cursor_close(cur);
+    kv->close(cur);
     if (rc)
         return rc;
-    if (mrc != MDB_NOTFOUND)
-        return rs_mdb_error(NULL, mrc, "reading the change log");
+    if (more < 0)
+        return more;
     if (seen.count != cat->log.count || seen.hsum != cat->log.hsum ||
         seen.bytes != cat->log.bytes)
         return CORRUPT("the change log does not match the catalog's digest");
@@ -443,7 +437,7 @@ static int check_catalog(const rs_catalog *cat)
     return STORE_OK;
 }
 
-int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat)
+int rs_load(store *db, const rs_kv *kv, const rs_catalog *cat)
 {
     int rc = check_catalog(cat);
     if (rc)
@@ -454,14 +448,14 @@ int rs_load(store *db, MDB_txn *txn, const rs_catalog *cat)
         return rs_error_set(NULL, STORE_ENOMEM, "out of memory loading");
     for (uint32_t i = 0; i < db->nmodels; i++)
         rs_hash_init(&all[i].log);
-    rc = read_log(db, txn, cat, all, &log);
+    rc = read_log(db, kv, cat, all, &log);
     for (uint32_t i = 0; !rc && i < db->nmodels; i++) {
         store_model *m = &db->models[i];
         const rs_cat_model *cm = rs_catalog_model(cat, m->name);
         if (!cm)
             continue; /* a model new to this file */
         all[i].seen = calloc(m->nfields ? m->nfields : 1, sizeof *all[i].seen);
-        rc = all[i].seen ? scan_model(txn, m, cm, &all[i], &log) : NOMEM(m);
+        rc = all[i].seen ? scan_model(kv, m, cm, &all[i], &log) : NOMEM(m);
         m->next_id = cm->next_id;
     }
     if (!rc)

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.." || exit 1
 build=$1 seconds=$2
 status=0
 mkdir -p tests/fuzz/crashes
-for target in record catalog api; do
+for target in record catalog load api; do
     corpus=tests/fuzz/corpus/$target
     log=$build/fuzz_$target.log
     "./$build/tests/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
