@@ -45,6 +45,7 @@ test: deps
 test-long: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 	meson test -C $(BUILD) --suite long --print-errorlogs
+	./tools/long-summary.sh $(BUILD)
 	./tools/planted.sh
 
 # R8: each libFuzzer target for FUZZ_SECONDS (300 by default), in an ASan+UBSan clang build;
