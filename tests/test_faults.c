@@ -211,6 +211,61 @@ static store_schema *migration_schema(bool after)
     return s;
 }
 
+static uint64_t next_rand(uint64_t *x);
+
+/* The random workload of the long run: SIZE changes, mixed (updates that move books,
+ * renames to long titles, creates, cascading deletes), drawn from WORKLOAD_SEED. The
+ * same seed gives the same changes in the reference run and in every child. */
+static uint64_t workload_seed;
+
+static void random_workload(store *s)
+{
+    uint64_t x = workload_seed | 1;
+    store_model *A = model(s, "Author"), *Bk = model(s, "Book");
+    long size = (long)(workload_seed % 20000) + 1;
+    char title[64];
+    for (long i = 0; i < size; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        store_obj *a, *b;
+        uint64_t bid = x % store_model_next_id(Bk) + 1, aid = (x >> 20) % store_model_next_id(A) + 1;
+        bool have_b = store_get(s, Bk, bid, &b) == STORE_OK;
+        bool have_a = store_get(s, A, aid, &a) == STORE_OK;
+        switch ((x >> 40) % 8) {
+        case 0:
+        case 1:
+        case 2:
+            if (have_b)
+                cr_assert_eq(store_update(s, b, (store_value[]){STORE_V_INT("pages", (int64_t)i),
+                                                                {0}}),
+                             STORE_OK);
+            break;
+        case 3:
+            if (have_b && have_a)
+                cr_assert_eq(store_update(s, b, (store_value[]){STORE_V_REF("author", a), {0}}),
+                             STORE_OK);
+            break;
+        case 4:
+            snprintf(title, sizeof title, "a renamed title, long enough to live apart %ld", i);
+            if (have_b)
+                cr_assert_eq(store_update(s, b, (store_value[]){STORE_V_STR("title", title),
+                                                                {0}}),
+                             STORE_OK);
+            break;
+        case 5:
+        case 6:
+            authors_with_books(s, 1, (int)(x >> 50) % 4);
+            break;
+        default:
+            if (have_a && (x >> 30) % 4 == 0)
+                cr_assert_eq(store_delete(s, a), STORE_OK);
+            break;
+        }
+    }
+}
+
+static const scenario random_scenario = {"random workload", big_library, random_workload, {0},
+                                         false};
+
 static const scenario scenarios[] = {
     {"first snapshot", nothing, first_content, {0}, false},
     {"1 change", small_library, one_change, {0}, false},
@@ -473,6 +528,13 @@ static void setup(void)
 
 TestSuite(faults, .init = setup, .fini = library_teardown, .timeout = 1800);
 
+/* The seed: RELSTORE_SEED if set, else the clock. */
+static uint64_t pick_seed(void)
+{
+    const char *env = getenv("RELSTORE_SEED");
+    return env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u | 1;
+}
+
 Test(faults, a_kill_at_any_io_call_of_a_snapshot_leaves_the_old_or_the_new_snapshot)
 {
     long points = 0;
@@ -481,7 +543,18 @@ Test(faults, a_kill_at_any_io_call_of_a_snapshot_leaves_the_old_or_the_new_snaps
         cr_log_info("R2 %s: %ld kill points, 0 failures", scenarios[i].name, n);
         points += n;
     }
-    cr_log_info("R2: %ld kill points over %d scenarios, 0 failures", points, NSCENARIOS);
+    /* The long run adds random workloads of up to 20,000 changes, one seed after another. */
+    uint64_t seed = pick_seed(), x = seed;
+    int workloads = scale > 1 ? 40 : 0;
+    for (int w = 0; w < workloads; w++) {
+        workload_seed = next_rand(&x);
+        long n = kill_points(&random_scenario);
+        cr_log_info("R2 random workload 0x%" PRIx64 ": %ld kill points, 0 failures",
+                    workload_seed, n);
+        points += n;
+    }
+    cr_log_info("R2: %ld kill points over %d scenarios and %d random workloads (seed 0x%" PRIx64
+                "), 0 failures", points, NSCENARIOS, workloads, seed);
 }
 
 Test(faults, an_io_error_at_any_call_changes_nothing_and_the_next_snapshot_is_whole)
@@ -789,9 +862,7 @@ Test(faults, a_power_loss_at_any_instant_of_a_snapshot_leaves_the_old_or_the_new
 {
     /* R3: 5 crash states per cut (50 in the long run), each a different choice of which
      * unsynced writes reached the disk, whole or torn. */
-    const char *env = getenv("RELSTORE_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) | 1;
-    uint64_t x = seed;
+    uint64_t seed = pick_seed(), x = seed;
     int variants = scale > 1 ? 50 : 5;
     long states = 0;
     for (int i = 0; i < NSCENARIOS; i++) {
