@@ -31,8 +31,10 @@ static size_t nrecs, caprecs;
 
 void iofault_record(bool on)
 {
-    for (size_t i = 0; on && i < nrecs; i++)
+    for (size_t i = 0; on && i < nrecs; i++) {
         free(recs[i].data);
+        free(recs[i].pre);
+    }
     if (on)
         nrecs = 0;
     recording = on;
@@ -44,12 +46,37 @@ size_t iofault_records(const iof_rec **out)
     return nrecs;
 }
 
-/* Appends an event; DATA (LEN bytes, or NULL) is copied from the iovecs IOV (N of them). */
-static void record(iof_kind kind, int64_t off, int64_t len, bool sync, const struct iovec *iov,
-                   int n)
+/* What the file FD holds at OFF .. OFF+LEN now (zeros past its end), malloc'd; before a
+ * write there, when recording. */
+static unsigned char *pre_image(int fd, int64_t off, int64_t len)
 {
-    if (!recording)
+    if (!recording || len <= 0)
+        return NULL;
+    unsigned char *pre = calloc(1, (size_t)len);
+    if (!pre)
+        abort();
+    /* FD may be write-only (LMDB's meta-page fd is): read through a descriptor of our own. */
+    char name[64];
+    snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    int rfd = open(name, O_RDONLY);
+    if (rfd < 0)
+        abort();
+    ssize_t got = pread(rfd, pre, (size_t)len, off);
+    close(rfd);
+    if (got < 0)
+        abort(); /* short past the end: the rest stays zero */
+    return pre;
+}
+
+/* Appends an event; DATA (LEN bytes, or NULL) is copied from the iovecs IOV (N of them); PRE
+ * (taken over) is what the file held there before. */
+static void record(iof_kind kind, int64_t off, int64_t len, bool sync, const struct iovec *iov,
+                   int n, unsigned char *pre)
+{
+    if (!recording) {
+        free(pre);
         return;
+    }
     if (nrecs == caprecs) {
         caprecs = caprecs ? 2 * caprecs : 64;
         recs = realloc(recs, caprecs * sizeof *recs);
@@ -57,7 +84,7 @@ static void record(iof_kind kind, int64_t off, int64_t len, bool sync, const str
             abort();
     }
     iof_rec *r = &recs[nrecs++];
-    *r = (iof_rec){.kind = kind, .off = off, .len = len, .sync = sync, .data = NULL};
+    *r = (iof_rec){.kind = kind, .off = off, .len = len, .sync = sync, .data = NULL, .pre = pre};
     if (kind != IOF_WRITE)
         return;
     if (!(r->data = malloc(len ? (size_t)len : 1)))
@@ -177,16 +204,20 @@ static void done(iof_call *entry, bool ok)
 static ssize_t do_pwrite(int fd, const void *buf, size_t n, int64_t off, bool wide)
 {
     iof_call *e = NULL;
-    int what = watched(fd) ? decide(IOF_WRITE, off, (int64_t)n, &e) : GO;
+    bool mine = watched(fd);
+    int what = mine ? decide(IOF_WRITE, off, (int64_t)n, &e) : GO;
     if (what == FAIL)
         return -1;
     if (what == SHORT)
         n /= 2;
+    unsigned char *pre = mine ? pre_image(fd, off, (int64_t)n) : NULL;
     ssize_t r = wide ? NEXT(pwrite64)(fd, buf, n, off) : NEXT(pwrite)(fd, buf, n, (off_t)off);
     done(e, r >= 0);
-    if (r > 0 && watched(fd)) {
+    if (r > 0 && mine) {
         struct iovec one = {.iov_base = (void *)buf, .iov_len = (size_t)r};
-        record(IOF_WRITE, off, r, sync_fd(fd), &one, 1);
+        record(IOF_WRITE, off, r, sync_fd(fd), &one, 1, pre);
+    } else {
+        free(pre);
     }
     return r;
 }
@@ -212,14 +243,18 @@ static int64_t iov_bytes(const struct iovec *iov, int n)
 INTERPOSE ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
 {
     iof_call *e = NULL;
-    int what = watched(fd) ? decide(IOF_WRITE, off, iov_bytes(iov, n), &e) : GO;
+    bool mine = watched(fd);
+    int what = mine ? decide(IOF_WRITE, off, iov_bytes(iov, n), &e) : GO;
     if (what == FAIL)
         return -1;
+    unsigned char *pre = mine ? pre_image(fd, off, iov_bytes(iov, n)) : NULL;
     ssize_t r = what == SHORT ? NEXT(pwrite)(fd, iov[0].iov_base, iov[0].iov_len / 2, off)
                               : NEXT(pwritev)(fd, iov, n, off);
     done(e, r >= 0);
-    if (r > 0 && watched(fd))
-        record(IOF_WRITE, off, r, sync_fd(fd), iov, n);
+    if (r > 0 && mine)
+        record(IOF_WRITE, off, r, sync_fd(fd), iov, n, pre);
+    else
+        free(pre);
     return r;
 }
 
@@ -233,11 +268,14 @@ INTERPOSE ssize_t writev(int fd, const struct iovec *iov, int n)
         what = decide(IOF_WRITE, off, iov_bytes(iov, n), &e);
     if (what == FAIL)
         return -1;
+    unsigned char *pre = mine ? pre_image(fd, off, iov_bytes(iov, n)) : NULL;
     ssize_t r = what == SHORT ? NEXT(write)(fd, iov[0].iov_base, iov[0].iov_len / 2)
                               : NEXT(writev)(fd, iov, n);
     done(e, r >= 0);
     if (r > 0 && mine)
-        record(IOF_WRITE, off, r, sync_fd(fd), iov, n);
+        record(IOF_WRITE, off, r, sync_fd(fd), iov, n, pre);
+    else
+        free(pre);
     return r;
 }
 
@@ -249,7 +287,7 @@ static int do_sync(int fd, int (*real)(int))
     int r = real(fd);
     done(e, r == 0);
     if (r == 0 && watched(fd))
-        record(IOF_SYNC, 0, 0, false, NULL, 0);
+        record(IOF_SYNC, 0, 0, false, NULL, 0, NULL);
     return r;
 }
 
@@ -281,6 +319,6 @@ INTERPOSE int ftruncate(int fd, off_t len)
     int r = NEXT(ftruncate)(fd, len);
     done(e, r == 0);
     if (r == 0 && watched(fd))
-        record(IOF_TRUNCATE, len, 0, false, NULL, 0);
+        record(IOF_TRUNCATE, len, 0, false, NULL, 0, NULL);
     return r;
 }

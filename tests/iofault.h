@@ -64,14 +64,16 @@ void iofault_arm(iof_action action, long at, int err, bool forever);
 /* iofault_disarm() - no more faults; counting and logging go on. */
 void iofault_disarm(void);
 
-/* One recorded event: a write (its bytes, and whether the fd writes synchronously, as LMDB's
- * meta-page fd does), a sync of the file, or a truncation to length OFF. */
+/* One recorded event: a write (its bytes, what the file held there before, and whether the
+ * fd writes synchronously, as LMDB's meta-page fd does), a sync of the file, or a
+ * truncation to length OFF. */
 typedef struct iof_rec {
     iof_kind kind;
     int64_t off;
     int64_t len;
     bool sync;           /* a write made durable by the call itself (O_DSYNC) */
     unsigned char *data; /* a write's LEN bytes */
+    unsigned char *pre;  /* the LEN bytes the file held there before (zeros past its end) */
 } iof_rec;
 
 /* iofault_record() - start recording the watched file's events (forgetting earlier ones),

@@ -275,6 +275,7 @@ static const scenario scenarios[] = {
     {"delete-heavy", small_library, delete_most, {0}, false},
     {"cascade of 10,000", one_author_many_books, cascade_ten_thousand, {0}, false},
     {"map growth", nothing, grow_the_map, {.map_size = 64 << 10}, false},
+    {"after map growth", grow_the_map, hundred_changes, {.map_size = 64 << 10}, false},
     {"schema migration", small_library, nothing, {0}, true},
 };
 enum { NSCENARIOS = sizeof scenarios / sizeof *scenarios };
@@ -810,6 +811,55 @@ static void crash_state(const unsigned char *base, size_t len, const iof_rec *ev
     close(fd);
 }
 
+/*
+ * Proves the recording complete: replaying its events in order over the base file BASE (LEN
+ * bytes), each write's pre-image is exactly what the replay holds there (no write to the
+ * file went unrecorded), and the replay ends as the file did (PATH).
+ */
+static void check_recording(const unsigned char *base, size_t len, const iof_rec *ev,
+                            size_t nev)
+{
+    size_t size = len, cap = len;
+    unsigned char *img = malloc(cap ? cap : 1);
+    cr_assert_not_null(img);
+    memcpy(img, base, len);
+    for (size_t i = 0; i < nev; i++) {
+        size_t end = ev[i].kind == IOF_WRITE ? (size_t)(ev[i].off + ev[i].len)
+                     : ev[i].kind == IOF_TRUNCATE ? (size_t)ev[i].off
+                                                  : size;
+        if (end > cap) {
+            img = realloc(img, end);
+            cr_assert_not_null(img);
+            memset(img + cap, 0, end - cap);
+            cap = end;
+        }
+        if (ev[i].kind == IOF_TRUNCATE) {
+            if (end > size)
+                memset(img + size, 0, end - size);
+            size = end;
+        }
+        if (ev[i].kind != IOF_WRITE)
+            continue;
+        if (size < end) {
+            memset(img + size, 0, end - size);
+            size = end;
+        }
+        size_t d = 0;
+        while (d < (size_t)ev[i].len && img[ev[i].off + d] == ev[i].pre[d])
+            d++;
+        cr_assert(d == (size_t)ev[i].len,
+                  "event %zu (a write of %lld bytes at %lld): the file held other bytes than the "
+                  "replay at +%zu (an unrecorded write)",
+                  i, (long long)ev[i].len, (long long)ev[i].off, d);
+        memcpy(img + ev[i].off, ev[i].data, (size_t)ev[i].len);
+    }
+    size_t flen;
+    unsigned char *file = file_bytes(path, &flen);
+    cr_assert(flen == size && !memcmp(file, img, size), "the replay does not end as the file");
+    free(file);
+    free(img);
+}
+
 /* R3 for one scenario: VARIANTS crash states at each cut; returns the states checked. */
 static long power_losses(const scenario *sc, int variants, uint64_t *x)
 {
@@ -828,6 +878,7 @@ static long power_losses(const scenario *sc, int variants, uint64_t *x)
     cr_assert_eq(store_close(s), STORE_OK);
     const iof_rec *ev;
     size_t nev = iofault_records(&ev);
+    check_recording(base_bytes, len, ev, nev);
     size_t commit = 0; /* the events up to the meta-page write: after it, the new snapshot */
     for (size_t i = 0; i < nev; i++)
         if (ev[i].kind == IOF_WRITE && ev[i].off < 2 * sysconf(_SC_PAGESIZE))
