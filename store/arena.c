@@ -10,9 +10,13 @@
  * parent's children created together are neighbours in memory.
  *
  * The cost is memory for ids that died: a chunk stays while any of its objects lives. A
- * chunk whose ids all died gives its pages back with madvise(MADV_DONTNEED) (it stays
- * mapped, reading zeros) and is freed when the store closes. Invariant: count[p] is the
- * number of set bits of plane p, and a chunk with a DIRTY or TOMB bit is on the list.
+ * chunk whose ids all died leaves the table, gives its pages back with madvise(MADV_DONTNEED)
+ * (it stays mapped, reading zeros) and goes to a spare list, from which the next new range
+ * of ids takes it before any new allocation: the memory a store holds follows the chunks
+ * that hold living objects, not the number of ids ever handed out. A chunk is freed only
+ * when the store closes, so that a reader holding no lock never touches freed memory.
+ * Invariant: count[p] is the number of set bits of plane p, a chunk with a DIRTY or TOMB bit
+ * is on the list, and every chunk is in the table or on the spare list, once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +35,9 @@ void rs_arena_free_all(rs_arena *a)
 {
     for (size_t c = 0; a->table && c < a->table->n; c++)
         free(a->table->chunk[c]);
+    for (size_t k = 0; k < a->nspare; k++)
+        free(a->spare[k]);
+    free(a->spare);
     for (rs_chunks *t = a->table, *older; t; t = older) {
         older = t->older;
         free(t);
@@ -55,6 +62,10 @@ static int grow_tables(rs_arena *a, size_t c)
     if (!marked)
         return -1;
     a->marked = marked;
+    char **spare = realloc(a->spare, n * sizeof *spare);
+    if (!spare)
+        return -1;
+    a->spare = spare;
     rs_chunks *t = calloc(1, sizeof *t + n * sizeof t->chunk[0]);
     if (!t)
         return -1;
@@ -77,9 +88,13 @@ int rs_arena_reserve(rs_arena *a, uint64_t id)
         return -1;
     if (a->table->chunk[c])
         return 0;
-    char *chunk = calloc(RS_CHUNK_SLOTS, a->slot_size);
-    if (!chunk)
+    char *chunk;
+    if (a->nspare) {
+        chunk = a->spare[--a->nspare];
+        memset(chunk, 0, RS_CHUNK_SLOTS * a->slot_size); /* the pages' edges kept old bytes */
+    } else if (!(chunk = calloc(RS_CHUNK_SLOTS, a->slot_size))) {
         return -1;
+    }
     __atomic_store_n(&a->table->chunk[c], chunk, __ATOMIC_RELEASE);
     return 0;
 }
@@ -90,13 +105,17 @@ void *rs_arena_take(rs_arena *a, uint64_t id)
     return rs_arena_at(a, id);
 }
 
-/* Gives back the whole pages inside chunk C; the chunk stays mapped and reads zeros. */
-static void release_pages(rs_arena *a, size_t c)
+/* Takes chunk C out of the table onto the spare list and gives back the whole pages inside
+ * it (it stays mapped and reads zeros there). */
+static void release_chunk(rs_arena *a, size_t c)
 {
+    char *chunk = a->table->chunk[c];
+    __atomic_store_n(&a->table->chunk[c], NULL, __ATOMIC_RELEASE);
+    a->spare[a->nspare++] = chunk; /* room for every chunk: cannot fail */
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0)
         return;
-    uintptr_t start = (uintptr_t)a->table->chunk[c], end = start + RS_CHUNK_SLOTS * a->slot_size;
+    uintptr_t start = (uintptr_t)chunk, end = start + RS_CHUNK_SLOTS * a->slot_size;
     uintptr_t first = (start + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
     uintptr_t last = end & ~((uintptr_t)page - 1);
     if (last > first)
@@ -107,7 +126,7 @@ void rs_arena_drop(rs_arena *a, uint64_t id, uint64_t next_id)
 {
     uint64_t c = id >> RS_CHUNK_SHIFT;
     if (--a->meta[c].live == 0 && (c + 1) << RS_CHUNK_SHIFT <= next_id)
-        release_pages(a, (size_t)c);
+        release_chunk(a, (size_t)c);
 }
 
 void *rs_arena_scan(const rs_arena *a, uint64_t *pos)

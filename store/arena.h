@@ -50,6 +50,8 @@ typedef struct rs_arena {
     size_t nchunks;       /* entries of meta, and of the table (most may be NULL) */
     uint32_t *marked;     /* chunk numbers with a DIRTY or TOMB bit set, unordered */
     size_t nmarked;       /* entries of marked; room for nchunks */
+    char **spare;         /* emptied chunks, their pages given back, for new ids to reuse */
+    size_t nspare;        /* entries of spare; room for nchunks */
     size_t count[RS_NMARKS]; /* bits set, per plane */
 } rs_arena;
 
@@ -89,9 +91,11 @@ void *rs_arena_take(rs_arena *a, uint64_t id);
 
 /*
  * rs_arena_drop() - the object of ID has died (the caller zeroed its id). When a chunk
- * whose every id was handed out (ids below NEXT_ID) holds no living object any more, its
- * memory goes back to the system but its addresses stay mapped: a stale pointer into it
- * reads zeros, never unmapped memory.
+ * whose every id was handed out (ids below NEXT_ID) holds no living object any more, it
+ * leaves the table, its pages go back to the system, and it waits to serve a range of new
+ * ids. Its addresses stay mapped: a stale pointer into it reads zeros, or later an object
+ * of another id, never unmapped memory; and a lookup by id never finds an object there
+ * under an id it does not hold.
  */
 void rs_arena_drop(rs_arena *a, uint64_t id, uint64_t next_id);
 
