@@ -306,9 +306,10 @@ static int check_obj(store *db, const store_obj *obj, const char *call)
         return rs_error_set(NULL, STORE_EINVAL, "%s: the store is NULL", call);
     if (!obj)
         return rs_error_set(db, STORE_EINVAL, "%s: the object is NULL", call);
-    if (!obj->model) /* a deleted object whose chunk gave its pages back (store/arena.c) */
+    store_model *m = rs_obj_model(obj);
+    if (!m) /* a deleted object whose chunk gave its pages back (store/arena.c) */
         return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", call);
-    if (obj->model->db != db)
+    if (m->db != db)
         return rs_error_set(db, STORE_EINVAL, "%s: the object is not of this store", call);
     return STORE_OK;
 }
@@ -350,7 +351,7 @@ uint64_t store_id(const store_obj *obj)
 
 store_model *store_obj_model(const store_obj *obj)
 {
-    return obj ? obj->model : NULL;
+    return obj ? rs_obj_model(obj) : NULL;
 }
 
 const store_fld *store_field_find(const store_model *model, const char *name)
@@ -365,7 +366,7 @@ const store_fld *store_relation_find(const store_model *model, const char *relat
 
 const char *store_field_str(const store_obj *obj, const store_fld *fld)
 {
-    assert(obj->model == fld->model);
+    assert(rs_obj_model(obj) == fld->model);
     if (!rs_is_string(fld))
         return NULL;
     return rs_str_get(obj, fld);
@@ -373,13 +374,13 @@ const char *store_field_str(const store_obj *obj, const store_fld *fld)
 
 int64_t store_field_int(const store_obj *obj, const store_fld *fld)
 {
-    assert(obj->model == fld->model);
+    assert(rs_obj_model(obj) == fld->model);
     return fld->type == STORE_INT ? (int64_t)rs_word(obj, fld->word) : 0;
 }
 
 double store_field_float(const store_obj *obj, const store_fld *fld)
 {
-    assert(obj->model == fld->model);
+    assert(rs_obj_model(obj) == fld->model);
     double d = 0.0;
     if (fld->type == STORE_FLOAT) {
         uint64_t w = rs_word(obj, fld->word);
@@ -390,19 +391,19 @@ double store_field_float(const store_obj *obj, const store_fld *fld)
 
 bool store_field_bool(const store_obj *obj, const store_fld *fld)
 {
-    assert(obj->model == fld->model);
+    assert(rs_obj_model(obj) == fld->model);
     return fld->type == STORE_BOOL && rs_word(obj, fld->word);
 }
 
 store_obj *store_field_ref(const store_obj *obj, const store_fld *fld)
 {
-    assert(obj->model == fld->model);
+    assert(rs_obj_model(obj) == fld->model);
     return fld->type == STORE_FK ? rs_word_ptr(obj, fld->word) : NULL;
 }
 
 bool store_field_is_null(const store_obj *obj, const store_fld *fld)
 {
-    assert(obj->model == fld->model);
+    assert(rs_obj_model(obj) == fld->model);
     return rs_field_null(fld, obj);
 }
 
@@ -410,7 +411,8 @@ bool store_field_is_null(const store_obj *obj, const store_fld *fld)
  * object whose slot reads zeros). */
 static const store_fld *named(const store_obj *obj, const char *name)
 {
-    return obj && obj->model && name ? rs_field_find(obj->model, name) : NULL;
+    store_model *m = obj ? rs_obj_model(obj) : NULL;
+    return m && name ? rs_field_find(m, name) : NULL;
 }
 
 const char *store_str(const store_obj *obj, const char *field)
@@ -472,9 +474,9 @@ static void prefetch_run(const void *first, size_t count, size_t slot_size)
 store_iter store_reverse_fld(const store_obj *obj, const store_fld *rel)
 {
     store_iter it = {.priv_next = NULL};
-    if (!obj || !rel || rel->type != STORE_FK || rel->target != obj->model)
+    if (!obj || !rel || rel->type != STORE_FK || rel->target != rs_obj_model(obj))
         return it;
-    store *db = obj->model->db;
+    store *db = rel->target->db;
     RDLOCK(db);
     it.priv_next = rs_word_ptr(obj, rel->head);
     it.priv_count = rs_word(obj, rel->head + 2);
@@ -488,17 +490,18 @@ store_iter store_reverse_fld(const store_obj *obj, const store_fld *rel)
 store_iter store_reverse(const store_obj *obj, const char *related_name)
 {
     store_iter empty = {.priv_next = NULL};
-    if (!obj || !obj->model || !related_name) {
-        rs_error_set(obj && obj->model ? obj->model->db : NULL, STORE_EINVAL,
-                     "store_reverse: %s", !obj          ? "the object is NULL"
-                                          : !obj->model ? "the object is deleted"
-                                                        : "the related name is NULL");
+    store_model *m = obj ? rs_obj_model(obj) : NULL;
+    if (!m || !related_name) {
+        rs_error_set(m ? m->db : NULL, STORE_EINVAL, "store_reverse: %s",
+                     !obj ? "the object is NULL"
+                     : !m ? "the object is deleted"
+                          : "the related name is NULL");
         return empty;
     }
-    const store_fld *rel = rs_relation_find(obj->model, related_name);
+    const store_fld *rel = rs_relation_find(m, related_name);
     if (!rel) {
-        rs_error_set(obj->model->db, STORE_EINVAL, "%s: no reverse relation \"%s\"",
-                     obj->model->name, related_name);
+        rs_error_set(m->db, STORE_EINVAL, "%s: no reverse relation \"%s\"", m->name,
+                     related_name);
         return empty;
     }
     return store_reverse_fld(obj, rel);

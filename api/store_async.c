@@ -99,15 +99,18 @@ static int reverse_copy(store_req *req)
 {
     store *db = req->priv_db;
     const store_obj *obj = req->priv_target;
-    const store_fld *rel = rs_relation_find(obj->model, req->priv_name);
+    store_model *m = rs_obj_model(obj);
+    if (!m)
+        return rs_error_set(db, STORE_EINVAL, "a reverse request: the object is deleted");
+    const store_fld *rel = rs_relation_find(m, req->priv_name);
     if (!rel)
-        return rs_error_set(db, STORE_EINVAL, "%s: no reverse relation \"%s\"", obj->model->name,
+        return rs_error_set(db, STORE_EINVAL, "%s: no reverse relation \"%s\"", m->name,
                             req->priv_name);
     int rc = STORE_OK;
     pthread_rwlock_rdlock(&db->lock);
     if (!rs_obj_live(obj)) {
         pthread_rwlock_unlock(&db->lock);
-        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", obj->model->name);
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
     }
     size_t n = rs_word(obj, rel->head + 2);
     req->objs = malloc((n ? n : 1) * sizeof *req->objs);
@@ -227,9 +230,12 @@ static int check_model(store *db, const store_model *m)
 
 static int check_obj(store *db, const store_obj *obj)
 {
-    if (!obj || obj->model->db != db)
+    store_model *m = obj ? rs_obj_model(obj) : NULL;
+    if (!m || m->db != db)
         return rs_error_set(db, STORE_EINVAL, "a store request: %s",
-                            !obj ? "the object is NULL" : "the object is not of this store");
+                            !obj ? "the object is NULL"
+                            : !m ? "the object is deleted"
+                                 : "the object is not of this store");
     return STORE_OK;
 }
 

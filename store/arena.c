@@ -79,6 +79,22 @@ static int grow_tables(rs_arena *a, size_t c)
     return 0;
 }
 
+/*
+ * Zeroes a chunk taken from the spare list (the edges of its pages kept old bytes). A reader
+ * holding no lock may still be looking at one of its slots through a stale pointer: the id
+ * and model words it may read without a lock are cleared with atomic stores, the rest, which
+ * it reads only under the store's lock, with memset.
+ */
+static void clear_chunk(const rs_arena *a, char *chunk)
+{
+    for (size_t i = 0; i < RS_CHUNK_SLOTS; i++) {
+        uint64_t *slot = (uint64_t *)(void *)(chunk + i * a->slot_size);
+        __atomic_store_n(&slot[0], 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&slot[1], 0, __ATOMIC_RELAXED);
+        memset(slot + 2, 0, a->slot_size - 2 * sizeof *slot);
+    }
+}
+
 int rs_arena_reserve(rs_arena *a, uint64_t id)
 {
     uint64_t c = id >> RS_CHUNK_SHIFT;
@@ -91,7 +107,7 @@ int rs_arena_reserve(rs_arena *a, uint64_t id)
     char *chunk;
     if (a->nspare) {
         chunk = a->spare[--a->nspare];
-        memset(chunk, 0, RS_CHUNK_SLOTS * a->slot_size); /* the pages' edges kept old bytes */
+        clear_chunk(a, chunk);
     } else if (!(chunk = calloc(RS_CHUNK_SLOTS, a->slot_size))) {
         return -1;
     }

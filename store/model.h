@@ -114,6 +114,14 @@ struct store {
 
 /* ---- Word access -------------------------------------------------------------------------- */
 
+/* rs_obj_model() - O's model, read atomically: a reader holding no lock may meet a slot that
+ * its chunk's reuse is clearing (store/arena.c), which clears this word atomically too. NULL
+ * for a dead object whose chunk gave its pages back. */
+static inline store_model *rs_obj_model(const store_obj *o)
+{
+    return __atomic_load_n(&o->model, __ATOMIC_RELAXED);
+}
+
 static inline uint64_t rs_word(const store_obj *o, uint32_t i)
 {
     return __atomic_load_n(&o->w[i], __ATOMIC_ACQUIRE);
