@@ -79,10 +79,10 @@ void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child);
  * Never fails: the marks sit beside the slots. */
 void rs_dirty_mark(store_obj *o);
 
-/* rs_dirty_tomb() - record that O is deleted (before its slot is recycled). */
+/* rs_dirty_tomb() - record that O is deleted (before its slot is emptied). */
 void rs_dirty_tomb(store_obj *o);
 
-/* rs_obj_strings_free() - free the strings O holds (before its slot is recycled). */
+/* rs_obj_strings_free() - free the strings O holds (before its slot is emptied). */
 void rs_obj_strings_free(store_obj *o);
 
 #endif
