@@ -1,13 +1,14 @@
 /*
  * store/arena.c - slots addressed by id, in chunks of RS_CHUNK_SLOTS, and their marks.
  *
- * A slot's address is the object's identity (store_obj *), and a slot belongs to one id
- * for ever (ids are never reused), so slots never move and are never recycled. The chunk
+ * A slot's address is the object's identity (store_obj *): while its chunk is in the table
+ * a slot belongs to one id (ids are never reused), and an object never moves. The chunk
  * table and the marks beside it grow by doubling; a chunk is allocated, zeroed, when the
  * first id it covers is reserved. Replaced chunk tables are kept until the store closes (at
- * most as many bytes as the current one), so that rs_arena_at() needs no lock. This replaces a hash table id -> slot plus a free list:
- * a lookup is an index computation, and the objects of a model sit in id order, so a
- * parent's children created together are neighbours in memory.
+ * most as many bytes as the current one), so that rs_arena_at() needs no lock. This
+ * replaces a hash table id -> slot plus a free list: a lookup is an index computation, and
+ * the objects of a model sit in id order, so a parent's children created together are
+ * neighbours in memory.
  *
  * The cost is memory for ids that died: a chunk stays while any of its objects lives. A
  * chunk whose ids all died leaves the table, gives its pages back with madvise(MADV_DONTNEED)
