@@ -95,7 +95,7 @@ static void list_changes(store *db, uint32_t i, batch *b)
     }
 }
 
-static void settle(store *db, const batch *b, bool ok);
+static void settle(store *db, bool ok);
 
 /*
  * Step 1: list (by model, in id order), encode. Encoding in id order reads the objects in
@@ -126,7 +126,7 @@ static int gather(store *db, batch *b)
         bytes += c->len;
     }
     if (!(b->bytes = malloc(bytes ? bytes : 1))) {
-        settle(db, b, false);
+        settle(db, false);
         return rs_error_set(db, STORE_ENOMEM, "%s: out of memory gathering a snapshot", p->path);
     }
     for (size_t k = 0; k < b->n; k++)
@@ -138,9 +138,8 @@ static int gather(store *db, batch *b)
 
 /* Step 3: after success, drop what is still in flight; after failure, take the marks off.
  * A change made since the gather cleared its in-flight mark, so it stays marked. */
-static void settle(store *db, const batch *b, bool ok)
+static void settle(store *db, bool ok)
 {
-    (void)b;
     for (uint32_t i = 0; i < db->nmodels; i++)
         rs_mark_settle(&db->models[i].arena, ok);
 }
@@ -533,7 +532,7 @@ int rs_persist_snapshot(store *db)
 #ifdef RS_PLANT_EARLY_CLEAR
         /* Planted bug (tools/planted.sh): the changes stop being dirty before the commit. */
         if (!rc)
-            settle(db, &b, true);
+            settle(db, true);
 #endif
         pthread_rwlock_unlock(&db->lock);
     }
@@ -545,7 +544,7 @@ int rs_persist_snapshot(store *db)
         pthread_rwlock_wrlock(&db->lock);
         if (!rc)
             account(p, db, &b, now);
-        settle(db, &b, rc == STORE_OK);
+        settle(db, rc == STORE_OK);
         pthread_rwlock_unlock(&db->lock);
         /* The snapshot is committed; if the file cannot be extended to its last page, say
          * so, and try again at the next snapshot (or close) before anything else. */

@@ -63,7 +63,7 @@ void rs_arena_free_all(rs_arena *a);
 
 /*
  * rs_arena_reserve() - make sure the slot of ID exists (its chunk allocated and zeroed), so
- * that rs_arena_slot(ID) cannot fail. 0, or -1 when memory ran out (the arena still holds
+ * that rs_arena_take(ID) cannot fail. 0, or -1 when memory ran out (the arena still holds
  * exactly the objects it held).
  */
 int rs_arena_reserve(rs_arena *a, uint64_t id);

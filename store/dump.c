@@ -114,28 +114,20 @@ static void put_object(buf *b, const store_obj *o)
     put(b, "\n");
 }
 
-static int put_model(buf *b, const store_model *m)
+/* Puts M's line, then its objects: the arena walks them in id order. */
+static void put_model(buf *b, const store_model *m)
 {
     put(b, "%s next_id=%" PRIu64 " count=%zu\n", m->name, m->next_id, m->count);
-    store_obj **all = malloc((m->count ? m->count : 1) * sizeof *all);
-    if (!all)
-        return STORE_ENOMEM;
     uint64_t pos = 0;
-    size_t n = 0;
-    for (store_obj *o; n < m->count && (o = rs_arena_scan(&m->arena, &pos));)
-        all[n++] = o; /* in id order */
-    for (size_t i = 0; i < n; i++)
-        put_object(b, all[i]);
-    free(all);
-    return STORE_OK;
+    for (store_obj *o; !b->failed && (o = rs_arena_scan(&m->arena, &pos));)
+        put_object(b, o);
 }
 
 int rs_dump(store *db, char **out)
 {
     buf b = {.p = NULL};
     for (uint32_t i = 0; i < db->nmodels && !b.failed; i++)
-        if (put_model(&b, &db->models[i]))
-            b.failed = true;
+        put_model(&b, &db->models[i]);
     put(&b, "%s", "");
     if (b.failed) {
         free(b.p);

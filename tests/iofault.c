@@ -196,6 +196,19 @@ static void done(iof_call *entry, bool ok)
         entry->done = true;
 }
 
+/* After a write of the N iovecs IOV at OFF on FD returned R: marks its entry E done and, when
+ * FD is watched (MINE), records it with its pre-image PRE (taken over). Returns R. */
+static ssize_t wrote(iof_call *e, bool mine, int fd, int64_t off, ssize_t r,
+                     const struct iovec *iov, int n, unsigned char *pre)
+{
+    done(e, r >= 0);
+    if (r > 0 && mine)
+        record(IOF_WRITE, off, r, sync_fd(fd), iov, n, pre);
+    else
+        free(pre);
+    return r;
+}
+
 #define NEXT(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
 /* The project builds with hidden visibility; these must be seen by liblmdb. */
@@ -212,14 +225,8 @@ static ssize_t do_pwrite(int fd, const void *buf, size_t n, int64_t off, bool wi
         n /= 2;
     unsigned char *pre = mine ? pre_image(fd, off, (int64_t)n) : NULL;
     ssize_t r = wide ? NEXT(pwrite64)(fd, buf, n, off) : NEXT(pwrite)(fd, buf, n, (off_t)off);
-    done(e, r >= 0);
-    if (r > 0 && mine) {
-        struct iovec one = {.iov_base = (void *)buf, .iov_len = (size_t)r};
-        record(IOF_WRITE, off, r, sync_fd(fd), &one, 1, pre);
-    } else {
-        free(pre);
-    }
-    return r;
+    struct iovec one = {.iov_base = (void *)buf, .iov_len = n};
+    return wrote(e, mine, fd, off, r, &one, 1, pre);
 }
 
 INTERPOSE ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
@@ -250,12 +257,7 @@ INTERPOSE ssize_t pwritev(int fd, const struct iovec *iov, int n, off_t off)
     unsigned char *pre = mine ? pre_image(fd, off, iov_bytes(iov, n)) : NULL;
     ssize_t r = what == SHORT ? NEXT(pwrite)(fd, iov[0].iov_base, iov[0].iov_len / 2, off)
                               : NEXT(pwritev)(fd, iov, n, off);
-    done(e, r >= 0);
-    if (r > 0 && mine)
-        record(IOF_WRITE, off, r, sync_fd(fd), iov, n, pre);
-    else
-        free(pre);
-    return r;
+    return wrote(e, mine, fd, off, r, iov, n, pre);
 }
 
 INTERPOSE ssize_t writev(int fd, const struct iovec *iov, int n)
@@ -271,12 +273,7 @@ INTERPOSE ssize_t writev(int fd, const struct iovec *iov, int n)
     unsigned char *pre = mine ? pre_image(fd, off, iov_bytes(iov, n)) : NULL;
     ssize_t r = what == SHORT ? NEXT(write)(fd, iov[0].iov_base, iov[0].iov_len / 2)
                               : NEXT(writev)(fd, iov, n);
-    done(e, r >= 0);
-    if (r > 0 && mine)
-        record(IOF_WRITE, off, r, sync_fd(fd), iov, n, pre);
-    else
-        free(pre);
-    return r;
+    return wrote(e, mine, fd, off, r, iov, n, pre);
 }
 
 static int do_sync(int fd, int (*real)(int))
