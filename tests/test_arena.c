@@ -64,6 +64,20 @@ Test(arena, a_chunk_whose_objects_all_died_gives_its_pages_back_and_stays_readab
     /* The chunk of ids 0-1023 is empty and every id in it was handed out. */
     cr_assert_not(resident(mid), "the emptied chunk kept its pages");
     cr_assert_eq(store_id(mid), 0, "a stale pointer reads a dead slot");
+    /* Handed back to the store, it is a deleted object, never followed. */
+    const char *before = dump_store(db);
+    cr_assert_eq(store_update(db, mid, (store_value[]){STORE_V_INT("age", 1), {0}}),
+                 STORE_EINVAL);
+    cr_assert_eq(store_delete(db, mid), STORE_EINVAL);
+    cr_assert_eq(store_create(db, Book, (store_value[]){STORE_V_STR("title", "T"),
+                                                       STORE_V_REF("author", mid), {0}},
+                              NULL),
+                 STORE_ECONSTRAINT);
+    store_iter it = store_reverse(mid, "books");
+    cr_assert_null(store_next(&it));
+    cr_assert_eq(store_count(&it), 0);
+    cr_assert_null(store_str(mid, "name"));
+    cr_assert(same_store(db, before));
     store_obj *o;
     cr_assert_eq(store_get(db, Author, 500, &o), STORE_ENOTFOUND);
     cr_assert_eq(store_get(db, Author, 1024, &o), STORE_OK);
