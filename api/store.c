@@ -227,6 +227,19 @@ size_t store_model_count(const store_model *model)
     return n;
 }
 
+store_obj *store_model_scan(store_model *model, uint64_t *pos)
+{
+    if (!model || !pos)
+        return NULL;
+    uint64_t at = *pos;
+    RDLOCK(model->db);
+    store_obj *o = rs_arena_scan(&model->arena, &at); /* skips chunks holding no object */
+    UNLOCK(model->db);
+    if (o)
+        *pos = at;
+    return o;
+}
+
 /* ---- Objects ------------------------------------------------------------------------------ */
 
 /* Whether MODEL is a model of DB; sets the detail if not. */
@@ -307,10 +320,24 @@ static int check_obj(store *db, const store_obj *obj, const char *call)
     if (!obj)
         return rs_error_set(db, STORE_EINVAL, "%s: the object is NULL", call);
     store_model *m = rs_obj_model(obj);
-    if (!m) /* a deleted object whose chunk gave its pages back (store/arena.c) */
+    if (!m) /* a deleted object whose chunk gave its pages back: its slot reads zeros */
         return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", call);
     if (m->db != db)
         return rs_error_set(db, STORE_EINVAL, "%s: the object is not of this store", call);
+    return STORE_OK;
+}
+
+/*
+ * Whether OBJ, which check_obj() passed before the lock was taken, is still a living object:
+ * another thread may have deleted it meanwhile. Called under the lock the call works under,
+ * so the answer holds for the whole call.
+ */
+static int check_live(store *db, const store_obj *obj, const char *call)
+{
+    const store_model *m = rs_obj_model(obj);
+    if (!m || !rs_obj_live(obj))
+        return rs_error_set(db, STORE_EINVAL, "%s: the %s is deleted", call,
+                            m ? m->name : "object");
     return STORE_OK;
 }
 
@@ -324,7 +351,9 @@ int store_update(store *db, store_obj *obj, const store_value *values)
     if (rc)
         return rc;
     WRLOCK(db);
-    rc = rs_obj_update(db, obj, values);
+    rc = check_live(db, obj, "store_update");
+    if (!rc)
+        rc = rs_obj_update(db, obj, values);
     UNLOCK(db);
     return rc ? rc : after_write(db);
 }
@@ -337,7 +366,9 @@ int store_delete(store *db, store_obj *obj)
     if (rc)
         return rc;
     WRLOCK(db);
-    rc = rs_obj_delete(db, obj);
+    rc = check_live(db, obj, "store_delete");
+    if (!rc)
+        rc = rs_obj_delete(db, obj);
     UNLOCK(db);
     return rc ? rc : after_write(db);
 }
@@ -351,7 +382,7 @@ uint64_t store_id(const store_obj *obj)
 
 store_model *store_obj_model(const store_obj *obj)
 {
-    return obj ? rs_obj_model(obj) : NULL;
+    return obj && store_id(obj) ? rs_obj_model(obj) : NULL;
 }
 
 const store_fld *store_field_find(const store_model *model, const char *name)
@@ -366,7 +397,7 @@ const store_fld *store_relation_find(const store_model *model, const char *relat
 
 const char *store_field_str(const store_obj *obj, const store_fld *fld)
 {
-    assert(rs_obj_model(obj) == fld->model);
+    assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
     if (!rs_is_string(fld))
         return NULL;
     return rs_str_get(obj, fld);
@@ -374,13 +405,13 @@ const char *store_field_str(const store_obj *obj, const store_fld *fld)
 
 int64_t store_field_int(const store_obj *obj, const store_fld *fld)
 {
-    assert(rs_obj_model(obj) == fld->model);
+    assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
     return fld->type == STORE_INT ? (int64_t)rs_word(obj, fld->word) : 0;
 }
 
 double store_field_float(const store_obj *obj, const store_fld *fld)
 {
-    assert(rs_obj_model(obj) == fld->model);
+    assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
     double d = 0.0;
     if (fld->type == STORE_FLOAT) {
         uint64_t w = rs_word(obj, fld->word);
@@ -391,19 +422,19 @@ double store_field_float(const store_obj *obj, const store_fld *fld)
 
 bool store_field_bool(const store_obj *obj, const store_fld *fld)
 {
-    assert(rs_obj_model(obj) == fld->model);
+    assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
     return fld->type == STORE_BOOL && rs_word(obj, fld->word);
 }
 
 store_obj *store_field_ref(const store_obj *obj, const store_fld *fld)
 {
-    assert(rs_obj_model(obj) == fld->model);
+    assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
     return fld->type == STORE_FK ? rs_word_ptr(obj, fld->word) : NULL;
 }
 
 bool store_field_is_null(const store_obj *obj, const store_fld *fld)
 {
-    assert(rs_obj_model(obj) == fld->model);
+    assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
     return rs_field_null(fld, obj);
 }
 

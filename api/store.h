@@ -8,6 +8,9 @@
  * Conventions: every fallible call returns int, STORE_OK (0) or a negative STORE_E* code;
  * store_strerror() names a code and store_errmsg() gives the detail of the calling thread's
  * last failure. A failed call changes nothing. Any call may be made from any thread.
+ * Lookups share the store's lock and changes take it alone; a waiting change holds off the
+ * lookups that arrive after it, so readers never starve a writer. Reads never nest: each
+ * call takes the lock at most once and calls nothing of the caller's while holding it.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -34,7 +37,7 @@ extern "C" {
     XX(ENOMEM, -4, "out of memory")                                                             \
     XX(EIO, -5, "input/output error")                                                           \
     XX(ENOSPC, -6, "no space left on device")                                                   \
-    XX(EFULL, -7, "store file reached its size cap")                                            \
+    XX(EFULL, -7, "store reached its size cap")                                                 \
     XX(ESCHEMA, -8, "schema mismatch")                                                          \
     XX(ECORRUPT, -9, "store file is damaged")                                                   \
     XX(EBUSY, -10, "resource busy")                                                             \
@@ -53,10 +56,20 @@ enum {
 #define STORE_NAME_MAX 255
 #define STORE_FIELDS_MAX 2000
 
+/*
+ * The most bytes (without the NUL) a CHAR or TEXT string may hold, and all the strings of one
+ * object together: 4 GiB - 1 MiB. An object is stored as one record, an LMDB value of at most
+ * 4 GiB - 1 bytes holding every field; the 1 MiB left is more than the other fields of any
+ * model take (STORE_FIELDS_MAX fields of at most 19 bytes each). A create or update that
+ * gives a longer string, or strings that would make the object's strings longer together, is
+ * refused with STORE_EINVAL naming the model and field, before anything is copied.
+ */
+#define STORE_STR_MAX 0xfff00000u
+
 /* Field types. */
 typedef enum store_type {
     STORE_CHAR = 1, /* UTF-8 string of at most max_length characters (code points) */
-    STORE_TEXT,     /* UTF-8 string of any length */
+    STORE_TEXT,     /* UTF-8 string of up to STORE_STR_MAX bytes */
     STORE_INT,      /* int64_t */
     STORE_FLOAT,    /* double */
     STORE_BOOL,     /* bool */
@@ -211,9 +224,13 @@ STORE_API const char *store_strerror(int rc);
  * store_errmsg() - the detail of the calling thread's last failure on DB.
  *
  * For example "Book.title: 300 characters, max_length is 255". With DB NULL: the last failure
- * of a call that had no store (store_schema_*(), a failed store_open()). The string belongs to
- * the calling thread and stays valid until its next failing call on the same store; "" when
- * there was none.
+ * of a call that had no store (store_schema_*(), a failed store_open()). "" when there was none.
+ * Failures on other stores, and other threads' failures on DB, never change it. The string
+ * belongs to DB (to the calling thread when DB is NULL); it keeps showing this detail until
+ * the calling thread's next failing call on DB, or until DB is closed. DB holds one detail for
+ * each thread that failed on it, threads that exited included, until it is closed. Only if
+ * memory runs out at a thread's first failure on DB does the detail go to one spare slot of
+ * the thread, where the thread's next such failure on another store replaces it.
  */
 STORE_API const char *store_errmsg(store *db);
 
@@ -331,6 +348,26 @@ STORE_API const char *store_model_name(const store_model *model);
  */
 STORE_API size_t store_model_count(const store_model *model);
 
+/*
+ * store_model_scan() - the living object of MODEL with the smallest id >= *POS, or NULL when
+ * there is none (or an argument is NULL); *POS moves past the object returned, and is left
+ * as it was with NULL. A walk over every object of a model, in id order:
+ *
+ *     uint64_t pos = 0;
+ *     for (store_obj *o; (o = store_model_scan(books, &pos)); )
+ *         printf("%" PRIu64 "\n", store_id(o));
+ *
+ * The object belongs to the store and stays valid until it is deleted or the store is closed.
+ * Each call takes the store's read lock once and keeps nothing between calls, so any change
+ * may be made during a walk, the object just returned deleted included: the walk goes on
+ * from *POS, returning an object created meanwhile (its id is past every id handed out
+ * before) and no object deleted before the walk reaches it. A walk costs the objects the
+ * store holds, not the range of ids handed out: it steps through the slots of the chunks of
+ * 1024 consecutive ids that hold living objects, and skips each chunk without one in a step.
+ * store_model_next_id() may be far past the last object.
+ */
+STORE_API store_obj *store_model_scan(store_model *model, uint64_t *pos);
+
 /* ---- Objects ------------------------------------------------------------------------------ */
 
 /*
@@ -342,8 +379,9 @@ STORE_API size_t store_model_count(const store_model *model);
  * and *OUT untouched. Returns STORE_OK, STORE_EINVAL (an unknown field, a value of the wrong
  * kind, a string too long or not UTF-8, a null in a field without .null, a required field
  * missing, a field given twice, a reference to an object of another model),
- * STORE_ECONSTRAINT (a reference to a deleted object, a unique value that repeats) or
- * STORE_ENOMEM; store_errmsg(db) names the model and field.
+ * STORE_ECONSTRAINT (a reference to a deleted object, a unique value that repeats),
+ * STORE_EFULL (the model has handed out every id below 2^40) or STORE_ENOMEM;
+ * store_errmsg(db) names the model and field.
  */
 STORE_API int store_create(store *db, store_model *model, const store_value *values,
                            store_obj **out);
@@ -375,7 +413,8 @@ STORE_API int store_get_by(store *db, store_model *model, const char *field,
  * Moving a foreign key moves OBJ from the old parent's reverse relation to the end of the
  * new one's. The strings OBJ handed out for the fields set become invalid. Same codes and
  * same all-or-nothing rule as store_create(), plus STORE_ECONSTRAINT when a unique value
- * would repeat another object's.
+ * would repeat another object's, and STORE_EINVAL when OBJ is deleted (however many objects
+ * were created since: see "Deleted objects" below).
  */
 STORE_API int store_update(store *db, store_obj *obj, const store_value *values);
 
@@ -395,11 +434,18 @@ STORE_API int store_delete(store *db, store_obj *obj);
 /* ---- Reading fields ----------------------------------------------------------------------- */
 
 /*
- * Field reads take no lock: they read one word of the object. The object must be alive (not
- * deleted). A number read that races with an update of the same field gets the old or the
+ * Deleted objects. A pointer to a deleted object stays safe to pass to any call while the
+ * store is open: its address is never given to another object. store_update() and
+ * store_delete() refuse it with STORE_EINVAL, store_create() refuses it as a parent with
+ * STORE_ECONSTRAINT, and nothing changes. Read, it is an empty object: store_id() is 0,
+ * store_obj_model() NULL, every field null (NULL, 0, 0.0, false), store_ref() NULL and
+ * store_reverse() an empty walk. Each object costs its slot's bytes of address space (not
+ * memory) from its create until the store closes.
+ *
+ * Field reads take no lock: they read one word of the object. A number read that races with an update of the same field gets the old or the
  * new value, never a mix. A string handed out belongs to the store and stays valid until
- * that field is updated, the object is deleted or the store is closed: the update frees the
- * old string, so a thread that reads strings other threads may update at the same time must
+ * that field is updated, the object is deleted or the store is closed: the update (or delete)
+ * frees the old string, so a thread that reads strings other threads may update at the same time must
  * hold those updates off (or copy through the async API, whose requests run under the lock).
  *
  * The name-taking accessors look the field up by name on every call; hot loops resolve the

@@ -83,6 +83,333 @@ static void release_std_fds(int held)
             close(fd);
 }
 
+/* ---- The files open in this process (D10) ------------------------------------------------- */
+
+static int check_size(const char *path, int fd, bool *fresh, bool pad);
+
+/*
+ * LMDB allows one environment per file per process, and POSIX record locks never conflict
+ * within a process, so a second environment of a file would re-initialise the lock file under
+ * the first. The registry therefore keeps one entry per data file open in this process, keyed
+ * by its inode (so every path, symlink and hard link finds it). An entry owns our descriptor
+ * of the file, which holds the flock; a read-only entry also owns the one environment every
+ * read-only store of the file shares (read transactions with MDB_NOTLS may run on any
+ * thread), closed by the last of them. A read-write entry is never shared: its store owns its
+ * environment (D4 may reopen it), and any other open of the file in this process is
+ * STORE_EBUSY, as a flock from another process is.
+ */
+struct rs_file {
+    dev_t dev;
+    ino_t ino;
+    int fd;            /* ours, with the flock; -1 in a forked child */
+    bool rw;           /* a read-write store's entry: never shared */
+    bool orphan;       /* the parent's, seen from a forked child: never touched again */
+    unsigned refs;     /* the stores and schema readers using it; under files_lock */
+    unsigned maxdbs;   /* the named databases ENV has room for */
+    MDB_env *env;      /* read-only: the shared environment, NULL until open (or if it failed) */
+    pthread_mutex_t use; /* held while ENV is opened, and by each read that opens databases */
+    struct rs_file *next;
+};
+
+/* A read-only environment has room for this many named databases at least, so that stores
+ * of schemas with more models, and schema readers, can share it. */
+enum { SHARED_MAXDBS = 128 };
+
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rs_file *files;
+static pthread_once_t files_once = PTHREAD_ONCE_INIT;
+static int fork_pipe[2] = {-1, -1}; /* the child's word that it holds no lock; under files_lock */
+
+/*
+ * Before fork(): no entry may change while the child copies them; while files are open, a
+ * pipe for the child to say it has closed its copies of their descriptors.
+ */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&files_lock);
+    if (files && pipe2(fork_pipe, O_CLOEXEC))
+        fork_pipe[0] = fork_pipe[1] = -1; /* then the child's copies close a little later */
+}
+
+/*
+ * After fork() in the parent: waits until the child has closed its copies of the lock
+ * descriptors (its end of the pipe closes with them, or when it dies), so that once fork()
+ * returns, closing a store releases its file as if there were no child. If fork() failed,
+ * the pipe closes at once.
+ */
+static void fork_parent(void)
+{
+    if (fork_pipe[1] >= 0) {
+        char c;
+        close(fork_pipe[1]);
+        while (read(fork_pipe[0], &c, 1) < 0 && errno == EINTR)
+            ;
+        close(fork_pipe[0]);
+        fork_pipe[0] = fork_pipe[1] = -1;
+    }
+    pthread_mutex_unlock(&files_lock);
+}
+
+/*
+ * In a child made by fork(): the flock belongs to the open file description the child shares
+ * with its parent, so the child closes its copy of every lock descriptor at once (the parent's
+ * close then releases the lock), then its end of the pipe. Descriptors are per process: nothing
+ * of the parent's closes. The entries leave the registry, so the child's own opens start
+ * afresh; its stores of the parent's files keep them until they are closed (STORE_EFORK),
+ * which frees only memory.
+ */
+static void fork_child(void)
+{
+    for (struct rs_file *f = files, *next; f; f = next) {
+        next = f->next;
+        if (f->fd >= 0)
+            close(f->fd);
+        f->fd = -1;
+        f->env = NULL; /* the parent's: closing it here would clear its reader slots */
+        f->orphan = true;
+        f->next = NULL;
+    }
+    files = NULL;
+    if (fork_pipe[1] >= 0) {
+        close(fork_pipe[0]);
+        close(fork_pipe[1]);
+        fork_pipe[0] = fork_pipe[1] = -1;
+    }
+    pthread_mutex_unlock(&files_lock);
+}
+
+static void register_fork_handlers(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* Takes F out of the registry if it is there; files_lock held. */
+static void unlink_file(struct rs_file *f)
+{
+    for (struct rs_file **at = &files; *at; at = &(*at)->next) {
+        if (*at == f) {
+            *at = f->next;
+            return;
+        }
+    }
+}
+
+/* Drops a reference to F; the last closes its environment, then its descriptor (the flock). */
+static void file_release(struct rs_file *f)
+{
+    pthread_mutex_lock(&files_lock);
+    bool last = --f->refs == 0;
+    if (last)
+        unlink_file(f);
+    pthread_mutex_unlock(&files_lock);
+    if (!last)
+        return;
+    if (f->env)
+        mdb_env_close(f->env);
+    if (f->fd >= 0)
+        close(f->fd);
+    if (!f->orphan)
+        pthread_mutex_destroy(&f->use); /* a child's copy may be locked by a parent's thread */
+    free(f);
+}
+
+/* What a file of mode MODE is, for a message; NULL if it is a regular file. */
+static const char *kind_of(mode_t mode)
+{
+    return S_ISREG(mode)    ? NULL
+           : S_ISFIFO(mode) ? "is a FIFO"
+           : S_ISDIR(mode)  ? "is a directory"
+           : S_ISCHR(mode)  ? "is a character device"
+           : S_ISBLK(mode)  ? "is a block device"
+           : S_ISSOCK(mode) ? "is a socket"
+                            : "is not a regular file";
+}
+
+/* D10: refuses PATH if it exists (symlinks followed) and is not a regular file: opening a
+ * FIFO would block. A missing file is for open() to judge. */
+static int check_kind(const store *errdb, const char *path)
+{
+    struct stat st;
+    const char *kind = stat(path, &st) ? NULL : kind_of(st.st_mode);
+    if (kind)
+        return rs_error_set(errdb, STORE_EINVAL, "%s: %s, not a store file", path, kind);
+    return STORE_OK;
+}
+
+/*
+ * Opens P->path into *FD and fills *ST: refused unless a regular file, opened without
+ * blocking (in case it was replaced since it was checked) and checked again.
+ */
+static int open_regular(const struct rs_persist *p, int *fd, struct stat *st)
+{
+    bool ro = p->flags & STORE_OPEN_READONLY;
+    int rc = check_kind(NULL, p->path);
+    if (rc)
+        return rc;
+    *fd = open(p->path, (ro ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | O_NONBLOCK, 0644);
+    if (*fd < 0)
+        return rs_error_set(NULL, errno == ENOENT ? STORE_EINVAL : STORE_EIO, "%s: %s", p->path,
+                            strerror(errno));
+    int fl;
+    if (fstat(*fd, st) || (fl = fcntl(*fd, F_GETFL)) == -1 ||
+        fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK))
+        rc = rs_error_set(NULL, STORE_EIO, "%s: %s", p->path, strerror(errno));
+    else if (kind_of(st->st_mode))
+        rc = rs_error_set(NULL, STORE_EINVAL, "%s: %s, not a store file", p->path,
+                          kind_of(st->st_mode));
+    if (rc) {
+        close(*fd);
+        *fd = -1;
+    }
+    return rc;
+}
+
+/* The entry of the file ST in the registry, or NULL; files_lock held. */
+static struct rs_file *find_file(const struct stat *st)
+{
+    struct rs_file *f = files;
+    while (f && (f->dev != st->st_dev || f->ino != st->st_ino))
+        f = f->next;
+    return f;
+}
+
+/*
+ * Registers a new entry for FD (of the file ST) with its flock, in P->file; files_lock held.
+ * A read-only entry is returned with its USE lock held: the caller opens its environment.
+ */
+static int add_file(struct rs_persist *p, int fd, const struct stat *st)
+{
+    bool ro = p->flags & STORE_OPEN_READONLY;
+    if (flock(fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB))
+        return rs_error_set(NULL, errno == EWOULDBLOCK ? STORE_EBUSY : STORE_EIO,
+                            "%s: the file is open elsewhere%s", p->path,
+                            errno == EWOULDBLOCK ? "" : " (flock failed)");
+    struct rs_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
+    *f = (struct rs_file){.dev = st->st_dev, .ino = st->st_ino, .fd = fd, .rw = !ro,
+                          .refs = 1, .next = files};
+    pthread_mutex_init(&f->use, NULL);
+    if (ro)
+        pthread_mutex_lock(&f->use);
+    files = f;
+    p->file = f;
+    p->fd = fd;
+    return STORE_OK;
+}
+
+/*
+ * Takes P->path's entry: a new one (*FIRST set; see add_file()), or, for a read-only P, the
+ * entry of a file already open read-only in this process, whose environment P then shares.
+ */
+static int take_file(struct rs_persist *p, bool *first)
+{
+    bool ro = p->flags & STORE_OPEN_READONLY;
+    int fd;
+    struct stat st;
+    int rc = open_regular(p, &fd, &st);
+    if (rc)
+        return rc;
+    pthread_once(&files_once, register_fork_handlers);
+    for (;;) {
+        pthread_mutex_lock(&files_lock);
+        struct rs_file *f = find_file(&st);
+        if (!f || (f->rw || !ro)) {
+            rc = f ? rs_error_set(NULL, STORE_EBUSY, "%s: the file is open elsewhere: by a "
+                                  "%s store of this process", p->path,
+                                  f->rw ? "read-write" : "read-only")
+                   : add_file(p, fd, &st);
+            pthread_mutex_unlock(&files_lock);
+            *first = !rc;
+            if (rc)
+                close(fd);
+            return rc;
+        }
+        f->refs++;
+        pthread_mutex_unlock(&files_lock);
+        pthread_mutex_lock(&f->use); /* wait for its first opener */
+        bool open = f->env != NULL;
+        pthread_mutex_unlock(&f->use);
+        if (open) {
+            close(fd); /* the entry's descriptor holds the flock for both */
+            p->file = f;
+            p->fd = f->fd;
+            *first = false;
+            return STORE_OK;
+        }
+        file_release(f); /* its first opener failed and took it out: try afresh */
+    }
+}
+
+/*
+ * The first opener of P's entry: checks the file's meta pages and page tree, then opens the
+ * environment; a read-only one is published in the entry for others to share, or on failure
+ * the entry leaves the registry (so that waiting openers try afresh).
+ */
+static int open_first(struct rs_persist *p)
+{
+    bool ro = p->flags & STORE_OPEN_READONLY, fresh = false;
+    int rc = check_size(p->path, p->fd, &fresh, !ro);
+    if (!rc && fresh && ro)
+        rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file cannot be opened read-only",
+                          p->path);
+    if (ro && p->maxdbs < SHARED_MAXDBS)
+        p->maxdbs = SHARED_MAXDBS;
+    if (!rc)
+        rc = rs_env_open(NULL, p);
+    if (ro) {
+        p->file->env = p->env;
+        p->file->maxdbs = p->maxdbs;
+        if (rc) {
+            pthread_mutex_lock(&files_lock);
+            unlink_file(p->file);
+            pthread_mutex_unlock(&files_lock);
+        }
+        pthread_mutex_unlock(&p->file->use);
+    }
+    return rc;
+}
+
+/* A read-only P joins its entry's environment, if it has room for P's databases. */
+static int join_env(struct rs_persist *p)
+{
+    if (p->maxdbs > p->file->maxdbs)
+        return rs_error_set(NULL, STORE_EBUSY, "%s: the file is open read-only in this process "
+                            "with room for %u databases; this schema needs %u", p->path,
+                            p->file->maxdbs, p->maxdbs);
+    p->env = p->file->env;
+    p->maxdbs = p->file->maxdbs;
+    MDB_envinfo info;
+    if (!mdb_env_info(p->env, &info))
+        p->map_size = info.me_mapsize;
+    return STORE_OK;
+}
+
+/* Attaches P to its file: descriptors 0-2 held, the entry taken, the environment open. On
+ * failure the caller still releases P (detach()). */
+static int attach(struct rs_persist *p)
+{
+    int held = hold_std_fds();
+    bool first = false;
+    int rc = take_file(p, &first);
+    if (!rc)
+        rc = first ? open_first(p) : join_env(p);
+    release_std_fds(held);
+    return rc;
+}
+
+/* Detaches P from its file: a read-write P's own environment first, then the entry. */
+static void detach(struct rs_persist *p)
+{
+    if (p->env && !(p->flags & STORE_OPEN_READONLY))
+        mdb_env_close(p->env);
+    p->env = NULL;
+    if (p->file)
+        file_release(p->file);
+    p->file = NULL;
+    p->fd = -1;
+}
+
 /* ---- The meta pages ----------------------------------------------------------------------- */
 
 static uint64_t get_word(const unsigned char *p)
@@ -186,8 +513,24 @@ int rs_env_open(const store *errdb, struct rs_persist *p)
     return rc;
 }
 
+/* D10: LMDB opens PATH-lock and would block on a FIFO there; refuses anything irregular. */
+static int check_lock_file(const store *errdb, const char *path)
+{
+    size_t n = strlen(path) + sizeof "-lock";
+    char *lock = malloc(n);
+    if (!lock)
+        return rs_error_set(errdb, STORE_ENOMEM, "%s: out of memory", path);
+    snprintf(lock, n, "%s-lock", path);
+    int rc = check_kind(errdb, lock);
+    free(lock);
+    return rc;
+}
+
 static int env_open(const store *errdb, struct rs_persist *p)
 {
+    int rc = check_lock_file(errdb, p->path);
+    if (rc)
+        return rc;
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
     if (p->flags & STORE_OPEN_READONLY)
         flags |= MDB_RDONLY;
@@ -196,7 +539,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
 #ifdef RS_PLANT_NO_SYNC
     flags |= MDB_NOSYNC; /* planted bug (tools/planted.sh): never sync */
 #endif
-    int rc = mdb_env_create(&p->env);
+    rc = mdb_env_create(&p->env);
     if (rc)
         return rs_mdb_error(errdb, rc, "creating the environment");
     rc = mdb_env_set_mapsize(p->env, p->map_size);
@@ -212,8 +555,15 @@ static int env_open(const store *errdb, struct rs_persist *p)
     MDB_envinfo info;
     if (!mdb_env_info(p->env, &info) && info.me_mapsize > p->map_size) /* a file keeps its map */
         __atomic_store_n(&p->map_size, info.me_mapsize, __ATOMIC_RELAXED);
+    /* Freeing the slots of dead readers is best effort, but a failed allocation fails the
+     * open like any other (R7); the environment is closed again. */
     int dead;
-    mdb_reader_check(p->env, &dead);
+    rc = mdb_reader_check(p->env, &dead);
+    if (rc == ENOMEM) {
+        mdb_env_close(p->env);
+        p->env = NULL;
+        return rs_mdb_error(errdb, rc, "checking for dead readers");
+    }
     return STORE_OK;
 }
 
@@ -342,7 +692,18 @@ static void kv_close(void *cursor)
     free(w);
 }
 
+static int load_txn(store *db, struct rs_persist *p);
+
+/* Loads DB from P's file; one such read transaction at a time per environment (D10). */
 static int load(store *db, struct rs_persist *p)
+{
+    pthread_mutex_lock(&p->file->use);
+    int rc = load_txn(db, p);
+    pthread_mutex_unlock(&p->file->use);
+    return rc;
+}
+
+static int load_txn(store *db, struct rs_persist *p)
 {
     MDB_txn *txn;
     int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
@@ -406,10 +767,7 @@ static int schema_of(const rs_catalog *cat, store_schema **out)
 
 static void persist_free(struct rs_persist *p)
 {
-    if (p->env)
-        mdb_env_close(p->env);
-    if (p->fd >= 0)
-        close(p->fd); /* releases the flock */
+    detach(p); /* the last user's close releases the flock */
     pthread_mutex_destroy(&p->snap);
     pthread_mutex_destroy(&p->tick_lock);
     pthread_cond_destroy(&p->tick);
@@ -455,38 +813,13 @@ static int persist_new(store *db, const char *path, const store_options *opts,
     return STORE_OK;
 }
 
-/* Opens the data file and takes it for this process alone. */
-static int take_file(struct rs_persist *p)
-{
-    bool ro = p->flags & STORE_OPEN_READONLY;
-    p->fd = open(p->path, (ro ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC, 0644);
-    if (p->fd < 0)
-        return rs_error_set(NULL, errno == ENOENT ? STORE_EINVAL : STORE_EIO, "%s: %s", p->path,
-                            strerror(errno));
-    if (flock(p->fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB))
-        return rs_error_set(NULL, errno == EWOULDBLOCK ? STORE_EBUSY : STORE_EIO,
-                            "%s: the file is open elsewhere%s", p->path,
-                            errno == EWOULDBLOCK ? "" : " (flock failed)");
-    return STORE_OK;
-}
-
 int rs_persist_open(store *db, const char *path, const store_options *opts)
 {
     struct rs_persist *p = NULL;
     int rc = persist_new(db, path, opts, &p);
     if (rc)
         return rc;
-    int held = hold_std_fds();
-    bool fresh = false;
-    rc = take_file(p);
-    if (!rc)
-        rc = check_size(path, p->fd, &fresh, !(p->flags & STORE_OPEN_READONLY));
-    if (!rc && fresh && (p->flags & STORE_OPEN_READONLY))
-        rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file cannot be opened read-only",
-                          path);
-    if (!rc)
-        rc = rs_env_open(NULL, p);
-    release_std_fds(held);
+    rc = attach(p);
     if (!rc)
         rc = load(db, p);
     if (rc) {
@@ -542,35 +875,36 @@ void rs_persist_stat(const store *db, store_stats *st)
     st->format_version = RS_FORMAT_VERSION;
 }
 
+/* Reads the catalog of P's file into *CAT; P's entry's USE lock held by the caller. */
+static int read_file_catalog(struct rs_persist *p, rs_catalog *cat)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return rs_mdb_error(NULL, rc, "beginning a read");
+    rc = read_catalog(p, txn, cat);
+    mdb_txn_abort(txn);
+    if (rc == 1)
+        rc = rs_error_set(NULL, STORE_EINVAL, "%s: the file records no schema yet", p->path);
+    return rc;
+}
+
 int rs_persist_read_schema(const char *path, store_schema **out)
 {
+    /* Through the registry like any read-only open: never a second environment (D10). */
     struct rs_persist p = {.fd = -1, .path = (char *)path, .flags = STORE_OPEN_READONLY,
                            .map_size = DEFAULT_MAP, .map_max = DEFAULT_MAP_MAX, .maxdbs = 2};
-    int held = hold_std_fds();
-    bool fresh = false;
-    int rc = take_file(&p);
-    if (!rc)
-        rc = check_size(path, p.fd, &fresh, false);
-    if (!rc && fresh)
-        rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file records no schema", path);
-    if (!rc)
-        rc = rs_env_open(NULL, &p);
-    release_std_fds(held);
-    MDB_txn *txn = NULL;
-    if (!rc && (rc = mdb_txn_begin(p.env, NULL, MDB_RDONLY, &txn)))
-        rc = rs_mdb_error(NULL, rc, "beginning a read");
     rs_catalog cat;
-    if (!rc && (rc = read_catalog(&p, txn, &cat)) == 1)
-        rc = rs_error_set(NULL, STORE_EINVAL, "%s: the file records no schema yet", path);
-    if (txn)
-        mdb_txn_abort(txn);
+    int rc = attach(&p);
+    if (!rc) {
+        pthread_mutex_lock(&p.file->use);
+        rc = read_file_catalog(&p, &cat);
+        pthread_mutex_unlock(&p.file->use);
+    }
     if (!rc) {
         rc = schema_of(&cat, out);
         rs_catalog_free(&cat);
     }
-    if (p.env)
-        mdb_env_close(p.env);
-    if (p.fd >= 0)
-        close(p.fd);
+    detach(&p);
     return rc;
 }

@@ -16,10 +16,14 @@
 #define RS_CATALOG_KEY "catalog"
 #define RS_LOG_DB "log"
 
+/* An entry of the registry of files open in this process (persist/file.c). */
+struct rs_file;
+
 struct rs_persist {
-    MDB_env *env;
+    MDB_env *env;         /* read-write: this store's own; read-only: FILE's, shared */
+    struct rs_file *file; /* this process's entry for the file: our descriptor, its flock */
     char *path;
-    int fd;          /* our own descriptor of the data file: the exclusive lock, sizing */
+    int fd;          /* FILE's descriptor of the data file (the entry owns it): sizing */
     pid_t pid;       /* the process that opened it (a forked child must not use it) */
     unsigned flags;  /* STORE_OPEN_* */
     size_t map_size; /* the map now */

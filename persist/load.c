@@ -328,6 +328,13 @@ static int by_seq(const void *a, const void *b, void *fk)
     return (x > y) - (x < y);
 }
 
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)*(store_obj *const *)a;
+    uintptr_t y = (uintptr_t)*(store_obj *const *)b;
+    return (x > y) - (x < y);
+}
+
 /* Puts PARENT's children in F in the order they joined (their join sequence). */
 static int sort_children(const store_fld *f, store_obj *parent)
 {
@@ -347,10 +354,30 @@ static int sort_children(const store_fld *f, store_obj *parent)
     return STORE_OK;
 }
 
-/* Resolves foreign key F of the objects L to their parents, in join order. */
+/* Sorts the children of each parent in LATE (N entries, repeats allowed) once. */
+static int sort_late(const store_fld *f, store_obj **late, size_t n)
+{
+    if (n > 1)
+        qsort(late, n, sizeof *late, by_address);
+    for (size_t k = 0; k < n; k++) {
+        if (k && late[k] == late[k - 1])
+            continue;
+        int rc = sort_children(f, late[k]);
+        if (rc)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+/*
+ * Resolves foreign key F of the objects L to their parents, in join order. Each child joins
+ * its parent's relation as it comes (in id order); a parent given a child that joined it
+ * before its last one is noted, and each noted parent is sorted once at the end: O(n log n)
+ * whatever the order the children joined in.
+ */
 static int resolve_fk(store *db, store_fld *f, const loaded *l)
 {
-    store_obj **late = NULL; /* parents whose children arrived out of join order */
+    store_obj **late = NULL; /* parents whose children arrived out of join order; repeats */
     size_t nlate = 0, cap = 0;
     int rc = STORE_OK;
     for (size_t k = 0; k < l->n && !rc; k++) {
@@ -365,7 +392,7 @@ static int resolve_fk(store *db, store_fld *f, const loaded *l)
             break;
         }
         store_obj *tail = rs_word_ptr(p, f->head + 1);
-        if (tail && rs_word(tail, f->link + 2) > seq) {
+        if (tail && rs_word(tail, f->link + 2) > seq && !(nlate && late[nlate - 1] == p)) {
             if (nlate == cap) {
                 cap = cap ? 2 * cap : 64;
                 store_obj **more = realloc(late, cap * sizeof *more);
@@ -382,8 +409,8 @@ static int resolve_fk(store *db, store_fld *f, const loaded *l)
         if (seq > db->join_seq)
             db->join_seq = seq;
     }
-    for (size_t k = 0; k < nlate && !rc; k++)
-        rc = sort_children(f, late[k]);
+    if (!rc)
+        rc = sort_late(f, late, nlate);
     free(late);
     return rc;
 }
@@ -421,13 +448,16 @@ static int connect(store *db, loaded *all)
     return STORE_OK;
 }
 
-/* Model names and field numbers in a catalog are unique. */
+/* Model names and field numbers in a catalog are unique; next ids are 1 to RS_ID_LIMIT. */
 static int check_catalog(const rs_catalog *cat)
 {
     for (uint32_t i = 0; i < cat->nmodels; i++) {
         const rs_cat_model *cm = &cat->models[i];
         if (rs_catalog_model(cat, cm->name) != cm || !cm->next_id)
             return CORRUPT("the catalog lists %s twice, or with no next id", cm->name);
+        if (cm->next_id > RS_ID_LIMIT)
+            return CORRUPT("%s: the catalog's next id %" PRIu64 " is past the id limit %" PRIu64,
+                           cm->name, cm->next_id, RS_ID_LIMIT);
         for (uint32_t a = 0; a < cm->nfields; a++)
             for (uint32_t b = 0; b < a; b++)
                 if (cm->fields[a].fid == cm->fields[b].fid ||

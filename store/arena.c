@@ -1,23 +1,28 @@
 /*
  * store/arena.c - slots addressed by id, in chunks of RS_CHUNK_SLOTS, and their marks.
  *
- * A slot's address is the object's identity (store_obj *): while its chunk is in the table
- * a slot belongs to one id (ids are never reused), and an object never moves. The chunk
- * table and the marks beside it grow by doubling; a chunk is allocated, zeroed, when the
- * first id it covers is reserved. Replaced chunk tables are kept until the store closes (at
- * most as many bytes as the current one), so that rs_arena_at() needs no lock. This
- * replaces a hash table id -> slot plus a free list: a lookup is an index computation, and
- * the objects of a model sit in id order, so a parent's children created together are
+ * A slot's address is the object's identity (store_obj *): it belongs to one id for as long
+ * as the store is open, and an object never moves. The chunk table and the marks beside it
+ * grow by doubling; a chunk is carved, zeroed, from the newest region (an anonymous mapping)
+ * when the first id it covers is reserved. Replaced chunk tables are kept until the store
+ * closes (at most as many bytes as the current one), so that rs_arena_at() needs no lock.
+ * This replaces a hash table id -> slot plus a free list: a lookup is an index computation,
+ * and the objects of a model sit in id order, so a parent's children created together are
  * neighbours in memory.
  *
- * The cost is memory for ids that died: a chunk stays while any of its objects lives. A
- * chunk whose ids all died leaves the table, gives its pages back with madvise(MADV_DONTNEED)
- * (it stays mapped, reading zeros) and goes to a spare list, from which the next new range
- * of ids takes it before any new allocation: the memory a store holds follows the chunks
- * that hold living objects, not the number of ids ever handed out. A chunk is freed only
- * when the store closes, so that a reader holding no lock never touches freed memory.
+ * A chunk whose ids were all handed out and all died leaves the table and gives its pages
+ * back with madvise(MADV_DONTNEED): the memory a store holds follows the chunks that hold
+ * living objects. Its addresses are never carved again while the store is open. Reusing
+ * them for new ids (as an earlier design did) let a pointer kept to a deleted object reach
+ * whichever object later took the slot, and every call would have had to tell the two
+ * apart; with addresses that are never reused, a dead slot reads zeros until the store
+ * closes, and a zero id or model word is proof of death. The cost is address space, not
+ * memory: slot_size bytes of it per id ever handed out since the store was opened (a reopen
+ * starts afresh), in regions that double up to REGION_MAX, plus the kernel's page tables for
+ * the pages ever touched (8 bytes per 4 KiB page). Regions are unmapped only when the store
+ * closes, so that a reader holding no lock never touches unmapped memory.
  * Invariant: count[p] is the number of set bits of plane p, a chunk with a DIRTY or TOMB bit
- * is on the list, and every chunk is in the table or on the spare list, once.
+ * is on the list, and every chunk in the table lies inside one region.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +30,10 @@
 #include <unistd.h>
 
 #include "store/arena.h"
+
+/* The largest region mapped at once: address space is cheap, but not free under a cap. */
+#define REGION_MAX ((size_t)1 << 30)
+enum { REGION_FIRST_CHUNKS = 16 };
 
 void rs_arena_init(rs_arena *a, size_t slot_size)
 {
@@ -34,11 +43,11 @@ void rs_arena_init(rs_arena *a, size_t slot_size)
 
 void rs_arena_free_all(rs_arena *a)
 {
-    for (size_t c = 0; a->table && c < a->table->n; c++)
-        free(a->table->chunk[c]);
-    for (size_t k = 0; k < a->nspare; k++)
-        free(a->spare[k]);
-    free(a->spare);
+    for (rs_region *r = a->regions, *next; r; r = next) {
+        next = r->next;
+        munmap(r->base, r->size);
+        free(r);
+    }
     for (rs_chunks *t = a->table, *older; t; t = older) {
         older = t->older;
         free(t);
@@ -63,10 +72,6 @@ static int grow_tables(rs_arena *a, size_t c)
     if (!marked)
         return -1;
     a->marked = marked;
-    char **spare = realloc(a->spare, n * sizeof *spare);
-    if (!spare)
-        return -1;
-    a->spare = spare;
     rs_chunks *t = calloc(1, sizeof *t + n * sizeof t->chunk[0]);
     if (!t)
         return -1;
@@ -80,38 +85,50 @@ static int grow_tables(rs_arena *a, size_t c)
     return 0;
 }
 
-/*
- * Zeroes a chunk taken from the spare list (the edges of its pages kept old bytes). A reader
- * holding no lock may still be looking at one of its slots through a stale pointer: the id
- * and model words it may read without a lock are cleared with atomic stores, the rest, which
- * it reads only under the store's lock, with memset.
- */
-static void clear_chunk(const rs_arena *a, char *chunk)
+/* A chunk's bytes, or 0 when they would not fit a size_t. */
+static size_t chunk_bytes(const rs_arena *a)
 {
-    for (size_t i = 0; i < RS_CHUNK_SLOTS; i++) {
-        uint64_t *slot = (uint64_t *)(void *)(chunk + i * a->slot_size);
-        __atomic_store_n(&slot[0], 0, __ATOMIC_RELAXED);
-        __atomic_store_n(&slot[1], 0, __ATOMIC_RELAXED);
-        memset(slot + 2, 0, a->slot_size - 2 * sizeof *slot);
+    return RS_CHUNK_SLOTS > SIZE_MAX / a->slot_size ? 0 : RS_CHUNK_SLOTS * a->slot_size;
+}
+
+/* Maps a new region with room for at least one chunk of BYTES: the regions together double,
+ * up to REGION_MAX at a time. Pages are committed only when touched. */
+static int map_region(rs_arena *a, size_t bytes)
+{
+    size_t size = a->mapped < REGION_MAX ? a->mapped : REGION_MAX;
+    size -= size % bytes;
+    if (size < REGION_FIRST_CHUNKS * bytes)
+        size = bytes <= SIZE_MAX / REGION_FIRST_CHUNKS ? REGION_FIRST_CHUNKS * bytes : bytes;
+    rs_region *r = malloc(sizeof *r);
+    if (!r)
+        return -1;
+    void *base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        free(r);
+        return -1;
     }
+    *r = (rs_region){.next = a->regions, .base = base, .size = size};
+    a->regions = r;
+    a->carved = 0;
+    a->mapped += size;
+    return 0;
 }
 
 int rs_arena_reserve(rs_arena *a, uint64_t id)
 {
     uint64_t c = id >> RS_CHUNK_SHIFT;
-    if (c > UINT32_MAX || (RS_CHUNK_SLOTS > SIZE_MAX / a->slot_size))
+    size_t bytes = chunk_bytes(a);
+    if (id >= RS_ID_LIMIT || !bytes)
         return -1;
     if (c >= a->nchunks && grow_tables(a, (size_t)c))
         return -1;
     if (a->table->chunk[c])
         return 0;
-    char *chunk;
-    if (a->nspare) {
-        chunk = a->spare[--a->nspare];
-        clear_chunk(a, chunk);
-    } else if (!(chunk = calloc(RS_CHUNK_SLOTS, a->slot_size))) {
+    if ((!a->regions || a->regions->size - a->carved < bytes) && map_region(a, bytes))
         return -1;
-    }
+    char *chunk = a->regions->base + a->carved; /* fresh pages: zeros */
+    a->carved += bytes;
     __atomic_store_n(&a->table->chunk[c], chunk, __ATOMIC_RELEASE);
     return 0;
 }
@@ -122,13 +139,12 @@ void *rs_arena_take(rs_arena *a, uint64_t id)
     return rs_arena_at(a, id);
 }
 
-/* Takes chunk C out of the table onto the spare list and gives back the whole pages inside
- * it (it stays mapped and reads zeros there). */
+/* Takes chunk C out of the table and gives back the whole pages inside it (it stays mapped
+ * and reads zeros there, until the store closes). */
 static void release_chunk(rs_arena *a, size_t c)
 {
     char *chunk = a->table->chunk[c];
     __atomic_store_n(&a->table->chunk[c], NULL, __ATOMIC_RELEASE);
-    a->spare[a->nspare++] = chunk; /* room for every chunk: cannot fail */
     long page = sysconf(_SC_PAGESIZE);
     if (page <= 0)
         return;

@@ -7,6 +7,10 @@
  * stay in cache, then the slot): no hash, no probe, no compare of keys. A slot's first word
  * is the id of the object living there, 0 while nobody does.
  *
+ * A slot's address belongs to its id for as long as the store is open: chunks are carved
+ * from mappings that are never reused for other ids (store/arena.c says what that costs), so
+ * a pointer to a deleted object can never reach a living one.
+ *
  * Beside each chunk live its marks: bit planes of one bit per slot (dirty, deleted, in
  * flight: store/object.c and persist/snapshot.c give them meaning) and a list of the chunks
  * holding a set mark, so that what changed is found in time proportional to the change.
@@ -23,6 +27,10 @@ enum {
     RS_CHUNK_SLOTS = 1 << RS_CHUNK_SHIFT,
     RS_CHUNK_WORDS = RS_CHUNK_SLOTS / 64,
 };
+
+/* Ids of a model are below RS_ID_LIMIT: a create past it is STORE_EFULL, and a file whose
+ * catalog names a next id above it is damaged. */
+#define RS_ID_LIMIT ((uint64_t)1 << 40)
 
 /* The mark planes: changed and deleted since the last snapshot, and the same two being
  * written by the snapshot in progress. */
@@ -43,6 +51,13 @@ typedef struct rs_chunks {
     char *chunk[];
 } rs_chunks;
 
+/* A mapping that chunks are carved from, in address order; never reused for another chunk. */
+typedef struct rs_region {
+    struct rs_region *next;
+    char *base;
+    size_t size;
+} rs_region;
+
 typedef struct rs_arena {
     size_t slot_size;     /* bytes, a multiple of 8, at least 16 */
     rs_chunks *table;     /* NULL until the first reserve; read with an acquire load */
@@ -50,8 +65,9 @@ typedef struct rs_arena {
     size_t nchunks;       /* entries of meta, and of the table (most may be NULL) */
     uint32_t *marked;     /* chunk numbers with a DIRTY or TOMB bit set, unordered */
     size_t nmarked;       /* entries of marked; room for nchunks */
-    char **spare;         /* emptied chunks, their pages given back, for new ids to reuse */
-    size_t nspare;        /* entries of spare; room for nchunks */
+    rs_region *regions;   /* every mapping, newest first; unmapped when the store closes */
+    size_t carved;        /* bytes of the newest region handed out as chunks */
+    size_t mapped;        /* bytes of all regions */
     size_t count[RS_NMARKS]; /* bits set, per plane */
 } rs_arena;
 
@@ -90,12 +106,11 @@ static inline void *rs_arena_at(const rs_arena *a, uint64_t id)
 void *rs_arena_take(rs_arena *a, uint64_t id);
 
 /*
- * rs_arena_drop() - the object of ID has died (the caller zeroed its id). When a chunk
+ * rs_arena_drop() - the object of ID has died (the caller zeroed its slot). When a chunk
  * whose every id was handed out (ids below NEXT_ID) holds no living object any more, it
- * leaves the table, its pages go back to the system, and it waits to serve a range of new
- * ids. Its addresses stay mapped: a stale pointer into it reads zeros, or later an object
- * of another id, never unmapped memory; and a lookup by id never finds an object there
- * under an id it does not hold.
+ * leaves the table and its pages go back to the system. Its addresses stay mapped, reading
+ * zeros, and never hold another object while the store is open: a stale pointer into it
+ * reads a dead object, never unmapped memory and never an object of another id.
  */
 void rs_arena_drop(rs_arena *a, uint64_t id, uint64_t next_id);
 

@@ -12,7 +12,15 @@ int rs_db_open(store **out, const store_schema *s)
     store *db = calloc(1, sizeof *db);
     if (!db)
         return rs_error_set(NULL, STORE_ENOMEM, "out of memory opening a store");
-    if (pthread_rwlock_init(&db->lock, NULL)) {
+    /* A waiting writer holds off readers that arrive after it (store/model.h). */
+    pthread_rwlockattr_t attr;
+    int lrc = pthread_rwlockattr_init(&attr);
+    if (!lrc) {
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        lrc = pthread_rwlock_init(&db->lock, &attr);
+        pthread_rwlockattr_destroy(&attr);
+    }
+    if (lrc) {
         free(db);
         return rs_error_set(NULL, STORE_ENOMEM, "cannot create the store's lock");
     }
@@ -31,5 +39,6 @@ void rs_db_close(store *db)
 {
     rs_models_free(db);
     pthread_rwlock_destroy(&db->lock);
+    rs_error_forget(db);
     free(db);
 }

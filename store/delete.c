@@ -9,10 +9,13 @@
  *      pointing at a deleted one (reads only);
  *   3. apply: SET_NULL children outside D lose their foreign key; every member of D leaves
  *      its parents' relations and every index, then all of D's slots are emptied (in a second
- *      pass, so that no slot is emptied while another member still points at it). Marking
+ *      pass, so that no slot is emptied while another member still points at it): id and
+ *      fields zero, so a pointer kept to a deleted object reads id 0 and null fields (its
+ *      address is never given to another object: store/arena.c). Marking
  *      the changes for the next snapshot needs no room: the marks sit beside the slots.
  * Only phase 1 allocates; phase 3 cannot fail.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -141,9 +144,8 @@ static void detach(store_obj *o)
 
 int rs_obj_delete(store *db, store_obj *o)
 {
+    assert(rs_obj_live(o)); /* api/ checks it under the lock */
     store_model *m = o->model;
-    if (!rs_obj_live(o))
-        return rs_error_set(db, STORE_EINVAL, "%s: the object is already deleted", m->name);
     doomed d = {.n = 0};
     rs_hash_init(&d.set);
     int rc = gather(&d, o);
@@ -164,7 +166,7 @@ int rs_obj_delete(store *db, store_obj *o)
         uint64_t id = x->id;
         rs_dirty_tomb(x);
         rs_obj_strings_free(x);
-        rs_obj_publish(x, 0);
+        rs_obj_bury(x);
         xm->count--;
         rs_arena_drop(&xm->arena, id, xm->next_id);
     }

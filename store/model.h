@@ -101,6 +101,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "rs_str_len() reads the top byte of a length word as the byte before a string");
 
 struct store {
+    /* Lookups share it, changes take it alone. A writer waits only for the readers already
+     * in: once it waits, new readers queue behind it (store/db.c). So reads never nest: a
+     * thread holding the lock never takes it again (that would deadlock behind a waiting
+     * writer), and no public call is made with it held. */
     pthread_rwlock_t lock;
     uint64_t serial; /* for store_errmsg(): no two stores share one */
     uint32_t nmodels;
@@ -110,6 +114,7 @@ struct store {
     uint64_t join_seq; /* the last join sequence handed out */
     struct rs_persist *persist; /* the file behind the store, or NULL (persist/) */
     size_t async_out;  /* async requests submitted whose callbacks have not run (atomic) */
+    struct rs_errmsg *errmsgs; /* each failing thread's store_errmsg() (store/error.c) */
 };
 
 /* ---- Word access -------------------------------------------------------------------------- */

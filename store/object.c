@@ -8,6 +8,7 @@
  *   3. commit: words written, indexes updated, reverse relations relinked (cannot fail).
  * Ids are consumed in step 3 only, so a failed create uses no id.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,10 +33,15 @@ static bool value_is_null(const store_value *v)
            (v->kind == STORE_KIND_REF && !v->u.ref);
 }
 
+/* Checks string S for field F. Past STORE_STR_MAX bytes it reads no further: its record could
+ * not be stored (api/store.h), and counting gigabytes of characters would be wasted. */
 static int check_string(store *db, const store_fld *f, const char *s)
 {
     const store_model *m = f->model;
-    size_t len = strlen(s);
+    size_t len = strnlen(s, (size_t)STORE_STR_MAX + 1);
+    if (len > STORE_STR_MAX)
+        return rs_error_set(db, STORE_EINVAL, "%s.%s: more than STORE_STR_MAX (%zu) bytes",
+                            m->name, f->name, (size_t)STORE_STR_MAX);
     long chars = rs_utf8_chars(s, len);
     if (chars < 0)
         return rs_error_set(db, STORE_EINVAL, "%s.%s: the string is not valid UTF-8", m->name,
@@ -174,10 +180,45 @@ static void stage_free(stage *s, const store_model *m)
         free(s->w);
 }
 
+/*
+ * Checks that the strings of the object, once V is applied, come to at most STORE_STR_MAX
+ * bytes together, so that its record can be stored (api/store.h). They are the strings of V
+ * (each checked already) and, for each string field V does not give, SELF's string (update)
+ * or the field's default (create, SELF NULL). Only a string of V can make the total too
+ * large: an update that sets no string is never refused. Reads only.
+ */
+static int check_strings_total(store *db, const store_model *m, const store_value *v,
+                               const store_obj *self, const stage *s)
+{
+    uint64_t total = 0;
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        const store_fld *f = &m->fields[j];
+        const char *kept;
+        if (!rs_is_string(f) || (s->st[j] & ST_GIVEN))
+            continue;
+        if (self && (kept = rs_str_get(self, f)))
+            total += rs_str_len(kept);
+        else if (!self && f->dflt.kind == STORE_KIND_STR && f->dflt.u.s)
+            total += strlen(f->dflt.u.s);
+    }
+    for (const store_value *p = v; p->name; p++) {
+        if (p->kind != STORE_KIND_STR || !p->u.s)
+            continue;
+        total += strlen(p->u.s);
+        if (total > STORE_STR_MAX)
+            return rs_error_set(db, STORE_EINVAL,
+                                "%s.%s: the object's strings would take %" PRIu64
+                                " bytes, more than STORE_STR_MAX (%zu)",
+                                m->name, p->name, total, (size_t)STORE_STR_MAX);
+    }
+    return STORE_OK;
+}
+
 /* Step 1: every value names a field once and fits it; on create, every required field is
- * given. Reads only (it notes in S which fields are given). */
+ * given; the strings fit one record together. Reads only (it notes in S which fields are
+ * given). SELF: the object updated, NULL on create. */
 static int check_values(store *db, const store_model *m, const store_value *v, bool create,
-                        stage *s)
+                        stage *s, const store_obj *self)
 {
     for (const store_value *p = v; p->name; p++) {
         const store_fld *f = rs_field_find(m, p->name);
@@ -197,7 +238,7 @@ static int check_values(store *db, const store_model *m, const store_value *v, b
         if (is_required(&m->fields[j]) && !(s->st[j] & ST_GIVEN))
             return rs_error_set(db, STORE_EINVAL, "%s.%s: required, and not given", m->name,
                                 m->fields[j].name);
-    return STORE_OK;
+    return check_strings_total(db, m, v, self, s);
 }
 
 /* Stages V (already checked) into field F; a short string of a create is borrowed. */
@@ -402,12 +443,14 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
     stage s;
     if (stage_new(&s, m))
         return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
-    int rc = check_values(db, m, v, true, &s);
+    int rc = check_values(db, m, v, true, &s, NULL);
     if (!rc)
         rc = stage_values(db, &s, m, v, true);
     if (!rc)
         rc = stage_indexes(db, &s, m, NULL);
     uint64_t id = m->next_id;
+    if (!rc && id >= RS_ID_LIMIT)
+        rc = rs_error_set(db, STORE_EFULL, "%s: every id below 2^40 was handed out", m->name);
     if (!rc && rs_arena_reserve(&m->arena, id))
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     if (rc)
@@ -428,13 +471,12 @@ out_free_stage:
 
 int rs_obj_update(store *db, store_obj *o, const store_value *v)
 {
+    assert(rs_obj_live(o)); /* api/ checks it under the lock */
     store_model *m = o->model;
-    if (!rs_obj_live(o))
-        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
     stage s;
     if (stage_new(&s, m))
         return rs_error_set(db, STORE_ENOMEM, "%s %" PRIu64 ": out of memory", m->name, o->id);
-    int rc = check_values(db, m, v, false, &s);
+    int rc = check_values(db, m, v, false, &s, o);
     if (!rc)
         rc = stage_values(db, &s, m, v, false);
     if (!rc)

@@ -37,6 +37,21 @@ static inline void rs_obj_publish(store_obj *o, uint64_t id)
     __atomic_store_n(&o->id, id, __ATOMIC_RELEASE);
 }
 
+/*
+ * rs_obj_bury() - empty the slot of O, a deleted object whose strings are freed: the id and
+ * every field word become 0, the id first, with atomic stores, so that a reader holding no
+ * lock sees a whole object or a dead one (id 0, null fields), never freed memory. The model
+ * word stays, so that a call given the dead object can name its model, until the chunk
+ * gives its pages back (then it reads NULL too).
+ */
+static inline void rs_obj_bury(store_obj *o)
+{
+    size_t words = (o->model->arena.slot_size - sizeof *o) / sizeof o->w[0];
+    rs_obj_publish(o, 0);
+    for (size_t i = 0; i < words; i++)
+        __atomic_store_n(&o->w[i], 0, __ATOMIC_RELAXED);
+}
+
 /* rs_obj_live() - whether O is a live object (not deleted). */
 static inline bool rs_obj_live(const store_obj *o)
 {

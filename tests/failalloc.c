@@ -2,8 +2,12 @@
  * tests/failalloc.c - the allocation wrappers behind fail_alloc_at() and fail_alloc_from().
  *
  * The counters are per thread, so a test that arms a failure on its own thread is not
- * disturbed by allocations a library thread pool makes elsewhere.
+ * disturbed by allocations a library thread pool makes elsewhere. LMDB, linked from its
+ * archive into test executables, also allocates with strdup() (paths, database names) and
+ * posix_memalign() (the buffers of a compacting copy); those are wrapped too, so every
+ * allocation LMDB makes is counted and can fail. A failure sets errno to ENOMEM, as libc's.
  */
+#include <errno.h>
 #include <stddef.h>
 
 #include "tests/failalloc.h"
@@ -14,6 +18,10 @@ void *__real_realloc(void *p, size_t n);
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+int __real_posix_memalign(void **out, size_t align, size_t n);
+char *__wrap_strdup(const char *s);
+int __wrap_posix_memalign(void **out, size_t align, size_t n);
 
 static _Thread_local long target = -1; /* index of the first allocation to fail */
 static _Thread_local bool forever;     /* every allocation from target on fails */
@@ -51,6 +59,7 @@ static bool should_fail(void)
         return false;
     if (i == target || (forever && i > target)) {
         hit = true;
+        errno = ENOMEM;
         return true;
     }
     return false;
@@ -69,4 +78,14 @@ void *__wrap_calloc(size_t n, size_t size)
 void *__wrap_realloc(void *p, size_t n)
 {
     return should_fail() ? NULL : __real_realloc(p, n);
+}
+
+char *__wrap_strdup(const char *s)
+{
+    return should_fail() ? NULL : __real_strdup(s);
+}
+
+int __wrap_posix_memalign(void **out, size_t align, size_t n)
+{
+    return should_fail() ? ENOMEM : __real_posix_memalign(out, align, n);
 }

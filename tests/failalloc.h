@@ -1,9 +1,10 @@
 /*
  * tests/failalloc.h - make the N-th allocation fail, for the all-or-nothing tests.
  *
- * Test executables link tests/failalloc.c with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,
- * so every malloc, calloc and realloc made by the library (and by the test's own code) goes
- * through the counter below; the library itself has no hook.
+ * Test executables link tests/failalloc.c with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+ * (and strdup and posix_memalign, which LMDB uses), and LMDB from its archive, so every
+ * allocation made by the library, by LMDB and by the test's own code goes through the counter
+ * below; the library itself has no hook.
  */
 #ifndef RS_TESTS_FAILALLOC_H
 #define RS_TESTS_FAILALLOC_H

@@ -63,5 +63,9 @@ head -c 20000 /dev/urandom >"$dir/random.db"
 check "verify rejects random bytes" exits 1 "$relstore" verify "$dir/random.db"
 check "verify of a missing file is exit 1" exits 1 "$relstore" verify "$dir/missing.db"
 
+# A FIFO is refused before it is opened: exit 1, not a block (timeout's 124).
+mkfifo "$dir/fifo.db"
+check "info of a FIFO is exit 1 at once" exits 1 timeout 20 "$relstore" info "$dir/fifo.db"
+
 [ $fail -eq 0 ] && echo "inspector: ok"
 exit $fail

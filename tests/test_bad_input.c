@@ -986,6 +986,8 @@ Test(bad_input, every_row_returns_its_code_names_the_culprit_and_changes_nothing
         populate();
         failed += !check_row(&rows[i]);
         ok_rows += rows[i].rc == STORE_OK;
+        check_invariants(db);
+        check_invariants(xdb);
         depopulate();
     }
     cr_log_info("%d rows (%d that must succeed), %d misbehaved", NROWS, ok_rows, failed);

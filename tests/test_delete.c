@@ -25,6 +25,7 @@ Test(delete, the_highest_id_is_not_reused_either)
     store_obj *b = make_author("B");
     cr_assert_eq(store_delete(db, b), STORE_OK);
     cr_assert_eq(store_id(make_author("C")), 3);
+    check_invariants(db);
 }
 
 Test(delete, cascades_through_every_level)
@@ -117,6 +118,7 @@ Test(delete, a_deleted_object_cannot_be_deleted_again)
     const char *before = dump_store(db);
     cr_assert_eq(store_delete(db, a), STORE_EINVAL);
     cr_assert(same_store(db, before));
+    check_invariants(db);
 }
 
 Test(delete, a_reference_to_a_deleted_object_is_econstraint)
@@ -131,6 +133,7 @@ Test(delete, a_reference_to_a_deleted_object_is_econstraint)
                               NULL),
                  STORE_ECONSTRAINT);
     cr_assert(same_store(db, before));
+    check_invariants(db);
 }
 
 static store_schema *chain_schema(store_on_delete rule)

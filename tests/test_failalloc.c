@@ -620,11 +620,13 @@ static void snapshot_is_whole(void)
     store_stats now;
     cr_assert_eq(store_stat(sdb, &now), STORE_OK);
     cr_assert_eq(now.dirty + now.deleted, 0);
+    check_invariants(sdb);
     cr_assert_eq(store_close(sdb), STORE_OK);
     sdb = NULL;
     store *s;
     cr_assert_eq(store_open(&s, schema, file_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     cr_assert(same_store(s, file_dump));
+    check_invariants(s);
     cr_assert_eq(store_close(s), STORE_OK);
     free(file_dump);
     remove_file_dir();
@@ -674,3 +676,46 @@ static void one_callback_and_the_book(void)
 
 BOTH_WAYS(submitting_an_async_create, .setup = loop_and_author, .call = submit_create,
           .verify = one_callback_and_the_book)
+
+/* ---- LMDB's own allocations ----------------------------------------------------------------- */
+
+#include <errno.h>
+#include <lmdb.h> /* test executables take LMDB from its archive (tests/meson.build) */
+
+/*
+ * The campaigns above fail LMDB's allocations along with relstore's only if LMDB's calls of
+ * malloc, calloc, realloc, strdup and posix_memalign reach the wrappers of tests/failalloc.c,
+ * which holds only while the test executables link LMDB from its archive: linked from its
+ * shared object, LMDB allocates unseen. This proves it with LMDB alone: creating and opening
+ * an environment is counted, and each of its allocations failed in turn fails it with ENOMEM.
+ */
+Test(failalloc, lmdbs_own_allocations_are_counted_and_can_fail)
+{
+    strcpy(file_dir, "/tmp/relstore-failalloc-XXXXXX");
+    cr_assert_not_null(mkdtemp(file_dir));
+    snprintf(file_path, sizeof file_path, "%s/env.db", file_dir);
+    MDB_env *env;
+    fail_alloc_at(-1);
+    cr_assert_eq(mdb_env_create(&env), 0);
+    cr_assert_gt(fail_alloc_count(), 0, "LMDB's allocations are not counted");
+    mdb_env_close(env);
+    long n = 0;
+    for (;; n++) {
+        cr_assert_eq(mdb_env_create(&env), 0);
+        fail_alloc_at(n);
+        int rc = mdb_env_open(env, file_path, MDB_NOSUBDIR, 0644);
+        bool hit = fail_alloc_hit();
+        fail_alloc_at(-1);
+        mdb_env_close(env);
+        if (rc == 0) {
+            cr_assert_not(hit, "allocation %ld failed, yet LMDB opened", n);
+            break;
+        }
+        cr_assert_eq(rc, ENOMEM, "allocation %ld: %s", n, mdb_strerror(rc));
+        cr_assert(hit, "allocation %ld: ENOMEM, and no allocation failed", n);
+        cr_assert_lt(n, MAX_FAILURES, "LMDB never opens");
+    }
+    cr_log_info("LMDB opened after %ld failed allocations", n);
+    cr_assert_gt(n, 0, "no allocation of LMDB's failed");
+    remove_file_dir();
+}

@@ -33,6 +33,7 @@ Test(object, get_finds_each_object_by_id)
         cr_assert_eq(o, made[id - 1]);
         cr_assert_eq(store_id(o), id);
     }
+    check_invariants(db);
 }
 
 Test(object, get_of_a_missing_id_is_enotfound_and_names_it)
@@ -44,6 +45,7 @@ Test(object, get_of_a_missing_id_is_enotfound_and_names_it)
     cr_assert(strstr(store_errmsg(db), "Author 2"));
     cr_assert_eq(store_get(db, Author, 0, &o), STORE_ENOTFOUND);
     cr_assert_eq(store_get(db, Book, 1, &o), STORE_ENOTFOUND);
+    check_invariants(db);
 }
 
 Test(object, fields_read_back_as_given_and_defaults_fill_the_rest)
@@ -67,6 +69,7 @@ Test(object, fields_read_back_as_given_and_defaults_fill_the_rest)
     cr_assert(store_is_null(b, "age"));
     cr_assert_eq(store_int(b, "age"), 0);
     cr_assert_not(store_is_null(b, "rating"));
+    check_invariants(db);
 }
 
 Test(object, numeric_edges_round_trip)
@@ -108,6 +111,7 @@ Test(object, strings_are_copied)
     store_obj *a = make_author(name);
     memcpy(name, "Changed!", sizeof name);
     cr_assert_str_eq(store_str(a, "name"), "Original");
+    check_invariants(db);
 }
 
 Test(object, utf8_strings_count_characters_not_bytes)
@@ -123,6 +127,7 @@ Test(object, utf8_strings_count_characters_not_bytes)
     s[2 * 256] = 0;
     cr_assert_eq(store_create(db, Author, (store_value[]){STORE_V_STR("name", s), {0}}, NULL),
                  STORE_EINVAL);
+    check_invariants(db);
 }
 
 Test(object, text_has_no_length_limit)
@@ -134,6 +139,7 @@ Test(object, text_has_no_length_limit)
     store_obj *r = make_review(make_book("T", make_author("A")), body);
     cr_assert_eq(strlen(store_str(r, "body")), n);
     free(body);
+    check_invariants(db);
 }
 
 Test(object, store_ref_gives_the_parent_and_null_when_unset)
@@ -144,6 +150,7 @@ Test(object, store_ref_gives_the_parent_and_null_when_unset)
     cr_assert_null(store_ref(b, "editor"));
     cr_assert(store_is_null(b, "editor"));
     cr_assert_null(store_ref(b, "title"), "a non-FK field reads as NULL");
+    check_invariants(db);
 }
 
 Test(object, accessors_of_unknown_fields_or_other_types_read_as_zero)
@@ -159,6 +166,7 @@ Test(object, accessors_of_unknown_fields_or_other_types_read_as_zero)
     cr_assert_null(store_str(a, NULL));
     cr_assert_eq(store_id(NULL), 0);
     cr_assert_null(store_obj_model(NULL));
+    check_invariants(db);
 }
 
 Test(object, field_handles_read_the_same_values_as_names)
@@ -180,6 +188,7 @@ Test(object, field_handles_read_the_same_values_as_names)
     cr_assert_null(store_field_find(Book, "nope"));
     cr_assert_null(store_field_find(NULL, "title"));
     cr_assert_null(store_field_find(Book, NULL));
+    check_invariants(db);
 }
 
 Test(object, a_failed_create_consumes_no_id)
@@ -187,6 +196,7 @@ Test(object, a_failed_create_consumes_no_id)
     cr_assert_eq(store_create(db, Author, (store_value[]){STORE_V_INT("name", 1), {0}}, NULL),
                  STORE_EINVAL);
     cr_assert_eq(store_id(make_author("A")), 1);
+    check_invariants(db);
 }
 
 Test(object, strerror_names_every_code)
@@ -268,5 +278,7 @@ Test(object, models_and_objects_of_another_store_are_einval)
                               NULL),
                  STORE_EINVAL);
     cr_assert(same_store(db, before));
+    check_invariants(db);
+    check_invariants(other);
     store_close(other);
 }

@@ -25,12 +25,26 @@ static void files_setup(void)
     snprintf(path, sizeof path, "%s/books.db", dir);
 }
 
-static void files_teardown(void)
+/* Ends each test: removes the test's folder, asserting it went (in the body, since a failed
+ * assertion in .fini does not fail the test). */
+static void remove_files(void)
 {
-    library_teardown();
     char cmd[160];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
+    dir[0] = 0;
+}
+
+/* Frees only: a test that stopped early leaves its folder to be removed here. */
+static void files_teardown(void)
+{
+    library_teardown();
+    if (dir[0]) {
+        char cmd[160];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            cr_log_warn("could not remove %s", dir);
+    }
 }
 
 TestSuite(persist, .init = files_setup, .fini = files_teardown, .timeout = 120);
@@ -118,6 +132,7 @@ Test(persist, a_reopened_store_holds_exactly_what_was_snapshot)
     populate(d);
     cr_assert_eq(store_snapshot(d), STORE_OK);
     char *before = dump_of(d);
+    check_invariants(d);
     cr_assert_eq(store_close(d), STORE_OK);
     d = open_file(path, NULL);
     char *after = dump_of(d);
@@ -126,6 +141,7 @@ Test(persist, a_reopened_store_holds_exactly_what_was_snapshot)
     store_close(d);
     free(before);
     free(after);
+    remove_files();
 }
 
 Test(persist, close_snapshots_unsaved_changes)
@@ -133,13 +149,16 @@ Test(persist, close_snapshots_unsaved_changes)
     store *d = open_file(path, NULL);
     populate(d);
     char *before = dump_of(d);
+    check_invariants(d);
     cr_assert_eq(store_close(d), STORE_OK);
     d = open_file(path, NULL);
     char *after = dump_of(d);
     cr_assert_str_eq(after, before);
+    check_invariants(d);
     store_close(d);
     free(before);
     free(after);
+    remove_files();
 }
 
 Test(persist, ids_are_never_reused_across_reopen)
@@ -151,6 +170,7 @@ Test(persist, ids_are_never_reused_across_reopen)
         cr_assert_eq(store_create(d, A, (store_value[]){STORE_V_STR("name", "x"), {0}}, &o),
                      STORE_OK);
     cr_assert_eq(store_delete(d, o), STORE_OK); /* the highest, id 3 */
+    check_invariants(d);
     store_close(d);
     d = open_file(path, NULL);
     A = store_model_find(d, "Author");
@@ -158,7 +178,9 @@ Test(persist, ids_are_never_reused_across_reopen)
                  STORE_OK);
     cr_assert_eq(store_id(o), 4);
     cr_assert_eq(store_get(d, A, 3, &o), STORE_ENOTFOUND);
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 Test(persist, relation_order_survives_moves_and_reopen)
@@ -176,6 +198,7 @@ Test(persist, relation_order_survives_moves_and_reopen)
                      STORE_OK);
     /* Book 1 moves to the end of y's books: y walks 3, 4, 1 (not in id order). */
     cr_assert_eq(store_update(d, b[0], (store_value[]){STORE_V_REF("author", y), {0}}), 0);
+    check_invariants(d);
     store_close(d);
     d = open_file(path, NULL);
     store_obj *yy;
@@ -198,12 +221,14 @@ Test(persist, relation_order_survives_moves_and_reopen)
     cr_assert_eq(store_next(&it), nb);
     check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 Test(persist, unique_and_index_lookups_work_after_reopen)
 {
     store *d = open_file(path, NULL);
     populate(d);
+    check_invariants(d);
     store_close(d);
     d = open_file(path, NULL);
     store_model *A = store_model_find(d, "Author");
@@ -217,7 +242,9 @@ Test(persist, unique_and_index_lookups_work_after_reopen)
                                               STORE_V_STR("email", "a3@x"), {0}},
                               NULL),
                  STORE_ECONSTRAINT);
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 Test(persist, a_snapshot_writes_only_what_changed)
@@ -247,7 +274,9 @@ Test(persist, a_snapshot_writes_only_what_changed)
     cr_assert_eq(st.last_deleted, 1);
     cr_assert_eq(st.generation, 2);
     cr_assert_eq(st.objects, 999);
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 Test(persist, an_empty_change_set_writes_nothing)
@@ -262,9 +291,11 @@ Test(persist, an_empty_change_set_writes_nothing)
     cr_assert_eq(store_stat(d, &st), STORE_OK);
     cr_assert_eq(st.generation, 1, "no new generation without a change");
     cr_assert(same_file(path, bytes, len));
+    check_invariants(d);
     store_close(d);
     cr_assert(same_file(path, bytes, len), "closing a clean store writes nothing");
     free(bytes);
+    remove_files();
 }
 
 /* Bytes this process has passed to write(2)-like calls so far (/proc/self/io wchar). */
@@ -302,7 +333,9 @@ Test(persist, ten_changes_among_a_hundred_thousand_write_at_most_64_kib)
     cr_log_info("10 changes of 100,000: %lld bytes written, %zu records", bytes, st.last_written);
     cr_assert_eq(st.last_written, 10);
     cr_assert_leq(bytes, 64 * 1024, "%lld bytes written for 10 changes", bytes);
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 Test(persist, a_second_open_of_the_same_file_is_ebusy_by_any_name)
@@ -334,11 +367,14 @@ Test(persist, a_second_open_of_the_same_file_is_ebusy_by_any_name)
     waitpid(pid, &status, 0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "another process got in");
     cr_assert(same_file(path, bytes, len));
+    check_invariants(d);
     store_close(d);
     /* Once closed, it opens again. */
     d = open_file(link_path, NULL);
+    check_invariants(d);
     store_close(d);
     free(bytes);
+    remove_files();
 }
 
 Test(persist, a_forked_child_cannot_snapshot_the_parents_file)
@@ -359,8 +395,10 @@ Test(persist, a_forked_child_cannot_snapshot_the_parents_file)
     waitpid(pid, &status, 0);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     cr_assert(same_file(path, bytes, len), "the child changed the parent's file");
+    check_invariants(d);
     cr_assert_eq(store_close(d), STORE_OK);
     free(bytes);
+    remove_files();
 }
 
 Test(persist, ids_handed_out_after_the_last_snapshot_may_come_again_after_a_crash)
@@ -376,6 +414,7 @@ Test(persist, ids_handed_out_after_the_last_snapshot_may_come_again_after_a_cras
         _exit(0); /* a crash: no snapshot, no close */
     }
     waitpid(pid, NULL, 0);
+    check_invariants(d);
     store_close(d);
     d = open_file(path, NULL);
     store_obj *o;
@@ -383,7 +422,9 @@ Test(persist, ids_handed_out_after_the_last_snapshot_may_come_again_after_a_cras
                               (store_value[]){STORE_V_STR("name", "again"), {0}}, &o),
                  STORE_OK);
     cr_assert_eq(store_id(o), 4, "the lost id 4 is handed out again");
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 /* A schema like the library's, with one field of Author changed. */
@@ -417,6 +458,7 @@ static void expect_schema_refused(const store_field *author, const char *culprit
 {
     store *d = open_file(path, NULL);
     populate(d);
+    check_invariants(d);
     store_close(d);
     size_t len;
     unsigned char *bytes = file_bytes(path, &len);
@@ -441,6 +483,7 @@ Test(persist, a_changed_field_type_is_eschema_and_the_file_is_untouched)
         {0},
     };
     expect_schema_refused(author, "Author.name");
+    remove_files();
 }
 
 Test(persist, a_removed_field_is_eschema_and_the_file_is_untouched)
@@ -453,6 +496,7 @@ Test(persist, a_removed_field_is_eschema_and_the_file_is_untouched)
         {0},
     };
     expect_schema_refused(author, "Author.age");
+    remove_files();
 }
 
 Test(persist, a_new_required_field_is_eschema)
@@ -467,6 +511,7 @@ Test(persist, a_new_required_field_is_eschema)
         {0},
     };
     expect_schema_refused(author, "Author.country");
+    remove_files();
 }
 
 Test(persist, a_new_nullable_field_and_a_new_model_are_migrated)
@@ -474,6 +519,7 @@ Test(persist, a_new_nullable_field_and_a_new_model_are_migrated)
     store *d = open_file(path, NULL);
     populate(d);
     char *before = dump_of(d);
+    check_invariants(d);
     store_close(d);
     store_field author[] = {
         {.name = "country", .type = STORE_CHAR, .max_length = 2, .null = true},
@@ -506,15 +552,18 @@ Test(persist, a_new_nullable_field_and_a_new_model_are_migrated)
     cr_assert_str_eq(store_str(a, "country"), "NZ");
     cr_assert_eq(store_model_count(store_model_find(d, "Shelf")), 1);
     cr_assert_eq(store_model_count(store_model_find(d, "Book")), 20);
+    check_invariants(d);
     store_close(d);
     store_schema_free(s);
     free(before);
+    remove_files();
 }
 
 Test(persist, a_read_only_open_refuses_changes_and_shares_the_file)
 {
     store *d = open_file(path, NULL);
     populate(d);
+    check_invariants(d);
     store_close(d);
     size_t len;
     unsigned char *bytes = file_bytes(path, &len);
@@ -530,10 +579,13 @@ Test(persist, a_read_only_open_refuses_changes_and_shares_the_file)
     cr_assert_eq(store_snapshot(r1), STORE_EINVAL);
     store *w = NULL;
     cr_assert_eq(store_open(&w, schema, path, NULL), STORE_EBUSY, "no writer while reading");
+    check_invariants(r1);
     cr_assert_eq(store_close(r1), STORE_OK);
+    check_invariants(r2);
     cr_assert_eq(store_close(r2), STORE_OK);
     cr_assert(same_file(path, bytes, len));
     free(bytes);
+    remove_files();
 }
 
 Test(persist, a_read_only_open_of_a_missing_file_is_einval)
@@ -542,6 +594,7 @@ Test(persist, a_read_only_open_of_a_missing_file_is_einval)
     store *d = NULL;
     cr_assert_eq(store_open(&d, schema, path, &ro), STORE_EINVAL);
     cr_assert_null(d);
+    remove_files();
 }
 
 Test(persist, a_backup_opens_as_the_same_store)
@@ -559,10 +612,12 @@ Test(persist, a_backup_opens_as_the_same_store)
     cr_assert_str_eq(backed, live);
     check_invariants(b);
     store_close(b);
+    check_invariants(d);
     store_close(d);
     store *mem;
     cr_assert_eq(store_open(&mem, schema, NULL, NULL), STORE_OK);
     cr_assert_eq(store_backup(mem, copy), STORE_EINVAL);
+    check_invariants(mem);
     store_close(mem);
     /* The copy lives on: changed, snapshot and reopened (its LMDB transaction ids restart). */
     b = open_file(copy, NULL);
@@ -571,15 +626,18 @@ Test(persist, a_backup_opens_as_the_same_store)
                  STORE_OK);
     cr_assert_eq(store_snapshot(b), STORE_OK);
     char *grown = dump_of(b);
+    check_invariants(b);
     cr_assert_eq(store_close(b), STORE_OK);
     b = open_file(copy, NULL);
     char *again = dump_of(b);
     cr_assert_str_eq(again, grown);
+    check_invariants(b);
     store_close(b);
     free(grown);
     free(again);
     free(live);
     free(backed);
+    remove_files();
 }
 
 /* In a child: a file size limit makes the snapshot fail; memory must stay dirty and whole. */
@@ -642,6 +700,10 @@ Test(persist, a_full_disk_fails_the_snapshot_and_the_next_one_saves_everything)
     waitpid(pid, &status, 0);
     cr_assert(WIFEXITED(status), "the child died of signal %d", WTERMSIG(status));
     cr_assert_eq(WEXITSTATUS(status), 0, "step %d failed", WEXITSTATUS(status));
+    store *d = open_file(path, NULL);
+    check_invariants(d);
+    store_close(d);
+    remove_files();
 }
 
 Test(persist, the_map_grows_by_itself_until_its_cap)
@@ -664,6 +726,7 @@ Test(persist, the_map_grows_by_itself_until_its_cap)
     store_stats st;
     store_stat(d, &st);
     cr_assert_geq(st.map_size, 8 << 20, "the map grew to %zu", st.map_size);
+    check_invariants(d);
     store_close(d);
 
     /* With a cap below what is needed: STORE_EFULL, memory unchanged and still dirty. */
@@ -687,15 +750,18 @@ Test(persist, the_map_grows_by_itself_until_its_cap)
     cr_assert_str_eq(after, before);
     store_stat(d, &st);
     cr_assert_eq(st.dirty, dirty);
+    check_invariants(d);
     cr_assert_eq(store_close(d), STORE_EFULL, "close reports the failed snapshot");
     /* Raised, the same file takes it all. */
     cap.map_max = 64 << 20;
     d = open_file(capped, &cap);
     populate(d);
     cr_assert_eq(store_snapshot(d), STORE_OK);
+    check_invariants(d);
     store_close(d);
     free(before);
     free(after);
+    remove_files();
 }
 
 Test(persist, an_in_memory_store_snapshots_as_a_no_op)
@@ -707,12 +773,15 @@ Test(persist, an_in_memory_store_snapshots_as_a_no_op)
     cr_assert_eq(st.generation, 0);
     cr_assert_eq(store_stat(NULL, &st), STORE_EINVAL);
     cr_assert_eq(store_stat(db, NULL), STORE_EINVAL);
+    check_invariants(db);
+    remove_files();
 }
 
 /* Reopens D's file and checks it holds exactly what D holds now; returns the reopened store. */
 static store *reopen_same(store *d)
 {
     char *before = dump_of(d);
+    check_invariants(d);
     cr_assert_eq(store_close(d), STORE_OK, "%s", store_errmsg(d));
     d = open_file(path, NULL);
     char *after = dump_of(d);
@@ -761,7 +830,9 @@ Test(persist, small_snapshots_go_to_the_log_and_a_large_one_folds_it)
                      st.log_entries);
         d = reopen_same(d);
     }
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 /* In a child: makes one change under OPTS, waits for WAIT (a policy's promise), dies. */
@@ -795,6 +866,7 @@ Test(persist, each_write_makes_every_change_durable_before_it_returns)
     change_then_crash(&each, false);
     store *d = open_file(path, NULL);
     cr_assert_eq(store_model_count(store_model_find(d, "Author")), 1);
+    check_invariants(d);
     store_close(d);
     d = open_file(path, &each);
     store_obj *a;
@@ -808,7 +880,9 @@ Test(persist, each_write_makes_every_change_durable_before_it_returns)
     store_stat(d, &st);
     cr_assert_eq(st.deleted, 0);
     cr_assert_eq(st.generation, 3);
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 Test(persist, interval_snapshots_in_the_background)
@@ -818,11 +892,13 @@ Test(persist, interval_snapshots_in_the_background)
     store *d = open_file(path, NULL);
     cr_assert_eq(store_model_count(store_model_find(d, "Author")), 1,
                  "the background snapshot saved the change before the crash");
+    check_invariants(d);
     store_close(d);
     /* A clean close stops the thread and saves what is left. */
     d = open_file(path, &every);
     populate(d);
     char *before = dump_of(d);
+    check_invariants(d);
     cr_assert_eq(store_close(d), STORE_OK);
     d = open_file(path, NULL);
     char *after = dump_of(d);
@@ -830,9 +906,11 @@ Test(persist, interval_snapshots_in_the_background)
     store_stats st;
     store_stat(d, &st);
     cr_assert_eq(st.last_error, STORE_OK);
+    check_invariants(d);
     store_close(d);
     free(before);
     free(after);
+    remove_files();
 }
 
 Test(persist, manual_loses_what_was_not_snapshot)
@@ -840,7 +918,9 @@ Test(persist, manual_loses_what_was_not_snapshot)
     change_then_crash(NULL, false);
     store *d = open_file(path, NULL);
     cr_assert_eq(store_model_count(store_model_find(d, "Author")), 0);
+    check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 /* In a child with descriptors 0-2 closed: open, write junk to fd 2, snapshot, close. */
@@ -878,6 +958,7 @@ Test(persist, closed_standard_descriptors_never_receive_the_data_file)
     cr_assert_eq(store_model_count(store_model_find(d, "Book")), 20);
     check_invariants(d);
     store_close(d);
+    remove_files();
 }
 
 Test(persist, a_nosync_store_still_snapshots_and_reloads)
@@ -886,15 +967,18 @@ Test(persist, a_nosync_store_still_snapshots_and_reloads)
     store *d = open_file(path, &fast);
     populate(d);
     d = reopen_same(d);
+    check_invariants(d);
     store_close(d);
     store_options bad = {.flags = STORE_OPEN_NOSYNC | (1u << 9)};
     cr_assert_eq(store_open(&d, schema, path, &bad), STORE_EINVAL);
+    remove_files();
 }
 
 Test(persist, a_migrated_field_keeps_the_default_it_was_given)
 {
     store *d = open_file(path, NULL);
     populate(d);
+    check_invariants(d);
     store_close(d);
     store_field v2[] = {
         {.name = "name", .type = STORE_CHAR, .max_length = 255, .index = true},
@@ -907,6 +991,7 @@ Test(persist, a_migrated_field_keeps_the_default_it_was_given)
     };
     store_schema *s2 = changed_schema(v2);
     cr_assert_eq(store_open(&d, s2, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    check_invariants(d);
     store_close(d); /* nothing touched; the migration itself is saved */
     v2[5] = (store_field){.name = "stars", .type = STORE_INT, STORE_DEFAULT_INT(7)};
     store_schema *s3 = changed_schema(v2);
@@ -914,9 +999,11 @@ Test(persist, a_migrated_field_keeps_the_default_it_was_given)
     store_obj *a;
     cr_assert_eq(store_get(d, store_model_find(d, "Author"), 1, &a), STORE_OK);
     cr_assert_eq(store_int(a, "stars"), 5, "an untouched object changed with the default");
+    check_invariants(d);
     store_close(d);
     store_schema_free(s2);
     store_schema_free(s3);
+    remove_files();
 }
 
 Test(persist, each_write_reports_a_failed_snapshot_with_the_change_made)
@@ -942,5 +1029,7 @@ Test(persist, each_write_reports_a_failed_snapshot_with_the_change_made)
     store_stats st;
     store_stat(d, &st);
     cr_assert_geq(st.dirty, 1, "and still pending");
+    check_invariants(d);
     cr_assert_eq(store_close(d), STORE_EFULL);
+    remove_files();
 }

@@ -26,6 +26,7 @@ Test(reverse, lists_only_that_authors_books_in_creation_order)
     cr_assert_eq(n, 3);
     cr_assert_eq(store_count(&it), 3, "the count does not depend on how far the walk went");
     cr_assert_null(store_next(&it), "an ended walk stays ended");
+    check_invariants(db);
 }
 
 Test(reverse, of_an_object_with_no_children_is_empty)
@@ -34,6 +35,7 @@ Test(reverse, of_an_object_with_no_children_is_empty)
     store_iter it = store_reverse(a, "books");
     cr_assert_eq(store_count(&it), 0);
     cr_assert_null(store_next(&it));
+    check_invariants(db);
 }
 
 Test(reverse, an_unknown_related_name_gives_an_empty_walk_and_says_so)
@@ -50,6 +52,7 @@ Test(reverse, an_unknown_related_name_gives_an_empty_walk_and_says_so)
     cr_assert_null(store_next(&it));
     cr_assert_null(store_next(NULL));
     cr_assert_eq(store_count(NULL), 0);
+    check_invariants(db);
 }
 
 Test(reverse, a_relation_handle_walks_the_same_children)
@@ -67,6 +70,7 @@ Test(reverse, a_relation_handle_walks_the_same_children)
     /* A handle of a relation onto another model gives an empty walk. */
     store_iter wrong = store_reverse_fld(a, store_relation_find(Book, "reviews"));
     cr_assert_null(store_next(&wrong));
+    check_invariants(db);
 }
 
 Test(reverse, deleting_the_object_just_returned_is_allowed)

@@ -342,5 +342,6 @@ Test(schema, a_read_only_store_in_memory_refuses_changes)
     cr_assert_eq(store_open(&d, s, NULL, &ro), STORE_OK);
     cr_assert_eq(store_create(d, store_model_find(d, "M"), (store_value[]){{0}}, NULL),
                  STORE_EINVAL);
+    check_invariants(d);
     store_close(d);
 }

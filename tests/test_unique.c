@@ -31,6 +31,7 @@ Test(unique, a_repeated_value_on_create_is_econstraint)
     cr_assert(strstr(store_errmsg(db), "Author.email"));
     cr_assert(same_store(db, before));
     cr_assert_eq(store_id(author_with_email("B", "b@x")), 2, "the failed create used no id");
+    check_invariants(db);
 }
 
 Test(unique, a_repeated_value_on_update_is_econstraint)
@@ -88,6 +89,7 @@ Test(unique, get_by_finds_the_holder)
     cr_assert_null(o);
     cr_assert_eq(store_get_by(db, Author, "email", &(store_value)STORE_V_NULL(NULL), &o),
                  STORE_ENOTFOUND);
+    check_invariants(db);
 }
 
 Test(unique, get_by_on_an_index_gives_the_smallest_id)
@@ -122,6 +124,7 @@ Test(unique, get_by_rejects_fields_without_an_index_and_wrong_kinds)
     cr_assert_eq(store_get_by(db, Author, NULL, &(store_value)STORE_V_STR(NULL, "x"), &o),
                  STORE_EINVAL);
     cr_assert_eq(store_get_by(db, Author, "email", NULL, &o), STORE_EINVAL);
+    check_invariants(db);
 }
 
 Test(unique, an_indexed_fk_finds_a_child_by_parent)
@@ -177,4 +180,5 @@ Test(unique, thousands_of_values_stay_consistent_through_churn)
     cr_assert_eq(o, objs[3]);
     cr_assert_eq(store_get_by(db, Author, "email", &(store_value)STORE_V_STR(NULL, "e2"), &o),
                  STORE_ENOTFOUND);
+    check_invariants(db);
 }

@@ -31,6 +31,7 @@ Test(update, an_empty_list_changes_nothing)
     const char *before = dump_store(db);
     cr_assert_eq(store_update(db, a, (store_value[]){{0}}), STORE_OK);
     cr_assert(same_store(db, before));
+    check_invariants(db);
 }
 
 Test(update, null_can_be_set_and_cleared)
@@ -112,6 +113,7 @@ Test(update, of_a_deleted_object_is_einval)
     const char *before = dump_store(db);
     cr_assert_eq(store_update(db, a, (store_value[]){STORE_V_INT("age", 1), {0}}), STORE_EINVAL);
     cr_assert(same_store(db, before));
+    check_invariants(db);
 }
 
 Test(update, strings_of_untouched_fields_stay_valid)
@@ -121,6 +123,7 @@ Test(update, strings_of_untouched_fields_stay_valid)
     cr_assert_eq(store_update(db, a, (store_value[]){STORE_V_INT("age", 3), {0}}), STORE_OK);
     cr_assert_eq(store_str(a, "name"), name);
     cr_assert_str_eq(name, "Ann");
+    check_invariants(db);
 }
 
 Test(update, survives_every_allocation_failure)

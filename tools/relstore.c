@@ -164,12 +164,10 @@ static int dump(const char *path, const char *only, bool as_json)
     for (size_t i = 0; !rc && (m = store_model_at(db, i)); i++) {
         if (only && strcmp(store_model_name(m), only))
             continue;
-        uint64_t next = store_model_next_id(m);
-        for (uint64_t id = 1; !rc && id < next; id++) {
-            store_obj *obj;
-            if (store_get(db, m, id, &obj) == STORE_OK)
-                rc = dump_object(m, obj, as_json);
-        }
+        /* In id order, at the cost of the objects: the next id may be far past the last. */
+        uint64_t pos = 0;
+        for (store_obj *obj; !rc && (obj = store_model_scan(m, &pos));)
+            rc = dump_object(m, obj, as_json);
     }
     store_close(db);
     return rc ? 1 : 0;

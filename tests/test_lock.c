@@ -1,0 +1,156 @@
+/*
+ * tests/test_lock.c - the store's lock prefers writers: a change waits for the lookups already
+ * in, not for every lookup that arrives after it.
+ *
+ * The first test holds the read lock in one thread, starts a create in another, and then asks
+ * for the read lock without waiting until it is refused: a refusal shows the create queued
+ * ahead of new readers. Nothing is timed; the ten seconds only bound the wait for a refusal
+ * that a reader-preferring lock never gives. The second has eight readers walk relations
+ * without a pause while one writer makes a thousand creates; the suite's timeout is its only
+ * clock.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "store/model.h"
+#include "tests/helpers.h"
+
+TestSuite(lock, .init = library_setup, .fini = library_teardown, .timeout = 120);
+
+/* ---- A waiting writer goes before new readers ------------------------------------------- */
+
+typedef struct holder {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool held;    /* the read lock is taken */
+    bool release; /* give it back */
+} holder;
+
+static void *hold_read_lock(void *arg)
+{
+    holder *h = arg;
+    pthread_rwlock_rdlock(&db->lock);
+    pthread_mutex_lock(&h->mu);
+    h->held = true;
+    pthread_cond_broadcast(&h->cv);
+    while (!h->release)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    pthread_rwlock_unlock(&db->lock);
+    return NULL;
+}
+
+static void *create_one(void *arg)
+{
+    int *rc = arg;
+    *rc = store_create(db, Author, (store_value[]){STORE_V_STR("name", "Writer"), {0}}, NULL);
+    return NULL;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Polls for a refused read lock, up to BOUND_S seconds; whether one came. */
+static bool reader_refused(double bound_s)
+{
+    const struct timespec pause = {.tv_nsec = 1000000};
+    double until = now_s() + bound_s;
+    while (now_s() < until) {
+        int rc = pthread_rwlock_tryrdlock(&db->lock);
+        if (rc == EBUSY)
+            return true;
+        if (rc == 0)
+            pthread_rwlock_unlock(&db->lock);
+        nanosleep(&pause, NULL);
+    }
+    return false;
+}
+
+Test(lock, a_waiting_writer_goes_before_new_readers)
+{
+    holder h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    pthread_t r1, w;
+    int wrc = -1;
+    cr_assert_eq(pthread_create(&r1, NULL, hold_read_lock, &h), 0);
+    pthread_mutex_lock(&h.mu);
+    while (!h.held)
+        pthread_cond_wait(&h.cv, &h.mu);
+    pthread_mutex_unlock(&h.mu);
+    cr_assert_eq(pthread_create(&w, NULL, create_one, &wrc), 0);
+
+    bool refused = reader_refused(10.0);
+
+    pthread_mutex_lock(&h.mu);
+    h.release = true;
+    pthread_cond_broadcast(&h.cv);
+    pthread_mutex_unlock(&h.mu);
+    pthread_join(r1, NULL);
+    pthread_join(w, NULL);
+    cr_assert(refused, "a new reader got in ahead of a waiting writer");
+    cr_assert_eq(wrc, STORE_OK, "%s", store_errmsg(db));
+    cr_assert_eq(store_model_count(Author), 1);
+    check_invariants(db);
+}
+
+/* ---- Eight busy readers do not starve one writer ---------------------------------------- */
+
+enum { READERS = 8, CREATES = 1000, AUTHORS = 16 };
+
+typedef struct shared {
+    store_obj *authors[AUTHORS];
+    int done; /* atomic: the writer has finished */
+} shared;
+
+static void *read_loop(void *arg)
+{
+    shared *s = arg;
+    size_t walks = 0;
+    while (!__atomic_load_n(&s->done, __ATOMIC_ACQUIRE)) {
+        store_iter it = store_reverse(s->authors[walks % AUTHORS], "books");
+        (void)store_count(&it);
+        (void)store_model_count(Book);
+        walks++;
+    }
+    return NULL;
+}
+
+static void *write_loop(void *arg)
+{
+    shared *s = arg;
+    int errors = 0;
+    for (int i = 0; i < CREATES; i++) {
+        store_value v[] = {
+            STORE_V_STR("title", "t"), STORE_V_REF("author", s->authors[i % AUTHORS]), {0}};
+        errors += store_create(db, Book, v, NULL) != STORE_OK;
+    }
+    __atomic_store_n(&s->done, 1, __ATOMIC_RELEASE);
+    return (void *)(intptr_t)errors;
+}
+
+Test(lock, eight_busy_readers_do_not_starve_a_writer)
+{
+    shared s = {.done = 0};
+    for (int a = 0; a < AUTHORS; a++)
+        s.authors[a] = make_author("Reader");
+    pthread_t readers[READERS], writer;
+    for (int i = 0; i < READERS; i++)
+        cr_assert_eq(pthread_create(&readers[i], NULL, read_loop, &s), 0);
+    cr_assert_eq(pthread_create(&writer, NULL, write_loop, &s), 0);
+    void *errors;
+    pthread_join(writer, &errors);
+    for (int i = 0; i < READERS; i++)
+        pthread_join(readers[i], NULL);
+    cr_assert_eq((intptr_t)errors, 0);
+    cr_assert_eq(store_model_count(Book), CREATES);
+    for (int a = 0; a < AUTHORS; a++) {
+        store_iter it = store_reverse(s.authors[a], "books");
+        cr_assert_eq(store_count(&it), CREATES / AUTHORS + (a < CREATES % AUTHORS));
+    }
+    check_invariants(db);
+}
