@@ -288,7 +288,11 @@ Test(arena, churn_gives_memory_back_and_never_gives_a_dead_address_to_a_new_id)
     }
     long rss_growth = status_kib("VmRSS") - rss_before;
     long vm_growth = status_kib("VmSize") - vm_before;
+#ifndef __SANITIZE_ADDRESS__ /* its quarantine holds freed blocks back: the size grows there */
     cr_assert_lt(rss_growth, 4096, "the store kept %ld KiB over 390 rounds of churn", rss_growth);
+#else
+    (void)rss_growth;
+#endif
     /* 390 rounds of 1,024 ids of an Author slot, and regions mapped up to twice ahead. */
     long slots_kib = 390L * (long)Author->arena.slot_size;
     cr_assert_lt(vm_growth, 3 * slots_kib + 4096, "address space grew by %ld KiB", vm_growth);

@@ -2,6 +2,7 @@
  * tests/test_errmsg.c - store_errmsg(): a store's last failure on a thread stays readable, at
  * the same address, whatever other stores and other threads fail meanwhile, and out of memory.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +17,7 @@ static void fail_get(store *s, uint64_t id)
     char want[32];
     store_obj *o;
     cr_assert_eq(store_get(s, store_model_find(s, "Author"), id, &o), STORE_ENOTFOUND);
-    snprintf(want, sizeof want, "Author %llu", (unsigned long long)id);
+    snprintf(want, sizeof want, "Author %" PRIu64, id);
     cr_assert(strstr(store_errmsg(s), want), "got \"%s\", want \"%s\"", store_errmsg(s), want);
 }
 
