@@ -58,13 +58,14 @@ enum {
 
 /*
  * The most bytes (without the NUL) a CHAR or TEXT string may hold, and all the strings of one
- * object together: 4 GiB - 1 MiB. An object is stored as one record, an LMDB value of at most
- * 4 GiB - 1 bytes holding every field; the 1 MiB left is more than the other fields of any
- * model take (STORE_FIELDS_MAX fields of at most 19 bytes each). A create or update that
- * gives a longer string, or strings that would make the object's strings longer together, is
- * refused with STORE_EINVAL naming the model and field, before anything is copied.
+ * object together: 1 GiB. An object is stored as one record, an LMDB value of under 4 GiB
+ * holding every field, so the hard bound is near 4 GiB; the store stops well before it (as
+ * SQLite does at 1,000,000,000 bytes), since an object that size defeats an in-memory store
+ * and a snapshot that must copy it. A create or update that gives a longer string, or strings
+ * that would make the object's strings longer together, is refused with STORE_EINVAL naming
+ * the model and field, before anything is copied.
  */
-#define STORE_STR_MAX 0xfff00000u
+#define STORE_STR_MAX 0x40000000u
 
 /* Field types. */
 typedef enum store_type {

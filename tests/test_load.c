@@ -527,7 +527,7 @@ Test(strings, strings_that_together_pass_the_limit_are_refused_at_the_call)
     cr_assert_eq(store_open(&d, s, NULL, NULL), STORE_OK);
     store_model *Doc = store_model_find(d, "Doc");
     huge h;
-    size_t half = (size_t)1 << 31; /* each fits; two do not */
+    size_t half = (size_t)STORE_STR_MAX / 2 + 1; /* each fits; two do not */
     cr_assert(half <= STORE_STR_MAX && 2 * (uint64_t)half > STORE_STR_MAX);
     const char *big = huge_string(&h, half);
     prime_errmsg(d, Doc);
