@@ -2,14 +2,19 @@
  * persist/file.c - opening and closing the LMDB file behind a store.
  *
  * Opening takes, in order: descriptors 0-2 filled with /dev/null if they are closed (so no
- * data file lands on them and a stray write(2, ...) cannot hit it); the data file with an
- * exclusive flock (a second open, in this process or another, by any path, symlink or hard
- * link, is STORE_EBUSY: the lock is on the inode); a check of LMDB's meta pages read with
- * pread, so that a truncated or foreign file is STORE_ECORRUPT before LMDB maps a page of
- * it; the environment (MDB_NOSUBDIR: one file; MDB_NOTLS: reader slots are not tied to
- * threads; full sync unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then
- * one read transaction that checks the catalog against the schema and loads every object.
- * Nothing is ever written to the file while opening.
+ * data file lands on them and a stray write(2, ...) cannot hit it); the path refused unless
+ * it is a regular file (symlinks followed; a FIFO would block), opened without blocking and
+ * checked again; the file's entry in this process's registry of open files, keyed by inode
+ *: a read-write open takes the file alone with an exclusive flock, so a second
+ * open, in this process or another, by any path, symlink or hard link, is STORE_EBUSY;
+ * read-only opens share a flock and, within a process, one environment; a check of LMDB's
+ * meta pages read with pread, so that a truncated or foreign file is STORE_ECORRUPT before
+ * LMDB maps a page of it; the environment (MDB_NOSUBDIR: one file, its lock file PATH-lock
+ * refused unless regular too; MDB_NOTLS: reader slots are not tied to threads; full sync
+ * unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then one read
+ * transaction that checks the catalog against the schema and loads every object. A child
+ * made by fork() drops its copies of the lock descriptors before fork() returns in the
+ * parent, so it never keeps a file locked. Nothing is ever written to the file while opening.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +88,7 @@ static void release_std_fds(int held)
             close(fd);
 }
 
-/* ---- The files open in this process (D10) ------------------------------------------------- */
+/* ---- The files open in this process -------------------------------------------------------- */
 
 static int check_size(const char *path, int fd, bool *fresh, bool pad);
 
@@ -225,7 +230,7 @@ static const char *kind_of(mode_t mode)
                             : "is not a regular file";
 }
 
-/* D10: refuses PATH if it exists (symlinks followed) and is not a regular file: opening a
+/* Refuses PATH if it exists (symlinks followed) and is not a regular file: opening a
  * FIFO would block. A missing file is for open() to judge. */
 static int check_kind(const store *errdb, const char *path)
 {
@@ -513,7 +518,7 @@ int rs_env_open(const store *errdb, struct rs_persist *p)
     return rc;
 }
 
-/* D10: LMDB opens PATH-lock and would block on a FIFO there; refuses anything irregular. */
+/* LMDB opens PATH-lock and would block on a FIFO there; refuses anything irregular. */
 static int check_lock_file(const store *errdb, const char *path)
 {
     size_t n = strlen(path) + sizeof "-lock";
@@ -694,7 +699,7 @@ static void kv_close(void *cursor)
 
 static int load_txn(store *db, struct rs_persist *p);
 
-/* Loads DB from P's file; one such read transaction at a time per environment (D10). */
+/* Loads DB from P's file; one such read transaction at a time per environment. */
 static int load(store *db, struct rs_persist *p)
 {
     pthread_mutex_lock(&p->file->use);
@@ -891,7 +896,7 @@ static int read_file_catalog(struct rs_persist *p, rs_catalog *cat)
 
 int rs_persist_read_schema(const char *path, store_schema **out)
 {
-    /* Through the registry like any read-only open: never a second environment (D10). */
+    /* Through the registry like any read-only open: never a second environment. */
     struct rs_persist p = {.fd = -1, .path = (char *)path, .flags = STORE_OPEN_READONLY,
                            .map_size = DEFAULT_MAP, .map_max = DEFAULT_MAP_MAX, .maxdbs = 2};
     rs_catalog cat;

@@ -13,11 +13,14 @@
 
 /*
  * rs_persist_open() - attach the file PATH to the freshly compiled, empty store DB: take
- * the file for this process alone, check it is whole, check the schema against its catalog,
- * and load every object. Returns STORE_OK, STORE_EBUSY (the file is open elsewhere),
- * STORE_ECORRUPT (damaged, truncated or not a relstore file), STORE_ESCHEMA, STORE_EIO or
- * STORE_ENOMEM, with the detail in store_errmsg(NULL); on failure the file is untouched and
- * DB has no file (the caller closes it).
+ * the file for this process alone (read-write), or share it with other readers (read-only:
+ * within this process, one LMDB environment), check it is whole, check the schema against its
+ * catalog, and load every object. Returns STORE_OK, STORE_EBUSY (the file is open read-write
+ * elsewhere, or open at all when opening read-write; in this process too), STORE_EINVAL (PATH
+ * or PATH-lock is not a regular file, or read-only and missing or empty), STORE_ECORRUPT
+ * (damaged, truncated or not a relstore file), STORE_ESCHEMA, STORE_EIO or STORE_ENOMEM, with
+ * the detail in store_errmsg(NULL); on failure the file is untouched and DB has no file (the
+ * caller closes it).
  */
 int rs_persist_open(store *db, const char *path, const store_options *opts);
 
@@ -41,8 +44,9 @@ bool rs_persist_each_write(const store *db);
 
 /*
  * rs_persist_read_schema() - the schema recorded in the file PATH, in *OUT (the caller
- * frees it). Opens the file read-only and briefly. STORE_OK, or the codes of
- * rs_persist_open(); detail in store_errmsg(NULL).
+ * frees it). Opens the file read-only and briefly, sharing the environment of any read-only
+ * store of the file in this process. STORE_OK, or the codes of rs_persist_open(); detail in
+ * store_errmsg(NULL).
  */
 int rs_persist_read_schema(const char *path, store_schema **out);
 
