@@ -4,10 +4,10 @@
  * Opening takes, in order: descriptors 0-2 filled with /dev/null if they are closed (so no
  * data file lands on them and a stray write(2, ...) cannot hit it); the path refused unless
  * it is a regular file (symlinks followed; a FIFO would block), opened without blocking and
- * checked again; the file's entry in this process's registry of open files, keyed by inode
- *: a read-write open takes the file alone with an exclusive flock, so a second
- * open, in this process or another, by any path, symlink or hard link, is STORE_EBUSY;
- * read-only opens share a flock and, within a process, one environment; a check of LMDB's
+ * checked again; the file's entry in this process's registry of open files, keyed by inode (a
+ * read-write open takes the file alone with an exclusive flock, so a second open, in this
+ * process or another, by any path, symlink or hard link, is STORE_EBUSY;
+ * read-only opens share a flock and, within a process, one environment); a check of LMDB's
  * meta pages read with pread, so that a truncated or foreign file is STORE_ECORRUPT before
  * LMDB maps a page of it; the environment (MDB_NOSUBDIR: one file, its lock file PATH-lock
  * refused unless regular too; MDB_NOTLS: reader slots are not tied to threads; full sync
