@@ -164,3 +164,20 @@ const char *child_ids(const store_obj *obj, const char *related_name)
                                 store_id(c));
     return buf;
 }
+
+void test_dir_new(char *dir, char *path, const char *tag)
+{
+    snprintf(dir, 64, "/tmp/relstore-%s-XXXXXX", tag);
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", dir);
+    snprintf(path, 128, "%s/books.db", dir);
+}
+
+bool test_dir_remove(const char *dir)
+{
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    bool ok = system(cmd) == 0;
+    if (!ok)
+        cr_log_warn("could not remove %s", dir);
+    return ok;
+}

@@ -49,4 +49,12 @@ store_obj *make_loan(store_obj *book, const char *who);
 /* The ids of OBJ's children in RELATED_NAME, as "1,2,3" (static buffer). */
 const char *child_ids(const store_obj *obj, const char *related_name);
 
+/* A new empty folder for a test's files, /tmp/relstore-TAG-XXXXXX, into DIR (64 bytes), and
+ * the store file inside it, DIR/books.db, into PATH (128 bytes). */
+void test_dir_new(char *dir, char *path, const char *tag);
+
+/* Removes DIR and everything in it; whether that worked (a warning is logged if not). A .fini
+ * calls it without asserting: a failed assertion there does not fail the test. */
+bool test_dir_remove(const char *dir);
+
 #endif

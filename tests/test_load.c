@@ -27,17 +27,13 @@ static char dir[64], path[128];
 static void files_setup(void)
 {
     library_setup();
-    strcpy(dir, "/tmp/relstore-load-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/books.db", dir);
+    test_dir_new(dir, path, "load");
 }
 
 static void files_teardown(void)
 {
     library_teardown();
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_dir_remove(dir);
 }
 
 /* 100,000 children joined in reverse order take minutes to load with a quadratic loader,

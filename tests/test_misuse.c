@@ -66,9 +66,7 @@ static bool holds_the_store(store *d)
 static void files_setup(void)
 {
     library_setup();
-    strcpy(dir, "/tmp/relstore-misuse-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/books.db", dir);
+    test_dir_new(dir, path, "misuse");
     write_store(path);
     store *d;
     cr_assert_eq(store_open(&d, schema, path, &ro), STORE_OK, "%s", store_errmsg(NULL));
@@ -83,9 +81,7 @@ static void files_setup(void)
 static void files_teardown(void)
 {
     library_teardown();
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    test_dir_remove(dir);
 }
 
 TestSuite(misuse, .init = files_setup, .fini = files_teardown, .timeout = 180);

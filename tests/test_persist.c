@@ -20,18 +20,14 @@ static char dir[64], path[128];
 static void files_setup(void)
 {
     library_setup();
-    strcpy(dir, "/tmp/relstore-test-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/books.db", dir);
+    test_dir_new(dir, path, "test");
 }
 
 /* Ends each test: removes the test's folder, asserting it went (in the body, since a failed
  * assertion in .fini does not fail the test). */
 static void remove_files(void)
 {
-    char cmd[160];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert(test_dir_remove(dir));
     dir[0] = 0;
 }
 
@@ -39,12 +35,8 @@ static void remove_files(void)
 static void files_teardown(void)
 {
     library_teardown();
-    if (dir[0]) {
-        char cmd[160];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            cr_log_warn("could not remove %s", dir);
-    }
+    if (dir[0])
+        test_dir_remove(dir);
 }
 
 TestSuite(persist, .init = files_setup, .fini = files_teardown, .timeout = 120);
