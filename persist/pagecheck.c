@@ -351,15 +351,23 @@ static uint64_t catalog_generation(walk *w, const uint8_t *meta)
     return gen;
 }
 
+/* The pages a walk may read: those of the file, and none past LAST. */
+static uint64_t pages_below(uint64_t file_pages, uint64_t last)
+{
+    return last < file_pages ? last + 1 : file_pages;
+}
+
 int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
                  const uint8_t *meta, const uint8_t *other)
 {
-    uint64_t last = u64(meta + 136);
+    uint64_t last = u64(meta + 136), other_last = u64(other + 136);
     walk w = {.fd = fd, .path = path, .psize = psize, .last = last};
-    w.pages = file_size / psize;
-    if (last + 1 < w.pages)
-        w.pages = last + 1;
-    w.seen = calloc(w.pages / 8 + 1, 1);
+    w.pages = pages_below(file_size / psize, last);
+    /* The other meta's tree may reach past this one's last page (it may be the newer one,
+     * hidden by a damaged transaction id): the bitmap covers both. */
+    uint64_t both = last > other_last ? last : other_last;
+    size_t seen_bytes = (size_t)(pages_below(file_size / psize, both) / 8 + 1);
+    w.seen = calloc(seen_bytes, 1);
     w.buf = malloc(psize);
     int rc = 0;
     if (!w.seen || !w.buf) {
@@ -379,9 +387,10 @@ int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
                                       w.why ? w.why : "a database of impossible depth");
     }
     if (!rc) {
-        memset(w.seen, 0, w.pages / 8 + 1);
+        memset(w.seen, 0, seen_bytes);
         uint64_t chosen = catalog_generation(&w, meta);
-        memset(w.seen, 0, w.pages / 8 + 1);
+        memset(w.seen, 0, seen_bytes);
+        w.pages = pages_below(file_size / psize, other_last); /* its own extent */
         uint64_t hidden = catalog_generation(&w, other);
         if (w.oom)
             rc = rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory checking the file", path);

@@ -627,6 +627,31 @@ Test(damage, a_future_format_version_is_refused_and_named)
 }
 
 /*
+ * The newest meta page's transaction id damaged to just below the other's: LMDB would open
+ * the older snapshot, whose tree ends before pages the newest one uses. The other meta's
+ * catalog must still be found (it once was not: its pages lay past the chosen meta's last
+ * page), so the file is refused. Seed 0x608575f9d09a61f4 of the random flips found it.
+ */
+Test(damage, a_newest_meta_page_whose_id_drops_below_the_other_is_refused)
+{
+    enum { META_TXNID = 144 };
+    char orig[128];
+    path_of(orig, sizeof orig, "orig");
+    free(build_store(orig, 6, false, NULL));
+    size_t len;
+    uint8_t *b = read_all(orig, &len);
+    uint64_t tx[2];
+    for (int m = 0; m < 2; m++)
+        tx[m] = get_le(b + m * PAGE + META_TXNID, 8);
+    int newest = tx[1] > tx[0];
+    uint64_t lowered = tx[!newest] - 1;
+    for (int i = 0; i < 8; i++)
+        b[newest * PAGE + META_TXNID + i] = (uint8_t)(lowered >> (8 * i));
+    expect_refused("the newest meta page's id below the other's", b, len);
+    free(b);
+}
+
+/*
  * Flips each byte of the first 152 bytes of both LMDB meta pages (page header, magic, version, the
  * free and main databases' roots, last page, transaction id). LMDB has no checksum there: a flip
  * may make it pick the older meta. Each open must be refused, or give exactly the last snapshot (a
