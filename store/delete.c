@@ -165,8 +165,7 @@ int rs_obj_delete(store *db, store_obj *o)
         store_model *xm = x->model;
         uint64_t id = x->id;
         rs_dirty_tomb(x);
-        rs_obj_strings_free(x);
-        rs_obj_bury(x);
+        rs_obj_bury(x); /* frees its strings */
         xm->count--;
         rs_arena_drop(&xm->arena, id, xm->next_id);
     }

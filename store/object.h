@@ -37,21 +37,6 @@ static inline void rs_obj_publish(store_obj *o, uint64_t id)
     __atomic_store_n(&o->id, id, __ATOMIC_RELEASE);
 }
 
-/*
- * rs_obj_bury() - empty the slot of O, a deleted object whose strings are freed: the id and
- * every field word become 0, the id first, with atomic stores, so that a reader holding no
- * lock sees a whole object or a dead one (id 0, null fields), never freed memory. The model
- * word stays, so that a call given the dead object can name its model, until the chunk
- * gives its pages back (then it reads NULL too).
- */
-static inline void rs_obj_bury(store_obj *o)
-{
-    size_t words = (o->model->arena.slot_size - sizeof *o) / sizeof o->w[0];
-    rs_obj_publish(o, 0);
-    for (size_t i = 0; i < words; i++)
-        __atomic_store_n(&o->w[i], 0, __ATOMIC_RELAXED);
-}
-
 /* rs_obj_live() - whether O is a live object (not deleted). */
 static inline bool rs_obj_live(const store_obj *o)
 {
@@ -99,5 +84,30 @@ void rs_dirty_tomb(store_obj *o);
 
 /* rs_obj_strings_free() - free the strings O holds (before its slot is emptied). */
 void rs_obj_strings_free(store_obj *o);
+
+/*
+ * rs_obj_bury() - empty the slot of O, a deleted object: its id becomes 0 first, then each
+ * string word is swapped for 0 before its string is freed, and every other word becomes 0,
+ * all with atomic stores. A reader holding no lock sees the object whole or dead (id 0, null
+ * fields); only a string pointer it loaded before the swap can reach freed memory, which
+ * store.h forbids using across a delete. The model word stays, so that a call given the
+ * dead object can name its model, until the chunk gives its pages back (then it reads NULL).
+ */
+static inline void rs_obj_bury(store_obj *o)
+{
+    const store_model *m = o->model;
+    rs_obj_publish(o, 0);
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        const store_fld *f = &m->fields[j];
+        if (!rs_is_string(f))
+            continue;
+        uint64_t w = __atomic_exchange_n(&o->w[f->word], 0, __ATOMIC_ACQ_REL);
+        if (w && !(w & 1)) /* its own allocation, not bytes inside the slot */
+            rs_str_free((char *)(uintptr_t)w);
+    }
+    size_t words = (m->arena.slot_size - sizeof *o) / sizeof o->w[0];
+    for (size_t i = 0; i < words; i++)
+        __atomic_store_n(&o->w[i], 0, __ATOMIC_RELAXED);
+}
 
 #endif
