@@ -20,7 +20,10 @@
  * memory: slot_size bytes of it per id ever handed out since the store was opened (a reopen
  * starts afresh), in regions that double up to REGION_MAX, plus the kernel's page tables for
  * the pages ever touched (8 bytes per 4 KiB page). Regions are unmapped only when the store
- * closes, so that a reader holding no lock never touches unmapped memory.
+ * closes, so that a reader holding no lock never touches unmapped memory. Two costs are
+ * memory after all: the marks beside each chunk (about 520 bytes per 1,024 ids handed out,
+ * kept while the store is open), and under strict overcommit (vm.overcommit_memory = 2),
+ * where MAP_NORESERVE is ignored, the regions count against the commit limit until close.
  * Invariant: count[p] is the number of set bits of plane p, a chunk with a DIRTY or TOMB bit
  * is on the list, and every chunk in the table lies inside one region.
  */
