@@ -173,10 +173,18 @@ static int load_one(store_model *m, uint64_t id, const void *val, size_t len, lo
     return c->len ? load_record(m, id, c->rec, c->len, l) : STORE_OK;
 }
 
-/* Makes the objects the log created after the model's records were last written. */
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = (*(store_obj *const *)a)->id, y = (*(store_obj *const *)b)->id;
+    return (x > y) - (x < y);
+}
+
+/* Makes the objects the log created after the model's records were last written, and puts
+ * them in id order after the others (so that every object joins its relations and groups in
+ * id order). */
 static int load_logged(store_model *m, const rs_cat_model *cm, loaded *l, const changes *log)
 {
-    size_t pos = 0;
+    size_t pos = 0, first = l->n;
     for (const rs_hash_entry *e; (e = rs_hash_scan(&l->log, &pos));) {
         const rs_log_change *c = &log->all[(uintptr_t)e->val - 1];
         if (!c->len)
@@ -188,6 +196,8 @@ static int load_logged(store_model *m, const rs_cat_model *cm, loaded *l, const 
         if (rc)
             return rc;
     }
+    if (l->n - first > 1)
+        qsort(l->objs + first, l->n - first, sizeof *l->objs, by_id);
     return STORE_OK;
 }
 
@@ -426,19 +436,44 @@ static int index_values(store_fld *f, const loaded *l)
                            f->name);
         if (rs_vindex_reserve(f))
             return NOMEM(f->model);
-        rs_vindex_add(f, o);
+        rs_vindex_add(f, o, o->id);
     }
     return STORE_OK;
 }
 
+/* Whether F is new to the file: CM, the file's record of its model, lacks it. */
+static bool is_new_field(const rs_cat_model *cm, const store_fld *f)
+{
+    for (uint32_t k = 0; cm && k < cm->nfields; k++)
+        if (!strcmp(cm->fields[k].name, f->name))
+            return false;
+    return true;
+}
+
+/* A .unique field new to the file and given its default on N objects: refused from 2 on,
+ * since they would all hold that one value. Not damage: the schema asks for the impossible. */
+static int check_new_unique(const rs_cat_model *cm, const store_fld *f, size_t n)
+{
+    if (!f->unique || f->dflt.kind == STORE_KIND_NONE || n < 2 || !is_new_field(cm, f))
+        return STORE_OK;
+    char mb[RS_SHORT_NAME_SIZE], fb[RS_SHORT_NAME_SIZE];
+    return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: a new .unique field with a default cannot "
+                        "be added to %zu objects (all would hold one value): make it .null "
+                        "with no default", rs_schema_short_name(mb, sizeof mb, f->model->name),
+                        rs_schema_short_name(fb, sizeof fb, f->name), n);
+}
+
 /* Links and indexes every loaded object, model by model. */
-static int connect(store *db, loaded *all)
+static int connect(store *db, loaded *all, const rs_catalog *cat)
 {
     for (uint32_t i = 0; i < db->nmodels; i++) {
         store_model *m = &db->models[i];
+        const rs_cat_model *cm = rs_catalog_model(cat, m->name);
         for (uint32_t j = 0; j < m->nfields; j++) {
             store_fld *f = &m->fields[j];
-            int rc = f->type == STORE_FK ? resolve_fk(db, f, &all[i]) : STORE_OK;
+            int rc = check_new_unique(cm, f, all[i].n);
+            if (!rc && f->type == STORE_FK)
+                rc = resolve_fk(db, f, &all[i]);
             if (!rc && (f->unique || f->indexed))
                 rc = index_values(f, &all[i]);
             if (rc)
@@ -489,7 +524,7 @@ int rs_load(store *db, const rs_kv *kv, const rs_catalog *cat)
         m->next_id = cm->next_id;
     }
     if (!rc)
-        rc = connect(db, all);
+        rc = connect(db, all, cat);
     if (!rc && cat->join_seq > db->join_seq)
         db->join_seq = cat->join_seq;
     for (uint32_t i = 0; i < db->nmodels; i++) {

@@ -10,6 +10,7 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -83,6 +84,9 @@ static int check_value(store *db, const store_fld *f, const store_value *v)
                             m->name, f->name, kind_name(v->kind), kind_name(rs_kind_of(f->type)));
     if (v->kind == STORE_KIND_STR)
         return check_string(db, f, v->u.s);
+    if (v->kind == STORE_KIND_FLOAT && isnan(v->u.f))
+        return rs_error_set(db, STORE_EINVAL, "%s.%s: NaN is not a value (it equals nothing, "
+                            "not even itself)", m->name, f->name);
     if (v->kind == STORE_KIND_REF)
         return check_ref(db, f, v->u.ref);
     return STORE_OK;
@@ -398,8 +402,20 @@ static void null_bit_set(store_obj *o, const store_fld *f, bool null)
     rs_word_set(o, i, null ? bits | bit : bits & ~bit);
 }
 
-/* Step 3 for one field: O's field F takes staged word W (ST: its state). Cannot fail. */
-static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, bool fresh)
+/* Whether staged word W (ST: its state) is the value O holds in F; neither is null. */
+static bool same_value(const store_fld *f, const store_obj *o, uint64_t w, uint8_t st)
+{
+    if (!rs_is_string(f))
+        return rs_word(o, f->word) == w;
+    const char *s = (const char *)(uintptr_t)w, *old = rs_str_get(o, f);
+    size_t len = st & ST_BORROW ? strlen(s) : rs_str_len(s);
+    return rs_str_len(old) == len && !memcmp(old, s, len);
+}
+
+/* Step 3 for one field: O (whose id is, or is to be, ID) takes staged word W (ST: its state)
+ * in its field F. Cannot fail. */
+static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, uint8_t st,
+                         bool fresh)
 {
     uint64_t old = rs_word(o, f->word);
     const char *old_str = rs_is_string(f) ? rs_str_decode(o, f, old) : NULL;
@@ -407,7 +423,9 @@ static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, boo
     bool is_null = st & ST_NULL;
     if (f->type == STORE_FK && !fresh && !was_null && !is_null && old == w)
         return; /* same parent: stays where it is in the relation */
-    if ((f->unique || f->indexed) && !was_null)
+    /* A value set again keeps its place in its group (moving in costs up to the group). */
+    bool reindex = (f->unique || f->indexed) && (was_null || is_null || !same_value(f, o, w, st));
+    if (reindex && !was_null)
         rs_vindex_remove(f, o);
     if (f->type == STORE_FK && !was_null)
         rs_link_remove(f, (store_obj *)(uintptr_t)old, o);
@@ -423,17 +441,18 @@ static void commit_field(store_obj *o, store_fld *f, uint64_t w, uint8_t st, boo
         rs_obj_str_free(o, f, (char *)(uintptr_t)old_str);
     if (f->type == STORE_FK && !is_null)
         link_append(f, (store_obj *)(uintptr_t)w, o);
-    if ((f->unique || f->indexed) && !is_null)
-        rs_vindex_add(f, o); /* reserved: cannot fail */
+    if (reindex && !is_null)
+        rs_vindex_add(f, o, id); /* reserved: cannot fail */
 }
 
-/* Step 3: commits every staged field into O; the stage no longer owns its strings. */
-static void commit(stage *s, store_obj *o, bool fresh)
+/* Step 3: commits every staged field into O, whose id is (or is to be) ID; the stage no
+ * longer owns its strings. */
+static void commit(stage *s, store_obj *o, uint64_t id, bool fresh)
 {
     store_model *m = o->model;
     for (uint32_t j = 0; j < m->nfields; j++)
         if (s->st[j] & ST_SET) {
-            commit_field(o, &m->fields[j], s->w[j], s->st[j], fresh);
+            commit_field(o, id, &m->fields[j], s->w[j], s->st[j], fresh);
             s->st[j] &= (uint8_t)~ST_OWN;
         }
 }
@@ -458,7 +477,7 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
     store_obj *o = rs_arena_take(&m->arena, id); /* nothing below can fail */
     o->model = m;
     m->next_id++;
-    commit(&s, o, true);
+    commit(&s, o, id, true);
     rs_obj_publish(o, id); /* last: a reader that finds the id finds the object whole */
     rs_dirty_mark(o);
     m->count++;
@@ -482,7 +501,7 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
     if (!rc)
         rc = stage_indexes(db, &s, m, o);
     if (!rc) {
-        commit(&s, o, false);
+        commit(&s, o, o->id, false);
         rs_dirty_mark(o);
     }
     stage_free(&s, m);

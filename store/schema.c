@@ -8,6 +8,8 @@
  * (see store/model.h). A compiled model never changes while the store is open, so field and
  * relation lookups need no lock.
  */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -238,9 +240,13 @@ static int check_field(const store_model *m, const store_fld *f)
     const store_value *d = &f->dflt;
     if (d->kind == STORE_KIND_NONE)
         return STORE_OK;
-    if (f->type == STORE_FK || d->kind != rs_kind_of(f->type) || (d->kind == STORE_KIND_STR && !d->u.s))
+    if (f->type == STORE_FK || d->kind != rs_kind_of(f->type) ||
+        (d->kind == STORE_KIND_STR && !d->u.s))
         return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default does not fit the field", mn,
                             fn);
+    if (d->kind == STORE_KIND_FLOAT && isnan(d->u.f))
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: a NaN default (NaN is not a value)",
+                            mn, fn);
     if (d->kind == STORE_KIND_STR) {
         long chars = rs_utf8_chars(d->u.s, strlen(d->u.s));
         if (chars < 0 || (f->type == STORE_CHAR && (size_t)chars > f->max_length))
@@ -277,10 +283,29 @@ static int fld_init(store_model *m, store_fld *f, const store_field *decl)
     return STORE_OK;
 }
 
-/* Gives a FK without related_name the Tortoise default: the model's name lowercased + "s". */
+const char *rs_schema_short_name(char *buf, size_t size, const char *name)
+{
+    size_t n = strlen(name);
+    if (n <= RS_SHORT_NAME_KEEP + 16)
+        return name;
+    snprintf(buf, size, "%.*s... (%zu bytes)", RS_SHORT_NAME_KEEP, name, n);
+    return buf;
+}
+
+/* Gives a FK without related_name the Tortoise default: the model's name lowercased + "s".
+ * A model name of STORE_NAME_MAX bytes leaves no room for the "s": the FK must name its
+ * relation itself (a name cut or changed here would surprise whoever looks for it). */
 static int default_related_name(store_fld *f)
 {
     size_t n = strlen(f->model->name);
+    if (n + 1 > STORE_NAME_MAX) {
+        char mb[RS_SHORT_NAME_SIZE], fb[RS_SHORT_NAME_SIZE];
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default related_name (the "
+                            "model's name lowercased + \"s\") would pass %d bytes: give the FK "
+                            "a related_name",
+                            rs_schema_short_name(mb, sizeof mb, f->model->name),
+                            rs_schema_short_name(fb, sizeof fb, f->name), STORE_NAME_MAX);
+    }
     char *r = malloc(n + 2);
     if (!r)
         return STORE_ENOMEM;
@@ -332,8 +357,8 @@ static int relations_resolve(store *db)
             if (!f->to || !(f->target = rs_model_find(db, f->to)))
                 return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: FK to unknown model \"%s\"",
                                     m->name, f->name, f->to ? f->to : "(none)");
-            if (!f->related_name && default_related_name(f))
-                return STORE_ENOMEM;
+            if (!f->related_name && (rc = default_related_name(f)))
+                return rc;
             if (!is_identifier(f->related_name))
                 return rs_error_set(NULL, STORE_ESCHEMA,
                                     "%s.%s: related_name \"%s\" is not an identifier", m->name,

@@ -46,6 +46,15 @@ store_fld *rs_field_find(const store_model *m, const char *name);
 /* rs_relation_find() - the foreign key behind MODEL's reverse relation NAME, or NULL. */
 store_fld *rs_relation_find(const store_model *m, const char *name);
 
+/*
+ * rs_schema_short_name() - NAME fit for a message: itself when short, otherwise its first
+ * RS_SHORT_NAME_KEEP bytes, "..." and its length, written into BUF (RS_SHORT_NAME_SIZE
+ * bytes will do). Details live in a buffer of 256 bytes: two names of STORE_NAME_MAX bytes
+ * would leave no room to say what is wrong.
+ */
+enum { RS_SHORT_NAME_KEEP = 32, RS_SHORT_NAME_SIZE = 64 };
+const char *rs_schema_short_name(char *buf, size_t size, const char *name);
+
 /* rs_utf8_chars() - how many code points the LEN bytes at S hold, or -1 if not UTF-8. */
 long rs_utf8_chars(const char *s, size_t len);
 

@@ -34,8 +34,12 @@ check "info shows the generation" has 'snapshot: generation 1' "$relstore" info 
 check "info shows the FK" has 'author FK -> Author' "$relstore" info "$db"
 check "verify passes" has 'ok: 4 objects in 2 models' "$relstore" verify "$db"
 check "dump prints each object" has 'Book 2 title="Book 2" author=1' "$relstore" dump "$db"
-check "dump --json" has '^{"model":"Author","id":1,"name":"John Doe"}$' \
+check "dump --json" has '^{"model":"Author","id":1,"fields":{"name":"John Doe"}}$' \
     "$relstore" dump --json "$db"
+check "dump --json gives a FK as the parent's id" \
+    has '^{"model":"Book","id":1,"fields":{"title":"Book 1","author":1}}$' \
+    "$relstore" dump --json "$db"
+check "the usage text tells how infinities are shown" has '"inf", "-inf"' "$relstore" --help
 lines=$("$relstore" dump --json "$db" | wc -l)
 [ "$lines" -eq 4 ] || { echo "inspector: FAILED: dump --json gave $lines lines"; fail=1; }
 lines=$("$relstore" dump --model Book "$db" | wc -l)

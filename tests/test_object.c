@@ -95,13 +95,14 @@ Test(object, numeric_edges_round_trip)
         double back = store_float(a, "rating");
         cr_assert(!memcmp(&back, &floats[i], sizeof back));
     }
-    store_obj *a;
+    /* NaN equals nothing, not even itself: queries could not compare it. */
+    store_obj *a = NULL;
     cr_assert_eq(store_create(db, Author,
                               (store_value[]){STORE_V_STR("name", "n"),
                                               STORE_V_FLOAT("rating", NAN), {0}},
                               &a),
-                 STORE_OK);
-    cr_assert(isnan(store_float(a, "rating")));
+                 STORE_EINVAL);
+    cr_assert_null(a);
     check_invariants(db);
 }
 

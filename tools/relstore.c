@@ -5,6 +5,12 @@
  *   relstore verify FILE                     every check; exit 1 with the problem if any
  *   relstore dump FILE [--model M] [--json]  every object, one a line
  *
+ * dump --json prints JSON Lines, one object a line as {"model":M,"id":N,"fields":{...}}:
+ * the fields have an object of their own, so none can clash with "model" or "id". A FK is
+ * its parent's id, a null is null, and a FLOAT that is not finite is the string "inf",
+ * "-inf" or "nan" (JSON has no number for them). Plain dump prints the same values as
+ * M N field=value ...
+ *
  * It opens FILE read-only with the schema recorded in the file (store_open() with a NULL
  * schema), so it needs nothing but the file, and it shares the file with other readers.
  * Opening already verifies every record's checksum, each model's digest and every foreign
@@ -13,6 +19,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +30,10 @@
 static const char usage[] =
     "usage: relstore info FILE\n"
     "       relstore verify FILE\n"
-    "       relstore dump FILE [--model MODEL] [--json]\n";
+    "       relstore dump FILE [--model MODEL] [--json]\n"
+    "\n"
+    "dump --json: one object a line, {\"model\":M,\"id\":N,\"fields\":{NAME:VALUE,...}};\n"
+    "a FK is the parent's id; a FLOAT that is not finite is \"inf\", \"-inf\" or \"nan\".\n";
 
 static store *open_file(const char *path)
 {
@@ -100,7 +110,18 @@ static int verify(const char *path)
     return 0;
 }
 
-/* OBJ's field F as a JSON value (a new reference). */
+/* A double as JSON: a number when finite; JSON has none for the others, so the strings
+ * "inf", "-inf" and "nan" (the field's type, FLOAT, tells them from a string). */
+static json_t *float_json(double d)
+{
+    if (isnan(d))
+        return json_string("nan");
+    if (isinf(d))
+        return json_string(d > 0 ? "inf" : "-inf");
+    return json_real(d);
+}
+
+/* OBJ's field F as a JSON value (a new reference; NULL only when out of memory). */
 static json_t *field_json(const store_obj *obj, const store_fld *f)
 {
     if (store_field_is_null(obj, f))
@@ -112,7 +133,7 @@ static json_t *field_json(const store_obj *obj, const store_fld *f)
     case STORE_INT:
         return json_integer(store_field_int(obj, f));
     case STORE_FLOAT:
-        return json_real(store_field_float(obj, f));
+        return float_json(store_field_float(obj, f));
     case STORE_BOOL:
         return json_boolean(store_field_bool(obj, f));
     case STORE_FK:
@@ -121,25 +142,46 @@ static json_t *field_json(const store_obj *obj, const store_fld *f)
     return json_null();
 }
 
+/* OBJ as {"model": M, "id": N, "fields": {...}}: its fields in their own object, so that no
+ * field name (a field may be called "model") can clash with the object's own keys. NULL
+ * when out of memory: a field is never left out. */
+static json_t *object_json(const store_model *m, const store_obj *obj)
+{
+    json_t *o = json_object(), *fields = json_object();
+    int rc = !o || !fields;
+    rc = rc || json_object_set_new(o, "model", json_string(store_model_name(m)));
+    rc = rc || json_object_set_new(o, "id", json_integer((json_int_t)store_id(obj)));
+    const store_fld *f;
+    for (size_t j = 0; !rc && (f = store_field_at(m, j)); j++)
+        rc = json_object_set_new(fields, store_field_name(f), field_json(obj, f));
+    rc = rc || json_object_set(o, "fields", fields);
+    json_decref(fields);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static int dump_object(const store_model *m, const store_obj *obj, bool as_json)
 {
-    json_t *o = json_object();
-    if (!o)
+    json_t *o = object_json(m, obj);
+    if (!o) {
+        fprintf(stderr, "relstore: out of memory\n");
         return -1;
-    json_object_set_new(o, "model", json_string(store_model_name(m)));
-    json_object_set_new(o, "id", json_integer((json_int_t)store_id(obj)));
-    const store_fld *f;
-    for (size_t j = 0; (f = store_field_at(m, j)); j++)
-        json_object_set_new(o, store_field_name(f), field_json(obj, f));
+    }
     int rc = 0;
     if (as_json) {
         rc = json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
         putchar('\n');
     } else {
+        json_t *fields = json_object_get(o, "fields");
         printf("%s %" PRIu64, store_model_name(m), store_id(obj));
-        for (size_t j = 0; (f = store_field_at(m, j)); j++) {
-            char *v = json_dumps(json_object_get(o, store_field_name(f)),
+        const store_fld *f;
+        for (size_t j = 0; !rc && (f = store_field_at(m, j)); j++) {
+            char *v = json_dumps(json_object_get(fields, store_field_name(f)),
                                  JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+            rc = v ? 0 : -1;
             printf(" %s=%s", store_field_name(f), v ? v : "?");
             free(v);
         }
