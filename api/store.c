@@ -9,6 +9,7 @@
  */
 #include <assert.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <store.h>
@@ -72,25 +73,56 @@ void store_schema_free(store_schema *s)
 
 /* ---- Opening and closing ---------------------------------------------------------------- */
 
+/* Refuses options store_open() does not know, or that contradict each other. */
+static int check_options(const store_options *opts)
+{
+    unsigned known = STORE_OPEN_READONLY | STORE_OPEN_NOSYNC;
+    if (opts->flags & ~known)
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: unknown flags 0x%x",
+                            opts->flags & ~known);
+    if ((unsigned)opts->durability > STORE_DURABLE_INTERVAL)
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: unknown durability %d",
+                            (int)opts->durability);
+    if (!(opts->flags & STORE_OPEN_READONLY))
+        return STORE_OK;
+    if (opts->durability != STORE_DURABLE_MANUAL)
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: a read-only store takes no "
+                            "snapshots: its durability must be STORE_DURABLE_MANUAL");
+    if (opts->flags & STORE_OPEN_NOSYNC)
+        return rs_error_set(NULL, STORE_EINVAL, "store_open: STORE_OPEN_NOSYNC with "
+                            "STORE_OPEN_READONLY: a read-only store writes nothing");
+    return STORE_OK;
+}
+
+/* RC, after making sure the detail of a failed open of PATH names PATH. */
+static int naming(int rc, const char *path)
+{
+    const char *msg = rs_error_get(NULL);
+    if (!path || strstr(msg, path))
+        return rc;
+    char detail[1024];
+    snprintf(detail, sizeof detail, "%s", msg);
+    return rs_error_set(NULL, rc, "%s: %s", path, detail);
+}
+
 int store_open(store **out, const store_schema *s, const char *path, const store_options *opts)
 {
     bool ro = opts && (opts->flags & STORE_OPEN_READONLY);
     if (!out || (!s && !(path && ro)))
         return rs_error_set(NULL, STORE_EINVAL, "store_open: %s", !out ? "OUT is NULL"
                             : "the schema is NULL (allowed only read-only, with a path)");
-    unsigned known = STORE_OPEN_READONLY | STORE_OPEN_NOSYNC;
-    if (opts && (opts->flags & ~known))
-        return rs_error_set(NULL, STORE_EINVAL, "store_open: unknown flags 0x%x",
-                            opts->flags & ~known);
-    store *db;
-    store_schema *from_file = NULL;
-    int rc = s ? STORE_OK : rs_persist_read_schema(path, &from_file);
+    int rc = opts ? check_options(opts) : STORE_OK;
     if (rc)
         return rc;
+    store *db;
+    store_schema *from_file = NULL;
+    rc = s ? STORE_OK : rs_persist_read_schema(path, &from_file);
+    if (rc)
+        return naming(rc, path);
     rc = rs_db_open(&db, s ? s : from_file);
     store_schema_free(from_file);
     if (rc)
-        return rc;
+        return naming(rc, path);
     db->readonly = ro;
     if (!path) {
         *out = db;
@@ -100,7 +132,7 @@ int store_open(store **out, const store_schema *s, const char *path, const store
     rc = rs_persist_open(db, path, opts);
     if (rc) {
         rs_db_close(db);
-        return rc;
+        return naming(rc, path);
     }
     *out = db;
     return STORE_OK;

@@ -72,7 +72,8 @@ typedef enum store_type {
     STORE_CHAR = 1, /* UTF-8 string of at most max_length characters (code points) */
     STORE_TEXT,     /* UTF-8 string of up to STORE_STR_MAX bytes */
     STORE_INT,      /* int64_t */
-    STORE_FLOAT,    /* double */
+    STORE_FLOAT,    /* double, not NaN (STORE_EINVAL: queries need equality and order);
+                       the infinities are values */
     STORE_BOOL,     /* bool */
     STORE_FK,       /* a reference to an object of model `to` */
 } store_type;
@@ -147,7 +148,9 @@ typedef struct store_field {
     store_value default_value; /* .kind STORE_KIND_NONE: no default (not FK) */
 } store_field;
 
-/* store_options.flags */
+/* store_options.flags. STORE_OPEN_READONLY takes neither STORE_OPEN_NOSYNC nor a durability
+ * other than STORE_DURABLE_MANUAL (a read-only store writes nothing): store_open() refuses
+ * them, and unknown flags, with STORE_EINVAL. */
 enum {
     STORE_OPEN_READONLY = 1 << 0, /* no changes, no snapshots; other readers may share the file */
     STORE_OPEN_NOSYNC = 1 << 1,   /* commits are not flushed to the disk: a snapshot survives a
@@ -182,7 +185,8 @@ typedef struct store_options {
                         when full, up to map_max */
     size_t map_max;  /* the largest the map (and so the file) may grow; 0: 1 TiB. Reaching it
                         makes store_snapshot() fail with STORE_EFULL */
-    store_durability durability; /* STORE_DURABLE_MANUAL unless set */
+    store_durability durability; /* STORE_DURABLE_MANUAL unless set; any other value than
+                                    the three is STORE_EINVAL */
     unsigned interval_ms;        /* STORE_DURABLE_INTERVAL: the period; 0: 1000 */
 } store_options;
 
@@ -252,7 +256,9 @@ STORE_API int store_schema_new(store_schema **out);
  * each other in any order: references are resolved and checked by store_open(). Returns
  * STORE_OK, STORE_EINVAL (a NULL argument), STORE_ESCHEMA (MODEL is already declared, a name
  * is empty or not an identifier, a field is named "id" or twice) or STORE_ENOMEM; on failure
- * the schema is unchanged and store_errmsg(NULL) says why.
+ * the schema is unchanged and store_errmsg(NULL) says why. A FK without related_name gets
+ * MODEL's name lowercased + "s": a MODEL of STORE_NAME_MAX bytes leaves no room for the "s",
+ * so store_open() refuses such a FK with STORE_ESCHEMA: give it a related_name.
  */
 STORE_API int store_schema_add(store_schema *s, const char *model, const store_field *fields);
 
@@ -279,11 +285,16 @@ STORE_API void store_schema_free(store_schema *s);
  * given): for tools such as the relstore inspector. Defaults are not recorded in a file.
  *
  * Returns STORE_OK, STORE_EINVAL (OUT is NULL, S is NULL without PATH and
- * STORE_OPEN_READONLY, unknown flags, a read-only open of a missing or empty file),
- * STORE_ESCHEMA, STORE_EBUSY (the file is open in this process or
- * another, by any name), STORE_ECORRUPT (the file is damaged, truncated or not a relstore
- * file), STORE_EIO or STORE_ENOMEM, with the detail in store_errmsg(NULL); on failure the
- * file is untouched and *OUT too.
+ * STORE_OPEN_READONLY, unknown flags or durability, STORE_OPEN_READONLY with
+ * STORE_OPEN_NOSYNC or with a durability other than STORE_DURABLE_MANUAL, PATH in a
+ * directory that does not exist, PATH or PATH-lock a directory or anything else but a
+ * regular file, a read-only open of a missing or empty file), STORE_ESCHEMA, STORE_EBUSY (the
+ * file is open in this process or another, by any name), STORE_ECORRUPT (the file is
+ * damaged, truncated or not a relstore file), STORE_ENOSPC (the disk is full, or a quota or
+ * file size limit is reached: a new file cannot be started, a short one padded), STORE_EIO
+ * or STORE_ENOMEM. On failure store_errmsg(NULL) names PATH and says what was wrong, *OUT is
+ * untouched, and so is the file; a data file or a PATH-lock that this call created is
+ * removed (unless another opener shares it by then).
  */
 STORE_API int store_open(store **out, const store_schema *s, const char *path,
                          const store_options *opts);
@@ -307,16 +318,26 @@ STORE_API int store_close(store *db);
  * instant leaves the file at this snapshot or the one before.
  *
  * Returns STORE_OK, STORE_EINVAL (DB NULL or read-only), STORE_EIO (LMDB's message in
- * store_errmsg()), STORE_ENOSPC, STORE_EFULL (the map reached map_max), STORE_ENOMEM or
+ * store_errmsg()), STORE_ENOSPC (the disk is full, or a quota or file size limit is reached,
+ * from the first write that meets it), STORE_EFULL (the map reached map_max), STORE_ENOMEM or
  * STORE_EFORK (called from a forked child); on failure the store is unchanged, every change
- * is still pending, and the next snapshot tries again. In memory only: STORE_OK, nothing to do.
+ * is still pending, and the next snapshot tries again. One exception: when the commit
+ * succeeded but the file could not then be extended to its last page (STORE_ENOSPC or
+ * STORE_EIO, store_errmsg() saying "snapshot N is committed"), the snapshot is made and
+ * durable (store_stat() shows its generation) and none of its changes is pending; the next
+ * snapshot, or store_close(), extends the file before anything else and fails with the same
+ * code, writing nothing, while it cannot. In memory only: STORE_OK, nothing to do.
  */
 STORE_API int store_snapshot(store *db);
 
 /*
  * store_backup() - copy the last snapshot of DB into a new file PATH, compacted (no free
- * pages), while the store stays in use. The copy opens as a store. Returns STORE_OK,
- * STORE_EINVAL (NULL argument, a store in memory only, PATH exists) or STORE_EIO.
+ * pages), and flush it to the disk, while the store stays in use. The copy opens as a store.
+ * Returns STORE_OK, STORE_EINVAL (NULL argument, a store in memory only, PATH exists, its
+ * directory does not exist), STORE_ENOSPC (the disk is full, or a quota or file size limit is
+ * reached), STORE_ENOMEM, STORE_EIO or STORE_EFORK; store_errmsg(db) names PATH. A file that
+ * was at PATH is never touched; on any other failure the file this call created is removed,
+ * so the same call can simply be made again.
  */
 STORE_API int store_backup(store *db, const char *path);
 
@@ -401,7 +422,10 @@ STORE_API int store_get(store *db, store_model *model, uint64_t id, store_obj **
  * store_get_by() - the object of MODEL whose FIELD equals VALUE, in *OUT.
  *
  * FIELD must be .unique or .index; for an .index field with several matches, the one with
- * the smallest id. VALUE is a value as for store_create() (its name is ignored; a null value
+ * the smallest id, found in O(1) however many objects share the value: an .index keeps them
+ * in id order, so store_update() pays instead when it moves an object into a value's group
+ * among holders with larger ids (a walk of up to half the group; a create or a delete is
+ * O(1)). VALUE is a value as for store_create() (its name is ignored; a null value
  * matches nothing). Returns STORE_OK, STORE_ENOTFOUND (*OUT set to NULL) or STORE_EINVAL (a
  * NULL argument, an unknown field, a field with no index, a value of the wrong kind).
  */
@@ -443,11 +467,12 @@ STORE_API int store_delete(store *db, store_obj *obj);
  * store_reverse() an empty walk. Each object costs its slot's bytes of address space (not
  * memory) from its create until the store closes.
  *
- * Field reads take no lock: they read one word of the object. A number read that races with an update of the same field gets the old or the
- * new value, never a mix. A string handed out belongs to the store and stays valid until
- * that field is updated, the object is deleted or the store is closed: the update (or delete)
- * frees the old string, so a thread that reads strings other threads may update at the same time must
- * hold those updates off (or copy through the async API, whose requests run under the lock).
+ * Field reads take no lock: they read one word of the object. A number read that races with
+ * an update of the same field gets the old or the new value, never a mix. A string handed out
+ * belongs to the store and stays valid until that field is updated, the object is deleted or
+ * the store is closed: the update (or delete) frees the old string, so a thread that reads
+ * strings other threads may update or delete at the same time must hold those changes off
+ * (or copy through the async API, whose requests run under the lock).
  *
  * The name-taking accessors look the field up by name on every call; hot loops resolve the
  * field once with store_field_find() and use the store_field_*() accessors, which do no

@@ -14,7 +14,9 @@
  * unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then one read
  * transaction that checks the catalog against the schema and loads every object. A child
  * made by fork() drops its copies of the lock descriptors before fork() returns in the
- * parent, so it never keeps a file locked. Nothing is ever written to the file while opening.
+ * parent, so it never keeps a file locked. Nothing is ever written to the file while opening
+ * (but LMDB's first meta pages in a new file, and the padding of a short one), and a failed
+ * open removes the data file and PATH-lock it made, while it still holds the file alone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,16 +48,79 @@ enum {
 };
 #define LMDB_MAGIC 0xBEEFC0DEu
 
-int rs_mdb_error(const store *db, int rc, const char *what)
+/* STORE_E* for an errno of an I/O call: a full disk, a quota or a file size limit is
+ * STORE_ENOSPC. */
+static int io_code(int err)
 {
-    const char *path = db && db->persist ? db->persist->path : "";
-    int code = rc == ENOSPC || rc == EFBIG || rc == EDQUOT ? STORE_ENOSPC
-               : rc == ENOMEM                              ? STORE_ENOMEM
-               : rc == MDB_MAP_FULL                        ? STORE_EFULL
+    return err == ENOSPC || err == EFBIG || err == EDQUOT ? STORE_ENOSPC
+           : err == ENOMEM                               ? STORE_ENOMEM
+                                                         : STORE_EIO;
+}
+
+int rs_mdb_error_at(const store *db, const char *path, int rc, const char *what)
+{
+    int code = rc == MDB_MAP_FULL ? STORE_EFULL
                : rc == MDB_CORRUPTED || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH
                    ? STORE_ECORRUPT
-                   : STORE_EIO;
+                   : io_code(rc);
     return rs_error_set(db, code, "%s: %s: %s", path, what, mdb_strerror(rc));
+}
+
+int rs_mdb_error(const store *db, int rc, const char *what)
+{
+    return rs_mdb_error_at(db, db && db->persist ? db->persist->path : "", rc, what);
+}
+
+/*
+ * A write cut short is how a disk that fills up shows first (LMDB reports it as EIO); the
+ * next write is refused with the cause. So after an EIO, one page of zeros is written past
+ * the end of the file FD and the file is truncated back: zeros past the end change nothing
+ * a reader sees. Returns the errno of the refusal (ENOSPC, EDQUOT, EFBIG), or 0.
+ */
+int rs_file_full(int fd)
+{
+    static const char zeros[1 << 16];
+    long page = sysconf(_SC_PAGESIZE);
+    struct stat st;
+    if (page <= 0 || page > (long)sizeof zeros || fstat(fd, &st))
+        return 0;
+    off_t at = (st.st_size + page - 1) / page * page;
+    ssize_t put = pwrite(fd, zeros, (size_t)page, at);
+    int err = put < 0 ? errno : put < page ? ENOSPC : 0;
+    if (put > 0 && ftruncate(fd, st.st_size))
+        err = err ? err : errno;
+    return io_code(err) == STORE_ENOSPC ? err : 0;
+}
+
+/*
+ * STORE_E* for the errno ERR of opening PATH (DOING names the call), with a detail that
+ * says what is wrong with the path: a missing directory, a missing file, a file that is
+ * there already, a part of the path that is not a directory are STORE_EINVAL.
+ */
+int rs_path_error(const store *db, const char *path, int err, const char *doing)
+{
+    if (err == ENOENT) {
+        const char *slash = strrchr(path, '/');
+        int len = slash ? (int)(slash - path) : 0;
+        char *parent = malloc((size_t)len + 2);
+        struct stat st;
+        bool missing = false;
+        if (parent) {
+            memcpy(parent, len ? path : "/", len ? (size_t)len : 1);
+            parent[len ? len : 1] = 0;
+            missing = slash && stat(parent, &st) && errno == ENOENT;
+            free(parent);
+        }
+        if (missing)
+            return rs_error_set(db, STORE_EINVAL, "%s: %s: the directory %.*s does not exist",
+                                path, doing, len, path);
+        return rs_error_set(db, STORE_EINVAL, "%s: %s: no such file", path, doing);
+    }
+    if (err == EEXIST)
+        return rs_error_set(db, STORE_EINVAL, "%s: %s: the file exists", path, doing);
+    if (err == ENOTDIR || err == EISDIR || err == ENAMETOOLONG || err == ELOOP)
+        return rs_error_set(db, STORE_EINVAL, "%s: %s: %s", path, doing, strerror(err));
+    return rs_error_set(db, io_code(err), "%s: %s: %s", path, doing, strerror(err));
 }
 
 void rs_model_dbname(char *buf, size_t size, const char *name)
@@ -243,18 +308,22 @@ static int check_kind(const store *errdb, const char *path)
 
 /*
  * Opens P->path into *FD and fills *ST: refused unless a regular file, opened without
- * blocking (in case it was replaced since it was checked) and checked again.
+ * blocking (in case it was replaced since it was checked) and checked again. A read-write
+ * open creates a missing file, exclusively, so that P->made_file says whether it did.
  */
-static int open_regular(const struct rs_persist *p, int *fd, struct stat *st)
+static int open_regular(struct rs_persist *p, int *fd, struct stat *st)
 {
     bool ro = p->flags & STORE_OPEN_READONLY;
     int rc = check_kind(NULL, p->path);
     if (rc)
         return rc;
-    *fd = open(p->path, (ro ? O_RDONLY : O_RDWR | O_CREAT) | O_CLOEXEC | O_NONBLOCK, 0644);
+    int how = O_CLOEXEC | O_NONBLOCK;
+    *fd = ro ? -1 : open(p->path, O_RDWR | O_CREAT | O_EXCL | how, 0644);
+    p->made_file = *fd >= 0;
+    if (*fd < 0) /* there already (a dangling symlink, too: its target is created) */
+        *fd = open(p->path, (ro ? O_RDONLY : O_RDWR | O_CREAT) | how, 0644);
     if (*fd < 0)
-        return rs_error_set(NULL, errno == ENOENT ? STORE_EINVAL : STORE_EIO, "%s: %s", p->path,
-                            strerror(errno));
+        return rs_path_error(NULL, p->path, errno, ro ? "opening read-only" : "opening");
     int fl;
     if (fstat(*fd, st) || (fl = fcntl(*fd, F_GETFL)) == -1 ||
         fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK))
@@ -289,9 +358,18 @@ static int add_file(struct rs_persist *p, int fd, const struct stat *st)
         return rs_error_set(NULL, errno == EWOULDBLOCK ? STORE_EBUSY : STORE_EIO,
                             "%s: the file is open elsewhere%s", p->path,
                             errno == EWOULDBLOCK ? "" : " (flock failed)");
+    /* A failed open removes the file it made (remove_made()): one that opened it before
+     * and locks it after must see that PATH no longer names it. */
+    struct stat now;
+    if (stat(p->path, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino)
+        return rs_error_set(NULL, STORE_EBUSY, "%s: the file was removed or replaced while "
+                            "it was being opened", p->path);
     struct rs_file *f = calloc(1, sizeof *f);
-    if (!f)
+    if (!f) {
+        if (p->made_file) /* under our exclusive flock: nobody else has it */
+            unlink(p->path);
         return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
+    }
     *f = (struct rs_file){.dev = st->st_dev, .ino = st->st_ino, .fd = fd, .rw = !ro,
                           .refs = 1, .next = files};
     pthread_mutex_init(&f->use, NULL);
@@ -312,12 +390,17 @@ static int take_file(struct rs_persist *p, bool *first)
     bool ro = p->flags & STORE_OPEN_READONLY;
     int fd;
     struct stat st;
-    int rc = open_regular(p, &fd, &st);
-    if (rc)
-        return rc;
     pthread_once(&files_once, register_fork_handlers);
     for (;;) {
+        /* The descriptor is opened under files_lock, which fork() waits for (fork_prepare()):
+         * a child forked between the open and the registration would get a copy no handler
+         * knows of, and that copy would keep the flock taken next. */
         pthread_mutex_lock(&files_lock);
+        int rc = open_regular(p, &fd, &st);
+        if (rc) {
+            pthread_mutex_unlock(&files_lock);
+            return rc;
+        }
         struct rs_file *f = find_file(&st);
         if (!f || (f->rw || !ro)) {
             rc = f ? rs_error_set(NULL, STORE_EBUSY, "%s: the file is open elsewhere: by a "
@@ -486,12 +569,12 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
                           newer ? m0 : m1);
     off_t need = (off_t)((last + 1) * ps0);
     if (!rc && pad && st.st_size < need && ftruncate(fd, need))
-        rc = rs_error_set(NULL, STORE_EIO, "%s: extending to %lld bytes: %s", path,
+        rc = rs_error_set(NULL, io_code(errno), "%s: extending to %lld bytes: %s", path,
                           (long long)need, strerror(errno));
     return rc;
 }
 
-int rs_extend_file(const store *db, struct rs_persist *p)
+int rs_extend_file(const store *db, struct rs_persist *p, bool committed)
 {
     MDB_envinfo info;
     MDB_stat stat;
@@ -499,11 +582,16 @@ int rs_extend_file(const store *db, struct rs_persist *p)
     if (mdb_env_info(p->env, &info) || mdb_env_stat(p->env, &stat) || fstat(p->fd, &st))
         return rs_error_set(db, STORE_EIO, "%s: cannot read the file's size", p->path);
     off_t need = (off_t)(info.me_last_pgno + 1) * stat.ms_psize;
-    if (st.st_size < need && ftruncate(p->fd, need))
-        return rs_error_set(db, errno == ENOSPC || errno == EFBIG ? STORE_ENOSPC : STORE_EIO,
-                            "%s: extending to %lld bytes: %s", p->path, (long long)need,
-                            strerror(errno));
-    return STORE_OK;
+    if (st.st_size >= need || !ftruncate(p->fd, need))
+        return STORE_OK;
+    if (committed)
+        return rs_error_set(db, io_code(errno), "%s: snapshot %llu is committed, but extending "
+                            "the file to %lld bytes failed: %s; the next snapshot does it "
+                            "first", p->path, (unsigned long long)p->generation,
+                            (long long)need, strerror(errno));
+    return rs_error_set(db, io_code(errno), "%s: extending the file to %lld bytes, which the "
+                        "last snapshot left short: %s", p->path, (long long)need,
+                        strerror(errno));
 }
 
 /* ---- The environment ---------------------------------------------------------------------- */
@@ -518,14 +606,27 @@ int rs_env_open(const store *errdb, struct rs_persist *p)
     return rc;
 }
 
-/* LMDB opens PATH-lock and would block on a FIFO there; refuses anything irregular. */
-static int check_lock_file(const store *errdb, const char *path)
+/* PATH-lock, malloc'd; NULL when memory runs out. */
+static char *lock_path(const char *path)
 {
     size_t n = strlen(path) + sizeof "-lock";
     char *lock = malloc(n);
+    if (lock)
+        snprintf(lock, n, "%s-lock", path);
+    return lock;
+}
+
+/*
+ * LMDB opens PATH-lock and would block on a FIFO there; refuses anything irregular. Notes
+ * in P->made_lock whether it is missing, so LMDB makes it for this open.
+ */
+static int check_lock_file(const store *errdb, struct rs_persist *p)
+{
+    char *lock = lock_path(p->path);
     if (!lock)
-        return rs_error_set(errdb, STORE_ENOMEM, "%s: out of memory", path);
-    snprintf(lock, n, "%s-lock", path);
+        return rs_error_set(errdb, STORE_ENOMEM, "%s: out of memory", p->path);
+    struct stat st;
+    p->made_lock = lstat(lock, &st) && errno == ENOENT;
     int rc = check_kind(errdb, lock);
     free(lock);
     return rc;
@@ -533,7 +634,7 @@ static int check_lock_file(const store *errdb, const char *path)
 
 static int env_open(const store *errdb, struct rs_persist *p)
 {
-    int rc = check_lock_file(errdb, p->path);
+    int rc = check_lock_file(errdb, p);
     if (rc)
         return rc;
     unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
@@ -546,7 +647,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
 #endif
     rc = mdb_env_create(&p->env);
     if (rc)
-        return rs_mdb_error(errdb, rc, "creating the environment");
+        return rs_mdb_error_at(errdb, p->path, rc, "creating the environment");
     rc = mdb_env_set_mapsize(p->env, p->map_size);
     if (!rc)
         rc = mdb_env_set_maxdbs(p->env, p->maxdbs);
@@ -555,7 +656,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
     if (rc) {
         mdb_env_close(p->env);
         p->env = NULL;
-        return rs_mdb_error(errdb, rc, "opening");
+        return rs_mdb_error_at(errdb, p->path, rc, "opening");
     }
     MDB_envinfo info;
     if (!mdb_env_info(p->env, &info) && info.me_mapsize > p->map_size) /* a file keeps its map */
@@ -567,7 +668,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
     if (rc == ENOMEM) {
         mdb_env_close(p->env);
         p->env = NULL;
-        return rs_mdb_error(errdb, rc, "checking for dead readers");
+        return rs_mdb_error_at(errdb, p->path, rc, "checking for dead readers");
     }
     return STORE_OK;
 }
@@ -594,7 +695,7 @@ static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *ca
     if (rc)
         return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE
                    ? rs_error_set(NULL, STORE_ECORRUPT, "%s: no catalog", p->path)
-                   : rs_mdb_error(NULL, rc, "reading the catalog");
+                   : rs_mdb_error_at(NULL, p->path, rc, "reading the catalog");
     rc = rs_catalog_decode(cat, val.mv_data, val.mv_size);
     if (rc == -1)
         return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
@@ -713,7 +814,7 @@ static int load_txn(store *db, struct rs_persist *p)
     MDB_txn *txn;
     int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
     if (rc)
-        return rs_mdb_error(NULL, rc, "beginning a read");
+        return rs_mdb_error_at(NULL, p->path, rc, "beginning a read");
     rs_catalog cat;
     rc = read_catalog(p, txn, &cat);
     if (rc) {
@@ -768,6 +869,28 @@ static int schema_of(const rs_catalog *cat, store_schema **out)
     else
         *out = s;
     return rc;
+}
+
+/*
+ * After a failed open: removes PATH-lock if LMDB made it for this open, and the data file
+ * if this open made it, but only while P holds the file alone (its one user in this
+ * process, with the exclusive flock), so no other opener can be using either. A read-only
+ * P tries to take the flock alone; a file some other opener shares is left as it is.
+ */
+static void remove_made(struct rs_persist *p)
+{
+    if (!p->file || !(p->made_lock || p->made_file))
+        return;
+    pthread_mutex_lock(&files_lock);
+    bool alone = p->file->refs == 1 && p->file->fd >= 0 &&
+                 ((p->file->rw) || !flock(p->file->fd, LOCK_EX | LOCK_NB));
+    char *lock = alone && p->made_lock ? lock_path(p->path) : NULL;
+    if (lock)
+        unlink(lock);
+    if (alone && p->made_file)
+        unlink(p->path);
+    pthread_mutex_unlock(&files_lock);
+    free(lock);
 }
 
 static void persist_free(struct rs_persist *p)
@@ -828,6 +951,7 @@ int rs_persist_open(store *db, const char *path, const store_options *opts)
     if (!rc)
         rc = load(db, p);
     if (rc) {
+        remove_made(p);
         persist_free(p);
         return rc;
     }
@@ -835,6 +959,7 @@ int rs_persist_open(store *db, const char *path, const store_options *opts)
     if (p->durability == STORE_DURABLE_INTERVAL && !(p->flags & STORE_OPEN_READONLY) &&
         (rc = rs_ticker_start(db))) {
         db->persist = NULL;
+        remove_made(p);
         persist_free(p);
         return rc;
     }
@@ -886,7 +1011,7 @@ static int read_file_catalog(struct rs_persist *p, rs_catalog *cat)
     MDB_txn *txn;
     int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
     if (rc)
-        return rs_mdb_error(NULL, rc, "beginning a read");
+        return rs_mdb_error_at(NULL, p->path, rc, "beginning a read");
     rc = read_catalog(p, txn, cat);
     mdb_txn_abort(txn);
     if (rc == 1)
@@ -910,6 +1035,8 @@ int rs_persist_read_schema(const char *path, store_schema **out)
         rc = schema_of(&cat, out);
         rs_catalog_free(&cat);
     }
+    if (rc)
+        remove_made(&p);
     detach(&p);
     return rc;
 }

@@ -18,9 +18,10 @@
  * catalog, and load every object. Returns STORE_OK, STORE_EBUSY (the file is open read-write
  * elsewhere, or open at all when opening read-write; in this process too), STORE_EINVAL (PATH
  * or PATH-lock is not a regular file, or read-only and missing or empty), STORE_ECORRUPT
- * (damaged, truncated or not a relstore file), STORE_ESCHEMA, STORE_EIO or STORE_ENOMEM, with
- * the detail in store_errmsg(NULL); on failure the file is untouched and DB has no file (the
- * caller closes it).
+ * (damaged, truncated or not a relstore file), STORE_ESCHEMA, STORE_ENOSPC, STORE_EIO or
+ * STORE_ENOMEM, with the detail in store_errmsg(NULL); on failure the file is untouched, a
+ * data file or PATH-lock this open made is removed while no other opener shares it, and DB
+ * has no file (the caller closes it).
  */
 int rs_persist_open(store *db, const char *path, const store_options *opts);
 
@@ -28,7 +29,8 @@ int rs_persist_open(store *db, const char *path, const store_options *opts);
  * rs_persist_snapshot() - write every change since the last snapshot in one LMDB write
  * transaction. Takes DB's write lock only to gather the changes. STORE_OK, STORE_EIO,
  * STORE_ENOSPC, STORE_EFULL, STORE_ENOMEM, STORE_EFORK or STORE_EINVAL (read-only); on
- * failure the store is unchanged and still dirty, and the file is at the last snapshot.
+ * failure the store is unchanged and still dirty, and the file is at the last snapshot;
+ * except after a commit whose extension of the file failed (see store_snapshot()).
  */
 int rs_persist_snapshot(store *db);
 
@@ -53,7 +55,8 @@ int rs_persist_read_schema(const char *path, store_schema **out);
 /* rs_persist_stat() - the file figures of store_stat(); DB's lock held by the caller. */
 void rs_persist_stat(const store *db, store_stats *st);
 
-/* rs_persist_backup() - store_backup(). */
+/* rs_persist_backup() - store_backup(): the new file PATH is created here, exclusively, and
+ * removed again if the copy fails. */
 int rs_persist_backup(store *db, const char *path);
 
 #endif

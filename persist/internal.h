@@ -32,6 +32,8 @@ struct rs_persist {
     bool broken;     /* a commit failed: reopen the environment before the next snapshot */
     bool short_file; /* extending the file after a commit failed: retry before anything */
     bool stale;      /* the catalog on file differs from the schema (new file, migration) */
+    bool made_file;  /* this open created the data file: a failed open removes it */
+    bool made_lock;  /* PATH-lock was missing, so LMDB made it: a failed open removes it */
     pthread_mutex_t snap; /* one snapshot (or backup) at a time */
     uint64_t generation, time_ns;
     rs_cat_state *state; /* per model: the file as of the last commit */
@@ -52,8 +54,27 @@ struct rs_persist {
 int rs_ticker_start(store *db);
 void rs_ticker_stop(struct rs_persist *p);
 
-/* rs_mdb_error() - STORE_E* for LMDB's RC from WHAT, with LMDB's message in the detail. */
+/* rs_mdb_error() - STORE_E* for LMDB's RC from WHAT, with LMDB's message in the detail,
+ * which names DB's file; rs_mdb_error_at() names PATH (DB may be NULL: while opening). A full
+ * disk, a quota or a file size limit is STORE_ENOSPC. */
 int rs_mdb_error(const store *db, int rc, const char *what);
+int rs_mdb_error_at(const store *db, const char *path, int rc, const char *what);
+
+/*
+ * rs_path_error() - STORE_E* for the errno ERR of opening PATH, DOING naming the call, with
+ * the detail: a missing directory ("the directory ... does not exist"), a missing or
+ * existing file, a part of the path that is not a directory are STORE_EINVAL; a full disk
+ * STORE_ENOSPC; others STORE_EIO.
+ */
+int rs_path_error(const store *db, const char *path, int err, const char *doing);
+
+/*
+ * rs_file_full() - after a write to FD failed with EIO (LMDB's code for a write cut short,
+ * as on a disk that has just filled up): the errno (ENOSPC, EDQUOT, EFBIG) with which the
+ * file system refuses one more page past the end of FD's file, or 0 if it takes it. The
+ * page is written with zeros and the file truncated back.
+ */
+int rs_file_full(int fd);
 
 /*
  * rs_env_open() - (re)create P's environment on P->path with P's flags and map size. A
@@ -77,7 +98,11 @@ void rs_model_dbname(char *buf, size_t size, const char *name);
 int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
                  const uint8_t *meta, const uint8_t *other);
 
-/* rs_extend_file() - D2: grow the data file to cover LMDB's last page. */
-int rs_extend_file(const store *db, struct rs_persist *p);
+/*
+ * rs_extend_file() - D2: grow the data file to cover LMDB's last page. COMMITTED: right after
+ * the commit of snapshot P->generation, which the detail of a failure then says is made;
+ * otherwise the retry that the next snapshot makes first.
+ */
+int rs_extend_file(const store *db, struct rs_persist *p, bool committed);
 
 #endif

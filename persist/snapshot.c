@@ -18,9 +18,12 @@
  * Only the gathered changes are written: the cost follows the changes, not the store.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -481,7 +484,8 @@ static int write_batch(store *db, batch *b, uint64_t *now)
         }
         if (rc) {
             p->broken = true; /* D4: reopen before the next snapshot */
-            return rs_mdb_error(db, rc, what);
+            int full = rc == EIO ? rs_file_full(p->fd) : 0; /* a write cut short */
+            return rs_mdb_error(db, full ? full : rc, what);
         }
         return STORE_OK;
     }
@@ -524,7 +528,7 @@ int rs_persist_snapshot(store *db)
     pthread_mutex_lock(&p->snap);
     batch b = {.n = 0};
     int rc = reopen_if_broken(db, p);
-    if (!rc && p->short_file && !(rc = rs_extend_file(db, p)))
+    if (!rc && p->short_file && !(rc = rs_extend_file(db, p, false)))
         p->short_file = false;
     if (!rc) {
         pthread_rwlock_wrlock(&db->lock);
@@ -546,9 +550,10 @@ int rs_persist_snapshot(store *db)
             account(p, db, &b, now);
         settle(db, rc == STORE_OK);
         pthread_rwlock_unlock(&db->lock);
-        /* The snapshot is committed; if the file cannot be extended to its last page, say
-         * so, and try again at the next snapshot (or close) before anything else. */
-        if (!rc && (rc = rs_extend_file(db, p)))
+        /* The snapshot is committed (and accounted: nothing of it is pending). If the file
+         * cannot be extended to its last page, the code says why and the detail that the
+         * snapshot is made; the next snapshot (or close) extends it before anything else. */
+        if (!rc && (rc = rs_extend_file(db, p, true)))
             p->short_file = true;
     }
     batch_free(&b);
@@ -556,19 +561,61 @@ int rs_persist_snapshot(store *db)
     return rc;
 }
 
+/*
+ * Copies P's last snapshot into FD (the new file PATH), compacted, and flushes it. Returns
+ * STORE_OK or a code with the detail; a write cut short is told from a full disk.
+ */
+static int copy_to(store *db, struct rs_persist *p, int fd, const char *path)
+{
+    int rc = mdb_env_copyfd2(p->env, fd, MDB_CP_COMPACT);
+    const char *what = "copying the last snapshot";
+    if (!rc && fdatasync(fd)) {
+        rc = errno;
+        what = "flushing the copy";
+    }
+    int full = rc == EIO ? rs_file_full(fd) : 0;
+    if (full)
+        rc = full;
+    if (!rc)
+        return STORE_OK;
+    char doing[64];
+    snprintf(doing, sizeof doing, "backup: %s", what);
+    return rs_mdb_error_at(db, path, rc, doing);
+}
+
+/* Removes PATH if it is still MINE, the file the failed backup created. */
+static void remove_copy(const struct stat *mine, const char *path)
+{
+    struct stat now;
+    if (mine->st_ino && !stat(path, &now) && mine->st_dev == now.st_dev &&
+        mine->st_ino == now.st_ino)
+        unlink(path);
+}
+
 int rs_persist_backup(store *db, const char *path)
 {
     struct rs_persist *p = db->persist;
     if (getpid() != p->pid)
         return rs_error_set(db, STORE_EFORK, "store_backup: called from a forked child");
+    /* Created here, exclusively: a file that was there is never touched, and one that this
+     * call made is removed if the copy fails. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return rs_path_error(db, path, errno, "backup of the store");
+    struct stat mine = {.st_ino = 0};
+    int rc = fstat(fd, &mine) ? rs_error_set(db, STORE_EIO, "%s: backup: %s", path,
+                                             strerror(errno))
+                              : STORE_OK;
     pthread_mutex_lock(&p->snap);
-    int rc = reopen_if_broken(db, p);
-    if (!rc) {
-        int mrc = mdb_env_copy2(p->env, path, MDB_CP_COMPACT);
-        if (mrc)
-            rc = rs_error_set(db, mrc == EEXIST ? STORE_EINVAL : STORE_EIO,
-                              "%s: backup to %s: %s", p->path, path, mdb_strerror(mrc));
-    }
+    if (!rc)
+        rc = reopen_if_broken(db, p);
+    if (!rc)
+        rc = copy_to(db, p, fd, path);
     pthread_mutex_unlock(&p->snap);
+    if (close(fd) && !rc)
+        rc = rs_error_set(db, STORE_EIO, "%s: backup: closing the copy: %s", path,
+                          strerror(errno));
+    if (rc)
+        remove_copy(&mine, path);
     return rc;
 }

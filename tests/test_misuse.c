@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -493,4 +494,61 @@ Test(misuse, a_fifo_in_place_of_the_lock_file_is_refused)
     cr_assert_not_null(d, "%s", store_errmsg(NULL));
     cr_assert(holds_the_store(d));
     cr_assert_eq(store_close(d), STORE_OK);
+}
+
+/* ---- fork() from another thread while a store is being opened ---------------------------- */
+
+typedef struct forker {
+    pthread_mutex_t check; /* held while the opener tests the flock: no fork then */
+    int done;              /* atomic: the opener has finished */
+    int forks;
+} forker;
+
+/* Forks children that sleep a while, as fast as it may, until the opener is done. */
+static void *fork_loop(void *arg)
+{
+    forker *f = arg;
+    while (!__atomic_load_n(&f->done, __ATOMIC_ACQUIRE) && f->forks < 300) {
+        pthread_mutex_lock(&f->check);
+        pid_t pid = fork();
+        if (pid == 0) {
+            usleep(300 * 1000);
+            _exit(0);
+        }
+        pthread_mutex_unlock(&f->check);
+        if (pid > 0)
+            f->forks++;
+        usleep(500);
+    }
+    return NULL;
+}
+
+Test(misuse, a_fork_while_another_thread_opens_never_leaves_the_file_locked)
+{
+    forker f = {.done = 0};
+    pthread_mutex_init(&f.check, NULL);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, fork_loop, &f), 0);
+    int locked = 0, round;
+    for (round = 0; round < 200 && !locked; round++) {
+        store *d;
+        cr_assert_eq(store_open(&d, schema, path, NULL), STORE_OK, "round %d: %s", round,
+                     store_errmsg(NULL));
+        cr_assert_eq(store_close(d), STORE_OK);
+        /* Closed: nobody may hold the file now, not even a child forked during the open. */
+        pthread_mutex_lock(&f.check);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        cr_assert_geq(fd, 0);
+        locked = flock(fd, LOCK_EX | LOCK_NB) != 0;
+        close(fd);
+        pthread_mutex_unlock(&f.check);
+    }
+    __atomic_store_n(&f.done, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    while (waitpid(-1, NULL, 0) > 0)
+        ;
+    pthread_mutex_destroy(&f.check);
+    cr_assert_not(locked, "round %d: a child forked during an open kept the file locked "
+                          "(%d forks)", round, f.forks);
+    cr_assert_gt(f.forks, 0);
 }

@@ -316,3 +316,26 @@ Test(stale, a_model_past_its_last_id_refuses_creates_with_efull)
     make_author("after");
     check_invariants(db);
 }
+
+Test(stale, a_scan_that_deletes_what_it_walks_and_what_lies_ahead_ends_cleanly)
+{
+    /* Authors with books with reviews; the walk over books deletes each book's author, so the
+     * cascade takes books (and reviews) the walk has not reached yet, whole chunks included. */
+    for (int i = 0; i < 3000; i++) {
+        store_obj *a = make_author("an author with a long enough name");
+        for (int k = 0; k < 3; k++)
+            make_review(make_book("a book title that is long enough", a), "a review body");
+    }
+    uint64_t pos = 0;
+    size_t seen = 0;
+    for (store_obj *b; (b = store_model_scan(Book, &pos)); seen++) {
+        cr_assert_neq(store_id(b), 0, "the walk returned a deleted book");
+        cr_assert_eq(store_delete(db, store_ref(b, "author")), STORE_OK, "%s", store_errmsg(db));
+    }
+    cr_assert_eq(seen, 3000);
+    cr_assert_eq(store_model_count(Book), 0);
+    cr_assert_eq(store_model_count(Review), 0);
+    pos = 0;
+    cr_assert_null(store_model_scan(Author, &pos));
+    check_invariants(db);
+}
