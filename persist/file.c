@@ -41,6 +41,7 @@ enum { DEFAULT_MAP = 16 << 20 };
 enum {
     META_MAGIC = 16,    /* u32 0xBEEFC0DE */
     META_VERSION = 20,  /* u32 1 */
+    META_MAPSIZE = 32,  /* size_t: the map size when this meta was written */
     META_PSIZE = 40,    /* u32: the free database's md_pad holds the page size */
     META_LAST_PG = 136, /* size_t: the last page in use */
     META_TXNID = 144,   /* size_t: the transaction that wrote this meta */
@@ -562,7 +563,10 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the second meta page", path);
     bool newer = tx1 > tx0;
     uint64_t last = newer ? last1 : last0;
-    if (last > (uint64_t)INT64_MAX / ps0 - 1)
+    /* Every page LMDB uses lies inside its map: a last page past the map is damage, never a
+     * reason to pad the file (a flipped high byte would ask for exabytes). */
+    uint64_t map = get_word((newer ? m1 : m0) + META_MAPSIZE);
+    if (last > (uint64_t)INT64_MAX / ps0 - 1 || (map && last >= map / ps0))
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a last page of %llu", path,
                             (unsigned long long)last);
     int rc = rs_pagecheck(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,

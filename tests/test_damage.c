@@ -651,6 +651,22 @@ Test(damage, a_newest_meta_page_whose_id_drops_below_the_other_is_refused)
     free(b);
 }
 
+/* The newest meta page's last page pushed far past the map (a flipped high byte): damage,
+ * not a file to pad to exabytes (which once failed as a full disk). */
+Test(damage, a_newest_meta_page_whose_last_page_lies_past_the_map_is_refused)
+{
+    enum { META_LAST_PG = 136, META_TXNID = 144 };
+    char orig[128];
+    path_of(orig, sizeof orig, "orig");
+    free(build_store(orig, 6, false, NULL));
+    size_t len;
+    uint8_t *b = read_all(orig, &len);
+    int newest = get_le(b + PAGE + META_TXNID, 8) > get_le(b + META_TXNID, 8);
+    b[newest * PAGE + META_LAST_PG + 5] ^= 0x40;
+    expect_refused("the newest meta page's last page past the map", b, len);
+    free(b);
+}
+
 /*
  * Flips each byte of the first 152 bytes of both LMDB meta pages (page header, magic, version, the
  * free and main databases' roots, last page, transaction id). LMDB has no checksum there: a flip
