@@ -34,12 +34,14 @@ static bool value_is_null(const store_value *v)
            (v->kind == STORE_KIND_REF && !v->u.ref);
 }
 
-/* Checks string S for field F. Past STORE_STR_MAX bytes it reads no further: its record could
- * not be stored (api/store.h), and counting gigabytes of characters would be wasted. */
-static int check_string(store *db, const store_fld *f, const char *s)
+/* Checks string S for field F and adds its length to *BYTES. Past STORE_STR_MAX bytes it reads
+ * no further: its record could not be stored (api/store.h), and counting gigabytes of
+ * characters would be wasted. */
+static int check_string(store *db, const store_fld *f, const char *s, uint64_t *bytes)
 {
     const store_model *m = f->model;
     size_t len = strnlen(s, (size_t)STORE_STR_MAX + 1);
+    *bytes += len;
     if (len > STORE_STR_MAX)
         return rs_error_set(db, STORE_EINVAL, "%s.%s: more than STORE_STR_MAX (%zu) bytes",
                             m->name, f->name, (size_t)STORE_STR_MAX);
@@ -69,8 +71,8 @@ static int check_ref(store *db, const store_fld *f, const store_obj *ref)
     return STORE_OK;
 }
 
-/* Checks that V fits field F; reads only. */
-static int check_value(store *db, const store_fld *f, const store_value *v)
+/* Checks that V fits field F; reads only. A string's length is added to *BYTES. */
+static int check_value(store *db, const store_fld *f, const store_value *v, uint64_t *bytes)
 {
     const store_model *m = f->model;
     if (value_is_null(v)) {
@@ -83,7 +85,7 @@ static int check_value(store *db, const store_fld *f, const store_value *v)
         return rs_error_set(db, STORE_EINVAL, "%s.%s: a %s value given, the field wants a %s",
                             m->name, f->name, kind_name(v->kind), kind_name(rs_kind_of(f->type)));
     if (v->kind == STORE_KIND_STR)
-        return check_string(db, f, v->u.s);
+        return check_string(db, f, v->u.s, bytes);
     if (v->kind == STORE_KIND_FLOAT && isnan(v->u.f))
         return rs_error_set(db, STORE_EINVAL, "%s.%s: NaN is not a value (it equals nothing, "
                             "not even itself)", m->name, f->name);
@@ -186,13 +188,14 @@ static void stage_free(stage *s, const store_model *m)
 
 /*
  * Checks that the strings of the object, once V is applied, come to at most STORE_STR_MAX
- * bytes together, so that its record can be stored (api/store.h). They are the strings of V
- * (each checked already) and, for each string field V does not give, SELF's string (update)
- * or the field's default (create, SELF NULL). Only a string of V can make the total too
- * large: an update that sets no string is never refused. Reads only.
+ * bytes together, so that its record can be stored (api/store.h). They are the GIVEN bytes of
+ * V's strings (each checked already) and, for each string field V does not give, SELF's string
+ * (update) or the field's default (create, SELF NULL). Only a string of V can make the total
+ * too large: an update that sets no string is never refused. Only then are V's strings
+ * measured again, to name the one that passes the limit. Reads only.
  */
 static int check_strings_total(store *db, const store_model *m, const store_value *v,
-                               const store_obj *self, const stage *s)
+                               const store_obj *self, const stage *s, uint64_t given)
 {
     uint64_t total = 0;
     for (uint32_t j = 0; j < m->nfields; j++) {
@@ -205,6 +208,8 @@ static int check_strings_total(store *db, const store_model *m, const store_valu
         else if (!self && f->dflt.kind == STORE_KIND_STR && f->dflt.u.s)
             total += strlen(f->dflt.u.s);
     }
+    if (total + given <= STORE_STR_MAX)
+        return STORE_OK;
     for (const store_value *p = v; p->name; p++) {
         if (p->kind != STORE_KIND_STR || !p->u.s)
             continue;
@@ -224,6 +229,7 @@ static int check_strings_total(store *db, const store_model *m, const store_valu
 static int check_values(store *db, const store_model *m, const store_value *v, bool create,
                         stage *s, const store_obj *self)
 {
+    uint64_t given = 0; /* the bytes of the strings V gives */
     for (const store_value *p = v; p->name; p++) {
         const store_fld *f = rs_field_find(m, p->name);
         if (!f)
@@ -234,7 +240,7 @@ static int check_values(store *db, const store_model *m, const store_value *v, b
         if (s->st[j] & ST_GIVEN)
             return rs_error_set(db, STORE_EINVAL, "%s.%s: given twice", m->name, p->name);
         s->st[j] = ST_GIVEN;
-        int rc = check_value(db, f, p);
+        int rc = check_value(db, f, p, &given);
         if (rc)
             return rc;
     }
@@ -242,7 +248,7 @@ static int check_values(store *db, const store_model *m, const store_value *v, b
         if (is_required(&m->fields[j]) && !(s->st[j] & ST_GIVEN))
             return rs_error_set(db, STORE_EINVAL, "%s.%s: required, and not given", m->name,
                                 m->fields[j].name);
-    return check_strings_total(db, m, v, self, s);
+    return check_strings_total(db, m, v, self, s, given);
 }
 
 /* Stages V (already checked) into field F; a short string of a create is borrowed. */
@@ -533,7 +539,7 @@ int rs_obj_get_by(store *db, store_model *m, const store_fld *f, const store_val
         if (f->type != STORE_FK || v->u.ref->model != f->target)
             return rs_error_set(db, STORE_EINVAL, "%s.%s: not a reference to a %s", m->name,
                                 f->name, f->type == STORE_FK ? f->target->name : "FK");
-    } else if ((rc = check_value(db, f, v))) {
+    } else if ((rc = check_value(db, f, v, &(uint64_t){0}))) {
         return rc;
     }
     rs_probe p = {.w = 0, .len = 0};
