@@ -242,6 +242,14 @@ const rs_cat_model *rs_catalog_model(const rs_catalog *cat, const char *name)
     return NULL;
 }
 
+const rs_cat_field *rs_catalog_field(const rs_cat_model *cm, const char *name)
+{
+    for (uint32_t k = 0; k < cm->nfields; k++)
+        if (!strcmp(cm->fields[k].name, name))
+            return &cm->fields[k];
+    return NULL;
+}
+
 /* ---- Checking a schema against a file ----------------------------------------------------- */
 
 static const char *type_name(unsigned t)
@@ -290,10 +298,7 @@ static int model_matches(store_model *m, const rs_cat_model *cm)
     }
     for (uint32_t j = 0; j < m->nfields; j++) {
         const store_fld *f = &m->fields[j];
-        bool in_file = false;
-        for (uint32_t k = 0; k < cm->nfields && !in_file; k++)
-            in_file = !strcmp(cm->fields[k].name, f->name);
-        if (!in_file && !f->null && f->dflt.kind == STORE_KIND_NONE)
+        if (!rs_catalog_field(cm, f->name) && !f->null && f->dflt.kind == STORE_KIND_NONE)
             return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: a new field needs .null or a "
                                 "default to be added to a file", m->name, f->name);
     }
@@ -308,12 +313,8 @@ static void number_fields(store_model *m, const rs_cat_model *cm)
         top = cm->fields[k].fid > top ? cm->fields[k].fid : top;
     for (uint32_t j = 0; j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
-        f->fid = 0;
-        for (uint32_t k = 0; k < cm->nfields && !f->fid; k++)
-            if (!strcmp(cm->fields[k].name, f->name))
-                f->fid = cm->fields[k].fid;
-        if (!f->fid)
-            f->fid = ++top;
+        const rs_cat_field *cf = rs_catalog_field(cm, f->name);
+        f->fid = cf ? cf->fid : ++top;
     }
 }
 

@@ -92,4 +92,7 @@ int rs_catalog_apply(store *db, const rs_catalog *cat);
 /* rs_catalog_model() - CAT's model called NAME, or NULL. */
 const rs_cat_model *rs_catalog_model(const rs_catalog *cat, const char *name);
 
+/* rs_catalog_field() - the field called NAME of CM (a model of a catalog), or NULL. */
+const rs_cat_field *rs_catalog_field(const rs_cat_model *cm, const char *name);
+
 #endif

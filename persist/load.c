@@ -441,20 +441,13 @@ static int index_values(store_fld *f, const loaded *l)
     return STORE_OK;
 }
 
-/* Whether F is new to the file: CM, the file's record of its model, lacks it. */
-static bool is_new_field(const rs_cat_model *cm, const store_fld *f)
-{
-    for (uint32_t k = 0; cm && k < cm->nfields; k++)
-        if (!strcmp(cm->fields[k].name, f->name))
-            return false;
-    return true;
-}
-
-/* A .unique field new to the file and given its default on N objects: refused from 2 on,
- * since they would all hold that one value. Not damage: the schema asks for the impossible. */
+/* A .unique field new to the file (CM, the file's record of its model, lacks it) and given its
+ * default on N objects: refused from 2 on, since they would all hold that one value. Not
+ * damage: the schema asks for the impossible. */
 static int check_new_unique(const rs_cat_model *cm, const store_fld *f, size_t n)
 {
-    if (!f->unique || f->dflt.kind == STORE_KIND_NONE || n < 2 || !is_new_field(cm, f))
+    if (!f->unique || f->dflt.kind == STORE_KIND_NONE || n < 2 ||
+        (cm && rs_catalog_field(cm, f->name)))
         return STORE_OK;
     char mb[RS_SHORT_NAME_SIZE], fb[RS_SHORT_NAME_SIZE];
     return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: a new .unique field with a default cannot "
