@@ -265,20 +265,25 @@ static void unlink_file(struct rs_file *f)
     }
 }
 
-/* Drops a reference to F; the last closes its environment, then its descriptor (the flock). */
+/*
+ * Drops a reference to F; the last closes its environment, then its descriptor (the flock),
+ * both under files_lock: a fork() after the entry left the registry but before the close
+ * would give the child a copy no handler knows of, keeping the flock.
+ */
 static void file_release(struct rs_file *f)
 {
     pthread_mutex_lock(&files_lock);
     bool last = --f->refs == 0;
-    if (last)
+    if (last) {
         unlink_file(f);
+        if (f->env)
+            mdb_env_close(f->env);
+        if (f->fd >= 0)
+            close(f->fd);
+    }
     pthread_mutex_unlock(&files_lock);
     if (!last)
         return;
-    if (f->env)
-        mdb_env_close(f->env);
-    if (f->fd >= 0)
-        close(f->fd);
     if (!f->orphan)
         pthread_mutex_destroy(&f->use); /* a child's copy may be locked by a parent's thread */
     free(f);
@@ -408,10 +413,10 @@ static int take_file(struct rs_persist *p, bool *first)
                                   "%s store of this process", p->path,
                                   f->rw ? "read-write" : "read-only")
                    : add_file(p, fd, &st);
+            if (rc)
+                close(fd); /* under the lock: it may hold a flock (see file_release()) */
             pthread_mutex_unlock(&files_lock);
             *first = !rc;
-            if (rc)
-                close(fd);
             return rc;
         }
         f->refs++;
