@@ -21,10 +21,6 @@
 #include "store/object.h"
 #include "store/schema.h"
 
-#define RDLOCK(db) pthread_rwlock_rdlock(&(db)->lock)
-#define WRLOCK(db) pthread_rwlock_wrlock(&(db)->lock)
-#define UNLOCK(db) pthread_rwlock_unlock(&(db)->lock)
-
 const char *store_strerror(int rc)
 {
     switch (rc) {
@@ -174,7 +170,7 @@ int store_stat(store *db, store_stats *out)
         return rs_error_set(db, STORE_EINVAL, "store_stat: %s is NULL",
                             !db ? "the store" : "OUT");
     memset(out, 0, sizeof *out);
-    RDLOCK(db);
+    rs_lock_read(&db->lock);
     for (uint32_t i = 0; i < db->nmodels; i++) {
         const store_model *m = &db->models[i];
         out->objects += m->count;
@@ -182,7 +178,7 @@ int store_stat(store *db, store_stats *out)
         out->deleted += m->arena.count[RS_MARK_TOMB];
     }
     rs_persist_stat(db, out);
-    UNLOCK(db);
+    rs_lock_unlock(&db->lock);
     return STORE_OK;
 }
 
@@ -238,9 +234,9 @@ uint64_t store_model_next_id(const store_model *model)
 {
     if (!model)
         return 0;
-    RDLOCK(model->db);
+    rs_lock_read(&model->db->lock);
     uint64_t next = model->next_id;
-    UNLOCK(model->db);
+    rs_lock_unlock(&model->db->lock);
     return next;
 }
 
@@ -253,9 +249,9 @@ size_t store_model_count(const store_model *model)
 {
     if (!model)
         return 0;
-    RDLOCK(model->db);
+    rs_lock_read(&model->db->lock);
     size_t n = model->count;
-    UNLOCK(model->db);
+    rs_lock_unlock(&model->db->lock);
     return n;
 }
 
@@ -264,9 +260,9 @@ store_obj *store_model_scan(store_model *model, uint64_t *pos)
     if (!model || !pos)
         return NULL;
     uint64_t at = *pos;
-    RDLOCK(model->db);
+    rs_lock_read(&model->db->lock);
     store_obj *o = rs_arena_scan(&model->arena, &at); /* skips chunks holding no object */
-    UNLOCK(model->db);
+    rs_lock_unlock(&model->db->lock);
     if (o)
         *pos = at;
     return o;
@@ -303,9 +299,9 @@ int store_create(store *db, store_model *model, const store_value *values, store
         rc = check_writable(db);
     if (rc)
         return rc;
-    WRLOCK(db);
+    rs_lock_write(&db->lock);
     rc = rs_obj_create(db, model, values, out);
-    UNLOCK(db);
+    rs_lock_unlock(&db->lock);
     return rc ? rc : after_write(db);
 }
 
@@ -339,9 +335,9 @@ int store_get_by(store *db, store_model *model, const char *field, const store_v
     const store_fld *f = rs_field_find(model, field);
     if (!f)
         return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", model->name, field);
-    RDLOCK(db);
+    rs_lock_read(&db->lock);
     rc = rs_obj_get_by(db, model, f, value, out);
-    UNLOCK(db);
+    rs_lock_unlock(&db->lock);
     return rc;
 }
 
@@ -382,11 +378,11 @@ int store_update(store *db, store_obj *obj, const store_value *values)
         rc = check_writable(db);
     if (rc)
         return rc;
-    WRLOCK(db);
+    rs_lock_write(&db->lock);
     rc = check_live(db, obj, "store_update");
     if (!rc)
         rc = rs_obj_update(db, obj, values);
-    UNLOCK(db);
+    rs_lock_unlock(&db->lock);
     return rc ? rc : after_write(db);
 }
 
@@ -397,11 +393,11 @@ int store_delete(store *db, store_obj *obj)
         rc = check_writable(db);
     if (rc)
         return rc;
-    WRLOCK(db);
+    rs_lock_write(&db->lock);
     rc = check_live(db, obj, "store_delete");
     if (!rc)
         rc = rs_obj_delete(db, obj);
-    UNLOCK(db);
+    rs_lock_unlock(&db->lock);
     return rc ? rc : after_write(db);
 }
 
@@ -438,7 +434,7 @@ const char *store_field_str(const store_obj *obj, const store_fld *fld)
 int64_t store_field_int(const store_obj *obj, const store_fld *fld)
 {
     assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
-    return fld->type == STORE_INT ? (int64_t)rs_word(obj, fld->word) : 0;
+    return fld->type == STORE_INT ? (int64_t)rs_field_word(obj, fld) : 0;
 }
 
 double store_field_float(const store_obj *obj, const store_fld *fld)
@@ -446,7 +442,7 @@ double store_field_float(const store_obj *obj, const store_fld *fld)
     assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
     double d = 0.0;
     if (fld->type == STORE_FLOAT) {
-        uint64_t w = rs_word(obj, fld->word);
+        uint64_t w = rs_field_word(obj, fld);
         memcpy(&d, &w, sizeof d);
     }
     return d;
@@ -455,13 +451,13 @@ double store_field_float(const store_obj *obj, const store_fld *fld)
 bool store_field_bool(const store_obj *obj, const store_fld *fld)
 {
     assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
-    return fld->type == STORE_BOOL && rs_word(obj, fld->word);
+    return fld->type == STORE_BOOL && rs_field_word(obj, fld);
 }
 
 store_obj *store_field_ref(const store_obj *obj, const store_fld *fld)
 {
     assert(!rs_obj_model(obj) || rs_obj_model(obj) == fld->model); /* NULL: dead, zeros */
-    return fld->type == STORE_FK ? rs_word_ptr(obj, fld->word) : NULL;
+    return fld->type == STORE_FK ? rs_fk_parent(obj, fld) : NULL;
 }
 
 bool store_field_is_null(const store_obj *obj, const store_fld *fld)
@@ -540,12 +536,9 @@ store_iter store_reverse_fld(const store_obj *obj, const store_fld *rel)
     if (!obj || !rel || rel->type != STORE_FK || rel->target != rs_obj_model(obj))
         return it;
     store *db = rel->target->db;
-    RDLOCK(db);
-    it.priv_next = rs_word_ptr(obj, rel->head);
-    it.priv_count = rs_word(obj, rel->head + 2);
-    UNLOCK(db);
-    it.priv_left = it.priv_count;
-    it.priv_link = rel->link;
+    rs_lock_read(&db->lock);
+    it = rs_rel_walk(obj, rel);
+    rs_lock_unlock(&db->lock);
     prefetch_run(it.priv_next, it.priv_count, rel->model->arena.slot_size);
     return it;
 }
@@ -572,12 +565,7 @@ store_iter store_reverse(const store_obj *obj, const char *related_name)
 
 store_obj *store_next(store_iter *it)
 {
-    if (!it || !it->priv_left || !it->priv_next)
-        return NULL;
-    store_obj *o = it->priv_next;
-    it->priv_next = rs_word_ptr(o, (uint32_t)it->priv_link);
-    it->priv_left--;
-    return o;
+    return it ? rs_rel_walk_next(it) : NULL;
 }
 
 size_t store_count(const store_iter *it)
@@ -591,8 +579,8 @@ int store_check(store *db)
 {
     if (!db)
         return rs_error_set(NULL, STORE_EINVAL, "store_check: the store is NULL");
-    RDLOCK(db);
+    rs_lock_read(&db->lock);
     int rc = rs_check(db);
-    UNLOCK(db);
+    rs_lock_unlock(&db->lock);
     return rc;
 }

@@ -107,21 +107,20 @@ static int reverse_copy(store_req *req)
         return rs_error_set(db, STORE_EINVAL, "%s: no reverse relation \"%s\"", m->name,
                             req->priv_name);
     int rc = STORE_OK;
-    pthread_rwlock_rdlock(&db->lock);
+    rs_lock_read(&db->lock);
     if (!rs_obj_live(obj)) {
-        pthread_rwlock_unlock(&db->lock);
+        rs_lock_unlock(&db->lock);
         return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
     }
-    size_t n = rs_word(obj, rel->head + 2);
+    size_t n = rs_rel_count(obj, rel);
     req->objs = malloc((n ? n : 1) * sizeof *req->objs);
     if (!req->objs) {
         rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a reverse relation");
     } else {
-        for (store_obj *c = rs_word_ptr(obj, rel->head); c && req->count < n;
-             c = rs_word_ptr(c, rel->link))
+        for (store_obj *c = rs_rel_first(obj, rel); c && req->count < n; c = rs_fk_next(c, rel))
             req->objs[req->count++] = c;
     }
-    pthread_rwlock_unlock(&db->lock);
+    rs_lock_unlock(&db->lock);
     return rc;
 }
 

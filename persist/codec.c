@@ -74,7 +74,7 @@ size_t rs_rec_size(const store_obj *o)
 static uint8_t *put_field(uint8_t *p, const store_fld *f, const store_obj *o)
 {
     enum rs_tag tag = tag_of(f, o);
-    uint64_t w = rs_word(o, f->word);
+    uint64_t w = rs_field_word(o, f);
     rs_put_u16(p, (uint16_t)f->fid);
     p[2] = (uint8_t)tag;
     p += FIELD_HEAD;
@@ -95,7 +95,7 @@ static uint8_t *put_field(uint8_t *p, const store_fld *f, const store_obj *o)
     }
     case RS_TAG_REF:
         rs_put_u64(p, ((const store_obj *)(uintptr_t)w)->id);
-        rs_put_u64(p + 8, rs_word(o, f->link + 2));
+        rs_put_u64(p + 8, rs_fk_seq(o, f));
         return p + 16;
     default:
         return p;

@@ -16,10 +16,10 @@
 static bool pending(store *db)
 {
     bool any = false;
-    pthread_rwlock_rdlock(&db->lock);
+    rs_lock_read(&db->lock);
     for (uint32_t i = 0; i < db->nmodels && !any; i++)
         any = db->models[i].arena.count[RS_MARK_DIRTY] || db->models[i].arena.count[RS_MARK_TOMB];
-    pthread_rwlock_unlock(&db->lock);
+    rs_lock_unlock(&db->lock);
     return any;
 }
 

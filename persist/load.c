@@ -58,8 +58,7 @@ static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
         if (!f->null)
             return -1;
         if (!rs_is_string(f) && f->type != STORE_FK) {
-            uint32_t i = f->model->nullw + f->nullb / 64;
-            rs_word_set(o, i, rs_word(o, i) | UINT64_C(1) << (f->nullb % 64));
+            rs_field_null_set(o, f);
         }
         return 0;
     }
@@ -76,14 +75,14 @@ static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
     case RS_TAG_REF:
         if (!rf->u.ref.id)
             return -1;
-        rs_word_set(o, f->word, rf->u.ref.id); /* the parent's id, until resolved */
-        rs_word_set(o, f->link + 2, rf->u.ref.seq);
+        rs_field_word_set(o, f, rf->u.ref.id); /* the parent's id, until resolved */
+        rs_fk_seq_set(o, f, rf->u.ref.seq);
         return 0;
     case RS_TAG_BOOL:
-        rs_word_set(o, f->word, rf->u.b);
+        rs_field_word_set(o, f, rf->u.b);
         return 0;
     default:
-        rs_word_set(o, f->word, (uint64_t)rf->u.i);
+        rs_field_word_set(o, f, (uint64_t)rf->u.i);
         return 0;
     }
 }
@@ -333,8 +332,8 @@ static int read_log(store *db, const rs_kv *kv, const rs_catalog *cat, loaded *a
 static int by_seq(const void *a, const void *b, void *fk)
 {
     const store_fld *f = fk;
-    uint64_t x = rs_word(*(store_obj *const *)a, f->link + 2);
-    uint64_t y = rs_word(*(store_obj *const *)b, f->link + 2);
+    uint64_t x = rs_fk_seq(*(store_obj *const *)a, f);
+    uint64_t y = rs_fk_seq(*(store_obj *const *)b, f);
     return (x > y) - (x < y);
 }
 
@@ -348,18 +347,17 @@ static int by_address(const void *a, const void *b)
 /* Puts PARENT's children in F in the order they joined (their join sequence). */
 static int sort_children(const store_fld *f, store_obj *parent)
 {
-    size_t n = rs_word(parent, f->head + 2);
+    size_t n = rs_rel_count(parent, f);
     store_obj **kids = malloc(n * sizeof *kids);
     if (!kids)
         return NOMEM(f->model);
     size_t k = 0;
-    for (store_obj *c = rs_word_ptr(parent, f->head); c; c = rs_word_ptr(c, f->link))
+    for (store_obj *c = rs_rel_first(parent, f); c; c = rs_fk_next(c, f))
         kids[k++] = c;
     qsort_r(kids, n, sizeof *kids, by_seq, (void *)f);
-    for (int w = 0; w < 3; w++)
-        rs_word_set(parent, f->head + (uint32_t)w, 0);
+    rs_rel_clear(parent, f);
     for (k = 0; k < n; k++)
-        rs_link_join(f, parent, kids[k], rs_word(kids[k], f->link + 2));
+        rs_link_join(f, parent, kids[k], rs_fk_seq(kids[k], f));
     free(kids);
     return STORE_OK;
 }
@@ -392,7 +390,7 @@ static int resolve_fk(store *db, store_fld *f, const loaded *l)
     int rc = STORE_OK;
     for (size_t k = 0; k < l->n && !rc; k++) {
         store_obj *o = l->objs[k];
-        uint64_t pid = rs_word(o, f->word), seq = rs_word(o, f->link + 2);
+        uint64_t pid = rs_field_word(o, f), seq = rs_fk_seq(o, f);
         if (!pid)
             continue;
         store_obj *p = rs_obj_get(f->target, pid);
@@ -401,8 +399,8 @@ static int resolve_fk(store *db, store_fld *f, const loaded *l)
                          f->target->name, pid);
             break;
         }
-        store_obj *tail = rs_word_ptr(p, f->head + 1);
-        if (tail && rs_word(tail, f->link + 2) > seq && !(nlate && late[nlate - 1] == p)) {
+        store_obj *tail = rs_rel_last(p, f);
+        if (tail && rs_fk_seq(tail, f) > seq && !(nlate && late[nlate - 1] == p)) {
             if (nlate == cap) {
                 cap = cap ? 2 * cap : 64;
                 store_obj **more = realloc(late, cap * sizeof *more);
@@ -414,7 +412,7 @@ static int resolve_fk(store *db, store_fld *f, const loaded *l)
             }
             late[nlate++] = p;
         }
-        rs_word_set_ptr(o, f->word, p);
+        rs_fk_parent_set(o, f, p);
         rs_link_join(f, p, o, seq);
         if (seq > db->join_seq)
             db->join_seq = seq;

@@ -531,25 +531,25 @@ int rs_persist_snapshot(store *db)
     if (!rc && p->short_file && !(rc = rs_extend_file(db, p, false)))
         p->short_file = false;
     if (!rc) {
-        pthread_rwlock_wrlock(&db->lock);
+        rs_lock_write(&db->lock);
         rc = gather(db, &b);
 #ifdef RS_PLANT_EARLY_CLEAR
         /* Planted bug (tools/planted.sh): the changes stop being dirty before the commit. */
         if (!rc)
             settle(db, true);
 #endif
-        pthread_rwlock_unlock(&db->lock);
+        rs_lock_unlock(&db->lock);
     }
     if (rc == 1) {
         rc = STORE_OK; /* nothing changed: nothing written */
     } else if (!rc) {
         uint64_t now;
         rc = write_batch(db, &b, &now);
-        pthread_rwlock_wrlock(&db->lock);
+        rs_lock_write(&db->lock);
         if (!rc)
             account(p, db, &b, now);
         settle(db, rc == STORE_OK);
-        pthread_rwlock_unlock(&db->lock);
+        rs_lock_unlock(&db->lock);
         /* The snapshot is committed (and accounted: nothing of it is pending). If the file
          * cannot be extended to its last page, the code says why and the detail that the
          * snapshot is made; the next snapshot (or close) extends it before anything else. */

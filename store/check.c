@@ -9,6 +9,7 @@
  * hold every child with a non-null foreign key. It reads only, allocates nothing, and stops
  * at the first problem, which it names.
  */
+#include <assert.h>
 #include <inttypes.h>
 
 #include "store/check.h"
@@ -39,17 +40,17 @@ static int check_ids(store *db, const store_model *m)
 static int check_list(store *db, const store_fld *rel, const store_obj *parent, size_t *total)
 {
     const store_model *cm = rel->model;
-    const store_obj *prev = NULL, *c = rs_word_ptr(parent, rel->head);
-    size_t n = 0, count = rs_word(parent, rel->head + 2);
-    for (; c; prev = c, c = rs_word_ptr(c, rel->link), n++) {
+    const store_obj *prev = NULL, *c = rs_rel_first(parent, rel);
+    size_t n = 0, count = rs_rel_count(parent, rel);
+    for (; c; prev = c, c = rs_fk_next(c, rel), n++) {
         if (n >= cm->count || c->model != cm || !rs_obj_live(c))
             return FAIL(db, "%s %" PRIu64 ".%s: the list reaches a dead or foreign object",
                         parent->model->name, parent->id, rel->related_name);
-        if (rs_word_ptr(c, rel->word) != parent || rs_word_ptr(c, rel->link + 1) != prev)
+        if (rs_fk_parent(c, rel) != parent || rs_fk_prev(c, rel) != prev)
             return FAIL(db, "%s %" PRIu64 ".%s: %s %" PRIu64 " is linked but points elsewhere",
                         parent->model->name, parent->id, rel->related_name, cm->name, c->id);
     }
-    if (n != count || rs_word_ptr(parent, rel->head + 1) != prev)
+    if (n != count || rs_rel_last(parent, rel) != prev)
         return FAIL(db, "%s %" PRIu64 ".%s: %zu children linked, count %zu or tail wrong",
                     parent->model->name, parent->id, rel->related_name, n, count);
     *total += n;
@@ -68,7 +69,7 @@ static int check_relation(store *db, const store_fld *rel)
     }
     pos = 0;
     for (const store_obj *c; (c = rs_arena_scan(&cm->arena, &pos));) {
-        const store_obj *p = rs_word_ptr(c, rel->word);
+        const store_obj *p = rs_fk_parent(c, rel);
         if (!p)
             continue;
         pointing++;
@@ -84,6 +85,7 @@ static int check_relation(store *db, const store_fld *rel)
 
 int rs_check(store *db)
 {
+    assert(rs_lock_held(&db->lock));
     for (uint32_t i = 0; i < db->nmodels; i++) {
         const store_model *m = &db->models[i];
         int rc = check_ids(db, m);

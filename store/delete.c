@@ -55,12 +55,12 @@ static int doom(doomed *d, store_obj *o)
 
 static store_obj *first_child(const store_fld *rel, const store_obj *parent)
 {
-    return rs_word_ptr(parent, rel->head);
+    return rs_rel_first(parent, rel);
 }
 
 static store_obj *next_child(const store_fld *rel, const store_obj *child)
 {
-    return rs_word_ptr(child, rel->link);
+    return rs_fk_next(child, rel);
 }
 
 /* Phase 1: D becomes O and everything CASCADE reaches from it. d->all doubles as the worklist. */
@@ -119,7 +119,7 @@ static void set_null_children(const doomed *d, store_obj *p)
                 if (rel->unique || rel->indexed)
                     rs_vindex_remove(rel, c);
                 rs_link_remove(rel, p, c);
-                rs_word_set_ptr(c, rel->word, NULL);
+                rs_fk_parent_set(c, rel, NULL);
                 rs_dirty_mark(c);
             }
             c = next;
@@ -138,12 +138,13 @@ static void detach(store_obj *o)
         if (f->unique || f->indexed)
             rs_vindex_remove(f, o);
         if (f->type == STORE_FK)
-            rs_link_remove(f, rs_word_ptr(o, f->word), o);
+            rs_link_remove(f, rs_fk_parent(o, f), o);
     }
 }
 
 int rs_obj_delete(store *db, store_obj *o)
 {
+    assert(rs_lock_held_write(&db->lock));
     assert(rs_obj_live(o)); /* api/ checks it under the lock */
     store_model *m = o->model;
     doomed d = {.n = 0};

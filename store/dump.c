@@ -67,7 +67,7 @@ static void put_string(buf *b, const char *s)
 
 static void put_field(buf *b, const store_fld *f, const store_obj *o)
 {
-    uint64_t w = rs_word(o, f->word);
+    uint64_t w = rs_field_word(o, f);
     put(b, " %s=", f->name);
     if (rs_field_null(f, o)) {
         put(b, "null");
@@ -105,7 +105,7 @@ static void put_object(buf *b, const store_obj *o)
         const store_fld *rel = m->rels[r];
         put(b, " %s=[", rel->related_name);
         const char *sep = "";
-        for (const store_obj *c = rs_word_ptr(o, rel->head); c; c = rs_word_ptr(c, rel->link)) {
+        for (const store_obj *c = rs_rel_first(o, rel); c; c = rs_fk_next(c, rel)) {
             put(b, "%s%" PRIu64, sep, c->id);
             sep = ",";
         }

@@ -46,6 +46,7 @@
 
 #include "index/hash.h"
 #include "store/arena.h"
+#include "store/lock.h"
 
 _Static_assert(sizeof(void *) <= sizeof(uint64_t), "pointers fit a word");
 _Static_assert(sizeof(double) == sizeof(uint64_t), "doubles fit a word");
@@ -101,11 +102,8 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "rs_str_len() reads the top byte of a length word as the byte before a string");
 
 struct store {
-    /* Lookups share it, changes take it alone. A writer waits only for the readers already
-     * in: once it waits, new readers queue behind it (store/db.c). So reads never nest: a
-     * thread holding the lock never takes it again (that would deadlock behind a waiting
-     * writer), and no public call is made with it held. */
-    pthread_rwlock_t lock;
+    /* Lookups share it, changes take it alone; reads never nest (store/lock.h). */
+    rs_lock lock;
     uint64_t serial; /* for store_errmsg(): no two stores share one */
     uint32_t nmodels;
     store_model *models;
@@ -145,6 +143,130 @@ static inline void *rs_word_ptr(const store_obj *o, uint32_t i)
 static inline void rs_word_set_ptr(store_obj *o, uint32_t i, const void *p)
 {
     rs_word_set(o, i, (uint64_t)(uintptr_t)p);
+}
+
+/* ---- The slot's words, by name ------------------------------------------------------------
+ *
+ * The layout above is computed here and nowhere else: code outside store/ reads and writes a
+ * slot only through these (tests/layering.sh checks it). F is a field of O's model; FK a
+ * foreign key, whose child words live in the child and head words in the parent. */
+
+/* rs_field_word() - the word holding O's field F: int64, double bits, bool, or a pointer. */
+static inline uint64_t rs_field_word(const store_obj *o, const store_fld *f)
+{
+    return rs_word(o, f->word);
+}
+
+/* rs_field_word_set() - store W as O's field F (of a type that takes one word). */
+static inline void rs_field_word_set(store_obj *o, const store_fld *f, uint64_t w)
+{
+    rs_word_set(o, f->word, w);
+}
+
+/* rs_field_null_set() - mark O's nullable INT, FLOAT or BOOL field F null. */
+static inline void rs_field_null_set(store_obj *o, const store_fld *f)
+{
+    uint32_t i = f->model->nullw + f->nullb / 64;
+    rs_word_set(o, i, rs_word(o, i) | UINT64_C(1) << (f->nullb % 64));
+}
+
+/* rs_fk_parent() - the parent O's foreign key FK points to, or NULL. */
+static inline store_obj *rs_fk_parent(const store_obj *o, const store_fld *fk)
+{
+    return rs_word_ptr(o, fk->word);
+}
+
+/* rs_fk_parent_set() - make P the parent O's foreign key FK points to. */
+static inline void rs_fk_parent_set(store_obj *o, const store_fld *fk, const store_obj *p)
+{
+    rs_word_set_ptr(o, fk->word, p);
+}
+
+/* rs_fk_next(), rs_fk_prev() - O's next and previous sibling under its parent in FK. */
+static inline store_obj *rs_fk_next(const store_obj *o, const store_fld *fk)
+{
+    return rs_word_ptr(o, fk->link);
+}
+
+static inline store_obj *rs_fk_prev(const store_obj *o, const store_fld *fk)
+{
+    return rs_word_ptr(o, fk->link + 1);
+}
+
+/* rs_fk_seq() - when O joined its parent's relation of FK (the store's join sequence). */
+static inline uint64_t rs_fk_seq(const store_obj *o, const store_fld *fk)
+{
+    return rs_word(o, fk->link + 2);
+}
+
+static inline void rs_fk_seq_set(store_obj *o, const store_fld *fk, uint64_t seq)
+{
+    rs_word_set(o, fk->link + 2, seq);
+}
+
+/* rs_rel_first(), rs_rel_last(), rs_rel_count() - the head of P's reverse relation of FK. */
+static inline store_obj *rs_rel_first(const store_obj *p, const store_fld *fk)
+{
+    return rs_word_ptr(p, fk->head);
+}
+
+static inline store_obj *rs_rel_last(const store_obj *p, const store_fld *fk)
+{
+    return rs_word_ptr(p, fk->head + 1);
+}
+
+static inline size_t rs_rel_count(const store_obj *p, const store_fld *fk)
+{
+    return (size_t)rs_word(p, fk->head + 2);
+}
+
+/* rs_rel_clear() - empty P's reverse relation of FK (the children keep their own words). */
+static inline void rs_rel_clear(store_obj *p, const store_fld *fk)
+{
+    for (uint32_t i = 0; i < 3; i++)
+        rs_word_set(p, fk->head + i, 0);
+}
+
+/* rs_rel_walk() - a walk over P's children in FK, for store_next(): the iterator keeps the
+ * next-link word, so that each step is one load. */
+static inline store_iter rs_rel_walk(const store_obj *p, const store_fld *fk)
+{
+    store_iter it = {.priv_next = rs_rel_first(p, fk), .priv_link = fk->link};
+    it.priv_count = it.priv_left = rs_rel_count(p, fk);
+    return it;
+}
+
+/* rs_rel_walk_next() - the next child of IT, or NULL. */
+static inline store_obj *rs_rel_walk_next(store_iter *it)
+{
+    if (!it->priv_left || !it->priv_next)
+        return NULL;
+    store_obj *o = it->priv_next;
+    it->priv_next = rs_word_ptr(o, (uint32_t)it->priv_link);
+    it->priv_left--;
+    return o;
+}
+
+/* rs_group_next(), rs_group_prev() - O's neighbours among the holders of its value of the
+ * .index field F (store/vindex.c says how the ring is kept). */
+static inline store_obj *rs_group_next(const store_obj *o, const store_fld *f)
+{
+    return rs_word_ptr(o, f->ilink);
+}
+
+static inline store_obj *rs_group_prev(const store_obj *o, const store_fld *f)
+{
+    return rs_word_ptr(o, f->ilink + 1);
+}
+
+static inline void rs_group_next_set(store_obj *o, const store_fld *f, const store_obj *next)
+{
+    rs_word_set_ptr(o, f->ilink, next);
+}
+
+static inline void rs_group_prev_set(store_obj *o, const store_fld *f, const store_obj *prev)
+{
+    rs_word_set_ptr(o, f->ilink + 1, prev);
 }
 
 /* rs_str_len() - the length of store string S, kept in the byte(s) before it. */

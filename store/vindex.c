@@ -45,7 +45,7 @@ static uint64_t key_of(const store_fld *f, rs_probe p)
 
 rs_probe rs_vindex_probe(const store_fld *f, const store_obj *o)
 {
-    rs_probe p = {.w = rs_word(o, f->word), .len = 0};
+    rs_probe p = {.w = rs_field_word(o, f), .len = 0};
     if (rs_is_string(f)) {
         const char *s = rs_str_decode(o, f, p.w);
         p.w = (uint64_t)(uintptr_t)s;
@@ -57,7 +57,7 @@ rs_probe rs_vindex_probe(const store_fld *f, const store_obj *o)
 /* Whether O holds the value P in F. */
 static bool holds(const store_fld *f, const store_obj *o, rs_probe p)
 {
-    uint64_t w = rs_word(o, f->word);
+    uint64_t w = rs_field_word(o, f);
     if (!rs_is_string(f))
         return w == p.w;
     const char *s = rs_str_decode(o, f, w);
@@ -74,16 +74,6 @@ static store_obj *group_of(const store_fld *f, rs_probe p, uint64_t key)
     return NULL;
 }
 
-static store_obj *next_of(const store_fld *f, const store_obj *o)
-{
-    return rs_word_ptr(o, f->ilink);
-}
-
-static store_obj *prev_of(const store_fld *f, const store_obj *o)
-{
-    return rs_word_ptr(o, f->ilink + 1);
-}
-
 int rs_vindex_reserve(store_fld *f)
 {
     return rs_hash_reserve(&f->vidx, 1);
@@ -93,24 +83,24 @@ int rs_vindex_reserve(store_fld *f)
  * group: sought from both ends at once, so the walk is as short as O's nearer end. */
 static void insert_inside(const store_fld *f, store_obj *head, store_obj *o, uint64_t id)
 {
-    store_obj *front = head, *back = prev_of(f, head), *after;
+    store_obj *front = head, *back = rs_group_prev(head, f), *after;
     for (;;) {
-        if (next_of(f, front)->id > id) {
+        if (rs_group_next(front, f)->id > id) {
             after = front;
             break;
         }
-        if (prev_of(f, back)->id < id) {
-            after = prev_of(f, back);
+        if (rs_group_prev(back, f)->id < id) {
+            after = rs_group_prev(back, f);
             break;
         }
-        front = next_of(f, front);
-        back = prev_of(f, back);
+        front = rs_group_next(front, f);
+        back = rs_group_prev(back, f);
     }
-    store_obj *before = next_of(f, after);
-    rs_word_set_ptr(after, f->ilink, o);
-    rs_word_set_ptr(o, f->ilink, before);
-    rs_word_set_ptr(o, f->ilink + 1, after);
-    rs_word_set_ptr(before, f->ilink + 1, o);
+    store_obj *before = rs_group_next(after, f);
+    rs_group_next_set(after, f, o);
+    rs_group_next_set(o, f, before);
+    rs_group_prev_set(o, f, after);
+    rs_group_prev_set(before, f, o);
 }
 
 void rs_vindex_add(store_fld *f, store_obj *o, uint64_t id)
@@ -120,22 +110,22 @@ void rs_vindex_add(store_fld *f, store_obj *o, uint64_t id)
     store_obj *head = f->unique ? NULL : group_of(f, p, key);
     if (!head) {
         if (!f->unique) {
-            rs_word_set_ptr(o, f->ilink, NULL);
-            rs_word_set_ptr(o, f->ilink + 1, o);
+            rs_group_next_set(o, f, NULL);
+            rs_group_prev_set(o, f, o);
         }
         rs_hash_put(&f->vidx, key, o); /* reserved by the caller: cannot fail */
         return;
     }
-    store_obj *tail = prev_of(f, head);
+    store_obj *tail = rs_group_prev(head, f);
     if (id > tail->id) { /* a create: the largest id, at the tail */
-        rs_word_set_ptr(tail, f->ilink, o);
-        rs_word_set_ptr(o, f->ilink, NULL);
-        rs_word_set_ptr(o, f->ilink + 1, tail);
-        rs_word_set_ptr(head, f->ilink + 1, o);
+        rs_group_next_set(tail, f, o);
+        rs_group_next_set(o, f, NULL);
+        rs_group_prev_set(o, f, tail);
+        rs_group_prev_set(head, f, o);
     } else if (id < head->id) { /* the new head */
-        rs_word_set_ptr(o, f->ilink, head);
-        rs_word_set_ptr(o, f->ilink + 1, tail);
-        rs_word_set_ptr(head, f->ilink + 1, o);
+        rs_group_next_set(o, f, head);
+        rs_group_prev_set(o, f, tail);
+        rs_group_prev_set(head, f, o);
         rs_hash_replace(&f->vidx, key, head, o);
     } else {
         insert_inside(f, head, o, id);
@@ -150,27 +140,27 @@ void rs_vindex_remove(store_fld *f, store_obj *o)
         return;
     }
     store_obj *head = group_of(f, rs_vindex_probe(f, o), key);
-    store_obj *next = next_of(f, o), *prev = prev_of(f, o);
+    store_obj *next = rs_group_next(o, f), *prev = rs_group_prev(o, f);
     if (o == head) {
         if (next) {
-            rs_word_set_ptr(next, f->ilink + 1, prev); /* the tail */
+            rs_group_prev_set(next, f, prev); /* the tail */
             rs_hash_replace(&f->vidx, key, o, next);
         } else {
             rs_hash_del(&f->vidx, key, o);
         }
     } else {
-        rs_word_set_ptr(prev, f->ilink, next);
-        rs_word_set_ptr(next ? next : head, f->ilink + 1, prev);
+        rs_group_next_set(prev, f, next);
+        rs_group_prev_set(next ? next : head, f, prev);
     }
-    rs_word_set_ptr(o, f->ilink, NULL);
-    rs_word_set_ptr(o, f->ilink + 1, NULL);
+    rs_group_next_set(o, f, NULL);
+    rs_group_prev_set(o, f, NULL);
 }
 
 store_obj *rs_vindex_find(const store_fld *f, rs_probe p, const store_obj *except)
 {
     store_obj *o = group_of(f, p, key_of(f, p));
     if (o && o == except)
-        o = f->unique ? NULL : next_of(f, o); /* the next smallest id */
+        o = f->unique ? NULL : rs_group_next(o, f); /* the next smallest id */
     return o;
 }
 
@@ -183,15 +173,15 @@ static int check_group(store *db, const store_fld *f, const store_obj *h, uint64
 {
     const store_model *m = f->model;
     rs_probe p = rs_vindex_probe(f, h);
-    const store_obj *prev = f->unique ? h : prev_of(f, h), *last = h;
+    const store_obj *prev = f->unique ? h : rs_group_prev(h, f), *last = h;
     if (key_of(f, p) != key)
         return FAIL(db, "%s.%s: %s %" PRIu64 " filed under another key", m->name, f->name,
                     m->name, h->id);
-    for (const store_obj *o = h; o; o = f->unique ? NULL : next_of(f, o)) {
+    for (const store_obj *o = h; o; o = f->unique ? NULL : rs_group_next(o, f)) {
         if (++*n > m->count || o->model != m || o->id == 0 || !holds(f, o, p))
             return FAIL(db, "%s.%s: a group holds a dead object or another value", m->name,
                         f->name);
-        if (!f->unique && o != h && prev_of(f, o) != last)
+        if (!f->unique && o != h && rs_group_prev(o, f) != last)
             return FAIL(db, "%s.%s: %s %" PRIu64 " is badly linked", m->name, f->name, m->name,
                         o->id);
         if (o != h && o->id <= last->id)

@@ -7,9 +7,12 @@
  * ahead of new readers. Nothing is timed; the ten seconds only bound the wait for a refusal
  * that a reader-preferring lock never gives. The second has eight readers walk relations
  * without a pause while one writer makes a thousand creates; the suite's timeout is its only
- * clock.
+ * clock. The last tests show that, in builds with assertions, store/lock.h stops a thread
+ * that takes a lock twice, gives back one it does not hold, or makes a call needing the lock
+ * while it holds it: each would be a deadlock or a broken lock without the check.
  */
 #include <errno.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
@@ -34,14 +37,14 @@ typedef struct holder {
 static void *hold_read_lock(void *arg)
 {
     holder *h = arg;
-    pthread_rwlock_rdlock(&db->lock);
+    rs_lock_read(&db->lock);
     pthread_mutex_lock(&h->mu);
     h->held = true;
     pthread_cond_broadcast(&h->cv);
     while (!h->release)
         pthread_cond_wait(&h->cv, &h->mu);
     pthread_mutex_unlock(&h->mu);
-    pthread_rwlock_unlock(&db->lock);
+    rs_lock_unlock(&db->lock);
     return NULL;
 }
 
@@ -65,11 +68,12 @@ static bool reader_refused(double bound_s)
     const struct timespec pause = {.tv_nsec = 1000000};
     double until = now_s() + bound_s;
     while (now_s() < until) {
-        int rc = pthread_rwlock_tryrdlock(&db->lock);
+        /* Beside store/lock.h, which has no try: this thread takes nothing else. */
+        int rc = pthread_rwlock_tryrdlock(&db->lock.rw);
         if (rc == EBUSY)
             return true;
         if (rc == 0)
-            pthread_rwlock_unlock(&db->lock);
+            pthread_rwlock_unlock(&db->lock.rw);
         nanosleep(&pause, NULL);
     }
     return false;
@@ -157,3 +161,58 @@ Test(lock, eight_busy_readers_do_not_starve_a_writer)
     }
     check_invariants(db);
 }
+
+/* ---- Ownership, checked in builds with assertions ---------------------------------------- */
+
+#ifndef NDEBUG
+Test(lock, a_second_read_lock_in_one_thread_aborts, .signal = SIGABRT)
+{
+    rs_lock_read(&db->lock);
+    rs_lock_read(&db->lock); /* would deadlock behind a waiting writer */
+}
+
+Test(lock, a_write_lock_under_a_read_lock_aborts, .signal = SIGABRT)
+{
+    rs_lock_read(&db->lock);
+    rs_lock_write(&db->lock); /* would deadlock at once */
+}
+
+Test(lock, giving_back_a_lock_not_held_aborts, .signal = SIGABRT)
+{
+    rs_lock_unlock(&db->lock);
+}
+
+static void *take_read_lock(void *arg)
+{
+    (void)arg;
+    rs_lock_read(&db->lock);
+    return NULL;
+}
+
+Test(lock, giving_back_another_threads_lock_aborts, .signal = SIGABRT)
+{
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, take_read_lock, NULL), 0);
+    pthread_join(t, NULL);
+    rs_lock_unlock(&db->lock);
+}
+
+Test(lock, a_call_that_locks_made_with_the_lock_held_aborts, .signal = SIGABRT)
+{
+    rs_lock_read(&db->lock);
+    (void)store_model_count(Author);
+}
+
+Test(lock, the_record_of_the_holder_follows_lock_and_unlock)
+{
+    cr_assert(!rs_lock_held(&db->lock));
+    rs_lock_read(&db->lock);
+    cr_assert(rs_lock_held(&db->lock) && !rs_lock_held_write(&db->lock));
+    rs_lock_unlock(&db->lock);
+    rs_lock_write(&db->lock);
+    cr_assert(rs_lock_held_write(&db->lock));
+    rs_lock_unlock(&db->lock);
+    cr_assert(!rs_lock_held(&db->lock));
+    cr_assert_eq(store_model_count(Author), 0); /* the calls lock again as before */
+}
+#endif
