@@ -42,7 +42,8 @@ extern "C" {
     XX(ECORRUPT, -9, "store file is damaged")                                                   \
     XX(EBUSY, -10, "resource busy")                                                             \
     XX(ECANCELED, -11, "request canceled")                                                      \
-    XX(EFORK, -12, "store used from a forked child")
+    XX(EFORK, -12, "store used from a forked child")                                            \
+    XX(ENOTSUP, -13, "not supported by this build")
 
 enum {
     STORE_OK = 0,
@@ -291,10 +292,11 @@ STORE_API void store_schema_free(store_schema *s);
  * regular file, a read-only open of a missing or empty file), STORE_ESCHEMA, STORE_EBUSY (the
  * file is open in this process or another, by any name), STORE_ECORRUPT (the file is
  * damaged, truncated or not a relstore file), STORE_ENOSPC (the disk is full, or a quota or
- * file size limit is reached: a new file cannot be started, a short one padded), STORE_EIO
- * or STORE_ENOMEM. On failure store_errmsg(NULL) names PATH and says what was wrong, *OUT is
- * untouched, and so is the file; a data file or a PATH-lock that this call created is
- * removed (unless another opener shares it by then).
+ * file size limit is reached: a new file cannot be started, a short one padded), STORE_ENOTSUP
+ * (the LMDB library loaded is not of the 0.9 series, the one whose file format relstore
+ * checks; no file is touched then), STORE_EIO or STORE_ENOMEM. On failure store_errmsg(NULL)
+ * names PATH and says what was wrong, *OUT is untouched, and so is the file; a data file or a
+ * PATH-lock that this call created is removed (unless another opener shares it by then).
  */
 STORE_API int store_open(store **out, const store_schema *s, const char *path,
                          const store_options *opts);

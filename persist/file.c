@@ -1,19 +1,20 @@
 /*
  * persist/file.c - opening and closing the LMDB file behind a store.
  *
- * Opening takes, in order: descriptors 0-2 filled with /dev/null if they are closed (so no
- * data file lands on them and a stray write(2, ...) cannot hit it); the path refused unless
- * it is a regular file (symlinks followed; a FIFO would block), opened without blocking and
- * checked again; the file's entry in this process's registry of open files, keyed by inode (a
- * read-write open takes the file alone with an exclusive flock, so a second open, in this
- * process or another, by any path, symlink or hard link, is STORE_EBUSY;
- * read-only opens share a flock and, within a process, one environment); a check of LMDB's
- * meta pages read with pread, so that a truncated or foreign file is STORE_ECORRUPT before
- * LMDB maps a page of it; the environment (MDB_NOSUBDIR: one file, its lock file PATH-lock
- * refused unless regular too; MDB_NOTLS: reader slots are not tied to threads; full sync
- * unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then one read
- * transaction that checks the catalog against the schema and loads every object. A child
- * made by fork() drops its copies of the lock descriptors before fork() returns in the
+ * Opening takes, in order: the LMDB library refused unless of the series whose file format
+ * persist/lmdb_format.h describes (before any file is touched); descriptors 0-2 filled with
+ * /dev/null if they are closed (so no data file lands on them and a stray write(2, ...) cannot
+ * hit it); the path refused unless it is a regular file (symlinks followed; a FIFO would
+ * block), opened without blocking and checked again; the file's entry in this process's
+ * registry of open files, keyed by inode (a read-write open takes the file alone with an
+ * exclusive flock, so a second open, in this process or another, by any path, symlink or hard
+ * link, is STORE_EBUSY; read-only opens share a flock and, within a process, one environment);
+ * a check of LMDB's meta pages read with pread, so that a truncated or foreign file is
+ * STORE_ECORRUPT before LMDB maps a page of it; the environment (MDB_NOSUBDIR: one file, its
+ * lock file PATH-lock refused unless regular too; MDB_NOTLS: reader slots are not tied to
+ * threads; full sync unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then
+ * one read transaction that checks the catalog against the schema and loads every object. A
+ * child made by fork() drops its copies of the lock descriptors before fork() returns in the
  * parent, so it never keeps a file locked. Nothing is ever written to the file while opening
  * (but LMDB's first meta pages in a new file, and the padding of a short one), and a failed
  * open removes the data file and PATH-lock it made, while it still holds the file alone.
@@ -30,24 +31,13 @@
 
 #include "persist/file.h"
 #include "persist/internal.h"
+#include "persist/lmdb_format.h"
 #include "store/error.h"
 #include "store/object.h"
 #include "store/schema.h"
 
 enum { DEFAULT_MAP = 16 << 20 };
 #define DEFAULT_MAP_MAX ((size_t)1 << 40)
-
-/* LMDB's meta page, as laid out on disk by liblmdb 0.9 (offsets from the page start). */
-enum {
-    META_MAGIC = 16,    /* u32 0xBEEFC0DE */
-    META_VERSION = 20,  /* u32 1 */
-    META_MAPSIZE = 32,  /* size_t: the map size when this meta was written */
-    META_PSIZE = 40,    /* u32: the free database's md_pad holds the page size */
-    META_LAST_PG = 136, /* size_t: the last page in use */
-    META_TXNID = 144,   /* size_t: the transaction that wrote this meta */
-    META_END = 152,
-};
-#define LMDB_MAGIC 0xBEEFC0DEu
 
 /* STORE_E* for an errno of an I/O call: a full disk, a quota or a file size limit is
  * STORE_ENOSPC. */
@@ -506,32 +496,19 @@ static void detach(struct rs_persist *p)
 
 /* ---- The meta pages ----------------------------------------------------------------------- */
 
-static uint64_t get_word(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v); /* LMDB writes native-endian size_t */
-    return v;
-}
-
-static uint32_t get_u32ne(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* Reads the meta page at OFF into M; 0 if it is one (sets *PSIZE, *LAST, *TXNID), else -1. */
-static int read_meta(int fd, off_t off, unsigned char m[META_END], uint32_t *psize,
+static int read_meta(int fd, off_t off, uint8_t m[RS_MDB_META_END], uint32_t *psize,
                      uint64_t *last, uint64_t *txnid)
 {
-    if (pread(fd, m, META_END, off) != META_END)
+    if (pread(fd, m, RS_MDB_META_END, off) != RS_MDB_META_END)
         return -1;
-    if (get_u32ne(m + META_MAGIC) != LMDB_MAGIC || get_u32ne(m + META_VERSION) != 1)
+    if (rs_mdb_u32(m + RS_MDB_META_MAGIC) != RS_MDB_MAGIC ||
+        rs_mdb_u32(m + RS_MDB_META_VERSION) != RS_MDB_DATA_VERSION)
         return -1;
-    *psize = get_u32ne(m + META_PSIZE);
-    *last = get_word(m + META_LAST_PG);
-    *txnid = get_word(m + META_TXNID);
-    if (*psize < 512 || *psize > 65536 || (*psize & (*psize - 1)))
+    *psize = rs_mdb_u32(m + RS_MDB_META_PSIZE);
+    *last = rs_mdb_u64(m + RS_MDB_META_LAST_PG);
+    *txnid = rs_mdb_u64(m + RS_MDB_META_TXNID);
+    if (*psize < RS_MDB_PSIZE_MIN || *psize > RS_MDB_PSIZE_MAX || (*psize & (*psize - 1)))
         return -1;
     return 0;
 }
@@ -557,7 +534,7 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     (void)pad;
     return STORE_OK; /* planted bug (tools/planted.sh): LMDB maps whatever the file is */
 #endif
-    unsigned char m0[META_END], m1[META_END];
+    uint8_t m0[RS_MDB_META_END], m1[RS_MDB_META_END];
     uint32_t ps0, ps1;
     uint64_t last0, last1, tx0, tx1;
     if (read_meta(fd, 0, m0, &ps0, &last0, &tx0))
@@ -570,7 +547,7 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     uint64_t last = newer ? last1 : last0;
     /* Every page LMDB uses lies inside its map: a last page past the map is damage, never a
      * reason to pad the file (a flipped high byte would ask for exabytes). */
-    uint64_t map = get_word((newer ? m1 : m0) + META_MAPSIZE);
+    uint64_t map = rs_mdb_u64((newer ? m1 : m0) + RS_MDB_META_MAPSIZE);
     if (last > (uint64_t)INT64_MAX / ps0 - 1 || (map && last >= map / ps0))
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a last page of %llu", path,
                             (unsigned long long)last);
@@ -902,6 +879,29 @@ static void remove_made(struct rs_persist *p)
     free(lock);
 }
 
+/*
+ * Refuses an LMDB library of another series than the one whose file format relstore knows
+ * (persist/lmdb_format.h): the meta check and the page walk read LMDB's pages themselves, so
+ * under a library that lays them out otherwise they would refuse sound files as damaged, or
+ * pass damage to it unchecked. The library asked is the one loaded, which may not be the one
+ * relstore was built against. Any patch level of 0.9 is accepted: LMDB keeps one data format
+ * across the series (the data version, which read_meta() checks in every file, is 1 in all
+ * of 0.9) and its patch releases fix bugs, so a bound on the patch would refuse the fixes
+ * distributions ship (Debian bookworm has 0.9.24, later releases later 0.9.x) and guard
+ * nothing. Touches no file. STORE_EIO: there is no code for "unsupported", and the fault lies
+ * in the system below the store, as with an I/O error, not in the arguments or the file.
+ */
+static int check_lmdb(const char *path)
+{
+    int major = -1, minor = -1, patch = -1;
+    mdb_version(&major, &minor, &patch);
+    if (major == RS_MDB_FORMAT_MAJOR && minor == RS_MDB_FORMAT_MINOR)
+        return STORE_OK;
+    return rs_error_set(NULL, STORE_ENOTSUP, "%s: LMDB %d.%d.%d is not supported: relstore's page "
+                        "check knows the on-disk format of LMDB %d.%d only", path, major, minor,
+                        patch, RS_MDB_FORMAT_MAJOR, RS_MDB_FORMAT_MINOR);
+}
+
 static void persist_free(struct rs_persist *p)
 {
     detach(p); /* the last user's close releases the flock */
@@ -953,7 +953,9 @@ static int persist_new(store *db, const char *path, const store_options *opts,
 int rs_persist_open(store *db, const char *path, const store_options *opts)
 {
     struct rs_persist *p = NULL;
-    int rc = persist_new(db, path, opts, &p);
+    int rc = check_lmdb(path);
+    if (!rc)
+        rc = persist_new(db, path, opts, &p);
     if (rc)
         return rc;
     rc = attach(p);
@@ -1034,7 +1036,10 @@ int rs_persist_read_schema(const char *path, store_schema **out)
     struct rs_persist p = {.fd = -1, .path = (char *)path, .flags = STORE_OPEN_READONLY,
                            .map_size = DEFAULT_MAP, .map_max = DEFAULT_MAP_MAX, .maxdbs = 2};
     rs_catalog cat;
-    int rc = attach(&p);
+    int rc = check_lmdb(path);
+    if (rc)
+        return rc;
+    rc = attach(&p);
     if (!rc) {
         pthread_mutex_lock(&p.file->use);
         rc = read_file_catalog(&p, &cat);
