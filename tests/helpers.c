@@ -12,6 +12,7 @@
 store_schema *schema;
 store *db;
 store_model *Author, *Book, *Review, *Loan;
+char test_dir[64], test_path[128];
 
 enum { MAX_DUMPS = 64 };
 static char *dumps[MAX_DUMPS];
@@ -180,4 +181,17 @@ bool test_dir_remove(const char *dir)
     if (!ok)
         cr_log_warn("could not remove %s", dir);
     return ok;
+}
+
+void library_files_setup(void)
+{
+    library_setup();
+    const struct criterion_suite *suite = criterion_current_suite;
+    test_dir_new(test_dir, test_path, suite && suite->name ? suite->name : "files");
+}
+
+void library_files_teardown(void)
+{
+    library_teardown();
+    test_dir_remove(test_dir);
 }

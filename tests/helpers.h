@@ -57,4 +57,11 @@ void test_dir_new(char *dir, char *path, const char *tag);
  * calls it without asserting: a failed assertion there does not fail the test. */
 bool test_dir_remove(const char *dir);
 
+/* The fixture of tests with files: library_setup(), then a new empty folder for the test's
+ * files in TEST_DIR (test_dir_new(), tagged with the suite's name) and the store file inside
+ * it in TEST_PATH; library_files_teardown() is library_teardown(), then test_dir_remove(). */
+extern char test_dir[64], test_path[128];
+void library_files_setup(void);
+void library_files_teardown(void);
+
 #endif

@@ -6,7 +6,8 @@
  * with dlsym(RTLD_NEXT)) unless the plan says otherwise. Nothing here allocates: the state
  * is one shared mapping made by iofault_init().
  */
-/* Interposing both pwrite and pwrite64 needs their plain names, not the 64-bit aliases. */
+/* Interposing both pwrite and pwrite64 (ftruncate and ftruncate64) needs their plain names,
+ * not the 64-bit aliases. */
 #undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
@@ -308,14 +309,26 @@ INTERPOSE int msync(void *addr, size_t len, int flags)
     return r;
 }
 
-INTERPOSE int ftruncate(int fd, off_t len)
+static int do_truncate(int fd, int64_t len, bool wide)
 {
     iof_call *e = NULL;
     if (watched(fd) && decide(IOF_TRUNCATE, len, 0, &e) == FAIL)
         return -1;
-    int r = NEXT(ftruncate)(fd, len);
+    int r = wide ? NEXT(ftruncate64)(fd, len) : NEXT(ftruncate)(fd, (off_t)len);
     done(e, r == 0);
     if (r == 0 && watched(fd))
         record(IOF_TRUNCATE, len, 0, false, NULL, 0, NULL);
     return r;
+}
+
+INTERPOSE int ftruncate(int fd, off_t len)
+{
+    return do_truncate(fd, len, false);
+}
+
+/* The library is built with 64-bit file offsets, so its ftruncate() calls reach libc as
+ * ftruncate64() (LMDB's, built without, stay ftruncate()). */
+INTERPOSE int ftruncate64(int fd, off64_t len)
+{
+    return do_truncate(fd, len, true);
 }

@@ -2,8 +2,9 @@
  * tests/iofault.h - faults at the I/O calls that write a store's file, for the test
  * executables that link tests/iofault.c (the library has no hook).
  *
- * The interposed calls are pwrite, pwrite64, pwritev, writev, fdatasync, fsync, msync and
- * ftruncate. A call counts when it is aimed at the watched file (an fd of the same device
+ * The interposed calls are pwrite, pwrite64, pwritev, writev, fdatasync, fsync, msync,
+ * ftruncate and ftruncate64 (the library's extension of its file: it is built with 64-bit
+ * file offsets). A call counts when it is aimed at the watched file (an fd of the same device
  * and inode; msync always counts while a file is watched). Counted calls are numbered from
  * 1 since iofault_arm(); the plan says what happens at call number AT:
  *

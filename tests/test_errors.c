@@ -22,18 +22,6 @@
 #include "tests/helpers.h"
 #include "tests/iofault.h"
 
-/*
- * The library is built with 64-bit file offsets, so its calls to ftruncate() reach libc as
- * ftruncate64(), which tests/iofault.c does not interpose: this one hands them to its
- * ftruncate(), the interposed one (named by its symbol: here, ftruncate means ftruncate64).
- */
-extern int iofault_ftruncate(int fd, int64_t len) __asm__("ftruncate");
-
-__attribute__((visibility("default"))) int ftruncate64(int fd, int64_t len)
-{
-    return iofault_ftruncate(fd, len);
-}
-
 static char dir[64], path[128], lock[160];
 
 static void files_setup(void)

@@ -266,6 +266,43 @@ static void random_workload(store *s)
 static const scenario random_scenario = {"random workload", big_library, random_workload, {0},
                                          false};
 
+/* Snapshots that free pages, for the next one to reuse. */
+static void freed_pages(store *s)
+{
+    small_library(s);
+    cr_assert_eq(store_snapshot(s), STORE_OK);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(store_update(s, get(s, "Author", 1),
+                                  (store_value[]){STORE_V_INT("age", round), {0}}),
+                     STORE_OK);
+        cr_assert_eq(store_snapshot(s), STORE_OK);
+    }
+}
+
+static char path[96]; /* the store file of the harness (see "Files" below) */
+static uint64_t newest_last_page(int fd, long page, off_t *at);
+
+/* The file made to end before LMDB's last page, as a transaction leaves it whose last pages
+ * were allocated and freed again (never written): the newest meta page names three pages more
+ * than the file holds. One change reusing freed pages: its snapshot must extend the file
+ * after its commit. */
+static void short_commit(store *s)
+{
+    int fd = open(path, O_RDWR);
+    cr_assert_geq(fd, 0);
+    off_t at;
+    uint64_t last = newest_last_page(fd, sysconf(_SC_PAGESIZE), &at) + 3;
+    cr_assert_eq(pwrite(fd, &last, 8, at), 8);
+    close(fd);
+    cr_assert_eq(store_update(s, get(s, "Author", 1),
+                              (store_value[]){STORE_V_STR("name", "renamed"), {0}}),
+                 STORE_OK);
+}
+
+/* Not among the scenarios of R3: the change writes the file behind the recording's back. */
+static const scenario short_scenario = {"a commit that extends the file", freed_pages,
+                                        short_commit, {0}, false};
+
 static const scenario scenarios[] = {
     {"first snapshot", nothing, first_content, {0}, false},
     {"1 change", small_library, one_change, {0}, false},
@@ -282,7 +319,7 @@ enum { NSCENARIOS = sizeof scenarios / sizeof *scenarios };
 
 /* ---- Files -------------------------------------------------------------------------------- */
 
-static char dir[64], path[96], base[112], lock[112];
+static char dir[64], base[112], lock[112]; /* and path, above */
 
 static void copy_file(const char *from, const char *to)
 {
@@ -345,6 +382,7 @@ typedef struct plan {
     state old, fresh; /* the file before and after the snapshot under test */
     long calls;       /* its I/O calls on the file */
     long meta;        /* the number of the meta-page write */
+    long extend;      /* the number of the call that extends the file after it, or 0 */
 } plan;
 
 /* Builds the base file of SC and runs the reference snapshot; returns its plan. */
@@ -375,6 +413,9 @@ static plan prepare(const scenario *sc)
     cr_assert_eq(store_snapshot(s), STORE_OK, "%s: %s", sc->name, store_errmsg(s));
     p.calls = iof->calls;
     p.meta = iofault_meta_call(sysconf(_SC_PAGESIZE));
+    for (long i = p.meta; i < iof->logged && !p.extend; i++)
+        if (iof->log[i].kind == IOF_TRUNCATE)
+            p.extend = i + 1;
     iofault_watch(NULL);
     check_invariants(s);
     cr_assert_eq(store_close(s), STORE_OK);
@@ -395,6 +436,9 @@ static void finish(void)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* The kill points and the faults met at the extension of the file after a commit. */
+static long extension_kills, extension_faults;
 
 /* R2 for one scenario: every call a kill point. Returns the points run. */
 static long kill_points(const scenario *sc)
@@ -430,6 +474,7 @@ static long kill_points(const scenario *sc)
         cr_assert_eq(got.hash, want.hash, "%s, killed before call %ld: torn content", sc->name,
                      k);
         cr_assert_eq(store_close(s), STORE_OK);
+        extension_kills += k == p.extend;
     }
     store_schema_free(after);
     finish();
@@ -454,9 +499,26 @@ static store *changed_store(const scenario *sc, store_schema *schema, char **bef
     return s;
 }
 
+/* A snapshot of S (changed, with dump BEFORE) that met fault FT at call K, returning RC, was
+ * made all the same (generation ST0 then ST1): the one exception store_snapshot() documents,
+ * the extension of the file after the commit failed. Nothing of it may be pending. */
+static void check_committed(store *s, const scenario *sc, const fault *ft, long k, int rc,
+                            const store_stats *st0, const store_stats *st1)
+{
+    const char *msg = store_errmsg(s);
+    cr_assert(k <= iof->logged && iof->log[k - 1].kind == IOF_TRUNCATE,
+              "%s, %s at call %ld: the snapshot was made, yet failed: %s (%s)", sc->name,
+              ft->name, k, store_strerror(rc), msg);
+    cr_assert(strstr(msg, path) && strstr(msg, "is committed"),
+              "%s, %s at the extension: the detail is \"%s\"", sc->name, ft->name, msg);
+    cr_assert(st1->generation == st0->generation + 1 && st1->dirty == 0 && st1->deleted == 0,
+              "%s, %s at the extension: changes are still pending", sc->name, ft->name);
+    extension_faults++;
+}
+
 /* A snapshot of S (changed, with dump BEFORE) that meets fault FT at call K: it fails with
- * FT's code and changes nothing, or (the call was not needed) succeeds. Returns whether it
- * succeeded. */
+ * FT's code and changes nothing, or (the call was not needed) succeeds, or fails with FT's code
+ * at the extension after its commit (check_committed()). Returns whether it was made. */
 static bool one_fault(store *s, const scenario *sc, const fault *ft, long k, const char *before)
 {
     store_stats st0, st1;
@@ -468,14 +530,17 @@ static bool one_fault(store *s, const scenario *sc, const fault *ft, long k, con
     iofault_watch(NULL);
     cr_assert(rc == STORE_OK || rc == ft->expect, "%s, %s at call %ld: %s (%s)", sc->name,
               ft->name, k, store_strerror(rc), store_errmsg(s));
+    cr_assert_eq(store_stat(s, &st1), STORE_OK);
+    bool made = st1.generation != st0.generation;
+    if (rc != STORE_OK && made)
+        check_committed(s, sc, ft, k, rc, &st0, &st1);
     cr_assert(same_store(s, before), "%s, %s at call %ld: memory changed", sc->name, ft->name,
               k);
-    cr_assert_eq(store_stat(s, &st1), STORE_OK);
-    if (rc != STORE_OK)
+    if (rc != STORE_OK && !made)
         cr_assert(st1.dirty == st0.dirty && st1.deleted == st0.deleted,
                   "%s, %s at call %ld: the changes are no longer all dirty", sc->name, ft->name,
                   k);
-    return rc == STORE_OK;
+    return made;
 }
 
 /* Takes the snapshot S still owes (the fault cleared), closes S, and checks that a reopen
@@ -561,21 +626,45 @@ Test(faults, a_kill_at_any_io_call_of_a_snapshot_leaves_the_old_or_the_new_snaps
                 "), 0 failures", points, NSCENARIOS, workloads, seed);
 }
 
+/* The faults of R4: the first three always, the persistent ones in the long run. */
+static const fault faults_all[] = {
+    {"EIO once", IOF_FAIL, EIO, false, STORE_EIO},
+    {"ENOSPC once", IOF_FAIL, ENOSPC, false, STORE_ENOSPC},
+    {"a short write", IOF_SHORT, 0, false, STORE_EIO},
+    {"EIO from then on", IOF_FAIL, EIO, true, STORE_EIO},
+    {"ENOSPC from then on", IOF_FAIL, ENOSPC, true, STORE_ENOSPC},
+};
+
 Test(faults, an_io_error_at_any_call_changes_nothing_and_the_next_snapshot_is_whole)
 {
-    static const fault faults_all[] = {
-        {"EIO once", IOF_FAIL, EIO, false, STORE_EIO},
-        {"ENOSPC once", IOF_FAIL, ENOSPC, false, STORE_ENOSPC},
-        {"a short write", IOF_SHORT, 0, false, STORE_EIO},
-        {"EIO from then on", IOF_FAIL, EIO, true, STORE_EIO},
-        {"ENOSPC from then on", IOF_FAIL, ENOSPC, true, STORE_ENOSPC},
-    };
     const char *env = getenv("RELSTORE_FAULT_FOREVER");
     bool both = env && atoi(env) == 1; /* the long run: fresh starts, persistent faults */
     long faults = 0;
     for (int i = 0; i < NSCENARIOS; i++)
         faults += io_errors(&scenarios[i], faults_all, both ? 5 : 3, both);
     cr_log_info("R4: %ld faults injected, 0 failures", faults);
+}
+
+Test(faults, the_extension_after_a_commit_is_a_kill_point_and_an_io_error_point_too)
+{
+    /* R2 and R4 on a snapshot that extends the file after its commit: the campaign counts
+     * that call; a kill there leaves the new snapshot, and a failure there (a short write
+     * does not apply: the call writes no bytes) is the exception store_snapshot() documents,
+     * after which the next snapshot extends the file and a reopen gives the changed store. */
+    const char *env = getenv("RELSTORE_FAULT_FOREVER");
+    bool both = env && atoi(env) == 1;
+    int nfaults = both ? 5 : 3, failing = 0;
+    for (int i = 0; i < nfaults; i++)
+        failing += faults_all[i].action == IOF_FAIL;
+    extension_kills = extension_faults = 0;
+    long points = kill_points(&short_scenario);
+    cr_assert_eq(extension_kills, 1, "R2 %s: %ld kill points, none at the extension",
+                 short_scenario.name, points);
+    long faults = io_errors(&short_scenario, faults_all, nfaults, both);
+    cr_assert_eq(extension_faults, failing, "R4 %s: %ld faults, %ld at the extension",
+                 short_scenario.name, faults, extension_faults);
+    cr_log_info("R2 and R4 %s: %ld kill points and %ld faults, %ld at the extension, 0 failures",
+                short_scenario.name, points, faults, extension_kills + extension_faults);
 }
 
 /* The number of the last page the newest meta page of the file at P names, and where that

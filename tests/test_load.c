@@ -22,29 +22,16 @@
 
 #include "tests/helpers.h"
 
-static char dir[64], path[128];
-
-static void files_setup(void)
-{
-    library_setup();
-    test_dir_new(dir, path, "load");
-}
-
-static void files_teardown(void)
-{
-    library_teardown();
-    test_dir_remove(dir);
-}
-
 /* 100,000 children joined in reverse order take minutes to load with a quadratic loader,
  * about a second with a good one. */
-TestSuite(load, .init = files_setup, .fini = files_teardown, .timeout = 60);
+TestSuite(load, .init = library_files_setup, .fini = library_files_teardown, .timeout = 60);
 
 static store *open_file(void)
 {
     store *d;
-    int rc = store_open(&d, schema, path, NULL);
-    cr_assert_eq(rc, STORE_OK, "open %s: %s: %s", path, store_strerror(rc), store_errmsg(NULL));
+    int rc = store_open(&d, schema, test_path, NULL);
+    cr_assert_eq(rc, STORE_OK, "open %s: %s: %s", test_path, store_strerror(rc),
+                 store_errmsg(NULL));
     return d;
 }
 
@@ -257,7 +244,7 @@ static void put_le(uint8_t *p, uint64_t v, int n)
  */
 static void set_next_id(uint64_t next)
 {
-    FILE *f = fopen(path, "r+b");
+    FILE *f = fopen(test_path, "r+b");
     cr_assert_not_null(f);
     fseek(f, 0, SEEK_END);
     size_t len = (size_t)ftell(f);
@@ -303,11 +290,11 @@ Test(load, a_next_id_past_the_id_limit_is_damage)
 {
     authors_with_next_id(UINT64_C(1) << 62);
     store *d;
-    int rc = store_open(&d, schema, path, NULL);
+    int rc = store_open(&d, schema, test_path, NULL);
     cr_assert_eq(rc, STORE_ECORRUPT, "open: %s: %s", store_strerror(rc), store_errmsg(NULL));
     cr_assert(strstr(store_errmsg(NULL), "Author"), "%s", store_errmsg(NULL));
     store_options ro = {.flags = STORE_OPEN_READONLY};
-    rc = store_open(&d, NULL, path, &ro);
+    rc = store_open(&d, NULL, test_path, &ro);
     cr_assert_eq(rc, STORE_ECORRUPT, "read-only open: %s", store_strerror(rc));
 }
 
@@ -322,7 +309,7 @@ static int run_inspector(const char *cmd, int *lines)
     *strrchr(self, '/') = 0;
     snprintf(tool, sizeof tool, "%s/../tools/relstore", self);
     cr_assert_eq(access(tool, X_OK), 0, "no inspector at %s", tool);
-    snprintf(out, sizeof out, "%s/out.txt", dir);
+    snprintf(out, sizeof out, "%s/out.txt", test_dir);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -330,7 +317,7 @@ static int run_inspector(const char *cmd, int *lines)
         if (fd < 0 || dup2(fd, 1) < 0)
             _exit(127);
         alarm(20); /* kept across exec: the inspector gets 20 seconds */
-        execl(tool, "relstore", cmd, path, (char *)NULL);
+        execl(tool, "relstore", cmd, test_path, (char *)NULL);
         _exit(127);
     }
     int status;
@@ -394,7 +381,8 @@ Test(load, a_walk_by_id_sees_creates_and_deletes_made_during_it)
 /* ---- Strings too long for a record ------------------------------------------------------ */
 
 /* A test may copy a string of 2 GiB, and count its characters. */
-TestSuite(strings, .init = files_setup, .fini = files_teardown, .timeout = 240);
+TestSuite(strings, .init = library_files_setup, .fini = library_files_teardown,
+          .timeout = 240);
 
 enum { PIECE = 2 << 20 };
 

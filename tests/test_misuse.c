@@ -23,7 +23,7 @@
 #include "store/check.h"
 #include "tests/helpers.h"
 
-static char dir[64], path[128], expected_dump[1 << 16];
+static char expected_dump[1 << 16];
 
 static const store_options ro = {.flags = STORE_OPEN_READONLY};
 
@@ -66,11 +66,10 @@ static bool holds_the_store(store *d)
 
 static void files_setup(void)
 {
-    library_setup();
-    test_dir_new(dir, path, "misuse");
-    write_store(path);
+    library_files_setup();
+    write_store(test_path);
     store *d;
-    cr_assert_eq(store_open(&d, schema, path, &ro), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&d, schema, test_path, &ro), STORE_OK, "%s", store_errmsg(NULL));
     char *text;
     cr_assert_eq(rs_dump(d, &text), STORE_OK);
     cr_assert_lt(strlen(text), sizeof expected_dump);
@@ -79,13 +78,7 @@ static void files_setup(void)
     cr_assert_eq(store_close(d), STORE_OK);
 }
 
-static void files_teardown(void)
-{
-    library_teardown();
-    test_dir_remove(dir);
-}
-
-TestSuite(misuse, .init = files_setup, .fini = files_teardown, .timeout = 180);
+TestSuite(misuse, .init = files_setup, .fini = library_files_teardown, .timeout = 180);
 
 /*
  * Runs FN(ARG) in a forked child that SECONDS of alarm end, and asserts that it exited with 0.
@@ -131,7 +124,7 @@ static int two_readers(void *arg)
 {
     const struct pair *t = arg;
     int rc;
-    store *a = open_ro(path, &rc);
+    store *a = open_ro(test_path, &rc);
     if (!a)
         return 10;
     store *b = open_ro(t->name, &rc);
@@ -156,7 +149,7 @@ static int two_readers(void *arg)
         return 17;
     /* Nothing is left behind: a writer gets in, then readers again. */
     store *w;
-    if ((rc = store_open(&w, schema, path, NULL))) {
+    if ((rc = store_open(&w, schema, test_path, NULL))) {
         fprintf(stderr, "writer after: %s: %s\n", store_strerror(rc), store_errmsg(NULL));
         return 18;
     }
@@ -171,11 +164,11 @@ static int two_readers(void *arg)
 Test(misuse, two_read_only_stores_of_one_file_share_it_by_any_name)
 {
     char link_path[160], hard_path[160];
-    snprintf(link_path, sizeof link_path, "%s/symlink.db", dir);
-    snprintf(hard_path, sizeof hard_path, "%s/hardlink.db", dir);
-    cr_assert_eq(symlink(path, link_path), 0);
-    cr_assert_eq(link(path, hard_path), 0);
-    const char *names[] = {path, link_path, hard_path};
+    snprintf(link_path, sizeof link_path, "%s/symlink.db", test_dir);
+    snprintf(hard_path, sizeof hard_path, "%s/hardlink.db", test_dir);
+    cr_assert_eq(symlink(test_path, link_path), 0);
+    cr_assert_eq(link(test_path, hard_path), 0);
+    const char *names[] = {test_path, link_path, hard_path};
     for (int i = 0; i < 3; i++) {
         for (int order = 0; order < 2; order++) {
             struct pair t = {names[i], order};
@@ -200,7 +193,7 @@ static void *reader_rounds(void *arg)
     for (int r = 0; r < ROUNDS; r++) {
         int rc;
         pthread_barrier_wait(&round_start);
-        store *d = open_ro(path, &rc);
+        store *d = open_ro(test_path, &rc);
         if (!d) {
             fprintf(stderr, "round %d: %s: %s\n", r, store_strerror(rc), store_errmsg(NULL));
             (*bad)++;
@@ -223,7 +216,7 @@ static int writer_elsewhere(void *arg)
 {
     (void)arg;
     store *w;
-    int rc = store_open(&w, schema, path, NULL);
+    int rc = store_open(&w, schema, test_path, NULL);
     if (rc) {
         fprintf(stderr, "other process: %s: %s\n", store_strerror(rc), store_errmsg(NULL));
         return 40;
@@ -251,7 +244,7 @@ static int many_readers(void *arg)
         return 31;
     }
     store *w;
-    int rc = store_open(&w, schema, path, NULL);
+    int rc = store_open(&w, schema, test_path, NULL);
     if (rc) {
         fprintf(stderr, "writer after: %s: %s\n", store_strerror(rc), store_errmsg(NULL));
         return 32;
@@ -282,10 +275,10 @@ Test(misuse, eight_threads_open_and_close_one_file_read_only_at_once)
 Test(misuse, read_write_and_read_only_opens_in_one_process_exclude_each_other)
 {
     char link_path[160];
-    snprintf(link_path, sizeof link_path, "%s/symlink.db", dir);
-    cr_assert_eq(symlink(path, link_path), 0);
+    snprintf(link_path, sizeof link_path, "%s/symlink.db", test_dir);
+    cr_assert_eq(symlink(test_path, link_path), 0);
     int rc;
-    store *r = open_ro(path, &rc), *w = NULL;
+    store *r = open_ro(test_path, &rc), *w = NULL;
     cr_assert_not_null(r);
     cr_assert_eq(store_open(&w, schema, link_path, NULL), STORE_EBUSY);
     cr_assert_null(w);
@@ -294,18 +287,18 @@ Test(misuse, read_write_and_read_only_opens_in_one_process_exclude_each_other)
     cr_assert(holds_the_store(r));
     cr_assert_eq(store_close(r), STORE_OK);
 
-    cr_assert_eq(store_open(&w, schema, path, NULL), STORE_OK);
+    cr_assert_eq(store_open(&w, schema, test_path, NULL), STORE_OK);
     store *r2 = open_ro(link_path, &rc);
     cr_assert_null(r2);
     cr_assert_eq(rc, STORE_EBUSY);
     cr_assert(strstr(store_errmsg(NULL), "this process"), "%s", store_errmsg(NULL));
     cr_assert(strstr(store_errmsg(NULL), "read-write"), "%s", store_errmsg(NULL));
     store *none = NULL;
-    cr_assert_eq(store_open(&none, NULL, path, &ro), STORE_EBUSY);
+    cr_assert_eq(store_open(&none, NULL, test_path, &ro), STORE_EBUSY);
     cr_assert_null(none);
     check_invariants(w);
     cr_assert_eq(store_close(w), STORE_OK);
-    r = open_ro(path, &rc);
+    r = open_ro(test_path, &rc);
     cr_assert_not_null(r, "%s", store_errmsg(NULL));
     cr_assert_eq(store_close(r), STORE_OK);
 }
@@ -318,13 +311,13 @@ static int schema_less_beside_reader(void *arg)
     for (int order = 0; order < 2; order++) {
         int rc;
         store *full = NULL, *bare = NULL;
-        if (order == 0 && !(full = open_ro(path, &rc)))
+        if (order == 0 && !(full = open_ro(test_path, &rc)))
             return 50;
-        if ((rc = store_open(&bare, NULL, path, &ro))) {
+        if ((rc = store_open(&bare, NULL, test_path, &ro))) {
             fprintf(stderr, "schema-less: %s: %s\n", store_strerror(rc), store_errmsg(NULL));
             return 51;
         }
-        if (order == 1 && !(full = open_ro(path, &rc))) {
+        if (order == 1 && !(full = open_ro(test_path, &rc))) {
             fprintf(stderr, "after schema-less: %s: %s\n", store_strerror(rc),
                     store_errmsg(NULL));
             return 52;
@@ -335,7 +328,7 @@ static int schema_less_beside_reader(void *arg)
             return 54;
     }
     store *w;
-    if (store_open(&w, schema, path, NULL) || store_close(w))
+    if (store_open(&w, schema, test_path, NULL) || store_close(w))
         return 55;
     return 0;
 }
@@ -354,7 +347,7 @@ Test(misuse, a_schema_less_open_shares_the_file_with_a_read_only_store)
 static void reopen_beside_a_forked_child(bool read_only)
 {
     store *d;
-    cr_assert_eq(store_open(&d, schema, path, read_only ? &ro : NULL), STORE_OK);
+    cr_assert_eq(store_open(&d, schema, test_path, read_only ? &ro : NULL), STORE_OK);
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
     fflush(NULL);
@@ -368,7 +361,7 @@ static void reopen_beside_a_forked_child(bool read_only)
     }
     close(fds[0]);
     cr_assert_eq(store_close(d), STORE_OK);
-    int rc = store_open(&d, schema, path, NULL);
+    int rc = store_open(&d, schema, test_path, NULL);
     cr_assert_eq(rc, STORE_OK, "reopen beside the child: %s: %s", store_strerror(rc),
                  store_errmsg(NULL));
     cr_assert(holds_the_store(d));
@@ -410,7 +403,7 @@ static int close_in_child(void *arg)
     if (fcntl(fds[0], F_GETFD) == -1 || fcntl(fds[1], F_GETFD) == -1)
         return 62; /* the store closed a descriptor that was not its own */
     store *w = NULL;
-    if (store_open(&w, schema, path, NULL) != STORE_EBUSY)
+    if (store_open(&w, schema, test_path, NULL) != STORE_EBUSY)
         return 63; /* the parent still holds the file */
     return 0;
 }
@@ -418,7 +411,7 @@ static int close_in_child(void *arg)
 Test(misuse, closing_the_parents_store_in_a_child_closes_nothing_of_the_childs)
 {
     store *d;
-    cr_assert_eq(store_open(&d, schema, path, NULL), STORE_OK);
+    cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK);
     in_child(close_in_child, d, 20, "close in the child");
     cr_assert_eq(store_create(d, store_model_find(d, "Author"),
                               (store_value[]){STORE_V_STR("name", "parent"), {0}}, NULL),
@@ -459,12 +452,12 @@ static int refused(void *arg)
 Test(misuse, a_fifo_is_refused_before_it_is_opened)
 {
     char fifo[160];
-    snprintf(fifo, sizeof fifo, "%s/fifo.db", dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.db", test_dir);
     cr_assert_eq(mkfifo(fifo, 0644), 0);
     struct refusal t = {fifo, fifo, "is a FIFO"};
     in_child(refused, &t, 10, "a FIFO");
     char link_path[160];
-    snprintf(link_path, sizeof link_path, "%s/to-fifo.db", dir);
+    snprintf(link_path, sizeof link_path, "%s/to-fifo.db", test_dir);
     cr_assert_eq(symlink(fifo, link_path), 0);
     struct refusal l = {link_path, link_path, "is a FIFO"};
     in_child(refused, &l, 10, "a symlink to a FIFO");
@@ -473,7 +466,7 @@ Test(misuse, a_fifo_is_refused_before_it_is_opened)
 Test(misuse, a_directory_is_refused)
 {
     char sub[160];
-    snprintf(sub, sizeof sub, "%s/sub.db", dir);
+    snprintf(sub, sizeof sub, "%s/sub.db", test_dir);
     cr_assert_eq(mkdir(sub, 0755), 0);
     struct refusal t = {sub, sub, "is a directory"};
     in_child(refused, &t, 10, "a directory");
@@ -482,15 +475,15 @@ Test(misuse, a_directory_is_refused)
 Test(misuse, a_fifo_in_place_of_the_lock_file_is_refused)
 {
     char lock[160];
-    snprintf(lock, sizeof lock, "%s-lock", path);
+    snprintf(lock, sizeof lock, "%s-lock", test_path);
     unlink(lock); /* the file's own lock file, left by the fixture's opens */
     cr_assert_eq(mkfifo(lock, 0644), 0);
-    struct refusal t = {path, lock, "is a FIFO"};
+    struct refusal t = {test_path, lock, "is a FIFO"};
     in_child(refused, &t, 10, "a FIFO as the lock file");
     /* Once it is gone, the file opens. */
     cr_assert_eq(unlink(lock), 0);
     int rc;
-    store *d = open_ro(path, &rc);
+    store *d = open_ro(test_path, &rc);
     cr_assert_not_null(d, "%s", store_errmsg(NULL));
     cr_assert(holds_the_store(d));
     cr_assert_eq(store_close(d), STORE_OK);
@@ -532,12 +525,12 @@ Test(misuse, a_fork_while_another_thread_opens_never_leaves_the_file_locked)
     int locked = 0, round;
     for (round = 0; round < 200 && !locked; round++) {
         store *d;
-        cr_assert_eq(store_open(&d, schema, path, NULL), STORE_OK, "round %d: %s", round,
+        cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK, "round %d: %s", round,
                      store_errmsg(NULL));
         cr_assert_eq(store_close(d), STORE_OK);
         /* Closed: nobody may hold the file now, not even a child forked during the open. */
         pthread_mutex_lock(&f.check);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(test_path, O_RDONLY | O_CLOEXEC);
         cr_assert_geq(fd, 0);
         locked = flock(fd, LOCK_EX | LOCK_NB) != 0;
         close(fd);

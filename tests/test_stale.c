@@ -13,7 +13,9 @@
 #include <unistd.h>
 #include <store_async.h>
 
-#include "store/model.h" /* the EFULL test sets a model's next id, as a file may hold it */
+/* The EFULL test sets a model's next id, as a file may hold it; the get_by test reads a dead
+ * object's model word, to know whether its chunk gave its pages back. */
+#include "store/model.h"
 #include "tests/helpers.h"
 
 TestSuite(stale, .init = library_setup, .fini = library_teardown, .timeout = 600);
@@ -338,4 +340,76 @@ Test(stale, a_scan_that_deletes_what_it_walks_and_what_lies_ahead_ends_cleanly)
     pos = 0;
     cr_assert_null(store_model_scan(Author, &pos));
     check_invariants(db);
+}
+
+/* ---- A deleted parent as the value of a lookup ------------------------------------------- */
+
+/* Looks up in D the Profile whose user is U: the code; *OUT is NULL unless one is found. */
+static int profile_of(store *d, store_obj *u, store_obj **out)
+{
+    store_model *Profile = store_model_find(d, "Profile");
+    *out = u; /* anything but NULL: a miss must clear it */
+    int rc = store_get_by(d, Profile, "user", &(store_value)STORE_V_REF(NULL, u), out);
+    if (rc != STORE_OK)
+        cr_assert_null(*out, "a miss left *OUT set");
+    return rc;
+}
+
+Test(stale, get_by_a_deleted_parent_matches_nothing_once_its_chunk_is_released_too)
+{
+    /* Profiles keep an .index FK to their user and outlive it (SET_NULL). A deleted user
+     * matches nothing, whether its chunk still holds a living user or gave its pages back
+     * (then its slot, model word included, reads zeros). */
+    store_schema *s;
+    cr_assert_eq(store_schema_new(&s), STORE_OK);
+    store_field user[] = {{.name = "name", .type = STORE_TEXT}, {0}};
+    store_field profile[] = {{.name = "user", .type = STORE_FK, .to = "User", .index = true,
+                              .null = true, .on_delete = STORE_SET_NULL,
+                              .related_name = "profiles"},
+                             {0}};
+    cr_assert_eq(store_schema_add(s, "User", user), STORE_OK);
+    cr_assert_eq(store_schema_add(s, "Profile", profile), STORE_OK);
+    store *d;
+    cr_assert_eq(store_open(&d, s, NULL, NULL), STORE_OK);
+    store_model *User = store_model_find(d, "User"), *Profile = store_model_find(d, "Profile");
+    /* Ids 1 .. 1025, each user with its profile: all of chunk 0 (id 0 is never handed out)
+     * and the first two ids of chunk 1. */
+    store_obj *first = NULL, *kept = NULL, *gone = NULL, *found;
+    for (uint64_t id = 1; id <= RS_CHUNK_SLOTS + 1; id++) {
+        store_obj *u;
+        cr_assert_eq(store_create(d, User, (store_value[]){STORE_V_STR("name", "u"), {0}}, &u),
+                     STORE_OK);
+        cr_assert_eq(store_create(d, Profile, (store_value[]){STORE_V_REF("user", u), {0}},
+                                  NULL),
+                     STORE_OK);
+        first = id == 1 ? u : first;
+        kept = id == RS_CHUNK_SLOTS ? u : kept;
+        gone = id == RS_CHUNK_SLOTS + 1 ? u : gone;
+    }
+    cr_assert_eq(profile_of(d, first, &found), STORE_OK);
+    cr_assert_eq(store_id(found), 1);
+
+    cr_assert_eq(store_delete(d, gone), STORE_OK); /* chunk 1 lives on: id 1024 */
+    cr_assert_eq(rs_obj_model(gone), User, "the chunk of a living user gave its pages back");
+    int rc = profile_of(d, gone, &found);
+    cr_assert_eq(rc, STORE_ENOTFOUND, "%s (%s)", store_strerror(rc), store_errmsg(d));
+
+    for (uint64_t id = 1; id < RS_CHUNK_SLOTS; id++) {
+        store_obj *u;
+        cr_assert_eq(store_get(d, User, id, &u), STORE_OK);
+        cr_assert_eq(store_delete(d, u), STORE_OK);
+    }
+    cr_assert_null(rs_obj_model(first), "chunk 0 did not give its pages back");
+    const char *before = dump_store(d);
+    rc = profile_of(d, first, &found);
+    cr_assert_eq(rc, STORE_ENOTFOUND, "%s (%s)", store_strerror(rc), store_errmsg(d));
+    cr_assert(same_store(d, before));
+
+    /* The index still answers for the living: user 1024 has profile 1024. */
+    cr_assert_eq(profile_of(d, kept, &found), STORE_OK);
+    cr_assert_eq(store_id(found), RS_CHUNK_SLOTS);
+    cr_assert_eq(store_model_count(Profile), RS_CHUNK_SLOTS + 1);
+    check_invariants(d);
+    store_close(d);
+    store_schema_free(s);
 }

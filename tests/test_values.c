@@ -14,21 +14,8 @@
 
 #include "tests/helpers.h"
 
-static char dir[64], path[128];
-
-static void values_setup(void)
-{
-    library_setup();
-    test_dir_new(dir, path, "values");
-}
-
-static void values_teardown(void)
-{
-    library_teardown();
-    test_dir_remove(dir);
-}
-
-TestSuite(values, .init = values_setup, .fini = values_teardown, .timeout = 240);
+TestSuite(values, .init = library_files_setup, .fini = library_files_teardown,
+          .timeout = 240);
 
 /* ---- Small helpers ------------------------------------------------------------------------ */
 
@@ -76,7 +63,7 @@ static void tags_file(int n)
 {
     store_schema *s = one_model("Tag", tag_v1);
     store *d;
-    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&d, s, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     store_model *tag = store_model_find(d, "Tag");
     for (int i = 0; i < n; i++) {
         char name[16];
@@ -92,22 +79,22 @@ Test(values, a_new_unique_field_with_a_default_on_two_objects_is_eschema)
 {
     tags_file(2);
     size_t len_before, len_after;
-    char *before = file_bytes(path, &len_before);
+    char *before = file_bytes(test_path, &len_before);
     store_schema *s = one_model("Tag", tag_v2);
     store *d;
-    int rc = store_open(&d, s, path, NULL);
+    int rc = store_open(&d, s, test_path, NULL);
     const char *msg = store_errmsg(NULL);
     cr_assert_eq(rc, STORE_ESCHEMA, "%s: %s", store_strerror(rc), msg);
     cr_assert(strstr(msg, "Tag.code") && strstr(msg, "unique") && strstr(msg, "2 objects"),
               "%s", msg);
-    char *after = file_bytes(path, &len_after);
+    char *after = file_bytes(test_path, &len_after);
     cr_assert(len_before == len_after && !memcmp(before, after, len_before), "file changed");
     free(before);
     free(after);
     store_schema_free(s);
     /* The file still opens with its own schema, both objects in it. */
     s = one_model("Tag", tag_v1);
-    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&d, s, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     cr_assert_eq(store_model_count(store_model_find(d, "Tag")), 2);
     check_invariants(d);
     store_close(d);
@@ -119,7 +106,7 @@ Test(values, a_new_unique_field_with_a_default_on_one_object_is_added)
     tags_file(1);
     store_schema *s = one_model("Tag", tag_v2);
     store *d;
-    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&d, s, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     store_obj *o;
     cr_assert_eq(store_get_by(d, store_model_find(d, "Tag"), "code",
                               &(store_value)STORE_V_INT("code", 7), &o),
@@ -220,7 +207,7 @@ static void gauges_file(void)
 {
     store_schema *s = one_model("Gauge", gauge_fields);
     store *d;
-    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&d, s, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     store_model *g = store_model_find(d, "Gauge");
     cr_assert_eq(store_create(d, g,
                               (store_value[]){STORE_V_STR("model", "m"),
@@ -243,7 +230,7 @@ Test(values, infinities_are_stored_and_read_back)
     gauges_file();
     store_schema *s = one_model("Gauge", gauge_fields);
     store *d;
-    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&d, s, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     store_obj *o;
     cr_assert_eq(store_get(d, store_model_find(d, "Gauge"), 1, &o), STORE_OK);
     cr_assert(isinf(store_float(o, "x")) && store_float(o, "x") > 0);
@@ -264,7 +251,7 @@ static int run_inspector(const char *cmd, const char *opt, char *out, size_t siz
     *strrchr(self, '/') = 0;
     snprintf(tool, sizeof tool, "%s/../tools/relstore", self);
     cr_assert_eq(access(tool, X_OK), 0, "no inspector at %s", tool);
-    snprintf(file, sizeof file, "%s/out.txt", dir);
+    snprintf(file, sizeof file, "%s/out.txt", test_dir);
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
@@ -273,9 +260,9 @@ static int run_inspector(const char *cmd, const char *opt, char *out, size_t siz
             _exit(127);
         alarm(20); /* kept across exec */
         if (opt)
-            execl(tool, "relstore", cmd, opt, path, (char *)NULL);
+            execl(tool, "relstore", cmd, opt, test_path, (char *)NULL);
         else
-            execl(tool, "relstore", cmd, path, (char *)NULL);
+            execl(tool, "relstore", cmd, test_path, (char *)NULL);
         _exit(127);
     }
     int status;
@@ -377,7 +364,7 @@ Test(values, get_by_on_a_million_holders_gives_the_smallest_live_id)
 Test(values, a_reloaded_group_gives_the_smallest_live_id)
 {
     store_close(db);
-    cr_assert_eq(store_open(&db, schema, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&db, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     Author = store_model_find(db, "Author");
     for (int i = 0; i < 20; i++)
         make_author(i % 2 ? "odd" : "even");
@@ -389,7 +376,7 @@ Test(values, a_reloaded_group_gives_the_smallest_live_id)
     rename_author(1, "odd");
     rename_author(2, "gone");
     cr_assert_eq(store_close(db), STORE_OK);
-    cr_assert_eq(store_open(&db, schema, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&db, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     Author = store_model_find(db, "Author");
     check_invariants(db);
     cr_assert_eq(get_by_name("odd"), 1);
