@@ -112,7 +112,7 @@ int store_open(store **out, const store_schema *s, const char *path, const store
         return rc;
     store *db;
     store_schema *from_file = NULL;
-    rc = s ? STORE_OK : rs_persist_read_schema(path, &from_file);
+    rc = s ? STORE_OK : rs_file_read_schema(path, &from_file);
     if (rc)
         return naming(rc, path);
     rc = rs_db_open(&db, s ? s : from_file);
@@ -125,7 +125,7 @@ int store_open(store **out, const store_schema *s, const char *path, const store
         return STORE_OK;
     }
     db->track = !db->readonly;
-    rc = rs_persist_open(db, path, opts);
+    rc = rs_file_open(db, path, opts);
     if (rc) {
         rs_db_close(db);
         return naming(rc, path);
@@ -142,7 +142,7 @@ int store_close(store *db)
     if (out)
         return rs_error_set(db, STORE_EBUSY, "store_close: %zu async requests are still out; "
                             "run the loop until their callbacks have come", out);
-    int rc = db->persist ? rs_persist_close(db) : STORE_OK;
+    int rc = db->persist ? rs_file_close(db) : STORE_OK;
     rs_db_close(db);
     return rc;
 }
@@ -151,7 +151,7 @@ int store_snapshot(store *db)
 {
     if (!db)
         return rs_error_set(NULL, STORE_EINVAL, "store_snapshot: the store is NULL");
-    return db->persist ? rs_persist_snapshot(db) : STORE_OK;
+    return db->persist ? rs_snapshot_write(db) : STORE_OK;
 }
 
 int store_backup(store *db, const char *path)
@@ -161,7 +161,7 @@ int store_backup(store *db, const char *path)
                             !db ? "the store" : "the path");
     if (!db->persist)
         return rs_error_set(db, STORE_EINVAL, "store_backup: the store has no file");
-    return rs_persist_backup(db, path);
+    return rs_snapshot_backup(db, path);
 }
 
 int store_stat(store *db, store_stats *out)
@@ -177,7 +177,7 @@ int store_stat(store *db, store_stats *out)
         out->dirty += m->arena.count[RS_MARK_DIRTY];
         out->deleted += m->arena.count[RS_MARK_TOMB];
     }
-    rs_persist_stat(db, out);
+    rs_file_stat(db, out);
     rs_lock_unlock(&db->lock);
     return STORE_OK;
 }
@@ -189,7 +189,7 @@ int store_stat(store *db, store_stats *out)
  */
 static int after_write(store *db)
 {
-    return db->persist && rs_persist_each_write(db) ? rs_persist_snapshot(db) : STORE_OK;
+    return db->persist && rs_file_each_write(db) ? rs_snapshot_write(db) : STORE_OK;
 }
 
 /* Changes are refused on a store opened read-only. */
@@ -202,7 +202,7 @@ static int check_writable(store *db)
 
 store_model *store_model_find(store *db, const char *name)
 {
-    return db && name ? rs_model_find(db, name) : NULL;
+    return db && name ? rs_schema_model_find(db, name) : NULL;
 }
 
 store_model *store_model_at(store *db, size_t i)
@@ -332,7 +332,7 @@ int store_get_by(store *db, store_model *model, const char *field, const store_v
     int rc = check_model(db, model, "store_get_by");
     if (rc)
         return rc;
-    const store_fld *f = rs_field_find(model, field);
+    const store_fld *f = rs_schema_field_find(model, field);
     if (!f)
         return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", model->name, field);
     rs_lock_read(&db->lock);
@@ -396,7 +396,7 @@ int store_delete(store *db, store_obj *obj)
     rs_lock_write(&db->lock);
     rc = check_live(db, obj, "store_delete");
     if (!rc)
-        rc = rs_obj_delete(db, obj);
+        rc = rs_delete_obj(db, obj);
     rs_lock_unlock(&db->lock);
     return rc ? rc : after_write(db);
 }
@@ -415,12 +415,12 @@ store_model *store_obj_model(const store_obj *obj)
 
 const store_fld *store_field_find(const store_model *model, const char *name)
 {
-    return model && name ? rs_field_find(model, name) : NULL;
+    return model && name ? rs_schema_field_find(model, name) : NULL;
 }
 
 const store_fld *store_relation_find(const store_model *model, const char *related_name)
 {
-    return model && related_name ? rs_relation_find(model, related_name) : NULL;
+    return model && related_name ? rs_schema_relation_find(model, related_name) : NULL;
 }
 
 const char *store_field_str(const store_obj *obj, const store_fld *fld)
@@ -471,7 +471,7 @@ bool store_field_is_null(const store_obj *obj, const store_fld *fld)
 static const store_fld *named(const store_obj *obj, const char *name)
 {
     store_model *m = obj ? rs_obj_model(obj) : NULL;
-    return m && name ? rs_field_find(m, name) : NULL;
+    return m && name ? rs_schema_field_find(m, name) : NULL;
 }
 
 const char *store_str(const store_obj *obj, const char *field)
@@ -554,7 +554,7 @@ store_iter store_reverse(const store_obj *obj, const char *related_name)
                           : "the related name is NULL");
         return empty;
     }
-    const store_fld *rel = rs_relation_find(m, related_name);
+    const store_fld *rel = rs_schema_relation_find(m, related_name);
     if (!rel) {
         rs_error_set(m->db, STORE_EINVAL, "%s: no reverse relation \"%s\"", m->name,
                      related_name);
@@ -580,7 +580,7 @@ int store_check(store *db)
     if (!db)
         return rs_error_set(NULL, STORE_EINVAL, "store_check: the store is NULL");
     rs_lock_read(&db->lock);
-    int rc = rs_check(db);
+    int rc = rs_check_store(db);
     rs_lock_unlock(&db->lock);
     return rc;
 }

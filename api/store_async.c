@@ -102,7 +102,7 @@ static int reverse_copy(store_req *req)
     store_model *m = rs_obj_model(obj);
     if (!m)
         return rs_error_set(db, STORE_EINVAL, "a reverse request: the object is deleted");
-    const store_fld *rel = rs_relation_find(m, req->priv_name);
+    const store_fld *rel = rs_schema_relation_find(m, req->priv_name);
     if (!rel)
         return rs_error_set(db, STORE_EINVAL, "%s: no reverse relation \"%s\"", m->name,
                             req->priv_name);

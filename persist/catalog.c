@@ -288,7 +288,7 @@ static int field_matches(const store_fld *f, const rs_cat_field *cf)
 static int model_matches(store_model *m, const rs_cat_model *cm)
 {
     for (uint32_t k = 0; k < cm->nfields; k++) {
-        const store_fld *f = rs_field_find(m, cm->fields[k].name);
+        const store_fld *f = rs_schema_field_find(m, cm->fields[k].name);
         if (!f)
             return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: in the file, not in the schema",
                                 m->name, cm->fields[k].name);
@@ -321,7 +321,7 @@ static void number_fields(store_model *m, const rs_cat_model *cm)
 int rs_catalog_apply(store *db, const rs_catalog *cat)
 {
     for (uint32_t i = 0; i < cat->nmodels; i++)
-        if (!rs_model_find(db, cat->models[i].name))
+        if (!rs_schema_model_find(db, cat->models[i].name))
             return rs_error_set(NULL, STORE_ESCHEMA, "%s: in the file, not in the schema",
                                 cat->models[i].name);
     /* Every model of the file is one of the schema's: more of them means one is listed twice
@@ -329,11 +329,11 @@ int rs_catalog_apply(store *db, const rs_catalog *cat)
     if (cat->nmodels > db->nmodels)
         return rs_error_set(NULL, STORE_ECORRUPT, "the catalog lists a model twice");
     for (uint32_t i = 0; i < cat->nmodels; i++) {
-        int rc = model_matches(rs_model_find(db, cat->models[i].name), &cat->models[i]);
+        int rc = model_matches(rs_schema_model_find(db, cat->models[i].name), &cat->models[i]);
         if (rc)
             return rc;
     }
     for (uint32_t i = 0; i < cat->nmodels; i++)
-        number_fields(rs_model_find(db, cat->models[i].name), &cat->models[i]);
+        number_fields(rs_schema_model_find(db, cat->models[i].name), &cat->models[i]);
     return STORE_OK;
 }

@@ -29,7 +29,7 @@
 
 enum { HEADER = 10, FIELD_HEAD = 3 };
 
-enum rs_tag rs_tag_of(store_type type)
+enum rs_tag rs_codec_tag_of(store_type type)
 {
     static const enum rs_tag tags[] = {
         [STORE_CHAR] = RS_TAG_STR, [STORE_TEXT] = RS_TAG_STR,   [STORE_INT] = RS_TAG_INT,
@@ -40,7 +40,7 @@ enum rs_tag rs_tag_of(store_type type)
 
 static enum rs_tag tag_of(const store_fld *f, const store_obj *o)
 {
-    return rs_field_null(f, o) ? RS_TAG_NULL : rs_tag_of(f->type);
+    return rs_field_null(f, o) ? RS_TAG_NULL : rs_codec_tag_of(f->type);
 }
 
 static size_t payload_size(enum rs_tag tag, const store_fld *f, const store_obj *o)
@@ -60,7 +60,7 @@ static size_t payload_size(enum rs_tag tag, const store_fld *f, const store_obj 
     }
 }
 
-size_t rs_rec_size(const store_obj *o)
+size_t rs_codec_size(const store_obj *o)
 {
     const store_model *m = o->model;
     size_t n = HEADER;
@@ -107,7 +107,7 @@ static uint64_t checksum(const uint8_t *body, size_t len, uint64_t id)
     return XXH3_64bits_withSeed(body, len, id);
 }
 
-uint64_t rs_rec_encode(const store_obj *o, uint8_t *out)
+uint64_t rs_codec_encode(const store_obj *o, uint8_t *out)
 {
     const store_model *m = o->model;
     uint8_t *p = out + HEADER;
@@ -119,12 +119,12 @@ uint64_t rs_rec_encode(const store_obj *o, uint8_t *out)
     return h;
 }
 
-uint64_t rs_rec_hash(const void *p)
+uint64_t rs_codec_hash(const void *p)
 {
     return rs_get_u64(p);
 }
 
-int rs_rec_open(rs_rec_reader *r, const void *p, size_t len, uint64_t id)
+int rs_codec_open(rs_rec_reader *r, const void *p, size_t len, uint64_t id)
 {
     const uint8_t *b = p;
     if (len < HEADER || checksum(b + 8, len - 8, id) != rs_get_u64(b))
@@ -135,7 +135,7 @@ int rs_rec_open(rs_rec_reader *r, const void *p, size_t len, uint64_t id)
     return 0;
 }
 
-int rs_rec_next(rs_rec_reader *r, rs_rec_field *f)
+int rs_codec_next(rs_rec_reader *r, rs_rec_field *f)
 {
     if (!r->left)
         return r->p == r->end ? 0 : -1;
@@ -171,7 +171,7 @@ int rs_rec_next(rs_rec_reader *r, rs_rec_field *f)
         need = 4 + (size_t)f->u.str.len;
         f->u.str.s = (const char *)q + 4;
         if (room >= need && (memchr(f->u.str.s, 0, f->u.str.len) ||
-                             rs_utf8_chars(f->u.str.s, f->u.str.len) < 0))
+                             rs_schema_utf8_chars(f->u.str.s, f->u.str.len) < 0))
             return -1;
         break;
     case RS_TAG_REF:

@@ -37,37 +37,38 @@ typedef struct rs_rec_field {
     } u;
 } rs_rec_field;
 
-/* A cursor over a record's fields, made by rs_rec_open(). */
+/* A cursor over a record's fields, made by rs_codec_open(). */
 typedef struct rs_rec_reader {
     const uint8_t *p, *end;
     uint32_t left;
 } rs_rec_reader;
 
-/* rs_tag_of() - the tag a non-null value of a field of TYPE (a valid store_type) is written with. */
-enum rs_tag rs_tag_of(store_type type);
+/* rs_codec_tag_of() - the tag a non-null value of a field of TYPE (a valid store_type) is
+ * written with. */
+enum rs_tag rs_codec_tag_of(store_type type);
 
-/* rs_rec_size() - the bytes O's record takes. */
-size_t rs_rec_size(const store_obj *o);
+/* rs_codec_size() - the bytes O's record takes. */
+size_t rs_codec_size(const store_obj *o);
 
 /*
- * rs_rec_encode() - write O's record into OUT (rs_rec_size(o) bytes); returns its checksum
+ * rs_codec_encode() - write O's record into OUT (rs_codec_size(o) bytes); returns its checksum
  * (also stored in its first 8 bytes), which the snapshot digest sums.
  */
-uint64_t rs_rec_encode(const store_obj *o, uint8_t *out);
+uint64_t rs_codec_encode(const store_obj *o, uint8_t *out);
 
 /*
- * rs_rec_open() - check the LEN bytes at P as the record of id ID (checksum, field count)
+ * rs_codec_open() - check the LEN bytes at P as the record of id ID (checksum, field count)
  * and start reading its fields. Returns 0, or -1 if the bytes are not such a record.
  */
-int rs_rec_open(rs_rec_reader *r, const void *p, size_t len, uint64_t id);
+int rs_codec_open(rs_rec_reader *r, const void *p, size_t len, uint64_t id);
 
 /*
- * rs_rec_next() - the next field into *F: 1, 0 at the clean end, or -1 if the bytes are
+ * rs_codec_next() - the next field into *F: 1, 0 at the clean end, or -1 if the bytes are
  * malformed (an unknown tag, a length past the end, a string not UTF-8, bytes left over).
  */
-int rs_rec_next(rs_rec_reader *r, rs_rec_field *f);
+int rs_codec_next(rs_rec_reader *r, rs_rec_field *f);
 
-/* rs_rec_hash() - the checksum stored in a record of at least 8 bytes. */
-uint64_t rs_rec_hash(const void *p);
+/* rs_codec_hash() - the checksum stored in a record of at least 8 bytes. */
+uint64_t rs_codec_hash(const void *p);
 
 #endif

@@ -48,14 +48,14 @@ static void *tick_main(void *arg)
             break;
         pthread_mutex_unlock(&p->tick_lock);
         if (pending(db))
-            __atomic_store_n(&p->last_error, rs_persist_snapshot(db), __ATOMIC_RELAXED);
+            __atomic_store_n(&p->last_error, rs_snapshot_write(db), __ATOMIC_RELAXED);
         pthread_mutex_lock(&p->tick_lock);
     }
     pthread_mutex_unlock(&p->tick_lock);
     return NULL;
 }
 
-int rs_ticker_start(store *db)
+int rs_durable_start(store *db)
 {
     struct rs_persist *p = db->persist;
     if (pthread_create(&p->ticker, NULL, tick_main, db))
@@ -64,7 +64,7 @@ int rs_ticker_start(store *db)
     return STORE_OK;
 }
 
-void rs_ticker_stop(struct rs_persist *p)
+void rs_durable_stop(struct rs_persist *p)
 {
     if (!p->ticking)
         return;

@@ -48,7 +48,7 @@ static int io_code(int err)
                                                          : STORE_EIO;
 }
 
-int rs_mdb_error_at(const store *db, const char *path, int rc, const char *what)
+int rs_file_mdb_error_at(const store *db, const char *path, int rc, const char *what)
 {
     int code = rc == MDB_MAP_FULL ? STORE_EFULL
                : rc == MDB_CORRUPTED || rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH
@@ -57,9 +57,9 @@ int rs_mdb_error_at(const store *db, const char *path, int rc, const char *what)
     return rs_error_set(db, code, "%s: %s: %s", path, what, mdb_strerror(rc));
 }
 
-int rs_mdb_error(const store *db, int rc, const char *what)
+int rs_file_mdb_error(const store *db, int rc, const char *what)
 {
-    return rs_mdb_error_at(db, db && db->persist ? db->persist->path : "", rc, what);
+    return rs_file_mdb_error_at(db, db && db->persist ? db->persist->path : "", rc, what);
 }
 
 /*
@@ -88,7 +88,7 @@ int rs_file_full(int fd)
  * says what is wrong with the path: a missing directory, a missing file, a file that is
  * there already, a part of the path that is not a directory are STORE_EINVAL.
  */
-int rs_path_error(const store *db, const char *path, int err, const char *doing)
+int rs_file_path_error(const store *db, const char *path, int err, const char *doing)
 {
     if (err == ENOENT) {
         const char *slash = strrchr(path, '/');
@@ -114,7 +114,7 @@ int rs_path_error(const store *db, const char *path, int err, const char *doing)
     return rs_error_set(db, io_code(err), "%s: %s: %s", path, doing, strerror(err));
 }
 
-void rs_model_dbname(char *buf, size_t size, const char *name)
+void rs_file_dbname(char *buf, size_t size, const char *name)
 {
     snprintf(buf, size, "m.%s", name);
 }
@@ -319,7 +319,7 @@ static int open_regular(struct rs_persist *p, int *fd, struct stat *st)
     if (*fd < 0) /* there already (a dangling symlink, too: its target is created) */
         *fd = open(p->path, (ro ? O_RDONLY : O_RDWR | O_CREAT) | how, 0644);
     if (*fd < 0)
-        return rs_path_error(NULL, p->path, errno, ro ? "opening read-only" : "opening");
+        return rs_file_path_error(NULL, p->path, errno, ro ? "opening read-only" : "opening");
     int fl;
     if (fstat(*fd, st) || (fl = fcntl(*fd, F_GETFL)) == -1 ||
         fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK))
@@ -440,7 +440,7 @@ static int open_first(struct rs_persist *p)
     if (ro && p->maxdbs < SHARED_MAXDBS)
         p->maxdbs = SHARED_MAXDBS;
     if (!rc)
-        rc = rs_env_open(NULL, p);
+        rc = rs_file_env_open(NULL, p);
     if (ro) {
         p->file->env = p->env;
         p->file->maxdbs = p->maxdbs;
@@ -518,7 +518,7 @@ static int read_meta(int fd, off_t off, uint8_t m[RS_MDB_META_END], uint32_t *ps
  * (persist/pagecheck.c; a truncated file would give SIGBUS where LMDB touches its missing
  * pages). Otherwise ECORRUPT. The file may still end before the last page the meta names:
  * pages a transaction allocated and freed again are never written, so a process that dies
- * between a commit and the extension that follows it (rs_extend_file()) leaves such a file.
+ * between a commit and the extension that follows it (rs_file_extend()) leaves such a file.
  * Nothing reaches those pages; when PAD, the file is extended with zeros to cover them
  * before LMDB opens it (a read-only open leaves the file as it is).
  */
@@ -551,8 +551,8 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     if (last > (uint64_t)INT64_MAX / ps0 - 1 || (map && last >= map / ps0))
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a last page of %llu", path,
                             (unsigned long long)last);
-    int rc = rs_pagecheck(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,
-                          newer ? m0 : m1);
+    int rc = rs_pagecheck_file(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,
+                               newer ? m0 : m1);
     off_t need = (off_t)((last + 1) * ps0);
     if (!rc && pad && st.st_size < need && ftruncate(fd, need))
         rc = rs_error_set(NULL, io_code(errno), "%s: extending to %lld bytes: %s", path,
@@ -560,7 +560,7 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     return rc;
 }
 
-int rs_extend_file(const store *db, struct rs_persist *p, bool committed)
+int rs_file_extend(const store *db, struct rs_persist *p, bool committed)
 {
     MDB_envinfo info;
     MDB_stat stat;
@@ -584,7 +584,7 @@ int rs_extend_file(const store *db, struct rs_persist *p, bool committed)
 
 static int env_open(const store *errdb, struct rs_persist *p);
 
-int rs_env_open(const store *errdb, struct rs_persist *p)
+int rs_file_env_open(const store *errdb, struct rs_persist *p)
 {
     int held = hold_std_fds(); /* D9, also when a snapshot reopens a broken environment */
     int rc = env_open(errdb, p);
@@ -633,7 +633,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
 #endif
     rc = mdb_env_create(&p->env);
     if (rc)
-        return rs_mdb_error_at(errdb, p->path, rc, "creating the environment");
+        return rs_file_mdb_error_at(errdb, p->path, rc, "creating the environment");
     rc = mdb_env_set_mapsize(p->env, p->map_size);
     if (!rc)
         rc = mdb_env_set_maxdbs(p->env, p->maxdbs);
@@ -642,7 +642,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
     if (rc) {
         mdb_env_close(p->env);
         p->env = NULL;
-        return rs_mdb_error_at(errdb, p->path, rc, "opening");
+        return rs_file_mdb_error_at(errdb, p->path, rc, "opening");
     }
     MDB_envinfo info;
     if (!mdb_env_info(p->env, &info) && info.me_mapsize > p->map_size) /* a file keeps its map */
@@ -654,7 +654,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
     if (rc == ENOMEM) {
         mdb_env_close(p->env);
         p->env = NULL;
-        return rs_mdb_error_at(errdb, p->path, rc, "checking for dead readers");
+        return rs_file_mdb_error_at(errdb, p->path, rc, "checking for dead readers");
     }
     return STORE_OK;
 }
@@ -681,7 +681,7 @@ static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *ca
     if (rc)
         return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE
                    ? rs_error_set(NULL, STORE_ECORRUPT, "%s: no catalog", p->path)
-                   : rs_mdb_error_at(NULL, p->path, rc, "reading the catalog");
+                   : rs_file_mdb_error_at(NULL, p->path, rc, "reading the catalog");
     rc = rs_catalog_decode(cat, val.mv_data, val.mv_size);
     if (rc == -1)
         return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
@@ -702,7 +702,7 @@ static int rewrite_all(store_model *m)
 {
     uint64_t pos = 0;
     for (store_obj *o; (o = rs_arena_scan(&m->arena, &pos));)
-        rs_dirty_mark(o);
+        rs_obj_mark_dirty(o);
     return STORE_OK;
 }
 
@@ -753,7 +753,7 @@ static int kv_open(void *ctx, const char *name, size_t *count, void **cursor)
     if (!rc && (rc = mdb_cursor_open(txn, dbi, &w->cur)))
         free(w);
     if (rc)
-        return rs_mdb_error(NULL, rc, "reading a database");
+        return rs_file_mdb_error(NULL, rc, "reading a database");
     *count = st.ms_entries;
     *cursor = w;
     return STORE_OK;
@@ -769,7 +769,7 @@ static int kv_next(void *cursor, const void **key, size_t *klen, const void **va
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
-        return rs_mdb_error(NULL, rc, "reading a database");
+        return rs_file_mdb_error(NULL, rc, "reading a database");
     *key = k.mv_data;
     *klen = k.mv_size;
     *val = v.mv_data;
@@ -800,7 +800,7 @@ static int load_txn(store *db, struct rs_persist *p)
     MDB_txn *txn;
     int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
     if (rc)
-        return rs_mdb_error_at(NULL, p->path, rc, "beginning a read");
+        return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
     rs_catalog cat;
     rc = read_catalog(p, txn, &cat);
     if (rc) {
@@ -819,7 +819,7 @@ static int load_txn(store *db, struct rs_persist *p)
                           info.me_last_txnid, (unsigned long long)cat.txnid);
     rs_kv kv = {.ctx = txn, .open = kv_open, .next = kv_next, .close = kv_close};
     if (!rc)
-        rc = rs_load(db, &kv, &cat);
+        rc = rs_load_store(db, &kv, &cat);
     mdb_txn_abort(txn);
     if (!rc)
         rc = adopt(db, p, &cat);
@@ -950,7 +950,7 @@ static int persist_new(store *db, const char *path, const store_options *opts,
     return STORE_OK;
 }
 
-int rs_persist_open(store *db, const char *path, const store_options *opts)
+int rs_file_open(store *db, const char *path, const store_options *opts)
 {
     struct rs_persist *p = NULL;
     int rc = check_lmdb(path);
@@ -968,7 +968,7 @@ int rs_persist_open(store *db, const char *path, const store_options *opts)
     }
     db->persist = p;
     if (p->durability == STORE_DURABLE_INTERVAL && !(p->flags & STORE_OPEN_READONLY) &&
-        (rc = rs_ticker_start(db))) {
+        (rc = rs_durable_start(db))) {
         db->persist = NULL;
         remove_made(p);
         persist_free(p);
@@ -977,7 +977,7 @@ int rs_persist_open(store *db, const char *path, const store_options *opts)
     return STORE_OK;
 }
 
-int rs_persist_close(store *db)
+int rs_file_close(store *db)
 {
     struct rs_persist *p = db->persist;
     if (getpid() != p->pid) {
@@ -988,19 +988,19 @@ int rs_persist_close(store *db)
         persist_free(p);
         return rs_error_set(db, STORE_EFORK, "store_close: called from a forked child");
     }
-    rs_ticker_stop(p);
-    int rc = p->flags & STORE_OPEN_READONLY ? STORE_OK : rs_persist_snapshot(db);
+    rs_durable_stop(p);
+    int rc = p->flags & STORE_OPEN_READONLY ? STORE_OK : rs_snapshot_write(db);
     db->persist = NULL;
     persist_free(p);
     return rc;
 }
 
-bool rs_persist_each_write(const store *db)
+bool rs_file_each_write(const store *db)
 {
     return db->persist->durability == STORE_DURABLE_EACH_WRITE;
 }
 
-void rs_persist_stat(const store *db, store_stats *st)
+void rs_file_stat(const store *db, store_stats *st)
 {
     const struct rs_persist *p = db->persist;
     if (!p)
@@ -1022,7 +1022,7 @@ static int read_file_catalog(struct rs_persist *p, rs_catalog *cat)
     MDB_txn *txn;
     int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
     if (rc)
-        return rs_mdb_error_at(NULL, p->path, rc, "beginning a read");
+        return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
     rc = read_catalog(p, txn, cat);
     mdb_txn_abort(txn);
     if (rc == 1)
@@ -1030,7 +1030,7 @@ static int read_file_catalog(struct rs_persist *p, rs_catalog *cat)
     return rc;
 }
 
-int rs_persist_read_schema(const char *path, store_schema **out)
+int rs_file_read_schema(const char *path, store_schema **out)
 {
     /* Through the registry like any read-only open: never a second environment. */
     struct rs_persist p = {.fd = -1, .path = (char *)path, .flags = STORE_OPEN_READONLY,

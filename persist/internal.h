@@ -49,24 +49,24 @@ struct rs_persist {
     int last_error;
 };
 
-/* rs_ticker_start() / rs_ticker_stop() - the background snapshots of STORE_DURABLE_INTERVAL
+/* rs_durable_start() / rs_durable_stop() - the background snapshots of STORE_DURABLE_INTERVAL
  * (persist/durable.c). Start returns STORE_OK or STORE_ENOMEM; stop waits for the thread. */
-int rs_ticker_start(store *db);
-void rs_ticker_stop(struct rs_persist *p);
+int rs_durable_start(store *db);
+void rs_durable_stop(struct rs_persist *p);
 
-/* rs_mdb_error() - STORE_E* for LMDB's RC from WHAT, with LMDB's message in the detail,
- * which names DB's file; rs_mdb_error_at() names PATH (DB may be NULL: while opening). A full
- * disk, a quota or a file size limit is STORE_ENOSPC. */
-int rs_mdb_error(const store *db, int rc, const char *what);
-int rs_mdb_error_at(const store *db, const char *path, int rc, const char *what);
+/* rs_file_mdb_error() - STORE_E* for LMDB's RC from WHAT, with LMDB's message in the detail,
+ * which names DB's file; rs_file_mdb_error_at() names PATH (DB may be NULL: while opening). A
+ * full disk, a quota or a file size limit is STORE_ENOSPC. */
+int rs_file_mdb_error(const store *db, int rc, const char *what);
+int rs_file_mdb_error_at(const store *db, const char *path, int rc, const char *what);
 
 /*
- * rs_path_error() - STORE_E* for the errno ERR of opening PATH, DOING naming the call, with
+ * rs_file_path_error() - STORE_E* for the errno ERR of opening PATH, DOING naming the call, with
  * the detail: a missing directory ("the directory ... does not exist"), a missing or
  * existing file, a part of the path that is not a directory are STORE_EINVAL; a full disk
  * STORE_ENOSPC; others STORE_EIO.
  */
-int rs_path_error(const store *db, const char *path, int err, const char *doing);
+int rs_file_path_error(const store *db, const char *path, int err, const char *doing);
 
 /*
  * rs_file_full() - after a write to FD failed with EIO (LMDB's code for a write cut short,
@@ -77,32 +77,32 @@ int rs_path_error(const store *db, const char *path, int err, const char *doing)
 int rs_file_full(int fd);
 
 /*
- * rs_env_open() - (re)create P's environment on P->path with P's flags and map size. A
+ * rs_file_env_open() - (re)create P's environment on P->path with P's flags and map size. A
  * failure's detail goes to store_errmsg(ERRDB): NULL while opening.
  */
-int rs_env_open(const store *errdb, struct rs_persist *p);
+int rs_file_env_open(const store *errdb, struct rs_persist *p);
 
-/* rs_load() - read CAT's models, and its change log over them, from KV into the empty
+/* rs_load_store() - read CAT's models, and its change log over them, from KV into the empty
  * store DB (persist/load.c). */
-int rs_load(store *db, const rs_kv *kv, const rs_catalog *cat);
+int rs_load_store(store *db, const rs_kv *kv, const rs_catalog *cat);
 
-/* rs_model_dbname() - the LMDB database name of model NAME, into BUF of SIZE bytes. */
-void rs_model_dbname(char *buf, size_t size, const char *name);
+/* rs_file_dbname() - the LMDB database name of model NAME, into BUF of SIZE bytes. */
+void rs_file_dbname(char *buf, size_t size, const char *name);
 
 /*
- * rs_pagecheck() - D2: walk the page tree that META (the newest meta page's first bytes)
+ * rs_pagecheck_file() - D2: walk the page tree that META (the newest meta page's first bytes)
  * reaches in the file FD of FILE_SIZE bytes and PSIZE-byte pages, with pread, and check that
  * OTHER (the other meta page) does not lead to a newer snapshot. STORE_OK, STORE_ECORRUPT or
  * STORE_ENOMEM, the detail in store_errmsg(NULL) (persist/pagecheck.c).
  */
-int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
-                 const uint8_t *meta, const uint8_t *other);
+int rs_pagecheck_file(int fd, const char *path, uint64_t file_size, uint32_t psize,
+                      const uint8_t *meta, const uint8_t *other);
 
 /*
- * rs_extend_file() - D2: grow the data file to cover LMDB's last page. COMMITTED: right after
+ * rs_file_extend() - D2: grow the data file to cover LMDB's last page. COMMITTED: right after
  * the commit of snapshot P->generation, which the detail of a failure then says is made;
  * otherwise the retry that the next snapshot makes first.
  */
-int rs_extend_file(const store *db, struct rs_persist *p, bool committed);
+int rs_file_extend(const store *db, struct rs_persist *p, bool committed);
 
 #endif

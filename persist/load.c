@@ -62,15 +62,15 @@ static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
         }
         return 0;
     }
-    if (rf->tag != rs_tag_of(f->type))
+    if (rf->tag != rs_codec_tag_of(f->type))
         return -1;
     switch (rf->tag) {
     case RS_TAG_STR: {
         /* No more characters than bytes: count them only when the bytes could be too many. */
         if (f->type == STORE_CHAR && rf->u.str.len > f->max_length &&
-            (size_t)rs_utf8_chars(rf->u.str.s, rf->u.str.len) > f->max_length)
+            (size_t)rs_schema_utf8_chars(rf->u.str.s, rf->u.str.len) > f->max_length)
             return -1;
-        return rs_str_set_fresh(o, f, rf->u.str.s, rf->u.str.len) ? -2 : 0;
+        return rs_obj_str_set_fresh(o, f, rf->u.str.s, rf->u.str.len) ? -2 : 0;
     }
     case RS_TAG_REF:
         if (!rf->u.ref.id)
@@ -130,7 +130,7 @@ static int fill_missing(store_model *m, store_obj *o, const loaded *l)
 static int load_record(store_model *m, uint64_t id, const void *rec, size_t len, loaded *l)
 {
     rs_rec_reader r;
-    if (rs_rec_open(&r, rec, len, id))
+    if (rs_codec_open(&r, rec, len, id))
         return CORRUPT("%s %" PRIu64 ": the record is damaged (checksum)", m->name, id);
     if (rs_obj_get(m, id))
         return CORRUPT("%s %" PRIu64 ": two records", m->name, id);
@@ -143,7 +143,7 @@ static int load_record(store_model *m, uint64_t id, const void *rec, size_t len,
     l->objs[l->n++] = o;
     rs_rec_field rf;
     int more;
-    while ((more = rs_rec_next(&r, &rf)) == 1) {
+    while ((more = rs_codec_next(&r, &rf)) == 1) {
         store_fld *f = field_by_fid(m, rf.fid);
         if (!f || l->seen[f - m->fields] == id)
             return CORRUPT("%s %" PRIu64 ": unknown or repeated field %u", m->name, id, rf.fid);
@@ -206,7 +206,7 @@ static int scan_model(const rs_kv *kv, store_model *m, const rs_cat_model *cm, l
     char name[512];
     size_t entries = 0;
     void *cur = NULL;
-    rs_model_dbname(name, sizeof name, m->name);
+    rs_file_dbname(name, sizeof name, m->name);
     int rc = kv->open(kv->ctx, name, &entries, &cur);
     if (rc == 1 && cm->count)
         return CORRUPT("%s: the catalog says %" PRIu64 " records, there are none", m->name,
@@ -232,7 +232,7 @@ static int scan_model(const rs_kv *kv, store_model *m, const rs_cat_model *cm, l
         else if (vlen < 8)
             rc = CORRUPT("%s %" PRIu64 ": a record of %zu bytes", m->name, id, vlen);
         else if (!(rc = load_one(m, id, val, vlen, l, log)))
-            hsum += rs_rec_hash(val);
+            hsum += rs_codec_hash(val);
     }
     if (cur)
         kv->close(cur);
@@ -270,7 +270,7 @@ static int read_entry(store *db, loaded *all, changes *log, const void *val, siz
         return CORRUPT("the change log's entry %" PRIu64 " is damaged (checksum)", gen);
     while ((more = rs_log_next(&r, &c)) == 1) {
         rs_rec_reader check;
-        if (c.len && rs_rec_open(&check, c.rec, c.len, c.id))
+        if (c.len && rs_codec_open(&check, c.rec, c.len, c.id))
             return CORRUPT("%s %" PRIu64 ": a logged record is damaged (checksum)", c.model,
                            c.id);
         if (log->n == log->cap) {
@@ -357,7 +357,7 @@ static int sort_children(const store_fld *f, store_obj *parent)
     qsort_r(kids, n, sizeof *kids, by_seq, (void *)f);
     rs_rel_clear(parent, f);
     for (k = 0; k < n; k++)
-        rs_link_join(f, parent, kids[k], rs_fk_seq(kids[k], f));
+        rs_obj_link_join(f, parent, kids[k], rs_fk_seq(kids[k], f));
     free(kids);
     return STORE_OK;
 }
@@ -413,7 +413,7 @@ static int resolve_fk(store *db, store_fld *f, const loaded *l)
             late[nlate++] = p;
         }
         rs_fk_parent_set(o, f, p);
-        rs_link_join(f, p, o, seq);
+        rs_obj_link_join(f, p, o, seq);
         if (seq > db->join_seq)
             db->join_seq = seq;
     }
@@ -493,7 +493,7 @@ static int check_catalog(const rs_catalog *cat)
     return STORE_OK;
 }
 
-int rs_load(store *db, const rs_kv *kv, const rs_catalog *cat)
+int rs_load_store(store *db, const rs_kv *kv, const rs_catalog *cat)
 {
     int rc = check_catalog(cat);
     if (rc)

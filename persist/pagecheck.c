@@ -332,8 +332,8 @@ static uint64_t pages_below(uint64_t file_pages, uint64_t last)
     return last < file_pages ? last + 1 : file_pages;
 }
 
-int rs_pagecheck(int fd, const char *path, uint64_t file_size, uint32_t psize,
-                 const uint8_t *meta, const uint8_t *other)
+int rs_pagecheck_file(int fd, const char *path, uint64_t file_size, uint32_t psize,
+                      const uint8_t *meta, const uint8_t *other)
 {
     uint64_t last = rs_mdb_u64(meta + RS_MDB_META_LAST_PG);
     uint64_t other_last = rs_mdb_u64(other + RS_MDB_META_LAST_PG);

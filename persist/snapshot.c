@@ -49,7 +49,7 @@ static uint64_t log_limit(store *db, MDB_txn *txn)
         char name[512];
         MDB_dbi dbi;
         MDB_stat st;
-        rs_model_dbname(name, sizeof name, db->models[i].name);
+        rs_file_dbname(name, sizeof name, db->models[i].name);
         if (!mdb_dbi_open(txn, name, MDB_INTEGERKEY, &dbi) && !mdb_stat(txn, dbi, &st))
             bytes += (uint64_t)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
                      st.ms_psize;
@@ -81,7 +81,7 @@ static void batch_free(batch *b)
 static void list_changes(store *db, uint32_t i, batch *b)
 {
     rs_arena *a = &db->models[i].arena;
-    rs_mark_sort(a);
+    rs_arena_mark_sort(a);
     for (size_t k = 0; k < a->nmarked; k++) {
         uint64_t base = (uint64_t)a->marked[k] << RS_CHUNK_SHIFT;
         const rs_chunk_meta *m = &a->meta[a->marked[k]];
@@ -92,7 +92,7 @@ static void list_changes(store *db, uint32_t i, batch *b)
                 bool tomb = rs_mark_test(a, id, RS_MARK_TOMB);
                 b->changes[b->n++] = (change){.model = i, .tomb = tomb, .id = id,
                                               .obj = tomb ? NULL : rs_arena_at(a, id)};
-                rs_mark_set(a, id, tomb ? RS_MARK_TOMB_OUT : RS_MARK_DIRTY_OUT, true);
+                rs_arena_mark_set(a, id, tomb ? RS_MARK_TOMB_OUT : RS_MARK_DIRTY_OUT, true);
             }
         }
     }
@@ -125,7 +125,7 @@ static int gather(store *db, batch *b)
     for (size_t k = 0; k < b->n; k++) {
         change *c = &b->changes[k];
         c->off = bytes;
-        c->len = c->tomb ? 0 : rs_rec_size(c->obj);
+        c->len = c->tomb ? 0 : rs_codec_size(c->obj);
         bytes += c->len;
     }
     if (!(b->bytes = malloc(bytes ? bytes : 1))) {
@@ -134,7 +134,7 @@ static int gather(store *db, batch *b)
     }
     for (size_t k = 0; k < b->n; k++)
         if (!b->changes[k].tomb)
-            b->changes[k].hash = rs_rec_encode(b->changes[k].obj, b->bytes + b->changes[k].off);
+            b->changes[k].hash = rs_codec_encode(b->changes[k].obj, b->bytes + b->changes[k].off);
     b->join_seq = db->join_seq;
     return STORE_OK;
 }
@@ -144,7 +144,7 @@ static int gather(store *db, batch *b)
 static void settle(store *db, bool ok)
 {
     for (uint32_t i = 0; i < db->nmodels; i++)
-        rs_mark_settle(&db->models[i].arena, ok);
+        rs_arena_mark_settle(&db->models[i].arena, ok);
 }
 
 /* One model's database being written, through one cursor: puts and deletes in id order
@@ -158,7 +158,7 @@ typedef struct writer {
 static int open_model_db(store *db, MDB_txn *txn, uint32_t model, MDB_dbi *dbi)
 {
     char name[512];
-    rs_model_dbname(name, sizeof name, db->models[model].name);
+    rs_file_dbname(name, sizeof name, db->models[model].name);
     return mdb_dbi_open(txn, name, MDB_CREATE | MDB_INTEGERKEY, dbi);
 }
 
@@ -194,7 +194,7 @@ static int apply(writer *w, uint64_t oid, const void *rec, size_t len, uint64_t 
         return rc;
     bool found = !rc;
     if (found) {
-        s->hsum -= old.mv_size >= 8 ? rs_rec_hash(old.mv_data) : 0;
+        s->hsum -= old.mv_size >= 8 ? rs_codec_hash(old.mv_data) : 0;
         s->count--;
     }
     if (!rec)
@@ -232,7 +232,7 @@ static int fold_entry(store *db, MDB_txn *txn, const uint8_t *p, size_t len, uin
         if (!rc && c.len && c.len < 8)
             rc = MDB_CORRUPTED; /* the loader checks every logged record; never trust one */
         if (!rc)
-            rc = apply(&w, c.id, c.rec, c.len, c.len ? rs_rec_hash(c.rec) : 0, &b->state[m]);
+            rc = apply(&w, c.id, c.rec, c.len, c.len ? rs_codec_hash(c.rec) : 0, &b->state[m]);
     }
     writer_close(&w);
     return rc ? rc : more < 0 ? MDB_CORRUPTED : 0;
@@ -457,7 +457,7 @@ static int grow_map(store *db, struct rs_persist *p)
     size_t next = size > p->map_max / 2 ? p->map_max : size * 2;
     int rc = mdb_env_set_mapsize(p->env, next);
     if (rc)
-        return rs_mdb_error(db, rc, "growing the map");
+        return rs_file_mdb_error(db, rc, "growing the map");
     __atomic_store_n(&p->map_size, next, __ATOMIC_RELAXED); /* store_stat() reads it */
     return STORE_OK;
 }
@@ -485,7 +485,7 @@ static int write_batch(store *db, batch *b, uint64_t *now)
         if (rc) {
             p->broken = true; /* D4: reopen before the next snapshot */
             int full = rc == EIO ? rs_file_full(p->fd) : 0; /* a write cut short */
-            return rs_mdb_error(db, full ? full : rc, what);
+            return rs_file_mdb_error(db, full ? full : rc, what);
         }
         return STORE_OK;
     }
@@ -512,13 +512,13 @@ static int reopen_if_broken(store *db, struct rs_persist *p)
         return STORE_OK;
     mdb_env_close(p->env);
     p->env = NULL;
-    int rc = rs_env_open(db, p);
+    int rc = rs_file_env_open(db, p);
     if (!rc)
         p->broken = false;
     return rc;
 }
 
-int rs_persist_snapshot(store *db)
+int rs_snapshot_write(store *db)
 {
     struct rs_persist *p = db->persist;
     if (getpid() != p->pid)
@@ -528,7 +528,7 @@ int rs_persist_snapshot(store *db)
     pthread_mutex_lock(&p->snap);
     batch b = {.n = 0};
     int rc = reopen_if_broken(db, p);
-    if (!rc && p->short_file && !(rc = rs_extend_file(db, p, false)))
+    if (!rc && p->short_file && !(rc = rs_file_extend(db, p, false)))
         p->short_file = false;
     if (!rc) {
         rs_lock_write(&db->lock);
@@ -553,7 +553,7 @@ int rs_persist_snapshot(store *db)
         /* The snapshot is committed (and accounted: nothing of it is pending). If the file
          * cannot be extended to its last page, the code says why and the detail that the
          * snapshot is made; the next snapshot (or close) extends it before anything else. */
-        if (!rc && (rc = rs_extend_file(db, p, true)))
+        if (!rc && (rc = rs_file_extend(db, p, true)))
             p->short_file = true;
     }
     batch_free(&b);
@@ -580,7 +580,7 @@ static int copy_to(store *db, struct rs_persist *p, int fd, const char *path)
         return STORE_OK;
     char doing[64];
     snprintf(doing, sizeof doing, "backup: %s", what);
-    return rs_mdb_error_at(db, path, rc, doing);
+    return rs_file_mdb_error_at(db, path, rc, doing);
 }
 
 /* Removes PATH if it is still MINE, the file the failed backup created. */
@@ -592,7 +592,7 @@ static void remove_copy(const struct stat *mine, const char *path)
         unlink(path);
 }
 
-int rs_persist_backup(store *db, const char *path)
+int rs_snapshot_backup(store *db, const char *path)
 {
     struct rs_persist *p = db->persist;
     if (getpid() != p->pid)
@@ -601,7 +601,7 @@ int rs_persist_backup(store *db, const char *path)
      * call made is removed if the copy fails. */
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return rs_path_error(db, path, errno, "backup of the store");
+        return rs_file_path_error(db, path, errno, "backup of the store");
     struct stat mine = {.st_ino = 0};
     int rc = fstat(fd, &mine) ? rs_error_set(db, STORE_EIO, "%s: backup: %s", path,
                                              strerror(errno))

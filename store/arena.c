@@ -200,7 +200,7 @@ static bool chunk_marked(const rs_chunk_meta *m)
     return false;
 }
 
-void rs_mark_set(rs_arena *a, uint64_t id, int plane, bool on)
+void rs_arena_mark_set(rs_arena *a, uint64_t id, int plane, bool on)
 {
     size_t c = (size_t)(id >> RS_CHUNK_SHIFT);
     rs_chunk_meta *m = &a->meta[c];
@@ -222,7 +222,7 @@ static int by_number(const void *x, const void *y)
     return (a > b) - (a < b);
 }
 
-void rs_mark_sort(rs_arena *a)
+void rs_arena_mark_sort(rs_arena *a)
 {
     if (a->nmarked > 1)
         qsort(a->marked, a->nmarked, sizeof *a->marked, by_number);
@@ -233,7 +233,7 @@ static size_t popcount(uint64_t w)
     return (size_t)__builtin_popcountll(w);
 }
 
-void rs_mark_settle(rs_arena *a, bool written)
+void rs_arena_mark_settle(rs_arena *a, bool written)
 {
     size_t keep = 0;
     for (size_t k = 0; k < a->nmarked; k++) {

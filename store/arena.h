@@ -130,18 +130,18 @@ static inline bool rs_mark_test(const rs_arena *a, uint64_t id, int plane)
     return m->bits[plane][s / 64] >> (s % 64) & 1;
 }
 
-/* rs_mark_set() - set or clear mark PLANE of ID (its chunk reserved). Never allocates:
+/* rs_arena_mark_set() - set or clear mark PLANE of ID (its chunk reserved). Never allocates:
  * the list of marked chunks always has room for every chunk. */
-void rs_mark_set(rs_arena *a, uint64_t id, int plane, bool on);
+void rs_arena_mark_set(rs_arena *a, uint64_t id, int plane, bool on);
 
-/* rs_mark_sort() - put the list of marked chunks in chunk order (for a walk in id order). */
-void rs_mark_sort(rs_arena *a);
+/* rs_arena_mark_sort() - put the list of marked chunks in chunk order (for a walk in id order). */
+void rs_arena_mark_sort(rs_arena *a);
 
 /*
- * rs_mark_settle() - after a snapshot: if WRITTEN, the DIRTY and TOMB bits still in flight
+ * rs_arena_mark_settle() - after a snapshot: if WRITTEN, the DIRTY and TOMB bits still in flight
  * are cleared (they were written); either way the in-flight planes are emptied, and chunks
  * left with no DIRTY or TOMB bit leave the list. Cost: the listed chunks.
  */
-void rs_mark_settle(rs_arena *a, bool written);
+void rs_arena_mark_settle(rs_arena *a, bool written);
 
 #endif

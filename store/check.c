@@ -83,7 +83,7 @@ static int check_relation(store *db, const store_fld *rel)
     return STORE_OK;
 }
 
-int rs_check(store *db)
+int rs_check_store(store *db)
 {
     assert(rs_lock_held(&db->lock));
     for (uint32_t i = 0; i < db->nmodels; i++) {

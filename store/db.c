@@ -29,7 +29,7 @@ int rs_db_open(store **out, const store_schema *s)
 
 void rs_db_close(store *db)
 {
-    rs_models_free(db);
+    rs_schema_models_free(db);
     rs_lock_destroy(&db->lock);
     rs_error_forget(db);
     free(db);

@@ -118,9 +118,9 @@ static void set_null_children(const doomed *d, store_obj *p)
             if (!is_doomed(d, c)) {
                 if (rel->unique || rel->indexed)
                     rs_vindex_remove(rel, c);
-                rs_link_remove(rel, p, c);
+                rs_obj_link_remove(rel, p, c);
                 rs_fk_parent_set(c, rel, NULL);
-                rs_dirty_mark(c);
+                rs_obj_mark_dirty(c);
             }
             c = next;
         }
@@ -138,11 +138,11 @@ static void detach(store_obj *o)
         if (f->unique || f->indexed)
             rs_vindex_remove(f, o);
         if (f->type == STORE_FK)
-            rs_link_remove(f, rs_fk_parent(o, f), o);
+            rs_obj_link_remove(f, rs_fk_parent(o, f), o);
     }
 }
 
-int rs_obj_delete(store *db, store_obj *o)
+int rs_delete_obj(store *db, store_obj *o)
 {
     assert(rs_lock_held_write(&db->lock));
     assert(rs_obj_live(o)); /* api/ checks it under the lock */
@@ -165,7 +165,7 @@ int rs_obj_delete(store *db, store_obj *o)
         store_obj *x = d.all[i];
         store_model *xm = x->model;
         uint64_t id = x->id;
-        rs_dirty_tomb(x);
+        rs_obj_mark_tomb(x);
         rs_obj_bury(x); /* frees its strings */
         xm->count--;
         rs_arena_drop(&xm->arena, id, xm->next_id);

@@ -123,7 +123,7 @@ static void put_model(buf *b, const store_model *m)
         put_object(b, o);
 }
 
-int rs_dump(store *db, char **out)
+int rs_dump_store(store *db, char **out)
 {
     buf b = {.p = NULL};
     for (uint32_t i = 0; i < db->nmodels && !b.failed; i++)

@@ -45,7 +45,7 @@ static int check_string(store *db, const store_fld *f, const char *s, uint64_t *
     if (len > STORE_STR_MAX)
         return rs_error_set(db, STORE_EINVAL, "%s.%s: more than STORE_STR_MAX (%zu) bytes",
                             m->name, f->name, (size_t)STORE_STR_MAX);
-    long chars = rs_utf8_chars(s, len);
+    long chars = rs_schema_utf8_chars(s, len);
     if (chars < 0)
         return rs_error_set(db, STORE_EINVAL, "%s.%s: the string is not valid UTF-8", m->name,
                             f->name);
@@ -120,7 +120,7 @@ typedef struct stage {
     const store_fld *named[STAGE_FIELDS];
 } stage;
 
-char *rs_str_new(const char *s, size_t len)
+char *rs_obj_str_new(const char *s, size_t len)
 {
     uint64_t *p = malloc(sizeof(uint64_t) + len + 1);
     if (!p)
@@ -132,7 +132,7 @@ char *rs_str_new(const char *s, size_t len)
     return c;
 }
 
-void rs_str_free(char *s)
+void rs_obj_str_free(char *s)
 {
     if (s)
         free(s - sizeof(uint64_t));
@@ -148,13 +148,13 @@ static void str_inline(store_obj *o, const store_fld *f, const char *s, size_t l
     memcpy(&o->w[f->word], room, sizeof room);
 }
 
-int rs_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t len)
+int rs_obj_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t len)
 {
     if (len <= RS_INLINE_MAX) {
         str_inline(o, f, s, len);
         return 0;
     }
-    char *c = rs_str_new(s, len);
+    char *c = rs_obj_str_new(s, len);
     if (!c)
         return -1;
     rs_word_set_ptr(o, f->word, c);
@@ -181,7 +181,7 @@ static void stage_free(stage *s, const store_model *m)
 {
     for (uint32_t j = 0; j < m->nfields; j++)
         if (s->st[j] & ST_OWN)
-            rs_str_free((char *)(uintptr_t)s->w[j]);
+            rs_obj_str_free((char *)(uintptr_t)s->w[j]);
     if (s->w != s->wbuf)
         free(s->w);
 }
@@ -231,7 +231,7 @@ static int check_values(store *db, const store_model *m, const store_value *v, b
 {
     uint64_t given = 0; /* the bytes of the strings V gives */
     for (const store_value *p = v; p->name; p++) {
-        const store_fld *f = rs_field_find(m, p->name);
+        const store_fld *f = rs_schema_field_find(m, p->name);
         if (!f)
             return rs_error_set(db, STORE_EINVAL, "%s: no field \"%s\"", m->name, p->name);
         uint32_t j = (uint32_t)(f - m->fields);
@@ -269,7 +269,7 @@ static int stage_value(stage *s, const store_fld *f, const store_value *v, bool 
             s->st[j] |= ST_BORROW;
             break;
         }
-        char *c = rs_str_new(v->u.s, len);
+        char *c = rs_obj_str_new(v->u.s, len);
         if (!c)
             return STORE_ENOMEM;
         s->w[j] = (uint64_t)(uintptr_t)c;
@@ -299,7 +299,7 @@ static int stage_values(store *db, stage *s, const store_model *m, const store_v
                         bool create)
 {
     for (size_t k = 0; v[k].name; k++) {
-        const store_fld *f = k < STAGE_FIELDS ? s->named[k] : rs_field_find(m, v[k].name);
+        const store_fld *f = k < STAGE_FIELDS ? s->named[k] : rs_schema_field_find(m, v[k].name);
         if (stage_value(s, f, &v[k], create))
             return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     }
@@ -339,7 +339,7 @@ static int stage_indexes(store *db, const stage *s, store_model *m, const store_
 
 /* ---- Reverse relations -------------------------------------------------------------------- */
 
-void rs_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq)
+void rs_obj_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq)
 {
     uint32_t h = fk->head, l = fk->link;
     store_obj *tail = rs_word_ptr(parent, h + 1);
@@ -356,10 +356,10 @@ void rs_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint
 
 static void link_append(const store_fld *fk, store_obj *parent, store_obj *child)
 {
-    rs_link_join(fk, parent, child, ++parent->model->db->join_seq);
+    rs_obj_link_join(fk, parent, child, ++parent->model->db->join_seq);
 }
 
-void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
+void rs_obj_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
 {
     uint32_t h = fk->head, l = fk->link;
     store_obj *next = rs_word_ptr(child, l), *prev = rs_word_ptr(child, l + 1);
@@ -379,23 +379,24 @@ void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
 
 /* ---- Changes since the last snapshot ------------------------------------------------------ */
 
-void rs_dirty_mark(store_obj *o)
+void rs_obj_mark_dirty(store_obj *o)
 {
     store_model *m = o->model;
     if (!m->db->track)
         return;
-    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY, true);
-    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false); /* dirty again, if being written */
+    rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY, true);
+    /* Dirty again, if a snapshot is writing it. */
+    rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false);
 }
 
-void rs_dirty_tomb(store_obj *o)
+void rs_obj_mark_tomb(store_obj *o)
 {
     store_model *m = o->model;
     if (!m->db->track)
         return;
-    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY, false);
-    rs_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false);
-    rs_mark_set(&m->arena, o->id, RS_MARK_TOMB, true);
+    rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY, false);
+    rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false);
+    rs_arena_mark_set(&m->arena, o->id, RS_MARK_TOMB, true);
 }
 
 /* ---- Commit ------------------------------------------------------------------------------- */
@@ -434,7 +435,7 @@ static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, ui
     if (reindex && !was_null)
         rs_vindex_remove(f, o);
     if (f->type == STORE_FK && !was_null)
-        rs_link_remove(f, (store_obj *)(uintptr_t)old, o);
+        rs_obj_link_remove(f, (store_obj *)(uintptr_t)old, o);
     if (st & ST_BORROW) {
         const char *s = (const char *)(uintptr_t)w;
         str_inline(o, f, s, strlen(s));
@@ -444,7 +445,7 @@ static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, ui
     if (f->null && !rs_is_string(f) && f->type != STORE_FK)
         null_bit_set(o, f, is_null);
     if (rs_is_string(f) && !fresh)
-        rs_obj_str_free(o, f, (char *)(uintptr_t)old_str);
+        rs_obj_str_drop(o, f, (char *)(uintptr_t)old_str);
     if (f->type == STORE_FK && !is_null)
         link_append(f, (store_obj *)(uintptr_t)w, o);
     if (reindex && !is_null)
@@ -485,7 +486,7 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
     m->next_id++;
     commit(&s, o, id, true);
     rs_obj_publish(o, id); /* last: a reader that finds the id finds the object whole */
-    rs_dirty_mark(o);
+    rs_obj_mark_dirty(o);
     m->count++;
     if (out)
         *out = o;
@@ -508,7 +509,7 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
         rc = stage_indexes(db, &s, m, o);
     if (!rc) {
         commit(&s, o, o->id, false);
-        rs_dirty_mark(o);
+        rs_obj_mark_dirty(o);
     }
     stage_free(&s, m);
     return rc;
@@ -519,7 +520,7 @@ void rs_obj_strings_free(store_obj *o)
     store_model *m = o->model;
     for (uint32_t j = 0; j < m->nfields; j++)
         if (rs_is_string(&m->fields[j]))
-            rs_obj_str_free(o, &m->fields[j], (char *)(uintptr_t)rs_str_get(o, &m->fields[j]));
+            rs_obj_str_drop(o, &m->fields[j], (char *)(uintptr_t)rs_str_get(o, &m->fields[j]));
 }
 
 /* ---- Lookup by value ---------------------------------------------------------------------- */

@@ -17,8 +17,8 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
 /* rs_obj_update() - store_update() under the write lock; all or nothing. */
 int rs_obj_update(store *db, store_obj *o, const store_value *v);
 
-/* rs_obj_delete() - store_delete() under the write lock; all or nothing (store/delete.c). */
-int rs_obj_delete(store *db, store_obj *o);
+/* rs_delete_obj() - store_delete() under the write lock; all or nothing (store/delete.c). */
+int rs_delete_obj(store *db, store_obj *o);
 
 /*
  * rs_obj_get() - the live object of M with ID, or NULL. Two loads: the chunk, the slot.
@@ -48,39 +48,39 @@ int rs_obj_get_by(store *db, store_model *m, const store_fld *f, const store_val
                   store_obj **out);
 
 /*
- * rs_link_join() - append CHILD to PARENT's reverse relation of foreign key FK, recording
+ * rs_obj_link_join() - append CHILD to PARENT's reverse relation of foreign key FK, recording
  * SEQ as the moment it joined (the loader gives the one from the file).
  */
-void rs_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq);
+void rs_obj_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq);
 
-/* rs_str_new() - a store string: a copy of the LEN bytes at S, NUL-ended, or NULL. */
-char *rs_str_new(const char *s, size_t len);
+/* rs_obj_str_new() - a store string: a copy of the LEN bytes at S, NUL-ended, or NULL. */
+char *rs_obj_str_new(const char *s, size_t len);
 
-/* rs_str_free() - free a store string; NULL is allowed. */
-void rs_str_free(char *s);
+/* rs_obj_str_free() - free a store string; NULL is allowed. */
+void rs_obj_str_free(char *s);
 
 /*
- * rs_str_set_fresh() - give field F of O, an object not yet published, the LEN bytes at S:
+ * rs_obj_str_set_fresh() - give field F of O, an object not yet published, the LEN bytes at S:
  * inside the slot if they fit, else a string of their own. 0, or -1 when out of memory.
  */
-int rs_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t len);
+int rs_obj_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t len);
 
-/* rs_obj_str_free() - free string S of O's field F unless it lives inside the slot. */
-static inline void rs_obj_str_free(const store_obj *o, const store_fld *f, char *s)
+/* rs_obj_str_drop() - free string S of O's field F unless it lives inside the slot. */
+static inline void rs_obj_str_drop(const store_obj *o, const store_fld *f, char *s)
 {
     if (s != rs_str_inline(o, f))
-        rs_str_free(s);
+        rs_obj_str_free(s);
 }
 
-/* rs_link_remove() - take CHILD out of PARENT's reverse relation of foreign key FK. */
-void rs_link_remove(const store_fld *fk, store_obj *parent, store_obj *child);
+/* rs_obj_link_remove() - take CHILD out of PARENT's reverse relation of foreign key FK. */
+void rs_obj_link_remove(const store_fld *fk, store_obj *parent, store_obj *child);
 
-/* rs_dirty_mark() - record that O was created or changed (only when the store has a file).
+/* rs_obj_mark_dirty() - record that O was created or changed (only when the store has a file).
  * Never fails: the marks sit beside the slots. */
-void rs_dirty_mark(store_obj *o);
+void rs_obj_mark_dirty(store_obj *o);
 
-/* rs_dirty_tomb() - record that O is deleted (before its slot is emptied). */
-void rs_dirty_tomb(store_obj *o);
+/* rs_obj_mark_tomb() - record that O is deleted (before its slot is emptied). */
+void rs_obj_mark_tomb(store_obj *o);
 
 /* rs_obj_strings_free() - free the strings O holds (before its slot is emptied). */
 void rs_obj_strings_free(store_obj *o);
@@ -103,7 +103,7 @@ static inline void rs_obj_bury(store_obj *o)
             continue;
         uint64_t w = __atomic_exchange_n(&o->w[f->word], 0, __ATOMIC_ACQ_REL);
         if (w && !(w & 1)) /* its own allocation, not bytes inside the slot */
-            rs_str_free((char *)(uintptr_t)w);
+            rs_obj_str_free((char *)(uintptr_t)w);
     }
     size_t words = (m->arena.slot_size - sizeof *o) / sizeof o->w[0];
     for (size_t i = 0; i < words; i++)

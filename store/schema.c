@@ -41,7 +41,7 @@ static bool is_identifier(const char *s)
     return true;
 }
 
-long rs_utf8_chars(const char *s, size_t len)
+long rs_schema_utf8_chars(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + len;
     long n = 0;
@@ -190,7 +190,7 @@ void rs_schema_free(store_schema *s)
 
 /* ---- Compiling ---------------------------------------------------------------------------- */
 
-store_fld *rs_field_find(const store_model *m, const char *name)
+store_fld *rs_schema_field_find(const store_model *m, const char *name)
 {
     for (uint32_t i = 0; i < m->nfields; i++)
         if (m->fields[i].name[0] == name[0] && !strcmp(m->fields[i].name, name))
@@ -198,7 +198,7 @@ store_fld *rs_field_find(const store_model *m, const char *name)
     return NULL;
 }
 
-store_fld *rs_relation_find(const store_model *m, const char *name)
+store_fld *rs_schema_relation_find(const store_model *m, const char *name)
 {
     for (uint32_t i = 0; i < m->nrels; i++)
         if (!strcmp(m->rels[i]->related_name, name))
@@ -206,7 +206,7 @@ store_fld *rs_relation_find(const store_model *m, const char *name)
     return NULL;
 }
 
-store_model *rs_model_find(const store *db, const char *name)
+store_model *rs_schema_model_find(const store *db, const char *name)
 {
     for (uint32_t i = 0; i < db->nmodels; i++)
         if (!strcmp(db->models[i].name, name))
@@ -248,7 +248,7 @@ static int check_field(const store_model *m, const store_fld *f)
         return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: a NaN default (NaN is not a value)",
                             mn, fn);
     if (d->kind == STORE_KIND_STR) {
-        long chars = rs_utf8_chars(d->u.s, strlen(d->u.s));
+        long chars = rs_schema_utf8_chars(d->u.s, strlen(d->u.s));
         if (chars < 0 || (f->type == STORE_CHAR && (size_t)chars > f->max_length))
             return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default does not fit the field",
                                 mn, fn);
@@ -354,7 +354,7 @@ static int relations_resolve(store *db)
                 return rc;
             if (f->type != STORE_FK)
                 continue;
-            if (!f->to || !(f->target = rs_model_find(db, f->to)))
+            if (!f->to || !(f->target = rs_schema_model_find(db, f->to)))
                 return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: FK to unknown model \"%s\"",
                                     m->name, f->name, f->to ? f->to : "(none)");
             if (!f->related_name && (rc = default_related_name(f)))
@@ -379,8 +379,8 @@ static int relations_resolve(store *db)
             if (f->type != STORE_FK)
                 continue;
             store_model *t = f->target;
-            if (!strcmp(f->related_name, "id") || rs_field_find(t, f->related_name) ||
-                rs_relation_find(t, f->related_name))
+            if (!strcmp(f->related_name, "id") || rs_schema_field_find(t, f->related_name) ||
+                rs_schema_relation_find(t, f->related_name))
                 return rs_error_set(NULL, STORE_ESCHEMA,
                                     "%s.%s: related_name \"%s\" is already a name on %s",
                                     m->name, f->name, f->related_name, t->name);
@@ -431,7 +431,7 @@ int rs_schema_compile(store *db, const store_schema *s)
     if (rc) {
         if (rc == STORE_ENOMEM)
             rs_error_set(NULL, rc, "out of memory compiling the schema");
-        rs_models_free(db);
+        rs_schema_models_free(db);
         return rc;
     }
     for (uint32_t i = 0; i < db->nmodels; i++)
@@ -446,7 +446,7 @@ static void objects_free(store_model *m)
         rs_obj_strings_free(o);
 }
 
-void rs_models_free(store *db)
+void rs_schema_models_free(store *db)
 {
     for (uint32_t i = 0; i < db->nmodels; i++) {
         store_model *m = &db->models[i];

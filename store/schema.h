@@ -34,17 +34,17 @@ void rs_schema_free(store_schema *s);
  */
 int rs_schema_compile(store *db, const store_schema *s);
 
-/* rs_models_free() - free DB's models and everything their objects own. */
-void rs_models_free(store *db);
+/* rs_schema_models_free() - free DB's models and everything their objects own. */
+void rs_schema_models_free(store *db);
 
-/* rs_model_find() - DB's model called NAME, or NULL. */
-store_model *rs_model_find(const store *db, const char *name);
+/* rs_schema_model_find() - DB's model called NAME, or NULL. */
+store_model *rs_schema_model_find(const store *db, const char *name);
 
-/* rs_field_find() - MODEL's field called NAME, or NULL. */
-store_fld *rs_field_find(const store_model *m, const char *name);
+/* rs_schema_field_find() - MODEL's field called NAME, or NULL. */
+store_fld *rs_schema_field_find(const store_model *m, const char *name);
 
-/* rs_relation_find() - the foreign key behind MODEL's reverse relation NAME, or NULL. */
-store_fld *rs_relation_find(const store_model *m, const char *name);
+/* rs_schema_relation_find() - the foreign key behind MODEL's reverse relation NAME, or NULL. */
+store_fld *rs_schema_relation_find(const store_model *m, const char *name);
 
 /*
  * rs_schema_short_name() - NAME fit for a message: itself when short, otherwise its first
@@ -55,7 +55,7 @@ store_fld *rs_relation_find(const store_model *m, const char *name);
 enum { RS_SHORT_NAME_KEEP = 32, RS_SHORT_NAME_SIZE = 64 };
 const char *rs_schema_short_name(char *buf, size_t size, const char *name);
 
-/* rs_utf8_chars() - how many code points the LEN bytes at S hold, or -1 if not UTF-8. */
-long rs_utf8_chars(const char *s, size_t len);
+/* rs_schema_utf8_chars() - how many code points the LEN bytes at S hold, or -1 if not UTF-8. */
+long rs_schema_utf8_chars(const char *s, size_t len);
 
 #endif

@@ -33,7 +33,7 @@ void rs_vindex_remove(store_fld *f, store_obj *o);
  * NULL. O(1) besides the hash probe: a group's head is its smallest id. */
 store_obj *rs_vindex_find(const store_fld *f, rs_probe p, const store_obj *except);
 
-/* rs_vindex_check() - rs_check() for F's index: STORE_OK or STORE_ECORRUPT, detail set. */
+/* rs_vindex_check() - rs_check_store() for F's index: STORE_OK or STORE_ECORRUPT, detail set. */
 int rs_vindex_check(store *db, const store_fld *f);
 
 #endif

@@ -171,7 +171,7 @@ static int count_calls(int want)
 static char *dump_of(void)
 {
     char *text = NULL;
-    return rs_dump(db, &text) == STORE_OK ? text : NULL;
+    return rs_dump_store(db, &text) == STORE_OK ? text : NULL;
 }
 
 static void phase_cancel(uint64_t *seed, store_obj *author)

@@ -90,7 +90,7 @@ void library_teardown(void)
 const char *dump_store(store *s)
 {
     char *text;
-    cr_assert_eq(rs_dump(s, &text), STORE_OK);
+    cr_assert_eq(rs_dump_store(s, &text), STORE_OK);
     cr_assert_lt(ndumps, MAX_DUMPS);
     dumps[ndumps++] = text;
     return text;
@@ -99,7 +99,7 @@ const char *dump_store(store *s)
 bool same_store(store *s, const char *before)
 {
     char *now;
-    cr_assert_eq(rs_dump(s, &now), STORE_OK);
+    cr_assert_eq(rs_dump_store(s, &now), STORE_OK);
     bool same = !strcmp(now, before);
     if (!same)
         cr_log_error("store changed:\n--- before\n%s--- now\n%s", before, now);

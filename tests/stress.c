@@ -260,7 +260,7 @@ static void *async_main(void *arg)
 static char *dump_of(store *d)
 {
     char *text = NULL;
-    return rs_dump(d, &text) == STORE_OK ? text : NULL;
+    return rs_dump_store(d, &text) == STORE_OK ? text : NULL;
 }
 
 static store_schema *make_schema(void)

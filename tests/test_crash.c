@@ -82,7 +82,7 @@ static uint64_t now_us(void)
 static uint64_t dump_hash(store *s)
 {
     char *text;
-    if (rs_dump(s, &text))
+    if (rs_dump_store(s, &text))
         return 0;
     uint64_t h = XXH3_64bits(text, strlen(text));
     free(text);
@@ -412,7 +412,7 @@ static void keep_dump(const char *path, store *d)
     char name[600], *text;
     snprintf(name, sizeof name, "%s.reopened.txt", path);
     FILE *f = fopen(name, "w");
-    if (f && rs_dump(d, &text) == STORE_OK) {
+    if (f && rs_dump_store(d, &text) == STORE_OK) {
         fputs(text, f);
         free(text);
     }

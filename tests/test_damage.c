@@ -249,7 +249,7 @@ static char *build_store(const char *path, int rounds, bool bulk, uint64_t *mark
     }
     check_invariants(d);
     char *text;
-    cr_assert_eq(rs_dump(d, &text), STORE_OK);
+    cr_assert_eq(rs_dump_store(d, &text), STORE_OK);
     cr_assert_eq(store_close(d), STORE_OK, "%s", store_errmsg(NULL));
     return text;
 }
@@ -279,7 +279,7 @@ static void child_probe(const char *path, const char *expect, int fd)
         store_stats st;
         p.check = store_check(d);
         p.gen = store_stat(d, &st) == STORE_OK ? st.generation : 0;
-        p.same = rs_dump(d, &text) == STORE_OK && expect && !strcmp(text, expect);
+        p.same = rs_dump_store(d, &text) == STORE_OK && expect && !strcmp(text, expect);
         /* No store_close(): it might write a snapshot, and the file must stay as it is. */
     }
     _exit(write(fd, &p, sizeof p) == (ssize_t)sizeof p ? 0 : 1);
@@ -399,7 +399,7 @@ Test(damage, an_empty_file_opens_as_a_new_empty_store)
     char *empty;
     cr_assert_eq(store_open(&d, dschema, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
     cr_assert_eq(store_open(&mem, dschema, NULL, NULL), STORE_OK);
-    cr_assert_eq(rs_dump(mem, &empty), STORE_OK);
+    cr_assert_eq(rs_dump_store(mem, &empty), STORE_OK);
     cr_assert(same_store(d, empty));
     store_stats st;
     store_stat(d, &st);

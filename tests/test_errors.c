@@ -89,7 +89,7 @@ static void reviews(store *d, int n, size_t body_len)
 static char *dump_of(store *d)
 {
     char *text;
-    cr_assert_eq(rs_dump(d, &text), STORE_OK);
+    cr_assert_eq(rs_dump_store(d, &text), STORE_OK);
     return text;
 }
 
@@ -247,7 +247,7 @@ static int snapshot_on_a_full_disk(void)
         return 11;
     char *before;
     reviews(d, 300, 3000); /* about a megabyte past the file's end */
-    rs_dump(d, &before);
+    rs_dump_store(d, &before);
     struct stat st;
     stat(path, &st);
     size_limit((rlim_t)st.st_size + 2048);
@@ -269,7 +269,7 @@ static int snapshot_on_a_full_disk(void)
     char *after;
     if (store_open(&d, schema, path, NULL))
         return 16;
-    rs_dump(d, &after);
+    rs_dump_store(d, &after);
     if (strcmp(before, after))
         return 17;
     store_close(d);

@@ -553,7 +553,7 @@ static void remove_file_dir(void)
 static void closed_library_file(void)
 {
     store *s = library_file();
-    cr_assert_eq(rs_dump(s, &file_dump), STORE_OK);
+    cr_assert_eq(rs_dump_store(s, &file_dump), STORE_OK);
     cr_assert_eq(store_close(s), STORE_OK);
 }
 
@@ -595,7 +595,7 @@ static void changed_library_file(void)
     cr_assert_eq(store_delete(sdb, o), STORE_OK);
     cr_assert_eq(store_create(sdb, A, (store_value[]){STORE_V_STR("name", "new"), {0}}, NULL),
                  STORE_OK);
-    cr_assert_eq(rs_dump(sdb, &file_dump), STORE_OK);
+    cr_assert_eq(rs_dump_store(sdb, &file_dump), STORE_OK);
     cr_assert_eq(store_stat(sdb, &file_stats), STORE_OK);
 }
 

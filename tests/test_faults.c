@@ -355,7 +355,7 @@ static state state_of(store *s)
     store_stats st;
     char *text;
     cr_assert_eq(store_stat(s, &st), STORE_OK);
-    cr_assert_eq(rs_dump(s, &text), STORE_OK);
+    cr_assert_eq(rs_dump_store(s, &text), STORE_OK);
     state r = {st.generation, XXH3_64bits(text, strlen(text))};
     free(text);
     return r;
@@ -495,7 +495,7 @@ static store *changed_store(const scenario *sc, store_schema *schema, char **bef
     restore_base();
     store *s = open_checked(schema, sc, false);
     sc->change(s);
-    cr_assert_eq(rs_dump(s, before), STORE_OK);
+    cr_assert_eq(rs_dump_store(s, before), STORE_OK);
     return s;
 }
 

@@ -57,7 +57,7 @@ static void write_store(const char *p)
 static bool holds_the_store(store *d)
 {
     char *text;
-    if (rs_dump(d, &text))
+    if (rs_dump_store(d, &text))
         return false;
     bool same = !strcmp(text, expected_dump);
     free(text);
@@ -71,7 +71,7 @@ static void files_setup(void)
     store *d;
     cr_assert_eq(store_open(&d, schema, test_path, &ro), STORE_OK, "%s", store_errmsg(NULL));
     char *text;
-    cr_assert_eq(rs_dump(d, &text), STORE_OK);
+    cr_assert_eq(rs_dump_store(d, &text), STORE_OK);
     cr_assert_lt(strlen(text), sizeof expected_dump);
     strcpy(expected_dump, text);
     free(text);

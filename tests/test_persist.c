@@ -53,7 +53,7 @@ static store *open_file(const char *p, const store_options *opts)
 static char *dump_of(store *d)
 {
     char *text;
-    cr_assert_eq(rs_dump(d, &text), STORE_OK);
+    cr_assert_eq(rs_dump_store(d, &text), STORE_OK);
     return text;
 }
 
@@ -656,14 +656,14 @@ static int snapshot_under_size_limit(void)
     store_stats before, after;
     store_stat(d, &before);
     char *dump_before, *dump_after, *dump_reopened;
-    rs_dump(d, &dump_before);
+    rs_dump_store(d, &dump_before);
     signal(SIGXFSZ, SIG_IGN);
     struct rlimit lim = {.rlim_cur = (rlim_t)st.st_size, .rlim_max = RLIM_INFINITY};
     setrlimit(RLIMIT_FSIZE, &lim);
     if (store_snapshot(d) != STORE_ENOSPC)
         return 13;
     store_stat(d, &after);
-    rs_dump(d, &dump_after);
+    rs_dump_store(d, &dump_after);
     if (after.dirty != before.dirty || after.generation != before.generation ||
         strcmp(dump_before, dump_after))
         return 14;
@@ -673,7 +673,7 @@ static int snapshot_under_size_limit(void)
         return 15;
     if (store_open(&d, schema, path, NULL))
         return 16;
-    rs_dump(d, &dump_reopened);
+    rs_dump_store(d, &dump_reopened);
     if (strcmp(dump_reopened, dump_before))
         return 17;
     store_close(d);

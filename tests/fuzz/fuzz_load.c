@@ -6,7 +6,7 @@
  * entries with their generation; one record in four keeps the input's), and the catalog is
  * written to agree with what is there (counts, checksum sums, the log's digest, next ids
  * past every id), so that what gets fuzzed is what lies behind those checks: fields,
- * values, foreign keys, join orders, unique values, the log's changes. rs_load() must
+ * values, foreign keys, join orders, unique values, the log's changes. rs_load_store() must
  * return STORE_OK with a store that passes store_check(), or an error and no store; a
  * crash, a leak or a store that fails its check is a finding.
  */
@@ -139,8 +139,8 @@ static store *open_memory(store_schema **s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static char names[NDB][32];
-    rs_model_dbname(names[0], sizeof names[0], "Author");
-    rs_model_dbname(names[1], sizeof names[1], "Book");
+    rs_file_dbname(names[0], sizeof names[0], "Author");
+    rs_file_dbname(names[1], sizeof names[1], "Book");
     strcpy(names[2], RS_LOG_DB);
     for (int i = 0; i < NDB; i++)
         dbs[i] = (memdb){.name = names[i]};
@@ -160,7 +160,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 memcpy(rec, &h, 8);
             }
             state[m].count++;
-            state[m].hsum += rs_rec_hash(rec);
+            state[m].hsum += rs_codec_hash(rec);
             top = id > top ? id : top;
         }
         state[m].next_id = top + 1 + byte(&g) % 3;
@@ -187,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rs_catalog_decode(&cat, catbytes, catlen) || rs_catalog_apply(db, &cat))
         abort(); /* our own catalog of our own schema */
     rs_kv kv = {.ctx = NULL, .open = mem_open, .next = mem_next, .close = mem_close};
-    if (rs_load(db, &kv, &cat) == STORE_OK && store_check(db) != STORE_OK) {
+    if (rs_load_store(db, &kv, &cat) == STORE_OK && store_check(db) != STORE_OK) {
         fprintf(stderr, "fuzz_load: a loaded store fails its check: %s\n", store_errmsg(db));
         abort();
     }

@@ -31,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(rec, &h, 8); /* little-endian, as the codec writes it */
     }
     rs_rec_reader r;
-    if (rs_rec_open(&r, rec, len, id) == 0) {
+    if (rs_codec_open(&r, rec, len, id) == 0) {
         rs_rec_field f;
         int more, fields = 0;
-        while ((more = rs_rec_next(&r, &f)) == 1 && fields++ < 1 << 16)
+        while ((more = rs_codec_next(&r, &f)) == 1 && fields++ < 1 << 16)
             if (f.tag == RS_TAG_STR && f.u.str.len && f.u.str.s[f.u.str.len - 1] == 0x7f)
                 fields++; /* touch the string's last byte */
     }
