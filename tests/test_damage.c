@@ -2,10 +2,10 @@
  * tests/test_damage.c - R5: a damaged, truncated or foreign file is refused with an error code,
  * never a signal and never a wrong store, and is left byte-identical.
  *
- * Every open of a damaged file runs in a forked child (probe()), so that a crash inside the library
- * or liblmdb is counted, not fatal. The child reports store_open()'s code and message and, when the
- * open succeeded, whether store_check() passed and the dump equals the original's. The parent then
- * compares the file's bytes with what it wrote.
+ * Every open of a damaged file runs in a forked child (probe_open()), so that a crash inside the
+ * library or liblmdb is counted, not fatal. The child reports store_open()'s code and message
+ * and, when the open succeeded, whether store_check() passed and the dump equals the original's.
+ * The parent then compares the file's bytes with what it wrote.
  *
  *   (a) truncation at every 4 KiB boundary of a store built by several snapshots;
  *   (b) foreign files: empty (a new store), random bytes, an SQLite header, LMDB files of
