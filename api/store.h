@@ -29,7 +29,8 @@ extern "C" {
 #define STORE_API
 #endif
 
-/* Error codes. Append only: a released value never changes. */
+/* Error codes. Append only: a released value never changes. STORE_EMULTIPLE is reserved for
+ * the calls that must find exactly one object (the query part of the API, to come). */
 #define STORE_ERRNO_MAP(XX)                                                                     \
     XX(EINVAL, -1, "invalid argument")                                                          \
     XX(ENOTFOUND, -2, "no such object")                                                         \
@@ -43,7 +44,8 @@ extern "C" {
     XX(EBUSY, -10, "resource busy")                                                             \
     XX(ECANCELED, -11, "request canceled")                                                      \
     XX(EFORK, -12, "store used from a forked child")                                            \
-    XX(ENOTSUP, -13, "not supported by this build")
+    XX(EMULTIPLE, -13, "more than one object matched")                                          \
+    XX(ENOTSUP, -14, "not supported by this build")
 
 enum {
     STORE_OK = 0,

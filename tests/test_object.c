@@ -224,7 +224,8 @@ Test(object, error_codes_never_change)
     cr_assert_eq(STORE_EBUSY, -10);
     cr_assert_eq(STORE_ECANCELED, -11);
     cr_assert_eq(STORE_EFORK, -12);
-    cr_assert_eq(STORE_ENOTSUP, -13);
+    cr_assert_eq(STORE_EMULTIPLE, -13);
+    cr_assert_eq(STORE_ENOTSUP, -14);
 }
 
 static void *fail_on_other_thread(void *arg)
