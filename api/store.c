@@ -40,6 +40,18 @@ const char *store_errmsg(store *db)
     return rs_error_get(db);
 }
 
+/*
+ * A change, snapshot or close asked by a thread that holds DB's lock to read (from a
+ * store_query_visit() callback) would wait for that thread: it is refused (store/lock.h).
+ */
+static int check_not_reading(store *db, const char *call)
+{
+    if (rs_lock_held(&db->lock))
+        return rs_error_set(db, STORE_EBUSY, "%s: called while this thread reads the store "
+                            "(from a store_query_visit() callback)", call);
+    return STORE_OK;
+}
+
 /* ---- Schema ---------------------------------------------------------------------------- */
 
 int store_schema_new(store_schema **out)
@@ -138,11 +150,14 @@ int store_close(store *db)
 {
     if (!db)
         return STORE_OK;
+    int rc = check_not_reading(db, "store_close");
+    if (rc)
+        return rc;
     size_t out = __atomic_load_n(&db->async_out, __ATOMIC_ACQUIRE);
     if (out)
         return rs_error_set(db, STORE_EBUSY, "store_close: %zu async requests are still out; "
                             "run the loop until their callbacks have come", out);
-    int rc = db->persist ? rs_file_close(db) : STORE_OK;
+    rc = db->persist ? rs_file_close(db) : STORE_OK;
     rs_db_close(db);
     return rc;
 }
@@ -151,6 +166,9 @@ int store_snapshot(store *db)
 {
     if (!db)
         return rs_error_set(NULL, STORE_EINVAL, "store_snapshot: the store is NULL");
+    int rc = check_not_reading(db, "store_snapshot");
+    if (rc)
+        return rc;
     return db->persist ? rs_snapshot_write(db) : STORE_OK;
 }
 
@@ -297,6 +315,8 @@ int store_create(store *db, store_model *model, const store_value *values, store
         rc = check_values_arg(db, values, "store_create");
     if (!rc)
         rc = check_writable(db);
+    if (!rc)
+        rc = check_not_reading(db, "store_create");
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
@@ -376,6 +396,8 @@ int store_update(store *db, store_obj *obj, const store_value *values)
         rc = check_values_arg(db, values, "store_update");
     if (!rc)
         rc = check_writable(db);
+    if (!rc)
+        rc = check_not_reading(db, "store_update");
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
@@ -391,6 +413,8 @@ int store_delete(store *db, store_obj *obj)
     int rc = check_obj(db, obj, "store_delete");
     if (!rc)
         rc = check_writable(db);
+    if (!rc)
+        rc = check_not_reading(db, "store_delete");
     if (rc)
         return rc;
     rs_lock_write(&db->lock);

@@ -6,10 +6,7 @@
 
 #include "store/lock.h"
 
-#ifndef NDEBUG
-_Thread_local const rs_lock *rs_lock_mine;
-_Thread_local bool rs_lock_mine_write;
-#endif
+_Thread_local rs_lock_hold rs_lock_mine;
 
 int rs_lock_init(rs_lock *l)
 {
