@@ -160,13 +160,21 @@ static int load_record(store_model *m, uint64_t id, const void *rec, size_t len,
     return fill_missing(m, o, l);
 }
 
-/* Makes object ID from the record VAL (LEN bytes), or from the log's later change to it. */
+/*
+ * Makes object ID from the record VAL (LEN bytes), or from the log's later change to it. A
+ * record the log replaces or deletes is still checked against its key (D1): otherwise a
+ * damaged key that names an id the log changed would take that change in the record's
+ * place, and the record, its checksum still counted in the digest, would vanish unseen.
+ */
 static int load_one(store_model *m, uint64_t id, const void *val, size_t len, loaded *l,
                     const changes *log)
 {
     void *v = rs_hash_get(&l->log, id);
     if (!v)
         return load_record(m, id, val, len, l);
+    rs_rec_reader r;
+    if (rs_codec_open(&r, val, len, id))
+        return CORRUPT("%s %" PRIu64 ": the record is damaged (checksum)", m->name, id);
     rs_hash_del(&l->log, id, v);
     const rs_log_change *c = &log->all[(uintptr_t)v - 1];
     return c->len ? load_record(m, id, c->rec, c->len, l) : STORE_OK;
