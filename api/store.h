@@ -97,6 +97,8 @@ typedef enum store_kind {
     STORE_KIND_BOOL,
     STORE_KIND_REF,
     STORE_KIND_NULL,
+    STORE_KIND_LIST,  /* .u.list: values ended by {0}, for the lookups in, not_in, range */
+    STORE_KIND_PARAM, /* .u.s: a parameter's name, bound when a query runs */
 } store_kind;
 
 typedef struct store store;               /* an open store */
@@ -115,6 +117,7 @@ typedef struct store_value {
         double f;
         bool b;
         store_obj *ref;
+        const struct store_value *list;
     } u;
 } store_value;
 
@@ -124,6 +127,14 @@ typedef struct store_value {
 #define STORE_V_BOOL(field, v) {.name = (field), .kind = STORE_KIND_BOOL, .u = {.b = (v)}}
 #define STORE_V_REF(field, v) {.name = (field), .kind = STORE_KIND_REF, .u = {.ref = (v)}}
 #define STORE_V_NULL(field) {.name = (field), .kind = STORE_KIND_NULL}
+/* A list, for __in, __not_in and __range: the items are a compound literal ended by {0}, e.g.
+ * STORE_V_LIST("id__in", (store_value[]){STORE_V_INT(NULL, 1), STORE_V_INT(NULL, 5), {0}}).
+ * The items' names are ignored. */
+#define STORE_V_LIST(field, ...)                                                                \
+    {.name = (field), .kind = STORE_KIND_LIST, .u = {.list = (__VA_ARGS__)}}
+/* A parameter: the value named PARAM in the binds given when the query runs. */
+#define STORE_V_PARAM(field, param)                                                             \
+    {.name = (field), .kind = STORE_KIND_PARAM, .u = {.s = (param)}}
 
 /* A field's default, for store_field.default_value: `STORE_DEFAULT_INT(0)` and so on. */
 #define STORE_DEFAULT_STR(v) .default_value = {.kind = STORE_KIND_STR, .u = {.s = (v)}}
@@ -541,6 +552,169 @@ STORE_API store_obj *store_next(store_iter *it);
 /* store_count() - how many children the relation had when the walk began, however far it has
  * gone. O(1). */
 STORE_API size_t store_count(const store_iter *it);
+
+/* ---- Queries ------------------------------------------------------------------------------ */
+
+/*
+ * A query asks for the objects of one model that meet conditions, in an order, sliced. It is
+ * built once (store_query_new(), then filters, order, slice) and run many times, by many
+ * threads at once (the building calls are not thread-safe; the running calls are, and take
+ * the store's read lock once). The semantics are Tortoise ORM's.
+ *
+ * A term is a store_value whose name is PATH or PATH__LOOKUP:
+ *   - PATH is a field of the model ("title"), "id", a chain through foreign keys
+ *     ("author__name", "author__publisher__name"), a reverse relation followed by a path of
+ *     the child model ("books__title": true when SOME child matches, so an object appears at
+ *     most once; an object without children never matches), or a reverse relation followed
+ *     by "count" ("books__count": the number of children, which the parent keeps: O(1)).
+ *     A foreign key compared with STORE_V_REF matches that parent ("author" = john);
+ *     "author__id" compares the parent's id.
+ *   - LOOKUP is one of: (none: equal), not, in, not_in, gt, gte, lt, lte, range (inclusive,
+ *     a list of two), isnull, not_isnull (a BOOL value), contains, icontains, startswith,
+ *     istartswith, endswith, iendswith, iexact. in, not_in and range take STORE_V_LIST;
+ *     ordering lookups fit INT, FLOAT, CHAR, TEXT, id and counts; the string lookups fit
+ *     CHAR and TEXT; a foreign key takes equal, not, in, not_in and the null tests.
+ *   - Values: a CHAR or TEXT field takes STORE_V_STR, an INT field, id and counts
+ *     STORE_V_INT, a FLOAT field STORE_V_FLOAT or STORE_V_INT, a BOOL field STORE_V_BOOL, a
+ *     foreign key STORE_V_REF to an object of its target. STORE_V_PARAM stands for any of
+ *     them, looked up by name in the binds each run is given.
+ *   - Nulls: equal to STORE_V_NULL matches null, "not" STORE_V_NULL matches non-null. Any
+ *     other comparison with a null is false, except not and not_in, which match nulls. An
+ *     empty in matches nothing, an empty not_in everything. A path through a null foreign
+ *     key reads null.
+ *   - Strings compare as bytes, case-sensitive. The i- lookups fold ASCII letters A-Z only
+ *     (other bytes compare as they are).
+ * Logic is two-valued: NOT (exclude, store_cond_not) flips each term, so excluding x = "a"
+ * keeps the objects whose x is null. Each term through a reverse relation is its own "some
+ * child matches": exclude("books__title" = "X") keeps the authors with no book called X.
+ *
+ * A building call given an unknown path, a lookup that does not fit, or a value of the wrong
+ * kind returns STORE_EINVAL, naming the term in store_errmsg(db). The error sticks: later
+ * building calls do nothing and return it, and so does every run. Out of memory while
+ * building is STORE_ENOMEM, and sticks the same way.
+ */
+typedef struct store_query store_query;
+
+/* A condition of a query, for OR / AND / NOT groups: > 0 a condition, < 0 a STORE_E* code. */
+typedef int store_cond;
+
+/* store_query_new() - a query over every object of MODEL, in *OUT. STORE_OK, STORE_EINVAL
+ * or STORE_ENOMEM. The query is the caller's: free it with store_query_free() before the
+ * store is closed. */
+STORE_API int store_query_new(store *db, store_model *model, store_query **out);
+
+/* store_query_free() - free Q; NULL is allowed. */
+STORE_API void store_query_free(store_query *q);
+
+/* store_query_filter() - keep the objects that meet every term of TERMS (a list ended by
+ * {0}). Strings and lists are copied. */
+STORE_API int store_query_filter(store_query *q, const store_value *terms);
+
+/* store_query_exclude() - keep the objects that meet none of the terms of TERMS. */
+STORE_API int store_query_exclude(store_query *q, const store_value *terms);
+
+/* store_cond_terms() - a condition: every term of TERMS holds. */
+STORE_API store_cond store_cond_terms(store_query *q, const store_value *terms);
+
+/* store_cond_any(), store_cond_all() - a condition: one of the N CONDS holds (OR), every one
+ * holds (AND). An OR of none is false, an AND of none true. */
+STORE_API store_cond store_cond_any(store_query *q, const store_cond *conds, size_t n);
+STORE_API store_cond store_cond_all(store_query *q, const store_cond *conds, size_t n);
+
+/* store_cond_not() - a condition: C does not hold. */
+STORE_API store_cond store_cond_not(store_query *q, store_cond c);
+
+/* store_query_where() - keep the objects that meet C (a condition of Q, or a negative code
+ * from the call that made it, which is returned). */
+STORE_API int store_query_where(store_query *q, store_cond c);
+
+/*
+ * store_query_order_by() - order the results by KEYS (ended by NULL), each a path of one value
+ * per object: a field, a chain through foreign keys, "id", or RELATION__count; "-" before it
+ * for descending. A foreign key orders by its parent's id. Ties are broken by id ascending;
+ * nulls come before every value ascending, after every value descending. Without an order,
+ * results come in id order. A path through a reverse relation is STORE_EINVAL. A later call
+ * replaces the order.
+ */
+STORE_API int store_query_order_by(store_query *q, const char *const *keys);
+
+/* store_query_slice() - skip the first OFFSET results, then keep at most LIMIT (0: no limit).
+ * Applied after the order. A later call replaces the slice. */
+STORE_API int store_query_slice(store_query *q, size_t offset, size_t limit);
+
+/* The objects a query found, in order: OBJS[0 .. COUNT). */
+typedef struct store_result {
+    store_obj **objs;
+    size_t count;
+} store_result;
+
+/*
+ * store_query_find() - the objects Q matches with BINDS (values named after Q's parameters,
+ * ended by {0}; NULL when Q has none), in order and sliced, in *OUT. The array is the
+ * caller's, freed with store_result_free(); the objects are the store's (as store_get()).
+ * Returns STORE_OK, STORE_EINVAL (Q's sticky error, a parameter without a bind or with a
+ * value that does not fit) or STORE_ENOMEM; on failure *OUT is {NULL, 0}.
+ */
+STORE_API int store_query_find(const store_query *q, const store_value *binds,
+                               store_result *out);
+
+/* store_result_free() - free R's array and set R to {NULL, 0}; NULL is allowed. */
+STORE_API void store_result_free(store_result *r);
+
+/* store_query_count() - how many objects store_query_find() would return, in *OUT. O(1) for
+ * a query with no condition, or with only `fk = parent`, and no slice beyond the count. */
+STORE_API int store_query_count(const store_query *q, const store_value *binds, size_t *out);
+
+/* store_query_exists() - whether store_query_find() would return any object. Stops at the
+ * first match. */
+STORE_API int store_query_exists(const store_query *q, const store_value *binds, bool *out);
+
+/* store_query_first() - the first object store_query_find() would return, or STORE_ENOTFOUND
+ * (*OUT NULL). */
+STORE_API int store_query_first(const store_query *q, const store_value *binds,
+                                store_obj **out);
+
+/* store_query_get() - the one object store_query_find() would return: STORE_ENOTFOUND when
+ * there is none, STORE_EMULTIPLE when there are several (*OUT NULL in both cases). */
+STORE_API int store_query_get(const store_query *q, const store_value *binds, store_obj **out);
+
+/*
+ * store_query_visit() - call FN(obj, ARG) for each object store_query_find() would return, in
+ * order, until FN returns false. FN runs under the store's read lock: it may read the store
+ * (fields, walks, lookups, queries), and a change from it is refused with STORE_EBUSY.
+ * Returns what store_query_find() would; nothing is allocated per object (a query ordered by
+ * other than id, or driven by an index or a relation, collects its matches first).
+ */
+STORE_API int store_query_visit(const store_query *q, const store_value *binds,
+                                bool (*fn)(store_obj *obj, void *arg), void *arg);
+
+/* Aggregates, for store_query_aggregate(). */
+typedef enum store_agg_op {
+    STORE_AGG_COUNT = 1,
+    STORE_AGG_SUM,
+    STORE_AGG_AVG,
+    STORE_AGG_MIN,
+    STORE_AGG_MAX,
+} store_agg_op;
+
+typedef struct store_agg {
+    store_agg_op op;  /* 0 ends the list */
+    const char *path; /* "pages", "author__name", "books__count"; COUNT: NULL counts objects */
+    store_value out;  /* set by the call: KIND_INT, KIND_FLOAT, KIND_STR or KIND_NULL */
+    size_t n;         /* set by the call: the non-null inputs */
+} store_agg;
+
+/*
+ * store_query_aggregate() - compute AGGS (ended by op 0) over the objects store_query_find()
+ * would return. COUNT is KIND_INT (of the objects, or of the non-null values of PATH); SUM of
+ * INT values is KIND_INT (STORE_EINVAL if it overflows int64), of FLOAT values KIND_FLOAT; AVG
+ * is KIND_FLOAT; MIN and MAX keep the value's kind (strings compare as bytes; a string result
+ * points into the store and stays valid until that object is updated or deleted). With no
+ * non-null input, SUM, AVG, MIN and MAX are KIND_NULL. PATH is a path of one value per object,
+ * as for store_query_order_by(); SUM and AVG take INT, FLOAT, id and counts.
+ */
+STORE_API int store_query_aggregate(const store_query *q, const store_value *binds,
+                                    store_agg *aggs);
 
 /* ---- Checking ----------------------------------------------------------------------------- */
 

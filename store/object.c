@@ -23,8 +23,9 @@
 
 static const char *kind_name(store_kind k)
 {
-    static const char *const names[] = {"none", "string", "int", "float", "bool", "ref", "null"};
-    return (unsigned)k <= STORE_KIND_NULL ? names[k] : "unknown";
+    static const char *const names[] = {"none", "string", "int",  "float", "bool",
+                                        "ref",  "null",   "list", "param"};
+    return (unsigned)k <= STORE_KIND_PARAM ? names[k] : "unknown";
 }
 
 /* Whether V says null: STORE_V_NULL, or a NULL string or reference. */

@@ -1,0 +1,639 @@
+/*
+ * store/qrun.c - running a query: choose the objects to look at (the plan), keep those that
+ * match, order, slice, and answer each kind of run.
+ *
+ * The plan is chosen at each run, from the bound values and what the store knows in O(1) or
+ * nearly: a root term on id (equal or in) costs its ids; `fk = parent` (or in) costs the
+ * parents' child counts; equal or in on a .unique or .index field costs its holders, and
+ * through one foreign key to such a field (`author__name = X`) the holders' child counts;
+ * else the scan costs the model's count. Index groups are counted by walking them, never
+ * past the best cost found so far. The cheapest wins; ties go to the one that yields id
+ * order. Every object a plan yields is checked against every root condition, its own term
+ * included, so a plan decides only the cost, never the answer.
+ *
+ * Results come in id order without an order_by: a plan that does not yield id order
+ * collects and sorts. An order with a limit keeps a bounded heap of offset + limit objects,
+ * never a full sort. Count, exists and aggregate without a slice need no order and stream.
+ * Nothing is allocated per object: find grows its result array, the others keep counters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/error.h"
+#include "store/object.h"
+#include "store/qrun.h"
+#include "store/vindex.h"
+
+/* ---- Plans --------------------------------------------------------------------------------- */
+
+typedef enum plan_kind { PLAN_SCAN, PLAN_IDS, PLAN_CHILDREN, PLAN_INDEX, PLAN_CROSS } plan_kind;
+
+typedef struct plan {
+    plan_kind kind;
+    const rs_term *term;
+    const rs_qbind *bind;
+    size_t cost;
+    bool ordered; /* yields objects in id order */
+} plan;
+
+/* The values a driving term asks for: its one value, or its list. */
+static const rs_qval *plan_values(const plan *p, size_t *n)
+{
+    if (p->term->lookup == RS_LK_IN) {
+        *n = p->bind->nlist;
+        return p->bind->list;
+    }
+    *n = 1;
+    return p->bind->val;
+}
+
+static rs_probe probe_of(const rs_qval *v)
+{
+    switch (v->kind) {
+    case STORE_KIND_STR:
+        return (rs_probe){.w = (uint64_t)(uintptr_t)v->u.str.s, .len = v->u.str.len};
+    case STORE_KIND_REF:
+        return (rs_probe){.w = (uint64_t)(uintptr_t)v->u.ref};
+    case STORE_KIND_BOOL:
+        return (rs_probe){.w = v->u.b};
+    default:
+        return (rs_probe){.w = (uint64_t)v->u.i};
+    }
+}
+
+/* The holders of V in F's index, counted up to BOUND; calls FN on each if FN is given. */
+typedef bool (*visit_fn)(const store_obj *o, void *arg);
+
+static size_t holders(const store_fld *f, const rs_qval *v, size_t bound, visit_fn fn, void *arg,
+                      bool *stop)
+{
+    store_obj *h = rs_vindex_find(f, probe_of(v), NULL);
+    size_t n = 0;
+    for (; h && n <= bound && !*stop; h = f->unique ? NULL : rs_group_next(h, f)) {
+        n++;
+        if (fn && !fn(h, arg))
+            *stop = true;
+    }
+    return n;
+}
+
+/* Whether term T can drive a plan (the root term itself, not negated), and which kind. */
+static bool drivable(const rs_term *t, const rs_qbind *b, plan_kind *kind)
+{
+    if (t->lookup != RS_LK_EQ && t->lookup != RS_LK_IN)
+        return false;
+    if (t->lookup == RS_LK_EQ && b->val->kind == STORE_KIND_NULL)
+        return false;
+    const rs_path *p = &t->path;
+    if (p->nhops == 0) {
+        if (p->final == RS_FINAL_ID)
+            *kind = PLAN_IDS;
+        else if (p->final == RS_FINAL_FIELD && p->fld->type == STORE_FK)
+            *kind = PLAN_CHILDREN;
+        else if (p->final == RS_FINAL_FIELD && (p->fld->unique || p->fld->indexed))
+            *kind = PLAN_INDEX;
+        else
+            return false;
+        return true;
+    }
+    if (p->nhops == 1 && !p->rev[0] && p->final == RS_FINAL_FIELD &&
+        (p->fld->unique || p->fld->indexed) && p->fld->type != STORE_FK) {
+        *kind = PLAN_CROSS;
+        return true;
+    }
+    return false;
+}
+
+/* Walks the objects plan P yields, calling FN until it returns false. With FN NULL, only
+ * counts them, up to BOUND; returns the count. */
+static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn fn, void *arg)
+{
+    size_t n = 0, nv;
+    bool stop = false;
+    if (p->kind == PLAN_SCAN) {
+        uint64_t pos = 0;
+        for (store_obj *o; !stop && (o = rs_arena_scan(&m->arena, &pos));)
+            stop = !fn(o, arg);
+        return m->count;
+    }
+    const rs_qval *v = plan_values(p, &nv);
+    const rs_path *path = &p->term->path;
+    for (size_t k = 0; k < nv && !stop && n <= bound; k++) {
+        switch (p->kind) {
+        case PLAN_IDS: {
+            store_obj *o = v[k].u.i > 0 ? rs_obj_get(m, (uint64_t)v[k].u.i) : NULL;
+            n += o != NULL;
+            if (o && fn && !fn(o, arg))
+                stop = true;
+            break;
+        }
+        case PLAN_CHILDREN: {
+            const store_obj *parent = v[k].u.ref;
+            if (!fn) {
+                n += rs_obj_live(parent) ? rs_rel_count(parent, path->fld) : 0;
+                break;
+            }
+            for (const store_obj *c = rs_rel_first(parent, path->fld); c && !stop;
+                 c = rs_fk_next(c, path->fld))
+                stop = !fn(c, arg);
+            break;
+        }
+        case PLAN_INDEX:
+            n += holders(path->fld, &v[k], bound - n, fn, arg, &stop);
+            break;
+        default: { /* PLAN_CROSS: the holders' children */
+            const store_fld *fk = path->hop[0];
+            store_obj *h = rs_vindex_find(path->fld, probe_of(&v[k]), NULL);
+            for (; h && !stop && n <= bound; h = path->fld->unique ? NULL
+                                                                   : rs_group_next(h, path->fld)) {
+                if (!fn) {
+                    n += rs_rel_count(h, fk);
+                    continue;
+                }
+                for (const store_obj *c = rs_rel_first(h, fk); c && !stop; c = rs_fk_next(c, fk))
+                    stop = !fn(c, arg);
+            }
+            break;
+        }
+        }
+    }
+    return n;
+}
+
+/* The cheapest plan for run R; OWN holds the driving term's own values when it has no
+ * parameter. */
+static plan choose(const rs_qrun *r, rs_qbind *own)
+{
+    const store_query *q = r->q;
+    plan best = {.kind = PLAN_SCAN, .cost = q->model->count, .ordered = true};
+    for (uint32_t k = 0; k < q->nroot; k++) {
+        const rs_cond *c = &q->conds[q->root[k] - 1];
+        if (c->kind != RS_COND_TERM)
+            continue;
+        const rs_term *t = &q->terms[c->term];
+        rs_qbind mine = {.val = &t->val, .list = t->list, .nlist = t->nlist};
+        plan p = {.term = t, .bind = r->binds ? &r->binds[c->term] : &mine};
+        if (!drivable(t, p.bind, &p.kind))
+            continue;
+        size_t nv;
+        plan_values(&p, &nv);
+        p.ordered = p.kind == PLAN_IDS || (p.kind == PLAN_INDEX && nv <= 1);
+        p.cost = drive(q->model, &p, best.cost, NULL, NULL);
+        if (p.cost < best.cost || (p.cost == best.cost && p.ordered && !best.ordered)) {
+            if (!r->binds) { /* the plan outlives MINE */
+                *own = mine;
+                p.bind = own;
+            }
+            best = p;
+        }
+    }
+    return best;
+}
+
+/* ---- Collecting ---------------------------------------------------------------------------- */
+
+/* The order of objects A and B under R's keys, ties by id. */
+static int order_cmp(const rs_qrun *r, const store_obj *a, const store_obj *b)
+{
+    const store_query *q = r->q;
+    for (uint32_t k = 0; k < q->nkeys; k++) {
+        rs_qval x = rs_query_read(&q->keys[k].path, a), y = rs_query_read(&q->keys[k].path, b);
+        int c = rs_query_cmp(&x, &y);
+        if (c)
+            return q->keys[k].desc ? -c : c;
+    }
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+static int sort_cmp(const void *a, const void *b, void *r)
+{
+    return order_cmp(r, *(store_obj *const *)a, *(store_obj *const *)b);
+}
+
+/* What a collecting walk keeps. */
+typedef struct gather {
+    const rs_qrun *r;
+    store_obj **objs;
+    size_t n, cap;
+    size_t heap; /* > 0: keep only the HEAP first in order (a max-heap: the last on top) */
+    size_t stop; /* > 0: the plan yields the order: stop once STOP are kept */
+    bool oom;
+} gather;
+
+static void sift_down(gather *g, size_t i)
+{
+    for (;;) {
+        size_t big = i, l = 2 * i + 1, rr = l + 1;
+        if (l < g->n && order_cmp(g->r, g->objs[l], g->objs[big]) > 0)
+            big = l;
+        if (rr < g->n && order_cmp(g->r, g->objs[rr], g->objs[big]) > 0)
+            big = rr;
+        if (big == i)
+            return;
+        store_obj *t = g->objs[i];
+        g->objs[i] = g->objs[big];
+        g->objs[big] = t;
+        i = big;
+    }
+}
+
+static void sift_up(gather *g, size_t i)
+{
+    while (i && order_cmp(g->r, g->objs[i], g->objs[(i - 1) / 2]) > 0) {
+        store_obj *t = g->objs[i];
+        g->objs[i] = g->objs[(i - 1) / 2];
+        g->objs[(i - 1) / 2] = t;
+        i = (i - 1) / 2;
+    }
+}
+
+static bool push(gather *g, store_obj *o)
+{
+    if (g->heap && g->n == g->heap) {
+        if (order_cmp(g->r, o, g->objs[0]) >= 0)
+            return true;
+        g->objs[0] = o;
+        sift_down(g, 0);
+        return true;
+    }
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        if (g->heap && cap > g->heap)
+            cap = g->heap;
+        store_obj **more = realloc(g->objs, cap * sizeof *more);
+        if (!more) {
+            g->oom = true;
+            return false;
+        }
+        g->objs = more;
+        g->cap = cap;
+    }
+    g->objs[g->n++] = o;
+    if (g->heap)
+        sift_up(g, g->n - 1);
+    return g->n != g->stop;
+}
+
+static bool gather_one(const store_obj *o, void *arg)
+{
+    gather *g = arg;
+    return !rs_query_matches(g->r, o) || push(g, (store_obj *)o);
+}
+
+/*
+ * The objects of R in order, after skipping OFFSET, at most LIMIT (0: all), into *OUT / *N
+ * (an array the caller frees, NULL when empty). STORE_OK or STORE_ENOMEM.
+ */
+static int collect(const rs_qrun *r, size_t offset, size_t limit, store_obj ***out, size_t *n)
+{
+    const store_query *q = r->q;
+    rs_qbind own;
+    plan p = choose(r, &own);
+    gather g = {.r = r};
+    bool sorted = p.ordered && !q->nkeys;
+    size_t want = limit ? (offset + limit < offset ? SIZE_MAX : offset + limit) : 0;
+    if (sorted)
+        g.stop = want;
+    else
+        g.heap = want;
+    drive(q->model, &p, SIZE_MAX, gather_one, &g);
+    if (g.oom) {
+        free(g.objs);
+        return rs_error_set(q->db, STORE_ENOMEM, "%s: out of memory running a query",
+                            q->model->name);
+    }
+    if (!sorted)
+        qsort_r(g.objs, g.n, sizeof *g.objs, sort_cmp, (void *)r);
+    size_t from = offset < g.n ? offset : g.n;
+    size_t cnt = g.n - from;
+    if (limit && cnt > limit)
+        cnt = limit;
+    if (from && cnt)
+        memmove(g.objs, g.objs + from, cnt * sizeof *g.objs);
+    if (!cnt) {
+        free(g.objs);
+        g.objs = NULL;
+    }
+    *out = g.objs;
+    *n = cnt;
+    return STORE_OK;
+}
+
+/* ---- Runs ---------------------------------------------------------------------------------- */
+
+int rs_qrun_find(const rs_qrun *r, store_result *out)
+{
+    return collect(r, r->q->offset, r->q->limit, &out->objs, &out->count);
+}
+
+/* Counting matches, stopping past STOP (0: never). */
+typedef struct counter {
+    const rs_qrun *r;
+    size_t n, stop;
+} counter;
+
+static bool count_one(const store_obj *o, void *arg)
+{
+    counter *c = arg;
+    if (rs_query_matches(c->r, o))
+        c->n++;
+    return !c->stop || c->n < c->stop;
+}
+
+/* Whether R's only root condition is the term plan P is driven by, so that the plan's own
+ * count is the answer. */
+static bool only_the_driver(const rs_qrun *r, const plan *p)
+{
+    const store_query *q = r->q;
+    if (q->nroot != 1 || !p->term)
+        return false;
+    const rs_cond *c = &q->conds[q->root[0] - 1];
+    return c->kind == RS_COND_TERM && &q->terms[c->term] == p->term &&
+           (p->kind == PLAN_CHILDREN || p->kind == PLAN_IDS || p->kind == PLAN_INDEX);
+}
+
+/* The matches of R, ignoring the slice, stopping past STOP (0: never). */
+static size_t count_all(const rs_qrun *r, size_t stop)
+{
+    const store_query *q = r->q;
+    if (!q->nroot)
+        return q->model->count;
+    rs_qbind own;
+    plan p = choose(r, &own);
+    if (only_the_driver(r, &p))
+        return p.cost; /* counted exactly by choose() (an index group up to the scan's cost) */
+    counter c = {.r = r, .stop = stop};
+    drive(q->model, &p, SIZE_MAX, count_one, &c);
+    return c.n;
+}
+
+/* How many of TOTAL matches the slice of Q keeps. */
+static size_t sliced(const store_query *q, size_t total)
+{
+    size_t n = total > q->offset ? total - q->offset : 0;
+    return q->limit && n > q->limit ? q->limit : n;
+}
+
+int rs_qrun_count(const rs_qrun *r, size_t *out)
+{
+    const store_query *q = r->q;
+    size_t stop = q->limit ? q->offset + q->limit : 0;
+    if (stop && stop < q->offset)
+        stop = 0;
+    *out = sliced(q, count_all(r, stop));
+    return STORE_OK;
+}
+
+int rs_qrun_exists(const rs_qrun *r, bool *out)
+{
+    const store_query *q = r->q;
+    *out = sliced(q, count_all(r, q->offset + 1)) > 0;
+    return STORE_OK;
+}
+
+/* The first objects of R's slice, at most MAX of them, into OBJS; how many. */
+static int first_few(const rs_qrun *r, size_t max, store_obj **objs, size_t *n)
+{
+    const store_query *q = r->q;
+    size_t limit = q->limit && q->limit < max ? q->limit : max;
+    store_obj **all;
+    int rc = collect(r, q->offset, limit, &all, n);
+    if (rc)
+        return rc;
+    if (*n)
+        memcpy(objs, all, *n * sizeof *objs);
+    free(all);
+    return STORE_OK;
+}
+
+int rs_qrun_first(const rs_qrun *r, store_obj **out)
+{
+    size_t n;
+    int rc = first_few(r, 1, out, &n);
+    if (!rc && !n)
+        rc = rs_error_set(r->q->db, STORE_ENOTFOUND, "%s: no object matches the query",
+                          r->q->model->name);
+    return rc;
+}
+
+int rs_qrun_get(const rs_qrun *r, store_obj **out)
+{
+    store_obj *two[2];
+    size_t n;
+    int rc = first_few(r, 2, two, &n);
+    if (rc)
+        return rc;
+    if (n != 1)
+        return rs_error_set(r->q->db, n ? STORE_EMULTIPLE : STORE_ENOTFOUND,
+                            "%s: %s object matches the query", r->q->model->name,
+                            n ? "more than one" : "no");
+    *out = two[0];
+    return STORE_OK;
+}
+
+/* Calls the caller's function on each match, in order, until it says stop. */
+typedef struct visitor {
+    const rs_qrun *r;
+    size_t skip, left; /* left: SIZE_MAX for no limit */
+    bool (*fn)(store_obj *obj, void *arg);
+    void *arg;
+} visitor;
+
+static bool visit_one(const store_obj *o, void *arg)
+{
+    visitor *v = arg;
+    if (!rs_query_matches(v->r, o))
+        return true;
+    if (v->skip) {
+        v->skip--;
+        return true;
+    }
+    return v->fn((store_obj *)o, v->arg) && --v->left > 0;
+}
+
+int rs_qrun_visit(const rs_qrun *r, bool (*fn)(store_obj *obj, void *arg), void *arg)
+{
+    const store_query *q = r->q;
+    rs_qbind own;
+    plan p = choose(r, &own);
+    if (p.ordered && !q->nkeys) { /* stream: nothing to allocate */
+        visitor v = {.r = r, .skip = q->offset, .left = q->limit ? q->limit : SIZE_MAX,
+                     .fn = fn, .arg = arg};
+        drive(q->model, &p, SIZE_MAX, visit_one, &v);
+        return STORE_OK;
+    }
+    store_obj **all;
+    size_t n;
+    int rc = collect(r, q->offset, q->limit, &all, &n);
+    if (rc)
+        return rc;
+    for (size_t k = 0; k < n && fn(all[k], arg); k++)
+        ;
+    free(all);
+    return STORE_OK;
+}
+
+/* ---- Aggregates ---------------------------------------------------------------------------- */
+
+typedef struct agg_state {
+    store_agg *a;
+    rs_path path;
+    bool counts_objects; /* COUNT without a path */
+    int64_t isum;
+    double fsum;
+    bool overflow;
+    rs_qval best; /* MIN, MAX */
+} agg_state;
+
+typedef struct aggregating {
+    const rs_qrun *r;
+    agg_state *st;
+    size_t n;
+} aggregating;
+
+static void agg_add(agg_state *s, const store_obj *o)
+{
+    if (s->counts_objects) {
+        s->a->n++;
+        return;
+    }
+    rs_qval v = rs_query_read(&s->path, o);
+    if (v.kind == STORE_KIND_NULL)
+        return;
+    s->a->n++;
+    switch (s->a->op) {
+    case STORE_AGG_SUM:
+    case STORE_AGG_AVG:
+        if (v.kind == STORE_KIND_INT) {
+            s->overflow |= __builtin_add_overflow(s->isum, v.u.i, &s->isum);
+            s->fsum += (double)v.u.i;
+        } else {
+            s->fsum += v.u.f;
+        }
+        break;
+    case STORE_AGG_MIN:
+    case STORE_AGG_MAX: {
+        int c = s->best.kind == STORE_KIND_NULL ? 0 : rs_query_cmp(&v, &s->best);
+        if (s->best.kind == STORE_KIND_NULL || (s->a->op == STORE_AGG_MIN ? c < 0 : c > 0))
+            s->best = v;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static bool agg_one(const store_obj *o, void *arg)
+{
+    aggregating *g = arg;
+    if (rs_query_matches(g->r, o))
+        for (size_t k = 0; k < g->n; k++)
+            agg_add(&g->st[k], o);
+    return true;
+}
+
+/* Compiles aggregate A into *S: STORE_OK or STORE_EINVAL naming it. */
+static int agg_compile(const store_query *q, store_agg *a, agg_state *s)
+{
+    *s = (agg_state){.a = a, .best = {.kind = STORE_KIND_NULL}};
+    a->n = 0;
+    a->out = (store_value){.kind = STORE_KIND_NULL};
+    if (a->op < STORE_AGG_COUNT || a->op > STORE_AGG_MAX)
+        return rs_error_set(q->db, STORE_EINVAL, "aggregate: unknown op %d", (int)a->op);
+    if (!a->path) {
+        if (a->op != STORE_AGG_COUNT)
+            return rs_error_set(q->db, STORE_EINVAL, "aggregate: only COUNT takes no path");
+        s->counts_objects = true;
+        return STORE_OK;
+    }
+    int rc = rs_query_path(q->db, q->model, a->path, &s->path);
+    if (rc)
+        return rc;
+    store_kind kind = s->path.final == RS_FINAL_FIELD ? rs_kind_of(s->path.fld->type)
+                                                      : STORE_KIND_INT;
+    bool numeric = kind == STORE_KIND_INT || kind == STORE_KIND_FLOAT;
+    if ((a->op == STORE_AGG_SUM || a->op == STORE_AGG_AVG) && !numeric)
+        return rs_error_set(q->db, STORE_EINVAL, "aggregate %s: SUM and AVG take numbers",
+                            a->path);
+    if ((a->op == STORE_AGG_MIN || a->op == STORE_AGG_MAX) && kind == STORE_KIND_REF)
+        return rs_error_set(q->db, STORE_EINVAL, "aggregate %s: a foreign key has no order "
+                            "(use %s__id)", a->path, a->path);
+    return STORE_OK;
+}
+
+/* Sets A's result from S. */
+static int agg_finish(const store_query *q, agg_state *s)
+{
+    store_agg *a = s->a;
+    if (a->op == STORE_AGG_COUNT) {
+        a->out = (store_value){.kind = STORE_KIND_INT, .u.i = (int64_t)a->n};
+        return STORE_OK;
+    }
+    if (!a->n)
+        return STORE_OK; /* KIND_NULL */
+    store_kind kind = s->path.final == RS_FINAL_FIELD ? rs_kind_of(s->path.fld->type)
+                                                      : STORE_KIND_INT;
+    switch (a->op) {
+    case STORE_AGG_SUM:
+        if (kind == STORE_KIND_INT && s->overflow)
+            return rs_error_set(q->db, STORE_EINVAL, "aggregate SUM(%s): overflows int64",
+                                a->path);
+        a->out = kind == STORE_KIND_INT
+                     ? (store_value){.kind = STORE_KIND_INT, .u.i = s->isum}
+                     : (store_value){.kind = STORE_KIND_FLOAT, .u.f = s->fsum};
+        return STORE_OK;
+    case STORE_AGG_AVG:
+        a->out = (store_value){.kind = STORE_KIND_FLOAT, .u.f = s->fsum / (double)a->n};
+        return STORE_OK;
+    default:
+        a->out.kind = s->best.kind;
+        switch (s->best.kind) {
+        case STORE_KIND_STR:
+            a->out.u.s = s->best.u.str.s;
+            break;
+        case STORE_KIND_FLOAT:
+            a->out.u.f = s->best.u.f;
+            break;
+        case STORE_KIND_BOOL:
+            a->out.u.b = s->best.u.b;
+            break;
+        default:
+            a->out.u.i = s->best.u.i;
+            break;
+        }
+        return STORE_OK;
+    }
+}
+
+int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs)
+{
+    const store_query *q = r->q;
+    size_t n = 0;
+    while (aggs[n].op)
+        n++;
+    agg_state *st = calloc(n ? n : 1, sizeof *st);
+    if (!st)
+        return rs_error_set(q->db, STORE_ENOMEM, "out of memory running an aggregate");
+    int rc = STORE_OK;
+    for (size_t k = 0; k < n && !rc; k++)
+        rc = agg_compile(q, &aggs[k], &st[k]);
+    aggregating g = {.r = r, .st = st, .n = n};
+    if (!rc && !q->offset && !q->limit) { /* no slice: no order needed */
+        rs_qbind own;
+        plan p = choose(r, &own);
+        drive(q->model, &p, SIZE_MAX, agg_one, &g);
+    } else if (!rc) {
+        store_obj **all;
+        size_t cnt;
+        rc = collect(r, q->offset, q->limit, &all, &cnt);
+        for (size_t i = 0; !rc && i < cnt; i++)
+            for (size_t k = 0; k < n; k++)
+                agg_add(&st[k], all[i]);
+        if (!rc)
+            free(all);
+    }
+    for (size_t k = 0; k < n && !rc; k++)
+        rc = agg_finish(q, &st[k]);
+    free(st);
+    return rc;
+}
