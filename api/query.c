@@ -10,6 +10,7 @@
 #include <string.h>
 #include <store.h>
 
+#include "api/internal.h"
 #include "store/error.h"
 #include "store/qrun.h"
 
@@ -259,4 +260,63 @@ int store_query_aggregate(const store_query *q, const store_value *binds, store_
     rs_qrun r;
     int rc = run_begin(&r, q, binds, aggs, "store_query_aggregate");
     return rc ? rc : run_end(&r, rs_qrun_aggregate(&r, aggs));
+}
+
+/* ---- Changes ------------------------------------------------------------------------------- */
+
+/* Checks Q for a change, binds BINDS into R and takes the write lock. */
+static int change_begin(rs_qrun *r, const store_query *q, const store_value *binds,
+                        const char *call)
+{
+    if (!q)
+        return rs_error_set(NULL, STORE_EINVAL, "%s: the query is NULL", call);
+    if (q->err)
+        return sticky(q, call);
+    int rc = rs_store_check_writable(q->db);
+    if (!rc)
+        rc = rs_store_check_not_reading(q->db, call);
+    if (!rc)
+        rc = rs_query_bind(r, q, binds);
+    if (rc)
+        return rc;
+    rs_lock_write(&q->db->lock);
+    return STORE_OK;
+}
+
+static int change_end(rs_qrun *r, int rc, size_t done, size_t *n)
+{
+    store *db = r->q->db;
+    rs_lock_unlock(&db->lock);
+    rs_query_unbind(r);
+    if (rc)
+        return rc;
+    if (n)
+        *n = done;
+    return done ? rs_store_after_write(db) : STORE_OK;
+}
+
+int store_query_update(const store_query *q, const store_value *binds,
+                       const store_value *values, size_t *n)
+{
+    if (!values)
+        return rs_error_set(q ? q->db : NULL, STORE_EINVAL,
+                            "store_query_update: the value list is NULL");
+    rs_qrun r;
+    int rc = change_begin(&r, q, binds, "store_query_update");
+    if (rc)
+        return rc;
+    size_t done = 0;
+    rc = rs_qrun_update(&r, values, &done);
+    return change_end(&r, rc, done, n);
+}
+
+int store_query_delete(const store_query *q, const store_value *binds, size_t *n)
+{
+    rs_qrun r;
+    int rc = change_begin(&r, q, binds, "store_query_delete");
+    if (rc)
+        return rc;
+    size_t done = 0;
+    rc = rs_qrun_delete(&r, &done);
+    return change_end(&r, rc, done, n);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <store.h>
 
+#include "api/internal.h"
 #include "persist/file.h"
 #include "store/check.h"
 #include "store/db.h"
@@ -44,7 +45,7 @@ const char *store_errmsg(store *db)
  * A change, snapshot or close asked by a thread that holds DB's lock to read (from a
  * store_query_visit() callback) would wait for that thread: it is refused (store/lock.h).
  */
-static int check_not_reading(store *db, const char *call)
+int rs_store_check_not_reading(store *db, const char *call)
 {
     if (rs_lock_held(&db->lock))
         return rs_error_set(db, STORE_EBUSY, "%s: called while this thread reads the store "
@@ -150,7 +151,7 @@ int store_close(store *db)
 {
     if (!db)
         return STORE_OK;
-    int rc = check_not_reading(db, "store_close");
+    int rc = rs_store_check_not_reading(db, "store_close");
     if (rc)
         return rc;
     size_t out = __atomic_load_n(&db->async_out, __ATOMIC_ACQUIRE);
@@ -166,7 +167,7 @@ int store_snapshot(store *db)
 {
     if (!db)
         return rs_error_set(NULL, STORE_EINVAL, "store_snapshot: the store is NULL");
-    int rc = check_not_reading(db, "store_snapshot");
+    int rc = rs_store_check_not_reading(db, "store_snapshot");
     if (rc)
         return rc;
     return db->persist ? rs_snapshot_write(db) : STORE_OK;
@@ -205,13 +206,13 @@ int store_stat(store *db, store_stats *out)
  * returns. If that snapshot fails, its code is returned: the change is made in memory and
  * still pending, and the next snapshot tries again.
  */
-static int after_write(store *db)
+int rs_store_after_write(store *db)
 {
     return db->persist && rs_file_each_write(db) ? rs_snapshot_write(db) : STORE_OK;
 }
 
 /* Changes are refused on a store opened read-only. */
-static int check_writable(store *db)
+int rs_store_check_writable(store *db)
 {
     if (db->readonly)
         return rs_error_set(db, STORE_EINVAL, "the store is open read-only");
@@ -314,15 +315,15 @@ int store_create(store *db, store_model *model, const store_value *values, store
     if (!rc)
         rc = check_values_arg(db, values, "store_create");
     if (!rc)
-        rc = check_writable(db);
+        rc = rs_store_check_writable(db);
     if (!rc)
-        rc = check_not_reading(db, "store_create");
+        rc = rs_store_check_not_reading(db, "store_create");
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
     rc = rs_obj_create(db, model, values, out);
     rs_lock_unlock(&db->lock);
-    return rc ? rc : after_write(db);
+    return rc ? rc : rs_store_after_write(db);
 }
 
 int store_get(store *db, store_model *model, uint64_t id, store_obj **out)
@@ -395,9 +396,9 @@ int store_update(store *db, store_obj *obj, const store_value *values)
     if (!rc)
         rc = check_values_arg(db, values, "store_update");
     if (!rc)
-        rc = check_writable(db);
+        rc = rs_store_check_writable(db);
     if (!rc)
-        rc = check_not_reading(db, "store_update");
+        rc = rs_store_check_not_reading(db, "store_update");
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
@@ -405,16 +406,16 @@ int store_update(store *db, store_obj *obj, const store_value *values)
     if (!rc)
         rc = rs_obj_update(db, obj, values);
     rs_lock_unlock(&db->lock);
-    return rc ? rc : after_write(db);
+    return rc ? rc : rs_store_after_write(db);
 }
 
 int store_delete(store *db, store_obj *obj)
 {
     int rc = check_obj(db, obj, "store_delete");
     if (!rc)
-        rc = check_writable(db);
+        rc = rs_store_check_writable(db);
     if (!rc)
-        rc = check_not_reading(db, "store_delete");
+        rc = rs_store_check_not_reading(db, "store_delete");
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
@@ -422,7 +423,7 @@ int store_delete(store *db, store_obj *obj)
     if (!rc)
         rc = rs_delete_obj(db, obj);
     rs_lock_unlock(&db->lock);
-    return rc ? rc : after_write(db);
+    return rc ? rc : rs_store_after_write(db);
 }
 
 /* ---- Reading fields ----------------------------------------------------------------------- */

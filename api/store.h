@@ -688,6 +688,24 @@ STORE_API int store_query_get(const store_query *q, const store_value *binds, st
 STORE_API int store_query_visit(const store_query *q, const store_value *binds,
                                 bool (*fn)(store_obj *obj, void *arg), void *arg);
 
+/*
+ * store_query_update() - give every object store_query_find() would return the VALUES (as
+ * store_update()), all or nothing, under the write lock taken once; *N (if not NULL) is how
+ * many. A .unique field set to one value on more than one object is STORE_ECONSTRAINT.
+ * Returns what store_update() would, or STORE_EBUSY from a store_query_visit() callback; on
+ * failure nothing changed. Under STORE_DURABLE_EACH_WRITE the whole update is one snapshot.
+ */
+STORE_API int store_query_update(const store_query *q, const store_value *binds,
+                                 const store_value *values, size_t *n);
+
+/*
+ * store_query_delete() - delete every object store_query_find() would return, with the
+ * on_delete rules of every relation applied (as store_delete()), all or nothing, under the
+ * write lock taken once; *N (if not NULL) is how many matched (not counting what the
+ * cascades took). STORE_ECONSTRAINT (a RESTRICT child outside the deletion) changes nothing.
+ */
+STORE_API int store_query_delete(const store_query *q, const store_value *binds, size_t *n);
+
 /* Aggregates, for store_query_aggregate(). */
 typedef enum store_agg_op {
     STORE_AGG_COUNT = 1,

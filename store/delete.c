@@ -63,11 +63,13 @@ static store_obj *next_child(const store_fld *rel, const store_obj *child)
     return rs_fk_next(child, rel);
 }
 
-/* Phase 1: D becomes O and everything CASCADE reaches from it. d->all doubles as the worklist. */
-static int gather(doomed *d, store_obj *o)
+/* Phase 1: D becomes the N objects OBJS and everything CASCADE reaches from them. d->all
+ * doubles as the worklist. */
+static int gather(doomed *d, store_obj *const *objs, size_t n)
 {
-    if (doom(d, o))
-        return STORE_ENOMEM;
+    for (size_t k = 0; k < n; k++)
+        if (doom(d, objs[k]))
+            return STORE_ENOMEM;
     for (size_t i = 0; i < d->n; i++) {
         store_model *m = d->all[i]->model;
         for (uint32_t r = 0; r < m->nrels; r++) {
@@ -144,19 +146,24 @@ static void detach(store_obj *o)
 
 int rs_delete_obj(store *db, store_obj *o)
 {
+    return rs_delete_objs(db, &o, 1);
+}
+
+int rs_delete_objs(store *db, store_obj *const *objs, size_t n)
+{
     assert(rs_lock_held_write(&db->lock));
-    assert(rs_obj_live(o)); /* api/ checks it under the lock */
-    store_model *m = o->model;
     doomed d = {.n = 0};
     rs_hash_init(&d.set);
-    int rc = gather(&d, o);
+    for (size_t k = 0; k < n; k++)
+        assert(rs_obj_live(objs[k])); /* api/ checks it under the lock */
+    int rc = gather(&d, objs, n);
     if (rc)
-        rc = rs_error_set(db, rc, "%s %" PRIu64 ": out of memory gathering the cascade",
-                          m->name, o->id);
+        rc = rs_error_set(db, rc, "%s %" PRIu64 "%s: out of memory gathering the cascade",
+                          objs[0]->model->name, objs[0]->id, n > 1 ? " and others" : "");
     else
         rc = check_restrict(db, &d);
     if (rc)
-        goto out;
+        goto free_doomed;
     for (size_t i = 0; i < d.n; i++)
         set_null_children(&d, d.all[i]);
     for (size_t i = 0; i < d.n; i++)
@@ -170,7 +177,7 @@ int rs_delete_obj(store *db, store_obj *o)
         xm->count--;
         rs_arena_drop(&xm->arena, id, xm->next_id);
     }
-out:
+free_doomed:
     rs_hash_free(&d.set);
     free(d.all);
     return rc;

@@ -516,6 +516,103 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
     return rc;
 }
 
+/* The string copies an update of N objects needs beyond the stage's own (for objects 1..N-1),
+ * NS string fields each: copies[(i - 1) * NS + k]. */
+typedef struct copies {
+    char **s;
+    size_t n;
+} copies;
+
+static void copies_free(copies *c)
+{
+    for (size_t k = 0; k < c->n; k++)
+        rs_obj_str_free(c->s[k]);
+    free(c->s);
+}
+
+/* Copies the staged strings of fields FIELDS (NS of them) for N - 1 more objects. */
+static int copies_make(copies *c, const stage *s, const uint32_t *fields, size_t ns, size_t n)
+{
+    c->n = 0;
+    c->s = NULL;
+    if (n < 2 || !ns)
+        return STORE_OK;
+    if ((n - 1) > SIZE_MAX / ns / sizeof *c->s || !(c->s = malloc((n - 1) * ns * sizeof *c->s)))
+        return STORE_ENOMEM;
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = 0; k < ns; k++) {
+            const char *str = (const char *)(uintptr_t)s->w[fields[k]];
+            char *d = rs_obj_str_new(str, rs_str_len(str));
+            if (!d)
+                return STORE_ENOMEM;
+            c->s[c->n++] = d;
+        }
+    return STORE_OK;
+}
+
+/* Checks what an update of V asks of each of OBJS beyond the first, once S is checked:
+ * their strings fit one record, and no .unique value goes to two objects. */
+static int check_many(store *db, const store_model *m, const store_value *v, const stage *s,
+                      store_obj *const *objs, size_t n)
+{
+    uint64_t given = 0;
+    for (const store_value *p = v; p->name; p++)
+        if (p->kind == STORE_KIND_STR && p->u.s)
+            given += strlen(p->u.s);
+    for (uint32_t j = 0; n > 1 && j < m->nfields; j++)
+        if ((s->st[j] & ST_SET) && !(s->st[j] & ST_NULL) && m->fields[j].unique)
+            return rs_error_set(db, STORE_ECONSTRAINT, "%s.%s: the update would give %zu "
+                                "objects the same value", m->name, m->fields[j].name, n);
+    int rc = STORE_OK;
+    for (size_t i = 1; i < n && !rc; i++)
+        rc = check_strings_total(db, m, v, objs[i], s, given);
+    return rc;
+}
+
+int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t n,
+                       const store_value *v)
+{
+    assert(rs_lock_held_write(&db->lock));
+    stage s;
+    if (stage_new(&s, m))
+        return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    uint32_t *fields = malloc((m->nfields ? m->nfields : 1) * sizeof *fields);
+    copies c = {NULL, 0};
+    int rc = fields ? check_values(db, m, v, false, &s, n ? objs[0] : NULL)
+                    : rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    if (!rc && !n) /* the values are checked: nothing else to do */
+        goto free_copies;
+    if (!rc)
+        rc = stage_values(db, &s, m, v, false);
+    if (!rc)
+        rc = check_many(db, m, v, &s, objs, n);
+    if (!rc)
+        rc = stage_indexes(db, &s, m, objs[0]);
+    size_t ns = 0;
+    for (uint32_t j = 0; !rc && j < m->nfields; j++)
+        if ((s.st[j] & ST_OWN) && rs_is_string(&m->fields[j]))
+            fields[ns++] = j;
+    if (!rc && copies_make(&c, &s, fields, ns, n))
+        rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory copying strings for %zu "
+                          "objects", m->name, n);
+    if (rc)
+        goto free_copies;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; i && k < ns; k++) {
+            s.w[fields[k]] = (uint64_t)(uintptr_t)c.s[(i - 1) * ns + k];
+            s.st[fields[k]] |= ST_OWN;
+        }
+        commit(&s, objs[i], objs[i]->id, false);
+        rs_obj_mark_dirty(objs[i]);
+    }
+    c.n = 0; /* every copy now belongs to an object */
+free_copies:
+    copies_free(&c);
+    free(fields);
+    stage_free(&s, m);
+    return rc;
+}
+
 void rs_obj_strings_free(store_obj *o)
 {
     store_model *m = o->model;

@@ -20,6 +20,16 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v);
 /* rs_delete_obj() - store_delete() under the write lock; all or nothing (store/delete.c). */
 int rs_delete_obj(store *db, store_obj *o);
 
+/* rs_delete_objs() - delete the N living objects OBJS (N > 0) and what their on_delete rules
+ * reach, all or nothing, under the write lock. */
+int rs_delete_objs(store *db, store_obj *const *objs, size_t n);
+
+/* rs_obj_update_many() - give each of the N living objects OBJS of M the values V, all or
+ * nothing, under the write lock: V is checked once (also when N is 0); a .unique field set (not to null) on more
+ * than one object is STORE_ECONSTRAINT; every string is copied before any object changes. */
+int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t n,
+                       const store_value *v);
+
 /*
  * rs_obj_get() - the live object of M with ID, or NULL. Two loads: the chunk, the slot.
  * Needs no lock: a create publishes the id last (rs_obj_publish()), after every field, so

@@ -637,3 +637,33 @@ int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs)
     free(st);
     return rc;
 }
+
+/* ---- Changes ------------------------------------------------------------------------------- */
+
+int rs_qrun_update(const rs_qrun *r, const store_value *values, size_t *n)
+{
+    const store_query *q = r->q;
+    store_obj **all = NULL;
+    size_t cnt = 0;
+    int rc = collect(r, q->offset, q->limit, &all, &cnt);
+    if (!rc) /* with no match too: bad values are an error whatever the store holds */
+        rc = rs_obj_update_many(q->db, q->model, all, cnt, values);
+    free(all);
+    if (!rc)
+        *n = cnt;
+    return rc;
+}
+
+int rs_qrun_delete(const rs_qrun *r, size_t *n)
+{
+    const store_query *q = r->q;
+    store_obj **all = NULL;
+    size_t cnt = 0;
+    int rc = collect(r, q->offset, q->limit, &all, &cnt);
+    if (!rc && cnt)
+        rc = rs_delete_objs(q->db, all, cnt);
+    free(all);
+    if (!rc)
+        *n = cnt;
+    return rc;
+}

@@ -393,6 +393,135 @@ static void set_null_is_right(void)
 BOTH_WAYS(deleting_an_editor_whose_books_are_set_null, .setup = editor_of_three_books,
           .call = delete_bob, .verify = set_null_is_right)
 
+/* ---- Queries ------------------------------------------------------------------------------- */
+
+static void shelves_of_books(void)
+{
+    ann = make_author("Ann");
+    bob = make_author("Bob");
+    for (int i = 0; i < 40; i++) {
+        char title[48];
+        snprintf(title, sizeof title, "%s volume %02d of the long series", i % 3 ? "Tale" : "Epic",
+                 i);
+        store_obj *b = make(Book, (store_value[]){STORE_V_STR("title", title),
+                                                  STORE_V_REF("author", i % 4 ? ann : bob),
+                                                  STORE_V_INT("pages", 100 + i),
+                                                  {0}});
+        if (i % 5 == 0)
+            make_review(b, "a review long enough to have its own allocation");
+    }
+}
+
+static store_result found;
+static store_agg sums[3];
+
+/* Builds a query (terms, a parameter, a group, an order), runs it, frees it. */
+static int build_and_find(void)
+{
+    store_query *q;
+    int rc = store_query_new(db, Book, &q);
+    if (rc)
+        return rc;
+    store_cond c[2];
+    c[0] = store_cond_terms(q, (store_value[]){STORE_V_STR("title__istartswith", "tale"), {0}});
+    c[1] = store_cond_terms(q, (store_value[]){STORE_V_INT("pages__gte", 130), {0}});
+    if (!(rc = store_query_filter(q, (store_value[]){STORE_V_PARAM("author__name", "who"),
+                                                     STORE_V_LIST("pages__not_in",
+                                                                  (store_value[]){
+                                                                      STORE_V_INT(NULL, 101),
+                                                                      STORE_V_INT(NULL, 102),
+                                                                      {0}}),
+                                                     {0}})) &&
+        !(rc = store_query_where(q, store_cond_any(q, c, 2))) &&
+        !(rc = store_query_order_by(q, (const char *const[]){"-pages", NULL})) &&
+        !(rc = store_query_slice(q, 1, 5)))
+        rc = store_query_find(q, (store_value[]){STORE_V_STR("who", "Ann"), {0}}, &found);
+    if (!rc) {
+        sums[0] = (store_agg){.op = STORE_AGG_SUM, .path = "pages"};
+        sums[1] = (store_agg){.op = STORE_AGG_MAX, .path = "title"};
+        sums[2] = (store_agg){0};
+        rc = store_query_aggregate(q, (store_value[]){STORE_V_STR("who", "Ann"), {0}}, sums);
+        if (rc)
+            store_result_free(&found);
+    }
+    store_query_free(q);
+    return rc;
+}
+
+static void found_is_right(void)
+{
+    cr_assert_eq(found.count, 5);
+    cr_assert_eq(store_int(found.objs[0], "pages"), 138);
+    store_result_free(&found);
+    cr_assert_eq(sums[0].out.kind, STORE_KIND_INT);
+    cr_assert_eq(sums[0].out.u.i, 138 + 137 + 135 + 134 + 133);
+}
+
+BOTH_WAYS(building_and_running_a_query, .setup = shelves_of_books, .call = build_and_find,
+          .verify = found_is_right)
+
+static store_query *query_of(store_model *m, const store_value *terms)
+{
+    store_query *q;
+    cr_assert_eq(store_query_new(db, m, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, terms), STORE_OK);
+    return q;
+}
+
+static int retitle_tales(void)
+{
+    store_query *q;
+    int rc = store_query_new(db, Book, &q);
+    if (rc)
+        return rc;
+    size_t n;
+    if (!(rc = store_query_filter(q, (store_value[]){STORE_V_STR("title__startswith", "Tale"),
+                                                     {0}})))
+        rc = store_query_update(q, NULL,
+                                (store_value[]){STORE_V_STR("title", "A new title, long enough "
+                                                                     "for its own allocation"),
+                                                STORE_V_INT("pages", 7),
+                                                {0}},
+                                &n);
+    store_query_free(q);
+    return rc;
+}
+
+static void retitled_is_right(void)
+{
+    store_query *q = query_of(Book, (store_value[]){STORE_V_INT("pages", 7), {0}});
+    size_t n;
+    cr_assert_eq(store_query_count(q, NULL, &n), STORE_OK);
+    cr_assert_eq(n, 26);
+    store_query_free(q);
+}
+
+BOTH_WAYS(updating_by_query, .setup = shelves_of_books, .call = retitle_tales,
+          .verify = retitled_is_right)
+
+static int delete_epics(void)
+{
+    store_query *q;
+    int rc = store_query_new(db, Book, &q);
+    if (rc)
+        return rc;
+    size_t n;
+    if (!(rc = store_query_filter(q, (store_value[]){STORE_V_STR("title__startswith", "Epic"),
+                                                     {0}})))
+        rc = store_query_delete(q, NULL, &n);
+    store_query_free(q);
+    return rc;
+}
+
+static void epics_gone(void)
+{
+    cr_assert_eq(store_model_count(Book), 26);
+    cr_assert_eq(store_model_count(Review), 5);
+}
+
+BOTH_WAYS(deleting_by_query_with_a_cascade, .setup = shelves_of_books, .call = delete_epics,
+          .verify = epics_gone)
+
 /* ---- Opening and declaring ------------------------------------------------------------------ */
 
 static store *opened;

@@ -580,3 +580,160 @@ Test(query, every_plan_gives_the_answer_of_a_scan)
     cr_assert_str_eq(a, child_ids(w, "books"));
     check_invariants(db);
 }
+
+/* ---- Update and delete by query ----------------------------------------------------------- */
+
+static store_query *books_where(const store_value *terms)
+{
+    store_query *q;
+    cr_assert_eq(store_query_new(db, Book, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, terms), STORE_OK, "%s", store_errmsg(db));
+    return q;
+}
+
+Test(query, update_by_query_changes_every_match_with_its_own_strings)
+{
+    store_query *q = books_where((store_value[]){STORE_V_INT("pages__gte", 300), {0}});
+    size_t n = 0;
+    const char *title = "A title long enough to need an allocation of its own";
+    cr_assert_eq(store_query_update(q, NULL,
+                                    (store_value[]){STORE_V_STR("title", title),
+                                                    STORE_V_REF("editor", author(3)), {0}},
+                                    &n),
+                 STORE_OK, "%s", store_errmsg(db));
+    cr_assert_eq(n, 3);
+    cr_assert_str_eq(WHERE(Book, STORE_V_STR("title", title)), "1,2,4");
+    cr_assert_str_eq(WHERE(Author, STORE_V_INT("edited__count", 3)), "3");
+    /* Each object got a string of its own: deleting one leaves the others readable. */
+    store_obj *b1, *b2;
+    cr_assert_eq(store_get(db, Book, 1, &b1), STORE_OK);
+    cr_assert_eq(store_get(db, Book, 2, &b2), STORE_OK);
+    cr_assert_neq(store_str(b1, "title"), store_str(b2, "title"));
+    cr_assert_eq(store_delete(db, b1), STORE_OK);
+    cr_assert_str_eq(store_str(b2, "title"), title);
+    store_query_free(q);
+    check_invariants(db);
+}
+
+Test(query, a_failed_update_by_query_changes_nothing)
+{
+    const char *before = dump_store(db);
+    store_query *q = books_where((store_value[]){STORE_V_INT("pages__gte", 300), {0}});
+    size_t n = 99;
+    /* one isbn for three books */
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_STR("isbn", "999"), {0}},
+                                    &n),
+                 STORE_ECONSTRAINT);
+    cr_assert(strstr(store_errmsg(db), "isbn"), "%s", store_errmsg(db));
+    /* a value that does not fit, and a field that does not exist */
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_STR("pages", "x"), {0}},
+                                    &n),
+                 STORE_EINVAL);
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_INT("nope", 1), {0}}, &n),
+                 STORE_EINVAL);
+    cr_assert_eq(n, 99);
+    cr_assert(same_store(db, before));
+    store_query_free(q);
+    /* Bad values are refused even when nothing matches */
+    q = books_where((store_value[]){STORE_V_INT("pages", 12345), {0}});
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_STR("pages", "x"), {0}},
+                                    &n),
+                 STORE_EINVAL);
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_INT("pages", 1), {0}}, &n),
+                 STORE_OK);
+    cr_assert_eq(n, 0);
+    store_query_free(q);
+    /* One match may take a unique value */
+    q = books_where((store_value[]){STORE_V_INT("id", 2), {0}});
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_STR("isbn", "222"), {0}},
+                                    &n),
+                 STORE_OK);
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_STR("isbn", "111"), {0}},
+                                    &n),
+                 STORE_ECONSTRAINT); /* book 1 has it */
+    store_query_free(q);
+    check_invariants(db);
+}
+
+Test(query, delete_by_query_applies_on_delete_rules)
+{
+    store_obj *b3;
+    cr_assert_eq(store_get(db, Book, 3, &b3), STORE_OK);
+    make_review(b3, "good");
+    store_obj *b1;
+    cr_assert_eq(store_get(db, Book, 1, &b1), STORE_OK);
+    make_loan(b1, "Eve");
+
+    /* Ann's books: book 1 has a loan (RESTRICT): nothing is deleted */
+    const char *before = dump_store(db);
+    store_query *q = books_where((store_value[]){STORE_V_STR("author__name", "Ann"), {0}});
+    size_t n = 99;
+    cr_assert_eq(store_query_delete(q, NULL, &n), STORE_ECONSTRAINT);
+    cr_assert_eq(n, 99);
+    cr_assert(same_store(db, before));
+    store_query_free(q);
+
+    /* Authors without a loaned book: Bob (his book and its review cascade), cara, Dan (his
+     * book cascades); Ann stays, and Dan's book edited by Ann goes */
+    store_query *a;
+    cr_assert_eq(store_query_new(db, Author, &a), STORE_OK);
+    cr_assert_eq(store_query_exclude(a, (store_value[]){STORE_V_STR("books__loans__who", "Eve"),
+                                                        {0}}),
+                 STORE_OK);
+    cr_assert_eq(store_query_delete(a, NULL, &n), STORE_OK, "%s", store_errmsg(db));
+    cr_assert_eq(n, 3);
+    cr_assert_eq(store_model_count(Author), 1);
+    cr_assert_eq(store_model_count(Book), 2);
+    cr_assert_eq(store_model_count(Review), 0);
+    cr_assert_str_eq(child_ids(author(1), "books"), "1,2");
+    store_query_free(a);
+    check_invariants(db);
+}
+
+Test(query, delete_by_query_sets_null_and_honours_the_slice)
+{
+    store_query *q;
+    cr_assert_eq(store_query_new(db, Author, &q), STORE_OK);
+    cr_assert_eq(store_query_order_by(q, KEYS("-rating", "id")), STORE_OK);
+    cr_assert_eq(store_query_slice(q, 0, 1), STORE_OK); /* Ann: rating 4.5, the lower id */
+    size_t n;
+    cr_assert_eq(store_query_delete(q, NULL, &n), STORE_OK, "%s", store_errmsg(db));
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(WHERE(Author, STORE_V_STR("name", "Ann")), "");
+    store_obj *b4;
+    cr_assert_eq(store_get(db, Book, 4, &b4), STORE_OK); /* Dan's, edited by Ann */
+    cr_assert(store_is_null(b4, "editor"));
+    cr_assert_eq(store_model_count(Book), 2);
+    store_query_free(q);
+    check_invariants(db);
+}
+
+static bool delete_from_visit(store_obj *o, void *arg)
+{
+    (void)o;
+    int *rc = arg;
+    store_query *q;
+    cr_assert_eq(store_query_new(db, Book, &q), STORE_OK);
+    size_t n;
+    rc[0] = store_query_delete(q, NULL, &n);
+    rc[1] = store_query_update(q, NULL, (store_value[]){STORE_V_INT("pages", 1), {0}}, &n);
+    size_t c = 0;
+    rc[2] = store_query_count(q, NULL, &c); /* a read nests */
+    rc[3] = (int)c;
+    store_query_free(q);
+    return false;
+}
+
+Test(query, changes_by_query_from_a_visit_are_busy)
+{
+    store_query *q;
+    cr_assert_eq(store_query_new(db, Author, &q), STORE_OK);
+    int rc[4] = {0};
+    cr_assert_eq(store_query_visit(q, NULL, delete_from_visit, rc), STORE_OK);
+    cr_assert_eq(rc[0], STORE_EBUSY);
+    cr_assert_eq(rc[1], STORE_EBUSY);
+    cr_assert_eq(rc[2], STORE_OK);
+    cr_assert_eq(rc[3], 4);
+    cr_assert_eq(store_model_count(Book), 4);
+    store_query_free(q);
+}

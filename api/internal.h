@@ -1,0 +1,20 @@
+/*
+ * api/internal.h - what the public calls of api/store.c share with those of api/query.c.
+ */
+#ifndef RS_API_INTERNAL_H
+#define RS_API_INTERNAL_H
+
+#include <store.h>
+
+/* rs_store_check_writable() - STORE_EINVAL, detail set, if DB was opened read-only. */
+int rs_store_check_writable(store *db);
+
+/* rs_store_check_not_reading() - STORE_EBUSY, detail naming CALL, if the calling thread holds
+ * DB's lock (a change asked from a store_query_visit() callback would wait for itself). */
+int rs_store_check_not_reading(store *db, const char *call);
+
+/* rs_store_after_write() - under STORE_DURABLE_EACH_WRITE, the snapshot that makes the change
+ * just made durable; its code (the change stays made and pending if it fails). */
+int rs_store_after_write(store *db);
+
+#endif
