@@ -17,9 +17,21 @@
 #include "store/error.h"
 #include "store/model.h"
 #include "store/object.h"
+#include "store/query.h"
 #include "store/schema.h"
 
-enum { OP_SNAPSHOT = 1, OP_CREATE, OP_GET, OP_REVERSE, OP_UPDATE, OP_DELETE };
+enum {
+    OP_SNAPSHOT = 1,
+    OP_CREATE,
+    OP_GET,
+    OP_REVERSE,
+    OP_UPDATE,
+    OP_DELETE,
+    OP_QUERY_FIND,
+    OP_QUERY_COUNT,
+    OP_QUERY_UPDATE,
+    OP_QUERY_DELETE,
+};
 
 /*
  * A request's life, on the loop's thread. libuv must not be asked to cancel a request that
@@ -47,38 +59,78 @@ static size_t str_bytes(const char *s)
     return s ? strlen(s) + 1 : 0;
 }
 
+/* Whether V carries a string of its own (a string value, a parameter's name). */
+static bool has_text(const store_value *v)
+{
+    return (v->kind == STORE_KIND_STR || v->kind == STORE_KIND_PARAM) && v->u.s;
+}
+
+/* The items of list value V, without the {0} that ends them; -1 for an item of an unknown
+ * kind (lists do not nest). */
+static long list_items(const store_value *v, size_t *text)
+{
+    long m = 0;
+    for (const store_value *it = v->u.list; it && it->kind != STORE_KIND_NONE; it++, m++) {
+        if ((unsigned)it->kind > STORE_KIND_NULL)
+            return -1;
+        *text += has_text(it) ? str_bytes(it->u.s) : 0;
+    }
+    return m;
+}
+
+/* Copies the text of value V (name NAME) into *TEXT, moving it on. */
+static void copy_text(store_value *dst, const store_value *src, bool named, char **text)
+{
+    *dst = *src;
+    if (!named)
+        dst->name = NULL;
+    if (named) {
+        size_t len = str_bytes(src->name);
+        dst->name = memcpy(*text, src->name, len);
+        *text += len;
+    }
+    if (has_text(src)) {
+        size_t len = str_bytes(src->u.s);
+        dst->u.s = memcpy(*text, src->u.s, len);
+        *text += len;
+    }
+}
+
 /*
- * Copies VALUES (the list, each name, each string) into one malloc'd block, after room for a
- * req_extra. Returns the block, or NULL with *RC set (EINVAL: an unknown kind; ENOMEM).
+ * Copies VALUES (the list, each name, each string, the items of each list value) into one
+ * malloc'd block, after room for a req_extra: the values, then the lists' items, then the
+ * text. Returns the block, or NULL with *RC set (EINVAL: an unknown kind; ENOMEM).
  */
 static void *copy_values(store *db, const store_value *values, store_value **out, int *rc)
 {
-    size_t n = 0, bytes = 0;
+    size_t n = 0, items = 0, bytes = 0;
     for (const store_value *v = values; v && v->name; v++, n++) {
-        if ((unsigned)v->kind > STORE_KIND_NULL || v->kind == STORE_KIND_NONE) {
+        long m = 0;
+        if ((unsigned)v->kind > STORE_KIND_PARAM || v->kind == STORE_KIND_NONE ||
+            (v->kind == STORE_KIND_LIST && (m = list_items(v, &bytes)) < 0)) {
             *rc = rs_error_set(db, STORE_EINVAL, "%s: an unknown kind of value", v->name);
             return NULL;
         }
-        bytes += str_bytes(v->name) + (v->kind == STORE_KIND_STR ? str_bytes(v->u.s) : 0);
+        items += v->kind == STORE_KIND_LIST ? (size_t)m + 1 : 0;
+        bytes += str_bytes(v->name) + (has_text(v) ? str_bytes(v->u.s) : 0);
     }
-    size_t head = sizeof(req_extra) + (n + 1) * sizeof(store_value);
+    size_t head = sizeof(req_extra) + (n + 1 + items) * sizeof(store_value);
     char *block = malloc(head + bytes);
     if (!block) {
         *rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a request's values");
         return NULL;
     }
     store_value *copy = (store_value *)(block + sizeof(req_extra));
+    store_value *item = copy + n + 1;
     char *text = block + head;
     for (size_t i = 0; i < n; i++) {
-        copy[i] = values[i];
-        size_t len = str_bytes(values[i].name);
-        copy[i].name = memcpy(text, values[i].name, len);
-        text += len;
-        if (values[i].kind == STORE_KIND_STR && values[i].u.s) {
-            len = str_bytes(values[i].u.s);
-            copy[i].u.s = memcpy(text, values[i].u.s, len);
-            text += len;
-        }
+        copy_text(&copy[i], &values[i], true, &text);
+        if (values[i].kind != STORE_KIND_LIST)
+            continue;
+        copy[i].u.list = item;
+        for (const store_value *it = values[i].u.list; it && it->kind != STORE_KIND_NONE; it++)
+            copy_text(item++, it, false, &text);
+        memset(item++, 0, sizeof *item);
     }
     memset(&copy[n], 0, sizeof copy[n]);
     *out = copy;
@@ -147,6 +199,22 @@ static void work(uv_work_t *w)
         break;
     case OP_DELETE:
         rc = store_delete(db, req->priv_target);
+        break;
+    case OP_QUERY_FIND: {
+        store_result r;
+        rc = store_query_find(req->priv_query, req->priv_binds, &r);
+        req->objs = r.objs;
+        req->count = r.count;
+        break;
+    }
+    case OP_QUERY_COUNT:
+        rc = store_query_count(req->priv_query, req->priv_binds, &req->count);
+        break;
+    case OP_QUERY_UPDATE:
+        rc = store_query_update(req->priv_query, req->priv_binds, req->priv_values, &req->count);
+        break;
+    case OP_QUERY_DELETE:
+        rc = store_query_delete(req->priv_query, req->priv_binds, &req->count);
         break;
     }
     req->result = rc;
@@ -323,6 +391,56 @@ int store_delete_async(uv_loop_t *loop, store_req *req, store *db, store_obj *ob
     return (rc = with_values(req, NULL)) ? rc : submit(loop, req);
 }
 
+/* A query request: Q's store, the binds copied, and VALUES (update) copied. */
+static int query_submit(uv_loop_t *loop, store_req *req, const store_query *q,
+                        const store_value *binds, const store_value *values, store_cb cb, int op)
+{
+    store *db = q ? q->db : NULL;
+    int rc = check_common(loop, req, db, cb);
+    if (rc)
+        return rc;
+    if (op == OP_QUERY_UPDATE && !values)
+        return rs_error_set(db, STORE_EINVAL, "store_query_update_async: the value list is NULL");
+    req_init(req, db, cb, op);
+    req->priv_query = q;
+    if ((rc = with_values(req, values)))
+        return rc;
+    if (binds) {
+        store_value *copy;
+        void *block = copy_values(db, binds, &copy, &rc);
+        if (!block) {
+            store_req_cleanup(req);
+            return rc;
+        }
+        req->priv_binds = copy;
+    }
+    return submit(loop, req);
+}
+
+int store_query_find_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                           const store_value *binds, store_cb cb)
+{
+    return query_submit(loop, req, q, binds, NULL, cb, OP_QUERY_FIND);
+}
+
+int store_query_count_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                            const store_value *binds, store_cb cb)
+{
+    return query_submit(loop, req, q, binds, NULL, cb, OP_QUERY_COUNT);
+}
+
+int store_query_update_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                             const store_value *binds, const store_value *values, store_cb cb)
+{
+    return query_submit(loop, req, q, binds, values, cb, OP_QUERY_UPDATE);
+}
+
+int store_query_delete_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                             const store_value *binds, store_cb cb)
+{
+    return query_submit(loop, req, q, binds, NULL, cb, OP_QUERY_DELETE);
+}
+
 int store_cancel(store_req *req)
 {
     if (!req || req->priv_state == ST_IDLE)
@@ -345,6 +463,9 @@ void store_req_cleanup(store_req *req)
         free((char *)req->priv_values - sizeof(req_extra));
     if (req->priv_name)
         free(req->priv_name - sizeof(req_extra));
+    if (req->priv_binds)
+        free((char *)req->priv_binds - sizeof(req_extra));
+    req->priv_binds = NULL;
     free(req->objs);
     req->priv_values = NULL;
     req->priv_name = NULL;

@@ -33,8 +33,8 @@ struct store_req {
     void *data;       /* the caller's */
     int result;       /* STORE_OK or a STORE_E* code, set before cb runs */
     store_obj *obj;   /* create, get: the object */
-    store_obj **objs; /* reverse: the children, owned by the request */
-    size_t count;     /* reverse: how many */
+    store_obj **objs; /* reverse, query find: the objects, owned by the request */
+    size_t count;     /* reverse, query find: how many; query count, update, delete: *N */
     /* private fields follow */
     uv_work_t priv_work;
     store *priv_db;
@@ -46,6 +46,8 @@ struct store_req {
     store_value *priv_values; /* the copied values, strings and names in the same block */
     char *priv_name;          /* reverse: the copied related name */
     int priv_state;           /* queued, cancelled, done: touched on the loop's thread only */
+    const store_query *priv_query;
+    store_value *priv_binds; /* the copied binds, lists and strings in the same block */
 };
 
 /*
@@ -85,6 +87,32 @@ STORE_API int store_update_async(uv_loop_t *loop, store_req *req, store *db, sto
 /* store_delete_async() - store_delete() on the thread pool. */
 STORE_API int store_delete_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
                                  store_cb cb);
+
+/*
+ * store_query_find_async() - store_query_find() on the thread pool: req->objs (req->count of
+ * them) are the objects in order, an array the request owns (store_req_cleanup() frees it).
+ * BINDS (names, strings and the items of lists included) are copied before this returns; Q
+ * is not: it is the caller's, and must stay alive and unchanged until CB has run (several
+ * requests may run one query at once). Returns STORE_OK, STORE_EINVAL (a NULL argument, a
+ * bind of an unknown kind) or STORE_ENOMEM; on failure CB is never called.
+ */
+STORE_API int store_query_find_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                                     const store_value *binds, store_cb cb);
+
+/* store_query_count_async() - store_query_count() on the thread pool, into req->count. */
+STORE_API int store_query_count_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                                      const store_value *binds, store_cb cb);
+
+/* store_query_update_async() - store_query_update() on the thread pool; VALUES are copied at
+ * the call; req->count is how many objects changed. */
+STORE_API int store_query_update_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                                       const store_value *binds, const store_value *values,
+                                       store_cb cb);
+
+/* store_query_delete_async() - store_query_delete() on the thread pool; req->count is how many
+ * matched. */
+STORE_API int store_query_delete_async(uv_loop_t *loop, store_req *req, const store_query *q,
+                                       const store_value *binds, store_cb cb);
 
 /*
  * store_cancel() - cancel REQ if it has not started: it then has no effect, and its callback

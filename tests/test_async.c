@@ -321,3 +321,73 @@ Test(async, the_loop_keeps_turning_while_a_million_objects_are_snapshot)
     cr_assert_eq(system(cmd), 0);
     close_loop();
 }
+
+/* ---- Queries ------------------------------------------------------------------------------- */
+
+Test(async, queries_find_count_update_and_delete_on_the_pool)
+{
+    store_obj *ann = make_author("Ann"), *bob = make_author("Bob");
+    for (int i = 0; i < 30; i++)
+        make_book(i % 2 ? "Odd one out" : "Even so", i % 3 ? ann : bob);
+    store_query *q;
+    cr_assert_eq(store_query_new(db, Book, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_PARAM("title__startswith", "p"),
+                                                       STORE_V_PARAM("author__in", "who"),
+                                                       {0}}),
+                 STORE_OK);
+    cr_assert_eq(store_query_order_by(q, (const char *const[]){"-id", NULL}), STORE_OK);
+
+    /* The binds, their strings and their list are copied at the call: spoil them at once. */
+    char prefix[8] = "Odd";
+    store_value who[] = {STORE_V_REF(NULL, ann), {0}};
+    store_value binds[] = {STORE_V_STR("p", prefix), STORE_V_LIST("who", who), {0}};
+    store_req find, count;
+    cr_assert_eq(store_query_find_async(&loop, &find, q, binds, count_cb), STORE_OK);
+    cr_assert_eq(store_query_count_async(&loop, &count, q, binds, count_cb), STORE_OK);
+    strcpy(prefix, "Even");
+    who[0].u.ref = bob;
+    binds[0].name = "x";
+    drain();
+    cr_assert_eq(called, 2);
+    cr_assert_eq(find.result, STORE_OK, "%s", store_errmsg(db));
+    cr_assert_eq(find.count, 10); /* odd i, i % 3 != 0 */
+    cr_assert_eq(store_id(find.objs[0]), 30);
+    cr_assert_eq(count.count, 10);
+    store_req_cleanup(&find);
+    store_req_cleanup(&count);
+
+    store_value ann_odd[] = {STORE_V_STR("p", "Odd"), STORE_V_LIST("who", (store_value[]){
+                                                          STORE_V_REF(NULL, ann), {0}}),
+                             {0}};
+    store_req upd, del;
+    cr_assert_eq(store_query_update_async(&loop, &upd, q, ann_odd,
+                                          (store_value[]){STORE_V_INT("pages", 5), {0}},
+                                          count_cb),
+                 STORE_OK);
+    drain();
+    cr_assert_eq(upd.result, STORE_OK);
+    cr_assert_eq(upd.count, 10);
+    store_req_cleanup(&upd);
+    cr_assert_eq(store_query_delete_async(&loop, &del, q, ann_odd, count_cb), STORE_OK);
+    drain();
+    cr_assert_eq(del.result, STORE_OK);
+    cr_assert_eq(del.count, 10);
+    cr_assert_eq(store_model_count(Book), 20);
+    store_req_cleanup(&del);
+
+    /* A missing bind is the sync code in the callback; a NULL query never calls back. */
+    cr_assert_eq(store_query_find_async(&loop, &find, q, NULL, count_cb), STORE_OK);
+    drain();
+    cr_assert_eq(find.result, STORE_EINVAL);
+    cr_assert(strstr(store_errmsg(db), "who") || strstr(store_errmsg(db), "\"p\""), "%s",
+              store_errmsg(db));
+    store_req_cleanup(&find);
+    int before = called;
+    cr_assert_eq(store_query_find_async(&loop, &find, NULL, NULL, count_cb), STORE_EINVAL);
+    cr_assert_eq(store_query_update_async(&loop, &upd, q, NULL, NULL, count_cb), STORE_EINVAL);
+    drain();
+    cr_assert_eq(called, before);
+    store_query_free(q);
+    check_invariants(db);
+    close_loop();
+}
