@@ -262,6 +262,13 @@ int store_query_aggregate(const store_query *q, const store_value *binds, store_
     return rc ? rc : run_end(&r, rs_qrun_aggregate(&r, aggs));
 }
 
+int store_query_explain(const store_query *q, const store_value *binds, char *buf, size_t size)
+{
+    rs_qrun r;
+    int rc = run_begin(&r, q, binds, size ? (const void *)buf : NULL, "store_query_explain");
+    return rc ? rc : run_end(&r, rs_qrun_explain(&r, buf, size));
+}
+
 /* ---- Changes ------------------------------------------------------------------------------- */
 
 /* Checks Q for a change, binds BINDS into R and takes the write lock. */

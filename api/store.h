@@ -706,6 +706,18 @@ STORE_API int store_query_update(const store_query *q, const store_value *binds,
  */
 STORE_API int store_query_delete(const store_query *q, const store_value *binds, size_t *n);
 
+/*
+ * store_query_explain() - how a run of Q with BINDS would go, in one line of text into BUF
+ * (SIZE bytes with its NUL; cut short if longer), for people, not programs: the objects it
+ * starts from and how many ("scan Book", "index Author.name (1 value)", "children of 1 Author
+ * through Book.author", "ids of Book (3)", "index Author.name (1 value), then children
+ * through Book.author"), the root conditions every one is checked against, and how the
+ * order is made. Takes the read lock. Returns what store_query_count() would, and writes
+ * nothing on failure.
+ */
+STORE_API int store_query_explain(const store_query *q, const store_value *binds, char *buf,
+                                  size_t size);
+
 /* Aggregates, for store_query_aggregate(). */
 typedef enum store_agg_op {
     STORE_AGG_COUNT = 1,

@@ -16,6 +16,7 @@
  * never a full sort. Count, exists and aggregate without a slice need no order and stream.
  * Nothing is allocated per object: find grows its result array, the others keep counters.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -666,4 +667,46 @@ int rs_qrun_delete(const rs_qrun *r, size_t *n)
     if (!rc)
         *n = cnt;
     return rc;
+}
+
+/* ---- Explaining ---------------------------------------------------------------------------- */
+
+int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
+{
+    const store_query *q = r->q;
+    rs_qbind own;
+    plan p = choose(r, &own);
+    const rs_path *path = p.term ? &p.term->path : NULL;
+    size_t nv = 0;
+    if (p.term)
+        plan_values(&p, &nv);
+    int n;
+    switch (p.kind) {
+    case PLAN_SCAN:
+        n = snprintf(buf, size, "scan %s", q->model->name);
+        break;
+    case PLAN_IDS:
+        n = snprintf(buf, size, "ids of %s (%zu)", q->model->name, nv);
+        break;
+    case PLAN_CHILDREN:
+        n = snprintf(buf, size, "children of %zu %s through %s.%s", nv, path->fld->target->name,
+                     q->model->name, path->fld->name);
+        break;
+    case PLAN_INDEX:
+        n = snprintf(buf, size, "index %s.%s (%zu value%s)", q->model->name, path->fld->name, nv,
+                     nv == 1 ? "" : "s");
+        break;
+    default:
+        n = snprintf(buf, size, "index %s.%s (%zu value%s), then children through %s.%s",
+                     path->fld->model->name, path->fld->name, nv, nv == 1 ? "" : "s",
+                     q->model->name, path->hop[0]->name);
+        break;
+    }
+    size_t at = n < 0 ? 0 : (size_t)n;
+    const char *sort = !q->nkeys ? (p.ordered ? "" : ", sort by id")
+                                 : q->limit ? ", order by a bounded heap" : ", sort";
+    if (at < size)
+        snprintf(buf + at, size - at, ": %zu to look at, %u condition%s%s", p.cost, q->nroot,
+                 q->nroot == 1 ? "" : "s", sort);
+    return STORE_OK;
 }

@@ -24,6 +24,9 @@ int rs_qrun_visit(const rs_qrun *r, bool (*fn)(store_obj *obj, void *arg), void 
 /* rs_qrun_aggregate() - store_query_aggregate(). */
 int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs);
 
+/* rs_qrun_explain() - store_query_explain(). */
+int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size);
+
 /* rs_qrun_update(), rs_qrun_delete() - store_query_update(), store_query_delete(), under the
  * write lock: all or nothing. */
 int rs_qrun_update(const rs_qrun *r, const store_value *values, size_t *n);

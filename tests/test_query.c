@@ -737,3 +737,76 @@ Test(query, changes_by_query_from_a_visit_are_busy)
     cr_assert_eq(store_model_count(Book), 4);
     store_query_free(q);
 }
+
+/* ---- Plans --------------------------------------------------------------------------------- */
+
+static const char *plan_of(store_model *m, const store_value *terms)
+{
+    static char buf[256];
+    store_query *q;
+    cr_assert_eq(store_query_new(db, m, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, terms), STORE_OK, "%s", store_errmsg(db));
+    cr_assert_eq(store_query_explain(q, NULL, buf, sizeof buf), STORE_OK);
+    store_query_free(q);
+    return buf;
+}
+
+#define PLAN(m, ...) plan_of((m), (store_value[]){__VA_ARGS__, {0}})
+
+static bool starts(const char *s, const char *prefix)
+{
+    return !strncmp(s, prefix, strlen(prefix));
+}
+
+Test(query, the_planner_picks_the_cheapest_start)
+{
+    const char *p;
+    cr_assert(starts(p = plan_of(Book, (store_value[]){{0}}), "scan Book: 4 to look at"), "%s",
+              p);
+    cr_assert(starts(p = PLAN(Book, STORE_V_REF("author", author(1))),
+                     "children of 1 Author through Book.author: 2 to look at"),
+              "%s", p);
+    cr_assert(starts(p = PLAN(Book, STORE_V_LIST("id__in", LIST(STORE_V_INT(NULL, 1),
+                                                                 STORE_V_INT(NULL, 3))),
+                              STORE_V_INT("pages__gt", 0)),
+                     "ids of Book (2): 2 to look at, 2 conditions"),
+              "%s", p);
+    cr_assert(starts(p = PLAN(Author, STORE_V_STR("name", "Bob")), "index Author.name (1 value)"),
+              "%s", p);
+    cr_assert(starts(p = PLAN(Book, STORE_V_STR("author__name", "Ann")),
+                     "index Author.name (1 value), then children through Book.author: 2"),
+              "%s", p);
+    /* The unique isbn (1 holder) beats Ann's two children */
+    cr_assert(starts(p = PLAN(Book, STORE_V_REF("author", author(1)), STORE_V_STR("isbn", "111")),
+                     "index Book.isbn (1 value): 1 to look at"),
+              "%s", p);
+    /* Nothing to start from: a range, a null, a lookup through a reverse relation */
+    cr_assert(starts(p = PLAN(Book, STORE_V_INT("pages__gte", 300)), "scan Book"), "%s", p);
+    cr_assert(starts(p = PLAN(Book, STORE_V_NULL("isbn")), "scan Book"), "%s", p);
+    cr_assert(starts(p = PLAN(Author, STORE_V_STR("books__title", "Zebra")), "scan Author"),
+              "%s", p);
+}
+
+Test(query, a_large_index_group_loses_to_an_id_and_explain_cuts_its_text)
+{
+    store_obj *solo = make_author("Solo");
+    for (int i = 0; i < 50; i++)
+        make_author("Common");
+    make_book("Only", solo);
+    store_query *q;
+    cr_assert_eq(store_query_new(db, Author, &q), STORE_OK);
+    /* authors named Common with id 6: the id wins over the 50 holders */
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_STR("name", "Common"),
+                                                       STORE_V_INT("id", 6), {0}}),
+                 STORE_OK);
+    char buf[256];
+    cr_assert_eq(store_query_explain(q, NULL, buf, sizeof buf), STORE_OK);
+    cr_assert(starts(buf, "ids of Author (1)"), "%s", buf);
+    cr_assert_str_eq(found(q, NULL), "6");
+    store_query_free(q);
+    /* a short buffer is cut, NUL-ended */
+    cr_assert_eq(store_query_new(db, Author, &q), STORE_OK);
+    cr_assert_eq(store_query_explain(q, NULL, buf, 5), STORE_OK);
+    cr_assert_str_eq(buf, "scan");
+    store_query_free(q);
+}
