@@ -262,6 +262,24 @@ int store_query_aggregate(const store_query *q, const store_value *binds, store_
     return rc ? rc : run_end(&r, rs_qrun_aggregate(&r, aggs));
 }
 
+int store_query_group_count(const store_query *q, const store_value *binds, const char *path,
+                            store_groups *out)
+{
+    if (out)
+        *out = (store_groups){NULL, 0};
+    rs_qrun r;
+    int rc = run_begin(&r, q, binds, path ? (const void *)out : NULL, "store_query_group_count");
+    return rc ? rc : run_end(&r, rs_qrun_group_count(&r, path, out));
+}
+
+void store_groups_free(store_groups *g)
+{
+    if (g) {
+        free(g->groups);
+        *g = (store_groups){NULL, 0};
+    }
+}
+
 int store_query_explain(const store_query *q, const store_value *binds, char *buf, size_t size)
 {
     rs_qrun r;

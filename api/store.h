@@ -706,6 +706,33 @@ STORE_API int store_query_update(const store_query *q, const store_value *binds,
  */
 STORE_API int store_query_delete(const store_query *q, const store_value *binds, size_t *n);
 
+/* One group of store_query_group_count(): a value of the path, and how many objects hold it. */
+typedef struct store_group {
+    store_value key; /* KIND_STR, KIND_INT, KIND_FLOAT, KIND_BOOL, KIND_REF or KIND_NULL */
+    size_t count;
+} store_group;
+
+/* The groups: GROUPS[0 .. COUNT), in the key's order (null first). */
+typedef struct store_groups {
+    store_group *groups;
+    size_t count;
+} store_groups;
+
+/*
+ * store_query_group_count() - the objects store_query_find() would return, grouped by the
+ * value of PATH (a path of one value per object, as for store_query_order_by(): a field, a
+ * foreign key, a chain through foreign keys), with how many fall in each group, into *OUT:
+ * GROUP BY PATH with COUNT(*). A foreign key's groups are its parents (KIND_REF, in id
+ * order); a string key points into the store as store_query_aggregate()'s do. The array is
+ * the caller's: store_groups_free(). Returns STORE_OK, STORE_EINVAL (PATH does not fit, or the
+ * query's error) or STORE_ENOMEM; on failure *OUT is {NULL, 0}.
+ */
+STORE_API int store_query_group_count(const store_query *q, const store_value *binds,
+                                      const char *path, store_groups *out);
+
+/* store_groups_free() - free G's array and set G to {NULL, 0}; NULL is allowed. */
+STORE_API void store_groups_free(store_groups *g);
+
 /*
  * store_query_explain() - how a run of Q with BINDS would go, in one line of text into BUF
  * (SIZE bytes with its NUL; cut short if longer), for people, not programs: the objects it

@@ -710,3 +710,85 @@ int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
                  q->nroot == 1 ? "" : "s", sort);
     return STORE_OK;
 }
+
+/* ---- Groups -------------------------------------------------------------------------------- */
+
+static int cmp_key(const void *a, const void *b)
+{
+    return rs_query_cmp(a, b);
+}
+
+static store_value value_of(const rs_qval *v)
+{
+    store_value out = {.kind = v->kind};
+    switch (v->kind) {
+    case STORE_KIND_STR:
+        out.u.s = v->u.str.s;
+        break;
+    case STORE_KIND_FLOAT:
+        out.u.f = v->u.f;
+        break;
+    case STORE_KIND_BOOL:
+        out.u.b = v->u.b;
+        break;
+    case STORE_KIND_REF:
+        out.u.ref = (store_obj *)v->u.ref;
+        break;
+    case STORE_KIND_INT:
+        out.u.i = v->u.i;
+        break;
+    default:
+        break;
+    }
+    return out;
+}
+
+int rs_qrun_group_count(const rs_qrun *r, const char *path, store_groups *out)
+{
+    const store_query *q = r->q;
+    rs_path p;
+    int rc = rs_query_path(q->db, q->model, path, &p);
+    if (rc)
+        return rc;
+    store_obj **all = NULL;
+    size_t n = 0;
+    if ((rc = collect(r, q->offset, q->limit, &all, &n)))
+        return rc;
+    rs_qval *keys = malloc((n ? n : 1) * sizeof *keys);
+    store_group *g = keys ? malloc((n ? n : 1) * sizeof *g) : NULL;
+    if (!g) {
+        free(keys);
+        free(all);
+        return rs_error_set(q->db, STORE_ENOMEM, "%s: out of memory grouping", q->model->name);
+    }
+    for (size_t i = 0; i < n; i++)
+        keys[i] = rs_query_read(&p, all[i]);
+    free(all);
+    /* A foreign key's groups go by the parent's id, not its address. */
+    if (p.final == RS_FINAL_FIELD && p.fld->type == STORE_FK)
+        for (size_t i = 0; i < n; i++)
+            if (keys[i].kind == STORE_KIND_REF)
+                keys[i] = (rs_qval){.kind = STORE_KIND_INT, .u.i = (int64_t)keys[i].u.ref->id};
+    qsort(keys, n, sizeof *keys, cmp_key);
+    size_t ng = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ng && !rs_query_cmp(&keys[i], &keys[i - 1])) {
+            g[ng - 1].count++;
+            continue;
+        }
+        g[ng++] = (store_group){.key = value_of(&keys[i]), .count = 1};
+    }
+    if (p.final == RS_FINAL_FIELD && p.fld->type == STORE_FK)
+        for (size_t k = 0; k < ng; k++)
+            if (g[k].key.kind == STORE_KIND_INT)
+                g[k].key = (store_value){.kind = STORE_KIND_REF,
+                                         .u.ref = rs_obj_get(p.fld->target,
+                                                             (uint64_t)g[k].key.u.i)};
+    free(keys);
+    if (!ng) {
+        free(g);
+        g = NULL;
+    }
+    *out = (store_groups){g, ng};
+    return STORE_OK;
+}

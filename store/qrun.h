@@ -24,6 +24,9 @@ int rs_qrun_visit(const rs_qrun *r, bool (*fn)(store_obj *obj, void *arg), void 
 /* rs_qrun_aggregate() - store_query_aggregate(). */
 int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs);
 
+/* rs_qrun_group_count() - store_query_group_count(). */
+int rs_qrun_group_count(const rs_qrun *r, const char *path, store_groups *out);
+
 /* rs_qrun_explain() - store_query_explain(). */
 int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size);
 

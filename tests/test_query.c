@@ -810,3 +810,42 @@ Test(query, a_large_index_group_loses_to_an_id_and_explain_cuts_its_text)
     cr_assert_str_eq(buf, "scan");
     store_query_free(q);
 }
+
+/* ---- Groups -------------------------------------------------------------------------------- */
+
+Test(query, group_count_by_a_field_a_foreign_key_and_a_chain)
+{
+    store_query *q;
+    store_groups g;
+    cr_assert_eq(store_query_new(db, Book, &q), STORE_OK);
+    cr_assert_eq(store_query_group_count(q, NULL, "pages", &g), STORE_OK);
+    cr_assert_eq(g.count, 3);
+    cr_assert_eq(g.groups[0].key.u.i, 10);
+    cr_assert_eq(g.groups[1].key.u.i, 300);
+    cr_assert_eq(g.groups[1].count, 2);
+    store_groups_free(&g);
+    cr_assert_null(g.groups);
+
+    cr_assert_eq(store_query_group_count(q, NULL, "author", &g), STORE_OK);
+    cr_assert_eq(g.count, 3);
+    cr_assert_eq(g.groups[0].key.kind, STORE_KIND_REF);
+    cr_assert_eq(g.groups[0].key.u.ref, author(1));
+    cr_assert_eq(g.groups[0].count, 2);
+    cr_assert_eq(g.groups[2].key.u.ref, author(4));
+    store_groups_free(&g);
+
+    cr_assert_eq(store_query_group_count(q, NULL, "editor__name", &g), STORE_OK);
+    cr_assert_eq(g.count, 2);
+    cr_assert_eq(g.groups[0].key.kind, STORE_KIND_NULL); /* null first */
+    cr_assert_eq(g.groups[0].count, 3);
+    cr_assert_str_eq(g.groups[1].key.u.s, "Ann");
+    store_groups_free(&g);
+
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_STR("title", "none"), {0}}),
+                 STORE_OK);
+    cr_assert_eq(store_query_group_count(q, NULL, "pages", &g), STORE_OK);
+    cr_assert_eq(g.count, 0);
+    cr_assert_eq(store_query_group_count(q, NULL, "reviews__body", &g), STORE_EINVAL);
+    cr_assert_eq(store_query_group_count(q, NULL, NULL, &g), STORE_EINVAL);
+    store_query_free(q);
+}
