@@ -262,6 +262,19 @@ int store_query_aggregate(const store_query *q, const store_value *binds, store_
     return rc ? rc : run_end(&r, rs_qrun_aggregate(&r, aggs));
 }
 
+int store_query_scan(const store_query *q, const store_value *binds, uint64_t *pos,
+                     store_obj **out)
+{
+    if (out)
+        *out = NULL;
+    if (q && !q->err && (q->nkeys || q->offset || q->limit))
+        return rs_error_set(q->db, STORE_EINVAL, "store_query_scan: the query has an order or a "
+                            "slice; the scan walks every match in id order");
+    rs_qrun r;
+    int rc = run_begin(&r, q, binds, pos ? (const void *)out : NULL, "store_query_scan");
+    return rc ? rc : run_end(&r, rs_qrun_scan(&r, pos, out));
+}
+
 int store_query_group_count(const store_query *q, const store_value *binds, const char *path,
                             store_groups *out)
 {

@@ -745,6 +745,24 @@ STORE_API void store_groups_free(store_groups *g);
 STORE_API int store_query_explain(const store_query *q, const store_value *binds, char *buf,
                                   size_t size);
 
+/*
+ * store_query_scan() - the match of Q (with BINDS) with the smallest id >= *POS, in *OUT, or
+ * NULL at the end; *POS moves past it. A walk that builds nothing, in id order, like
+ * store_model_scan() (whose rules it follows: the read lock is taken once per call and nothing
+ * is kept between calls, so the store may change during the walk):
+ *
+ *     uint64_t pos = 0;
+ *     store_obj *o;
+ *     while (store_query_scan(q, NULL, &pos, &o) == STORE_OK && o)
+ *         ...
+ *
+ * Each call steps through the model's slots until a match: a whole walk costs a scan of the
+ * model, whatever index the query could use (store_query_find() uses it). A query with an
+ * order or a slice is STORE_EINVAL (the walk is in id order, unsliced).
+ */
+STORE_API int store_query_scan(const store_query *q, const store_value *binds, uint64_t *pos,
+                               store_obj **out);
+
 /* Aggregates, for store_query_aggregate(). */
 typedef enum store_agg_op {
     STORE_AGG_COUNT = 1,

@@ -792,3 +792,18 @@ int rs_qrun_group_count(const rs_qrun *r, const char *path, store_groups *out)
     *out = (store_groups){g, ng};
     return STORE_OK;
 }
+
+/* ---- Stepping ------------------------------------------------------------------------------ */
+
+int rs_qrun_scan(const rs_qrun *r, uint64_t *pos, store_obj **out)
+{
+    const store_model *m = r->q->model;
+    uint64_t at = *pos;
+    store_obj *o;
+    while ((o = rs_arena_scan(&m->arena, &at)) && !rs_query_matches(r, o))
+        ;
+    *out = o;
+    if (o)
+        *pos = at;
+    return STORE_OK;
+}

@@ -27,6 +27,9 @@ int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs);
 /* rs_qrun_group_count() - store_query_group_count(). */
 int rs_qrun_group_count(const rs_qrun *r, const char *path, store_groups *out);
 
+/* rs_qrun_scan() - store_query_scan(). */
+int rs_qrun_scan(const rs_qrun *r, uint64_t *pos, store_obj **out);
+
 /* rs_qrun_explain() - store_query_explain(). */
 int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size);
 

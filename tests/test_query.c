@@ -849,3 +849,38 @@ Test(query, group_count_by_a_field_a_foreign_key_and_a_chain)
     cr_assert_eq(store_query_group_count(q, NULL, NULL, &g), STORE_EINVAL);
     store_query_free(q);
 }
+
+/* ---- Scans --------------------------------------------------------------------------------- */
+
+Test(query, a_scan_steps_through_matches_while_the_store_changes)
+{
+    store_query *q;
+    cr_assert_eq(store_query_new(db, Book, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_INT("pages__gte", 300), {0}}),
+                 STORE_OK);
+    uint64_t pos = 0;
+    store_obj *o;
+    char seen[64] = "";
+    while (store_query_scan(q, NULL, &pos, &o) == STORE_OK && o) {
+        size_t n = strlen(seen);
+        snprintf(seen + n, sizeof seen - n, "%s%llu", n ? "," : "",
+                 (unsigned long long)store_id(o));
+        if (store_id(o) == 1) { /* changes between steps: delete the next match, add one */
+            store_obj *b2;
+            cr_assert_eq(store_get(db, Book, 2, &b2), STORE_OK);
+            cr_assert_eq(store_delete(db, b2), STORE_OK);
+            cr_assert_eq(store_create(db, Book,
+                                      (store_value[]){STORE_V_STR("title", "New"),
+                                                      STORE_V_REF("author", author(3)),
+                                                      STORE_V_INT("pages", 999), {0}},
+                                      NULL),
+                         STORE_OK);
+        }
+    }
+    cr_assert_str_eq(seen, "1,4,5");
+    cr_assert_eq(store_query_order_by(q, KEYS("pages")), STORE_OK);
+    pos = 0;
+    cr_assert_eq(store_query_scan(q, NULL, &pos, &o), STORE_EINVAL);
+    cr_assert_null(o);
+    store_query_free(q);
+}
