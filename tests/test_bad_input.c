@@ -60,6 +60,9 @@ typedef enum op {
     OP_SCHEMA_NEW,  /* store_schema_new(NULL) */
     OP_SCHEMA_ADD,  /* on a schema that declares Shelf already */
     OP_OPEN_SCHEMA, /* Shelf, then MODEL and MODEL2 (both must be accepted), then open */
+    OP_FIND,        /* a query of MODEL filtered by the list (ordered by ARG if set), found */
+    OP_QUPDATE,     /* a query of every object of MODEL, updated with the list */
+    OP_QDELETE,     /* a query of MODEL filtered by the list, deleted */
 } op;
 
 typedef struct row {
@@ -88,6 +91,9 @@ typedef struct row {
 #define GET(m, i) .op = OP_GET, .h = (m), .id = (i)
 #define GET_BY(m, f, val) .op = OP_GET_BY, .h = (m), .arg = (f), .v = {val}
 #define REVERSE(o, rel) .op = OP_REVERSE, .h = (o), .arg = (rel)
+#define FIND(m, ...) .op = OP_FIND, .h = (m), .v = {__VA_ARGS__}
+#define QUPDATE(m, ...) .op = OP_QUPDATE, .h = (m), .v = {__VA_ARGS__}
+#define QDELETE(m, ...) .op = OP_QDELETE, .h = (m), .v = {__VA_ARGS__}
 #define ADD(model, ...)                                                                            \
     .op = OP_SCHEMA_ADD, .arg = (model), .fields = (const store_field[])                           \
     {                                                                                              \
@@ -245,6 +251,66 @@ static const row rows[] = {
     {"reverse: a relation onto another model", REVERSE(H_ANN, "reviews"), FAILS(EINVAL, "reviews")},
     {"reverse: a child's own FK's relation", REVERSE(H_BOOK1, "books"), FAILS(EINVAL, "books")},
     {"reverse: related names are case-sensitive", REVERSE(H_ANN, "Books"), FAILS(EINVAL, "Books")},
+
+    /* Queries: each way a term, an order, a run or a change by query can be wrong. */
+    {"find: an unknown field", FIND(H_BOOK, STORE_V_STR("colour", "red")), FAILS(EINVAL, "colour")},
+    {"find: an unknown lookup", FIND(H_BOOK, STORE_V_STR("title__like", "x")),
+     FAILS(EINVAL, "title__like")},
+    {"find: a lookup after a lookup", FIND(H_BOOK, STORE_V_INT("pages__gt__lt", 1)),
+     FAILS(EINVAL, "pages__gt__lt")},
+    {"find: a value of the wrong kind", FIND(H_BOOK, STORE_V_STR("pages", "ten")),
+     FAILS(EINVAL, "pages")},
+    {"find: a string lookup on an INT", FIND(H_BOOK, STORE_V_STR("pages__contains", "1")),
+     FAILS(EINVAL, "pages__contains")},
+    {"find: an ordering lookup on a BOOL", FIND(H_AUTHOR, STORE_V_BOOL("active__lt", true)),
+     FAILS(EINVAL, "active__lt")},
+    {"find: an ordering lookup on a foreign key",
+     FIND(H_BOOK, STORE_V_REF("author__gt", REF(H_ANN))), FAILS(EINVAL, "author__gt")},
+    {"find: a reference to another model", FIND(H_BOOK, STORE_V_REF("author", REF(H_BOOK1))),
+     FAILS(EINVAL, "author")},
+    {"find: in without a list", FIND(H_BOOK, STORE_V_INT("id__in", 1)), FAILS(EINVAL, "id__in")},
+    {"find: a list for equality", FIND(H_BOOK, STORE_V_LIST("id", (store_value[]){{0}})),
+     FAILS(EINVAL, "id")},
+    {"find: range of one", FIND(H_BOOK, STORE_V_LIST("pages__range",
+                                                     (store_value[]){STORE_V_INT(NULL, 1), {0}})),
+     FAILS(EINVAL, "pages__range")},
+    {"find: a null in a list", FIND(H_BOOK, STORE_V_LIST("pages__in",
+                                                         (store_value[]){STORE_V_NULL(NULL), {0}})),
+     FAILS(EINVAL, "pages__in")},
+    {"find: isnull takes a BOOL", FIND(H_BOOK, STORE_V_INT("isbn__isnull", 1)),
+     FAILS(EINVAL, "isbn__isnull")},
+    {"find: null with gt", FIND(H_BOOK, STORE_V_NULL("pages__gt")), FAILS(EINVAL, "pages__gt")},
+    {"find: NaN", FIND(H_AUTHOR, STORE_V_FLOAT("rating", NAN)), FAILS(EINVAL, "rating")},
+    {"find: a reverse relation without a field", FIND(H_AUTHOR, STORE_V_INT("books", 1)),
+     FAILS(EINVAL, "books")},
+    {"find: a path past a plain field", FIND(H_BOOK, STORE_V_STR("title__name", "x")),
+     FAILS(EINVAL, "title__name")},
+    {"find: an empty name", FIND(H_BOOK, STORE_V_STR("", "x")), FAILS(EINVAL, "not a path")},
+    {"find: an order through a reverse relation", FIND(H_AUTHOR, STORE_V_INT("id__gt", 0)),
+     .arg = "books__title", FAILS(EINVAL, "books__title")},
+    {"find: an order by an unknown field", FIND(H_BOOK, STORE_V_INT("id__gt", 0)),
+     .arg = "-colour", FAILS(EINVAL, "colour")},
+    {"find: a parameter without a bind", FIND(H_BOOK, STORE_V_PARAM("title", "t")),
+     FAILS(EINVAL, "\"t\"")},
+    {"find: a model of another store", FIND(H_X_AUTHOR, STORE_V_STR("name", "Ann")),
+     FAILS(EINVAL, "not of this store")},
+    {"find: every edge accepted",
+     FIND(H_BOOK, STORE_V_LIST("id__not_in", (store_value[]){{0}}),
+          STORE_V_STR("title__icontains", ""), STORE_V_NULL("editor"),
+          STORE_V_INT("reviews__count__gte", 0)),
+     .arg = "-author__name", OK},
+    {"update by query: an unknown field", QUPDATE(H_BOOK, STORE_V_INT("colour", 1)),
+     FAILS(EINVAL, "colour")},
+    {"update by query: a unique value for many", QUPDATE(H_BOOK, STORE_V_STR("isbn", "0000")),
+     FAILS(ECONSTRAINT, "isbn")},
+    {"update by query: a value that does not fit", QUPDATE(H_BOOK, STORE_V_STR("title", a256)),
+     FAILS(EINVAL, "title")},
+    {"update by query: a parent of another store",
+     QUPDATE(H_BOOK, STORE_V_REF("author", REF(H_X_ANN))), FAILS(EINVAL, "author")},
+    {"delete by query: a RESTRICT child outside",
+     QDELETE(H_BOOK, STORE_V_REF("author", REF(H_ANN))), FAILS(ECONSTRAINT, "RESTRICT")},
+    {"delete by query: a bad term", QDELETE(H_BOOK, STORE_V_STR("pages__startswith", "1")),
+     FAILS(EINVAL, "pages__startswith")},
     {"get: an id never given", GET(H_AUTHOR, 999), FAILS(ENOTFOUND, "Author 999")},
     {"get: id 0", GET(H_AUTHOR, 0), FAILS(ENOTFOUND, "Author 0")},
     {"get: the largest id", GET(H_BOOK, UINT64_MAX), FAILS(ENOTFOUND, "Book 18446744073709551615")},
@@ -831,6 +897,30 @@ static int run_open_schema(const row *r)
     return rc;
 }
 
+/* Builds and runs the query of row R on model M (TERMS: its filter, or its update's values). */
+static int run_query(const row *r, store_model *m, const store_value *terms)
+{
+    store_query *q;
+    int rc = store_query_new(db, m, &q);
+    if (rc)
+        return rc;
+    size_t n;
+    if (r->op != OP_QUPDATE)
+        rc = store_query_filter(q, terms);
+    if (!rc && r->arg)
+        rc = store_query_order_by(q, (const char *const[]){r->arg, NULL});
+    if (!rc && r->op == OP_FIND) {
+        store_result res;
+        rc = store_query_find(q, NULL, &res);
+        store_result_free(&res);
+    } else if (!rc) {
+        rc = r->op == OP_QUPDATE ? store_query_update(q, NULL, terms, &n)
+                                 : store_query_delete(q, NULL, &n);
+    }
+    store_query_free(q);
+    return rc;
+}
+
 /* Makes the call of row R; a create or a lookup puts its object in *OUT. */
 static int run(const row *r, store_obj **out)
 {
@@ -877,6 +967,10 @@ static int run(const row *r, store_obj **out)
         return run_schema_add(r);
     case OP_OPEN_SCHEMA:
         return run_open_schema(r);
+    case OP_FIND:
+    case OP_QUPDATE:
+    case OP_QDELETE:
+        return run_query(r, h, list);
     }
     cr_assert_fail("%s: no such op %d", r->name, (int)r->op);
     return 0;
