@@ -25,8 +25,9 @@ int rs_delete_obj(store *db, store_obj *o);
 int rs_delete_objs(store *db, store_obj *const *objs, size_t n);
 
 /* rs_obj_update_many() - give each of the N living objects OBJS of M the values V, all or
- * nothing, under the write lock: V is checked once (also when N is 0); a .unique field set (not to null) on more
- * than one object is STORE_ECONSTRAINT; every string is copied before any object changes. */
+ * nothing, under the write lock: V is checked once (also when N is 0); a .unique field set
+ * (not to null) on more than one object is STORE_ECONSTRAINT; every string is copied before
+ * any object changes. */
 int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t n,
                        const store_value *v);
 
