@@ -163,11 +163,18 @@ static inline void rs_field_word_set(store_obj *o, const store_fld *f, uint64_t 
     rs_word_set(o, f->word, w);
 }
 
+/* rs_field_null_mark() - mark O's nullable INT, FLOAT or BOOL field F null, or not. */
+static inline void rs_field_null_mark(store_obj *o, const store_fld *f, bool null)
+{
+    uint32_t i = f->model->nullw + f->nullb / 64;
+    uint64_t bit = UINT64_C(1) << (f->nullb % 64), bits = rs_word(o, i);
+    rs_word_set(o, i, null ? bits | bit : bits & ~bit);
+}
+
 /* rs_field_null_set() - mark O's nullable INT, FLOAT or BOOL field F null. */
 static inline void rs_field_null_set(store_obj *o, const store_fld *f)
 {
-    uint32_t i = f->model->nullw + f->nullb / 64;
-    rs_word_set(o, i, rs_word(o, i) | UINT64_C(1) << (f->nullb % 64));
+    rs_field_null_mark(o, f, true);
 }
 
 /* rs_fk_parent() - the parent O's foreign key FK points to, or NULL. */
@@ -191,6 +198,16 @@ static inline store_obj *rs_fk_next(const store_obj *o, const store_fld *fk)
 static inline store_obj *rs_fk_prev(const store_obj *o, const store_fld *fk)
 {
     return rs_word_ptr(o, fk->link + 1);
+}
+
+static inline void rs_fk_next_set(store_obj *o, const store_fld *fk, const store_obj *next)
+{
+    rs_word_set_ptr(o, fk->link, next);
+}
+
+static inline void rs_fk_prev_set(store_obj *o, const store_fld *fk, const store_obj *prev)
+{
+    rs_word_set_ptr(o, fk->link + 1, prev);
 }
 
 /* rs_fk_seq() - when O joined its parent's relation of FK (the store's join sequence). */
@@ -218,6 +235,21 @@ static inline store_obj *rs_rel_last(const store_obj *p, const store_fld *fk)
 static inline size_t rs_rel_count(const store_obj *p, const store_fld *fk)
 {
     return (size_t)rs_word(p, fk->head + 2);
+}
+
+static inline void rs_rel_first_set(store_obj *p, const store_fld *fk, const store_obj *c)
+{
+    rs_word_set_ptr(p, fk->head, c);
+}
+
+static inline void rs_rel_last_set(store_obj *p, const store_fld *fk, const store_obj *c)
+{
+    rs_word_set_ptr(p, fk->head + 1, c);
+}
+
+static inline void rs_rel_count_set(store_obj *p, const store_fld *fk, size_t n)
+{
+    rs_word_set(p, fk->head + 2, n);
 }
 
 /* rs_rel_clear() - empty P's reverse relation of FK (the children keep their own words). */

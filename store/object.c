@@ -158,7 +158,7 @@ int rs_obj_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t
     char *c = rs_obj_str_new(s, len);
     if (!c)
         return -1;
-    rs_word_set_ptr(o, f->word, c);
+    rs_field_word_set(o, f, (uint64_t)(uintptr_t)c);
     return 0;
 }
 
@@ -342,17 +342,16 @@ static int stage_indexes(store *db, const stage *s, store_model *m, const store_
 
 void rs_obj_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq)
 {
-    uint32_t h = fk->head, l = fk->link;
-    store_obj *tail = rs_word_ptr(parent, h + 1);
-    rs_word_set_ptr(child, l, NULL);
-    rs_word_set_ptr(child, l + 1, tail);
-    rs_word_set(child, l + 2, seq);
+    store_obj *tail = rs_rel_last(parent, fk);
+    rs_fk_next_set(child, fk, NULL);
+    rs_fk_prev_set(child, fk, tail);
+    rs_fk_seq_set(child, fk, seq);
     if (tail)
-        rs_word_set_ptr(tail, l, child);
+        rs_fk_next_set(tail, fk, child);
     else
-        rs_word_set_ptr(parent, h, child);
-    rs_word_set_ptr(parent, h + 1, child);
-    rs_word_set(parent, h + 2, rs_word(parent, h + 2) + 1);
+        rs_rel_first_set(parent, fk, child);
+    rs_rel_last_set(parent, fk, child);
+    rs_rel_count_set(parent, fk, rs_rel_count(parent, fk) + 1);
 }
 
 static void link_append(const store_fld *fk, store_obj *parent, store_obj *child)
@@ -362,20 +361,19 @@ static void link_append(const store_fld *fk, store_obj *parent, store_obj *child
 
 void rs_obj_link_remove(const store_fld *fk, store_obj *parent, store_obj *child)
 {
-    uint32_t h = fk->head, l = fk->link;
-    store_obj *next = rs_word_ptr(child, l), *prev = rs_word_ptr(child, l + 1);
+    store_obj *next = rs_fk_next(child, fk), *prev = rs_fk_prev(child, fk);
     if (prev)
-        rs_word_set_ptr(prev, l, next);
+        rs_fk_next_set(prev, fk, next);
     else
-        rs_word_set_ptr(parent, h, next);
+        rs_rel_first_set(parent, fk, next);
     if (next)
-        rs_word_set_ptr(next, l + 1, prev);
+        rs_fk_prev_set(next, fk, prev);
     else
-        rs_word_set_ptr(parent, h + 1, prev);
-    rs_word_set(parent, h + 2, rs_word(parent, h + 2) - 1);
-    rs_word_set_ptr(child, l, NULL);
-    rs_word_set_ptr(child, l + 1, NULL);
-    rs_word_set(child, l + 2, 0);
+        rs_rel_last_set(parent, fk, prev);
+    rs_rel_count_set(parent, fk, rs_rel_count(parent, fk) - 1);
+    rs_fk_next_set(child, fk, NULL);
+    rs_fk_prev_set(child, fk, NULL);
+    rs_fk_seq_set(child, fk, 0);
 }
 
 /* ---- Changes since the last snapshot ------------------------------------------------------ */
@@ -402,19 +400,11 @@ void rs_obj_mark_tomb(store_obj *o)
 
 /* ---- Commit ------------------------------------------------------------------------------- */
 
-static void null_bit_set(store_obj *o, const store_fld *f, bool null)
-{
-    uint32_t i = f->model->nullw + f->nullb / 64;
-    uint64_t bit = UINT64_C(1) << (f->nullb % 64);
-    uint64_t bits = rs_word(o, i);
-    rs_word_set(o, i, null ? bits | bit : bits & ~bit);
-}
-
 /* Whether staged word W (ST: its state) is the value O holds in F; neither is null. */
 static bool same_value(const store_fld *f, const store_obj *o, uint64_t w, uint8_t st)
 {
     if (!rs_is_string(f))
-        return rs_word(o, f->word) == w;
+        return rs_field_word(o, f) == w;
     const char *s = (const char *)(uintptr_t)w, *old = rs_str_get(o, f);
     size_t len = st & ST_BORROW ? strlen(s) : rs_str_len(s);
     return rs_str_len(old) == len && !memcmp(old, s, len);
@@ -425,7 +415,7 @@ static bool same_value(const store_fld *f, const store_obj *o, uint64_t w, uint8
 static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, uint8_t st,
                          bool fresh)
 {
-    uint64_t old = rs_word(o, f->word);
+    uint64_t old = rs_field_word(o, f);
     const char *old_str = rs_is_string(f) ? rs_str_decode(o, f, old) : NULL;
     bool was_null = fresh || rs_field_null(f, o);
     bool is_null = st & ST_NULL;
@@ -441,10 +431,10 @@ static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, ui
         const char *s = (const char *)(uintptr_t)w;
         str_inline(o, f, s, strlen(s));
     } else {
-        rs_word_set(o, f->word, w);
+        rs_field_word_set(o, f, w);
     }
     if (f->null && !rs_is_string(f) && f->type != STORE_FK)
-        null_bit_set(o, f, is_null);
+        rs_field_null_mark(o, f, is_null);
     if (rs_is_string(f) && !fresh)
         rs_obj_str_drop(o, f, (char *)(uintptr_t)old_str);
     if (f->type == STORE_FK && !is_null)
