@@ -79,7 +79,7 @@ int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_sta
     }
     uint8_t *b = malloc(n), *p = b + HEAD;
     if (!b)
-        return -1;
+        return rs_error_set(db, STORE_ENOMEM, "out of memory encoding the catalog");
     memcpy(b, MAGIC, 8);
     rs_put_u32(b + 8, RS_FORMAT_VERSION);
     rs_put_u64(b + 20, head->generation);
@@ -104,7 +104,7 @@ int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_sta
     rs_put_u64(b + 12, XXH3_64bits(b + HASHED, n - HASHED));
     *out = b;
     *len = n;
-    return 0;
+    return STORE_OK;
 }
 
 /* ---- Decoding ----------------------------------------------------------------------------- */
@@ -156,6 +156,16 @@ static const char *take_str(cursor *c, bool required)
     return s;
 }
 
+static int damaged(void)
+{
+    return rs_error_set(NULL, STORE_ECORRUPT, "the catalog is damaged");
+}
+
+static int out_of_memory(void)
+{
+    return rs_error_set(NULL, STORE_ENOMEM, "out of memory");
+}
+
 static int decode_model(cursor *c, rs_cat_model *m)
 {
     m->name = take_str(c, true);
@@ -164,9 +174,9 @@ static int decode_model(cursor *c, rs_cat_model *m)
     m->hsum = take_u64(c);
     m->nfields = take_u32(c);
     if (c->bad || m->nfields > STORE_FIELDS_MAX || m->nfields > (size_t)(c->end - c->p) / 16)
-        return -2;
+        return damaged();
     if (m->nfields && !(m->fields = calloc(m->nfields, sizeof *m->fields)))
-        return -1;
+        return out_of_memory();
     for (uint32_t j = 0; j < m->nfields && !c->bad; j++) {
         rs_cat_field *f = &m->fields[j];
         f->fid = take_u32(c);
@@ -178,7 +188,7 @@ static int decode_model(cursor *c, rs_cat_model *m)
         f->to = take_str(c, false);
         f->related_name = take_str(c, false);
     }
-    return c->bad ? -2 : 0;
+    return c->bad ? damaged() : STORE_OK;
 }
 
 int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
@@ -186,14 +196,15 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
     memset(cat, 0, sizeof *cat);
     const uint8_t *b = p;
     if (len < HEAD || memcmp(b, MAGIC, 8))
-        return -2;
+        return damaged();
     cat->version = rs_get_u32(b + 8);
     if (cat->version != RS_FORMAT_VERSION)
-        return -3;
+        return rs_error_set(NULL, STORE_ECORRUPT, "format version %u; this relstore reads "
+                            "version %d", cat->version, RS_FORMAT_VERSION);
     if (rs_get_u64(b + 12) != XXH3_64bits(b + HASHED, len - HASHED))
-        return -2;
+        return damaged();
     if (!(cat->bytes = malloc(len)))
-        return -1;
+        return out_of_memory();
     memcpy(cat->bytes, b, len);
     cat->generation = rs_get_u64(b + 20);
     cat->time_ns = rs_get_u64(b + 28);
@@ -204,15 +215,23 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
     cat->txnid = rs_get_u64(b + 68);
     cat->nmodels = rs_get_u32(b + 76);
     cursor c = {.p = cat->bytes + HEAD, .end = cat->bytes + len};
-    int rc = cat->nmodels > (len - HEAD) / 30 ? -2 : 0;
-    if (!rc && cat->nmodels && !(cat->models = calloc(cat->nmodels, sizeof *cat->models)))
-        rc = -1;
+    int rc = STORE_OK;
+    if (cat->nmodels > (len - HEAD) / 30) {
+        rc = damaged();
+        goto free_catalog;
+    }
+    if (cat->nmodels && !(cat->models = calloc(cat->nmodels, sizeof *cat->models))) {
+        rc = out_of_memory();
+        goto free_catalog;
+    }
     for (uint32_t i = 0; !rc && i < cat->nmodels; i++)
         rc = decode_model(&c, &cat->models[i]);
     if (!rc && c.p != c.end)
-        rc = -2;
-    if (rc)
-        rs_catalog_free(cat);
+        rc = damaged();
+    if (!rc)
+        return STORE_OK;
+free_catalog:
+    rs_catalog_free(cat);
     return rc;
 }
 

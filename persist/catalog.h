@@ -66,15 +66,18 @@ uint64_t rs_catalog_generation(const void *p, size_t len);
 
 /*
  * rs_catalog_encode() - DB's schema with HEAD and the file state STATE (one per model) as a
- * catalog record, in *OUT (malloc'd) of *LEN bytes. Returns 0 or -1 (out of memory).
+ * catalog record, in *OUT (malloc'd) of *LEN bytes. Returns STORE_OK or STORE_ENOMEM, the
+ * detail recorded on DB.
  */
 int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_state *state,
                       uint8_t **out, size_t *len);
 
 /*
- * rs_catalog_decode() - decode LEN bytes at P (copied) into *CAT. Returns 0, -1 when out of
- * memory, -2 when the bytes are not a catalog (magic, checksum, lengths, strings), -3 when
- * it is a catalog of a format version this code does not read (*CAT->version says which).
+ * rs_catalog_decode() - decode LEN bytes at P (copied) into *CAT (the caller frees it).
+ * Returns STORE_OK, STORE_ENOMEM, or STORE_ECORRUPT when the bytes are not a catalog (magic,
+ * checksum, lengths, strings) or are one of a format version this code does not read
+ * (CAT->version says which); on failure *CAT owns nothing. The detail, recorded on no
+ * store, names no file: the caller's path is not known here.
  */
 int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len);
 

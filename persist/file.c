@@ -15,9 +15,21 @@
  * threads; full sync unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then
  * one read transaction that checks the catalog against the schema and loads every object. A
  * child made by fork() drops its copies of the lock descriptors before fork() returns in the
- * parent, so it never keeps a file locked. Nothing is ever written to the file while opening
- * (but LMDB's first meta pages in a new file, and the padding of a short one), and a failed
- * open removes the data file and PATH-lock it made, while it still holds the file alone.
+ * parent, so it never keeps a file locked.
+ *
+ * What an open writes to the data file: a read-write open creates a missing one (empty), and
+ * LMDB then writes the two meta pages of an empty file; a read-write open pads a file that
+ * ends short of its last page with zeros (check_size(): pages no tree reaches) before LMDB
+ * maps it. Nothing else: no snapshot is written while opening, not even for a schema that
+ * gained models or fields (adopt() only marks what the next snapshot must write), and a
+ * read-only open writes nothing. LMDB writes its reader table in PATH-lock. A failed open
+ * removes the data file and PATH-lock it made, while it still holds the file alone; meta
+ * pages or padding written into a file it did not make stay.
+ *
+ * Errors: every function that can fail returns STORE_OK or a STORE_E* code with the detail
+ * recorded where the failure happens; an LMDB code becomes a STORE_E* at its mdb_* call
+ * (rs_file_mdb_error_at()), an errno through io_code() (rs_file_path_error() for opening a
+ * path, rs_file_write_error() for a write that a full disk may have cut short).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +80,7 @@ int rs_file_mdb_error(const store *db, int rc, const char *what)
  * the end of the file FD and the file is truncated back: zeros past the end change nothing
  * a reader sees. Returns the errno of the refusal (ENOSPC, EDQUOT, EFBIG), or 0.
  */
-int rs_file_full(int fd)
+static int full_disk(int fd)
 {
     static const char zeros[1 << 16];
     long page = sysconf(_SC_PAGESIZE);
@@ -81,6 +93,12 @@ int rs_file_full(int fd)
     if (put > 0 && ftruncate(fd, st.st_size))
         err = err ? err : errno;
     return io_code(err) == STORE_ENOSPC ? err : 0;
+}
+
+int rs_file_write_error(const store *db, const char *path, int fd, int rc, const char *what)
+{
+    int full = rc == EIO ? full_disk(fd) : 0;
+    return rs_file_mdb_error_at(db, path, full ? full : rc, what);
 }
 
 /*
@@ -322,15 +340,19 @@ static int open_regular(struct rs_persist *p, int *fd, struct stat *st)
         return rs_file_path_error(NULL, p->path, errno, ro ? "opening read-only" : "opening");
     int fl;
     if (fstat(*fd, st) || (fl = fcntl(*fd, F_GETFL)) == -1 ||
-        fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK))
+        fcntl(*fd, F_SETFL, fl & ~O_NONBLOCK)) {
         rc = rs_error_set(NULL, STORE_EIO, "%s: %s", p->path, strerror(errno));
-    else if (kind_of(st->st_mode))
+        goto close_fd;
+    }
+    if (kind_of(st->st_mode)) {
         rc = rs_error_set(NULL, STORE_EINVAL, "%s: %s, not a store file", p->path,
                           kind_of(st->st_mode));
-    if (rc) {
-        close(*fd);
-        *fd = -1;
+        goto close_fd;
     }
+    return STORE_OK;
+close_fd:
+    close(*fd);
+    *fd = -1;
     return rc;
 }
 
@@ -496,21 +518,32 @@ static void detach(struct rs_persist *p)
 
 /* ---- The meta pages ----------------------------------------------------------------------- */
 
-/* Reads the meta page at OFF into M; 0 if it is one (sets *PSIZE, *LAST, *TXNID), else -1. */
-static int read_meta(int fd, off_t off, uint8_t m[RS_MDB_META_END], uint32_t *psize,
-                     uint64_t *last, uint64_t *txnid)
+/*
+ * Reads the first meta page of FD (PATH), or the SECOND, which lies at the first's page size
+ * *PSIZE, into M, and sets *PSIZE, *LAST and *TXNID from it. STORE_ECORRUPT unless it is an
+ * LMDB meta page of the data version relstore reads, with a sound page size (the second:
+ * the first's; LMDB refuses a file whose second meta page is damaged, we do it without a
+ * signal).
+ */
+static int read_meta(const char *path, int fd, bool second, uint8_t m[RS_MDB_META_END],
+                     uint32_t *psize, uint64_t *last, uint64_t *txnid)
 {
-    if (pread(fd, m, RS_MDB_META_END, off) != RS_MDB_META_END)
-        return -1;
-    if (rs_mdb_u32(m + RS_MDB_META_MAGIC) != RS_MDB_MAGIC ||
-        rs_mdb_u32(m + RS_MDB_META_VERSION) != RS_MDB_DATA_VERSION)
-        return -1;
-    *psize = rs_mdb_u32(m + RS_MDB_META_PSIZE);
+    off_t off = second ? (off_t)*psize : 0;
+    bool ok = pread(fd, m, RS_MDB_META_END, off) == RS_MDB_META_END &&
+              rs_mdb_u32(m + RS_MDB_META_MAGIC) == RS_MDB_MAGIC &&
+              rs_mdb_u32(m + RS_MDB_META_VERSION) == RS_MDB_DATA_VERSION;
+    uint32_t ps = ok ? rs_mdb_u32(m + RS_MDB_META_PSIZE) : 0;
+    ok = ok && ps >= RS_MDB_PSIZE_MIN && ps <= RS_MDB_PSIZE_MAX && !(ps & (ps - 1)) &&
+         (!second || ps == *psize);
+    if (!ok && second)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the second meta page", path);
+    if (!ok)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a relstore file (no LMDB meta page)",
+                            path);
+    *psize = ps;
     *last = rs_mdb_u64(m + RS_MDB_META_LAST_PG);
     *txnid = rs_mdb_u64(m + RS_MDB_META_TXNID);
-    if (*psize < RS_MDB_PSIZE_MIN || *psize > RS_MDB_PSIZE_MAX || (*psize & (*psize - 1)))
-        return -1;
-    return 0;
+    return STORE_OK;
 }
 
 /*
@@ -535,14 +568,13 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     return STORE_OK; /* planted bug (tools/planted.sh): LMDB maps whatever the file is */
 #endif
     uint8_t m0[RS_MDB_META_END], m1[RS_MDB_META_END];
-    uint32_t ps0, ps1;
+    uint32_t ps0 = 0;
     uint64_t last0, last1, tx0, tx1;
-    if (read_meta(fd, 0, m0, &ps0, &last0, &tx0))
-        return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a relstore file (no LMDB meta page)",
-                            path);
-    /* LMDB refuses a file whose second meta page is damaged; so do we, without a signal. */
-    if (read_meta(fd, ps0, m1, &ps1, &last1, &tx1) || ps1 != ps0)
-        return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the second meta page", path);
+    int rc = read_meta(path, fd, false, m0, &ps0, &last0, &tx0);
+    if (!rc)
+        rc = read_meta(path, fd, true, m1, &ps0, &last1, &tx1);
+    if (rc)
+        return rc;
     bool newer = tx1 > tx0;
     uint64_t last = newer ? last1 : last0;
     /* Every page LMDB uses lies inside its map: a last page past the map is damage, never a
@@ -551,13 +583,15 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     if (last > (uint64_t)INT64_MAX / ps0 - 1 || (map && last >= map / ps0))
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a last page of %llu", path,
                             (unsigned long long)last);
-    int rc = rs_pagecheck_file(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,
-                               newer ? m0 : m1);
+    rc = rs_pagecheck_file(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,
+                           newer ? m0 : m1);
+    if (rc)
+        return rc;
     off_t need = (off_t)((last + 1) * ps0);
-    if (!rc && pad && st.st_size < need && ftruncate(fd, need))
-        rc = rs_error_set(NULL, io_code(errno), "%s: extending to %lld bytes: %s", path,
-                          (long long)need, strerror(errno));
-    return rc;
+    if (pad && st.st_size < need && ftruncate(fd, need))
+        return rs_error_set(NULL, io_code(errno), "%s: extending to %lld bytes: %s", path,
+                            (long long)need, strerror(errno));
+    return STORE_OK;
 }
 
 int rs_file_extend(const store *db, struct rs_persist *p, bool committed)
@@ -640,9 +674,8 @@ static int env_open(const store *errdb, struct rs_persist *p)
     if (!rc)
         rc = mdb_env_open(p->env, p->path, flags, 0644);
     if (rc) {
-        mdb_env_close(p->env);
-        p->env = NULL;
-        return rs_file_mdb_error_at(errdb, p->path, rc, "opening");
+        rc = rs_file_mdb_error_at(errdb, p->path, rc, "opening");
+        goto close_env;
     }
     MDB_envinfo info;
     if (!mdb_env_info(p->env, &info) && info.me_mapsize > p->map_size) /* a file keeps its map */
@@ -652,18 +685,24 @@ static int env_open(const store *errdb, struct rs_persist *p)
     int dead;
     rc = mdb_reader_check(p->env, &dead);
     if (rc == ENOMEM) {
-        mdb_env_close(p->env);
-        p->env = NULL;
-        return rs_file_mdb_error_at(errdb, p->path, rc, "checking for dead readers");
+        rc = rs_file_mdb_error_at(errdb, p->path, rc, "checking for dead readers");
+        goto close_env;
     }
     return STORE_OK;
+close_env:
+    mdb_env_close(p->env);
+    p->env = NULL;
+    return rc;
 }
 
+/* ---- The catalog ------------------------------------------------------------------------------ */
+
 /*
- * Reads and decodes the catalog in TXN into *CAT. STORE_OK; 1 when the file has none and is
- * empty (a new store); or a code with the detail in store_errmsg(NULL).
+ * Reads and decodes the catalog in TXN into *CAT (the caller frees it), *FOUND set; or, when
+ * the file has none and is empty (a new store), *FOUND cleared and *CAT untouched. STORE_OK
+ * or a code with the detail in store_errmsg(NULL).
  */
-static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *cat)
+static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *cat, bool *found)
 {
     MDB_dbi dbi;
     MDB_val key = {.mv_size = strlen(RS_CATALOG_KEY), .mv_data = RS_CATALOG_KEY}, val;
@@ -671,25 +710,24 @@ static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *ca
     if (rc == MDB_NOTFOUND) {
         MDB_stat st;
         rc = mdb_stat(txn, 1, &st); /* the main database: empty in a new file */
-        if (rc || st.ms_entries)
+        if (rc)
+            return rs_file_mdb_error_at(NULL, p->path, rc, "reading the catalog");
+        if (st.ms_entries)
             return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a relstore file (no catalog)",
                                 p->path);
-        return 1;
+        *found = false;
+        return STORE_OK;
     }
     if (!rc)
         rc = mdb_get(txn, dbi, &key, &val);
+    if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE)
+        return rs_error_set(NULL, STORE_ECORRUPT, "%s: no catalog", p->path);
     if (rc)
-        return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE
-                   ? rs_error_set(NULL, STORE_ECORRUPT, "%s: no catalog", p->path)
-                   : rs_file_mdb_error_at(NULL, p->path, rc, "reading the catalog");
-    rc = rs_catalog_decode(cat, val.mv_data, val.mv_size);
-    if (rc == -1)
-        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
-    if (rc == -3)
-        return rs_error_set(NULL, STORE_ECORRUPT, "%s: format version %u; this relstore reads "
-                            "version %d", p->path, cat->version, RS_FORMAT_VERSION);
+        return rs_file_mdb_error_at(NULL, p->path, rc, "reading the catalog");
+    rc = rs_catalog_decode(cat, val.mv_data, val.mv_size); /* the detail names no path */
     if (rc)
-        return rs_error_set(NULL, STORE_ECORRUPT, "%s: the catalog is damaged", p->path);
+        return rc;
+    *found = true;
     return STORE_OK;
 }
 
@@ -698,16 +736,15 @@ static int read_catalog(const struct rs_persist *p, MDB_txn *txn, rs_catalog *ca
  * since the file was written, and the values they took on load (their defaults) must be
  * saved, or a later change of default would change objects nobody touched.
  */
-static int rewrite_all(store_model *m)
+static void rewrite_all(store_model *m)
 {
     uint64_t pos = 0;
     for (store_obj *o; (o = rs_arena_scan(&m->arena, &pos));)
         rs_obj_mark_dirty(o);
-    return STORE_OK;
 }
 
 /* Takes the file's figures from CAT; notes whether the schema has moved on from it. */
-static int adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
+static void adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
 {
     p->generation = cat->generation;
     p->time_ns = cat->time_ns;
@@ -720,40 +757,50 @@ static int adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
         /* A model or field the file lacks means the catalog must be written again. */
         if (!cm || cm->nfields != db->models[i].nfields)
             p->stale = true;
-        if (cm && cm->nfields != db->models[i].nfields && !(p->flags & STORE_OPEN_READONLY) &&
-            rewrite_all(&db->models[i]))
-            return STORE_ENOMEM;
+        if (cm && cm->nfields != db->models[i].nfields && !(p->flags & STORE_OPEN_READONLY))
+            rewrite_all(&db->models[i]);
     }
     if (cat->nmodels != db->nmodels)
         p->stale = true;
-    return STORE_OK;
 }
 
-/* Reads the catalog and loads the objects, in one read transaction. */
 /* ---- The loader's source: databases of an LMDB read transaction (persist/kv.h) ------------ */
+
+/* The source: a read transaction, and the file's path for the details. */
+typedef struct lmdb_source {
+    MDB_txn *txn;
+    const char *path;
+} lmdb_source;
 
 typedef struct lmdb_walk {
     MDB_cursor *cur;
+    const char *path;
     bool started;
 } lmdb_walk;
 
 static int kv_open(void *ctx, const char *name, size_t *count, void **cursor)
 {
-    MDB_txn *txn = ctx;
+    const lmdb_source *src = ctx;
     MDB_dbi dbi;
     MDB_stat st;
-    int rc = mdb_dbi_open(txn, name, MDB_INTEGERKEY, &dbi);
+    int rc = mdb_dbi_open(src->txn, name, MDB_INTEGERKEY, &dbi);
     if (rc == MDB_NOTFOUND)
-        return 1;
+        return 1; /* persist/kv.h: no such database */
     if (rc == MDB_INCOMPATIBLE)
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: not a database of relstore", name);
-    lmdb_walk *w = NULL;
-    if (!rc && !(rc = mdb_stat(txn, dbi, &st)) && !(w = calloc(1, sizeof *w)))
-        return rs_error_set(NULL, STORE_ENOMEM, "out of memory loading");
-    if (!rc && (rc = mdb_cursor_open(txn, dbi, &w->cur)))
-        free(w);
+    if (!rc)
+        rc = mdb_stat(src->txn, dbi, &st);
     if (rc)
-        return rs_file_mdb_error(NULL, rc, "reading a database");
+        return rs_file_mdb_error_at(NULL, src->path, rc, "reading a database");
+    lmdb_walk *w = calloc(1, sizeof *w);
+    if (!w)
+        return rs_error_set(NULL, STORE_ENOMEM, "out of memory loading");
+    rc = mdb_cursor_open(src->txn, dbi, &w->cur);
+    if (rc) {
+        free(w);
+        return rs_file_mdb_error_at(NULL, src->path, rc, "reading a database");
+    }
+    w->path = src->path;
     *count = st.ms_entries;
     *cursor = w;
     return STORE_OK;
@@ -769,7 +816,7 @@ static int kv_next(void *cursor, const void **key, size_t *klen, const void **va
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
-        return rs_file_mdb_error(NULL, rc, "reading a database");
+        return rs_file_mdb_error_at(NULL, w->path, rc, "reading a database");
     *key = k.mv_data;
     *klen = k.mv_size;
     *val = v.mv_data;
@@ -795,6 +842,21 @@ static int load(store *db, struct rs_persist *p)
     return rc;
 }
 
+/* A meta page naming a later transaction than the catalog its tree holds was damaged: LMDB
+ * would be opening an older snapshot than the newest. (A compacted copy names an earlier
+ * one: that is fine, the tree is the snapshot copied.) */
+static int check_txnid(const struct rs_persist *p, const rs_catalog *cat)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(p->env, &info) || info.me_last_txnid <= cat->txnid)
+        return STORE_OK;
+    return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the newest meta page names "
+                        "transaction %zu, its snapshot was written by %llu", p->path,
+                        info.me_last_txnid, (unsigned long long)cat->txnid);
+}
+
+/* Reads the catalog, checks it against DB's schema and loads the objects, in one read
+ * transaction; a new file (no catalog) leaves DB empty and P stale. */
 static int load_txn(store *db, struct rs_persist *p)
 {
     MDB_txn *txn;
@@ -802,28 +864,26 @@ static int load_txn(store *db, struct rs_persist *p)
     if (rc)
         return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
     rs_catalog cat;
-    rc = read_catalog(p, txn, &cat);
-    if (rc) {
-        mdb_txn_abort(txn);
-        p->stale = rc == 1;
-        return rc == 1 ? STORE_OK : rc;
+    bool found;
+    rc = read_catalog(p, txn, &cat, &found);
+    if (rc)
+        goto abort_txn;
+    if (!found) {
+        p->stale = true; /* the first snapshot writes the catalog */
+        goto abort_txn;
     }
-    MDB_envinfo info;
+    lmdb_source src = {.txn = txn, .path = p->path};
+    rs_kv kv = {.ctx = &src, .open = kv_open, .next = kv_next, .close = kv_close};
     rc = rs_catalog_apply(db, &cat);
-    /* A meta page naming a later transaction than the catalog its tree holds was damaged:
-     * LMDB would be opening an older snapshot than the newest. (A compacted copy names an
-     * earlier one: that is fine, the tree is the snapshot copied.) */
-    if (!rc && !mdb_env_info(p->env, &info) && info.me_last_txnid > cat.txnid)
-        rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the newest meta page names "
-                          "transaction %zu, its snapshot was written by %llu", p->path,
-                          info.me_last_txnid, (unsigned long long)cat.txnid);
-    rs_kv kv = {.ctx = txn, .open = kv_open, .next = kv_next, .close = kv_close};
+    if (!rc)
+        rc = check_txnid(p, &cat);
     if (!rc)
         rc = rs_load_store(db, &kv, &cat);
-    mdb_txn_abort(txn);
     if (!rc)
-        rc = adopt(db, p, &cat);
+        adopt(db, p, &cat);
     rs_catalog_free(&cat);
+abort_txn:
+    mdb_txn_abort(txn);
     return rc;
 }
 
@@ -831,13 +891,15 @@ static int load_txn(store *db, struct rs_persist *p)
 static int schema_of(const rs_catalog *cat, store_schema **out)
 {
     store_schema *s = calloc(1, sizeof *s);
-    int rc = s ? STORE_OK : rs_error_set(NULL, STORE_ENOMEM, "out of memory");
-    for (uint32_t i = 0; !rc && i < cat->nmodels; i++) {
+    if (!s)
+        return rs_error_set(NULL, STORE_ENOMEM, "out of memory");
+    int rc;
+    for (uint32_t i = 0; i < cat->nmodels; i++) {
         const rs_cat_model *cm = &cat->models[i];
         store_field *fields = calloc(cm->nfields + 1, sizeof *fields);
         if (!fields) {
             rc = rs_error_set(NULL, STORE_ENOMEM, "out of memory");
-            break;
+            goto free_schema;
         }
         for (uint32_t j = 0; j < cm->nfields; j++) {
             const rs_cat_field *cf = &cm->fields[j];
@@ -849,11 +911,13 @@ static int schema_of(const rs_catalog *cat, store_schema **out)
         }
         rc = rs_schema_add(s, cm->name, fields);
         free(fields);
+        if (rc)
+            goto free_schema;
     }
-    if (rc && s)
-        rs_schema_free(s);
-    else
-        *out = s;
+    *out = s;
+    return STORE_OK;
+free_schema:
+    rs_schema_free(s);
     return rc;
 }
 
@@ -888,8 +952,8 @@ static void remove_made(struct rs_persist *p)
  * across the series (the data version, which read_meta() checks in every file, is 1 in all
  * of 0.9) and its patch releases fix bugs, so a bound on the patch would refuse the fixes
  * distributions ship (Debian bookworm has 0.9.24, later releases later 0.9.x) and guard
- * nothing. Touches no file. STORE_EIO: there is no code for "unsupported", and the fault lies
- * in the system below the store, as with an I/O error, not in the arguments or the file.
+ * nothing. Touches no file. STORE_ENOTSUP: the fault lies in the system below the store, not
+ * in the arguments or the file.
  */
 static int check_lmdb(const char *path)
 {
@@ -954,27 +1018,30 @@ int rs_file_open(store *db, const char *path, const store_options *opts)
 {
     struct rs_persist *p = NULL;
     int rc = check_lmdb(path);
-    if (!rc)
-        rc = persist_new(db, path, opts, &p);
+    if (rc)
+        return rc;
+    rc = persist_new(db, path, opts, &p);
     if (rc)
         return rc;
     rc = attach(p);
-    if (!rc)
-        rc = load(db, p);
-    if (rc) {
-        remove_made(p);
-        persist_free(p);
-        return rc;
-    }
+    if (rc)
+        goto free_persist;
+    rc = load(db, p);
+    if (rc)
+        goto free_persist;
     db->persist = p;
-    if (p->durability == STORE_DURABLE_INTERVAL && !(p->flags & STORE_OPEN_READONLY) &&
-        (rc = rs_durable_start(db))) {
-        db->persist = NULL;
-        remove_made(p);
-        persist_free(p);
-        return rc;
+    if (p->durability == STORE_DURABLE_INTERVAL && !(p->flags & STORE_OPEN_READONLY)) {
+        rc = rs_durable_start(db);
+        if (rc)
+            goto detach_db;
     }
     return STORE_OK;
+detach_db:
+    db->persist = NULL;
+free_persist:
+    remove_made(p); /* the files this open made, while it holds them alone */
+    persist_free(p);
+    return rc;
 }
 
 int rs_file_close(store *db)
@@ -1023,9 +1090,10 @@ static int read_file_catalog(struct rs_persist *p, rs_catalog *cat)
     int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
-    rc = read_catalog(p, txn, cat);
+    bool found;
+    rc = read_catalog(p, txn, cat, &found);
     mdb_txn_abort(txn);
-    if (rc == 1)
+    if (!rc && !found)
         rc = rs_error_set(NULL, STORE_EINVAL, "%s: the file records no schema yet", p->path);
     return rc;
 }
@@ -1040,17 +1108,21 @@ int rs_file_read_schema(const char *path, store_schema **out)
     if (rc)
         return rc;
     rc = attach(&p);
-    if (!rc) {
-        pthread_mutex_lock(&p.file->use);
-        rc = read_file_catalog(&p, &cat);
-        pthread_mutex_unlock(&p.file->use);
-    }
-    if (!rc) {
-        rc = schema_of(&cat, out);
-        rs_catalog_free(&cat);
-    }
     if (rc)
-        remove_made(&p);
+        goto detach_file;
+    pthread_mutex_lock(&p.file->use);
+    rc = read_file_catalog(&p, &cat);
+    pthread_mutex_unlock(&p.file->use);
+    if (rc)
+        goto detach_file;
+    rc = schema_of(&cat, out);
+    rs_catalog_free(&cat);
+    if (rc)
+        goto detach_file;
+    detach(&p);
+    return STORE_OK;
+detach_file:
+    remove_made(&p); /* the files this open made, while it holds them alone */
     detach(&p);
     return rc;
 }

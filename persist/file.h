@@ -18,10 +18,12 @@
  * catalog, and load every object. Returns STORE_OK, STORE_EBUSY (the file is open read-write
  * elsewhere, or open at all when opening read-write; in this process too), STORE_EINVAL (PATH
  * or PATH-lock is not a regular file, or read-only and missing or empty), STORE_ECORRUPT
- * (damaged, truncated or not a relstore file), STORE_ESCHEMA, STORE_ENOSPC, STORE_EIO or
- * STORE_ENOMEM, with the detail in store_errmsg(NULL); on failure the file is untouched, a
- * data file or PATH-lock this open made is removed while no other opener shares it, and DB
- * has no file (the caller closes it).
+ * (damaged, truncated or not a relstore file), STORE_ESCHEMA, STORE_ENOTSUP (an LMDB library
+ * of another series), STORE_ENOSPC, STORE_EIO or STORE_ENOMEM, with the detail in
+ * store_errmsg(NULL); on failure a data file or PATH-lock this open made is removed while no
+ * other opener shares it, any other file holds what it held (but for what a read-write open
+ * writes before it loads: LMDB's meta pages in an empty file, zeros that pad a short one; see
+ * persist/file.c), and DB has no file (the caller closes it).
  */
 int rs_file_open(store *db, const char *path, const store_options *opts);
 

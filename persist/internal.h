@@ -54,9 +54,11 @@ struct rs_persist {
 int rs_durable_start(store *db);
 void rs_durable_stop(struct rs_persist *p);
 
-/* rs_file_mdb_error() - STORE_E* for LMDB's RC from WHAT, with LMDB's message in the detail,
- * which names DB's file; rs_file_mdb_error_at() names PATH (DB may be NULL: while opening). A
- * full disk, a quota or a file size limit is STORE_ENOSPC. */
+/* rs_file_mdb_error() - STORE_E* for LMDB's RC (or an errno) from WHAT, with LMDB's message in
+ * the detail, which names DB's file; rs_file_mdb_error_at() names PATH (DB may be NULL: while
+ * opening). MDB_MAP_FULL is STORE_EFULL; MDB_CORRUPTED, MDB_INVALID and MDB_VERSION_MISMATCH
+ * are STORE_ECORRUPT; a full disk, a quota or a file size limit is STORE_ENOSPC; ENOMEM is
+ * STORE_ENOMEM; anything else STORE_EIO. */
 int rs_file_mdb_error(const store *db, int rc, const char *what);
 int rs_file_mdb_error_at(const store *db, const char *path, int rc, const char *what);
 
@@ -64,17 +66,19 @@ int rs_file_mdb_error_at(const store *db, const char *path, int rc, const char *
  * rs_file_path_error() - STORE_E* for the errno ERR of opening PATH, DOING naming the call, with
  * the detail: a missing directory ("the directory ... does not exist"), a missing or
  * existing file, a part of the path that is not a directory are STORE_EINVAL; a full disk
- * STORE_ENOSPC; others STORE_EIO.
+ * STORE_ENOSPC; ENOMEM STORE_ENOMEM; others STORE_EIO.
  */
 int rs_file_path_error(const store *db, const char *path, int err, const char *doing);
 
 /*
- * rs_file_full() - after a write to FD failed with EIO (LMDB's code for a write cut short,
- * as on a disk that has just filled up): the errno (ENOSPC, EDQUOT, EFBIG) with which the
- * file system refuses one more page past the end of FD's file, or 0 if it takes it. The
- * page is written with zeros and the file truncated back.
+ * rs_file_write_error() - STORE_E* for RC, LMDB's code or an errno, from WHAT, a step of
+ * writing the file FD (named PATH in the detail), recorded as rs_file_mdb_error_at() does;
+ * except that after an EIO (LMDB's code for a write cut short, as on a disk that has just
+ * filled up) one more page is tried past the end of FD's file (written with zeros, then
+ * truncated back): if the file system refuses it with ENOSPC, EDQUOT or EFBIG, that is the
+ * code (STORE_ENOSPC) and the detail.
  */
-int rs_file_full(int fd);
+int rs_file_write_error(const store *db, const char *path, int fd, int rc, const char *what);
 
 /*
  * rs_file_env_open() - (re)create P's environment on P->path with P's flags and map size. A

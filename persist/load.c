@@ -51,39 +51,43 @@ static store_fld *field_by_fid(store_model *m, uint32_t fid)
     return NULL;
 }
 
-/* Sets field F of O from decoded field RF; -1 if it does not fit the field. */
+/* Whether decoded field RF fits field F: null only where allowed, the field's tag, a CHAR's
+ * length, a parent's id. */
+static bool fits(const store_fld *f, const rs_rec_field *rf)
+{
+    if (rf->tag == RS_TAG_NULL)
+        return f->null;
+    if (rf->tag != rs_codec_tag_of(f->type))
+        return false;
+    /* No more characters than bytes: count them only when the bytes could be too many. */
+    if (rf->tag == RS_TAG_STR && f->type == STORE_CHAR && rf->u.str.len > f->max_length &&
+        (size_t)rs_schema_utf8_chars(rf->u.str.s, rf->u.str.len) > f->max_length)
+        return false;
+    return rf->tag != RS_TAG_REF || rf->u.ref.id;
+}
+
+/* Sets field F of O from decoded field RF, which fits it (fits()). */
 static int set_field(store_fld *f, store_obj *o, const rs_rec_field *rf)
 {
-    if (rf->tag == RS_TAG_NULL) {
-        if (!f->null)
-            return -1;
-        if (!rs_is_string(f) && f->type != STORE_FK) {
-            rs_field_null_set(o, f);
-        }
-        return 0;
-    }
-    if (rf->tag != rs_codec_tag_of(f->type))
-        return -1;
     switch (rf->tag) {
-    case RS_TAG_STR: {
-        /* No more characters than bytes: count them only when the bytes could be too many. */
-        if (f->type == STORE_CHAR && rf->u.str.len > f->max_length &&
-            (size_t)rs_schema_utf8_chars(rf->u.str.s, rf->u.str.len) > f->max_length)
-            return -1;
-        return rs_obj_str_set_fresh(o, f, rf->u.str.s, rf->u.str.len) ? -2 : 0;
-    }
+    case RS_TAG_NULL:
+        if (!rs_is_string(f) && f->type != STORE_FK)
+            rs_field_null_set(o, f);
+        return STORE_OK;
+    case RS_TAG_STR:
+        if (rs_obj_str_set_fresh(o, f, rf->u.str.s, rf->u.str.len))
+            return NOMEM(f->model);
+        return STORE_OK;
     case RS_TAG_REF:
-        if (!rf->u.ref.id)
-            return -1;
         rs_field_word_set(o, f, rf->u.ref.id); /* the parent's id, until resolved */
         rs_fk_seq_set(o, f, rf->u.ref.seq);
-        return 0;
+        return STORE_OK;
     case RS_TAG_BOOL:
         rs_field_word_set(o, f, rf->u.b);
-        return 0;
+        return STORE_OK;
     default:
         rs_field_word_set(o, f, (uint64_t)rf->u.i);
-        return 0;
+        return STORE_OK;
     }
 }
 
@@ -96,8 +100,9 @@ static int fill_missing(store_model *m, store_obj *o, const loaded *l)
             continue;
         if (f->dflt.kind == STORE_KIND_NONE) {
             rs_rec_field null = {.fid = f->fid, .tag = RS_TAG_NULL};
-            if (set_field(f, o, &null))
+            if (!fits(f, &null))
                 return CORRUPT("%s %" PRIu64 ": the record lacks %s", m->name, o->id, f->name);
+            set_field(f, o, &null); /* a null cannot fail */
             continue;
         }
         rs_rec_field d = {.fid = f->fid};
@@ -120,8 +125,9 @@ static int fill_missing(store_model *m, store_obj *o, const loaded *l)
             d.u.i = f->dflt.u.i;
             break;
         }
-        if (set_field(f, o, &d))
-            return NOMEM(m);
+        int rc = set_field(f, o, &d); /* the schema checked that the default fits */
+        if (rc)
+            return rc;
     }
     return STORE_OK;
 }
@@ -148,12 +154,12 @@ static int load_record(store_model *m, uint64_t id, const void *rec, size_t len,
         if (!f || l->seen[f - m->fields] == id)
             return CORRUPT("%s %" PRIu64 ": unknown or repeated field %u", m->name, id, rf.fid);
         l->seen[f - m->fields] = id;
-        int rc = set_field(f, o, &rf);
-        if (rc == -2)
-            return NOMEM(m);
-        if (rc)
+        if (!fits(f, &rf))
             return CORRUPT("%s %" PRIu64 ".%s: the value does not fit the field", m->name, id,
                            f->name);
+        int rc = set_field(f, o, &rf);
+        if (rc)
+            return rc;
     }
     if (more < 0)
         return CORRUPT("%s %" PRIu64 ": the record is malformed", m->name, id);
@@ -294,7 +300,7 @@ static int read_entry(store *db, loaded *all, changes *log, const void *val, siz
         if (rc)
             return rc;
     }
-    return more < 0 ? CORRUPT("the change log's entry %" PRIu64 " is malformed", gen) : 0;
+    return more < 0 ? CORRUPT("the change log's entry %" PRIu64 " is malformed", gen) : STORE_OK;
 }
 
 /* Reads the whole change log, checking it against the catalog's digest of it. */

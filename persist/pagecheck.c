@@ -23,9 +23,9 @@
  * generation (our own count of snapshots, which unlike LMDB's transaction ids survives a
  * compacted copy) than the one LMDB would open, the file is damaged.
  *
- * Any failure is STORE_ECORRUPT: the file is never handed to LMDB. What is inside records
- * (our bytes) is checked later by their checksums. Reads only; the memory is one page and a
- * bitmap of the file's pages.
+ * Any damage is STORE_ECORRUPT, the detail recorded where it is found: the file is never
+ * handed to LMDB. What is inside records (our bytes) is checked later by their checksums.
+ * Reads only; the memory is one page per level of a tree and a bitmap of the file's pages.
  *
  * The layout is LMDB 0.9's on 64-bit Linux, described in persist/lmdb_format.h.
  */
@@ -47,23 +47,27 @@ typedef struct walk {
     uint64_t last;  /* the meta's last page: free pages may lie past the file's end */
     uint8_t *seen;  /* one bit per page */
     uint8_t *buf;   /* one page */
-    const char *why;
-    bool oom; /* an allocation failed: the answer is STORE_ENOMEM, whatever the walk says */
+    bool searching; /* looking for a catalog (find_key()): damage means "not found" */
+    bool oom;       /* an allocation failed: the answer is STORE_ENOMEM, the detail recorded */
 } walk;
 
+/* STORE_ECORRUPT, with WHY in the detail; while searching, damage is no failure and the
+ * detail is left alone. */
 static int bad(walk *w, const char *why)
 {
-    w->why = why;
-    return -1;
+    if (w->searching)
+        return STORE_ECORRUPT;
+    return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: %s", w->path, why);
 }
 
 static int out_of_memory(walk *w)
 {
     w->oom = true;
-    return bad(w, "out of memory");
+    return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory checking the file", w->path);
 }
 
-/* Reads page PGNO into w->buf, marking it seen; -1 if outside the file or seen before. */
+/* Reads page PGNO into w->buf, marking it seen; STORE_ECORRUPT if outside the file or seen
+ * before. */
 static int read_page(walk *w, uint64_t pgno)
 {
     if (pgno < RS_MDB_NUM_METAS || pgno >= w->pages)
@@ -75,7 +79,7 @@ static int read_page(walk *w, uint64_t pgno)
         return bad(w, "a page cannot be read");
     if (rs_mdb_u64(w->buf + RS_MDB_PAGE_PGNO) != pgno)
         return bad(w, "a page does not carry its own number");
-    return 0;
+    return STORE_OK;
 }
 
 /* Marks the overflow run at PGNO, which must hold SIZE bytes of data. */
@@ -95,7 +99,7 @@ static int check_overflow(walk *w, uint64_t pgno, uint64_t size)
             return bad(w, "a page reached twice");
         w->seen[p / 8] |= (uint8_t)(1u << (p % 8));
     }
-    return 0;
+    return STORE_OK;
 }
 
 static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db, bool intkey);
@@ -115,7 +119,21 @@ static int check_idl(walk *w, const uint8_t *data, uint64_t size)
         if (pgno < RS_MDB_NUM_METAS || pgno > w->last)
             return bad(w, "a free page past the last page, or a meta page");
     }
-    return 0;
+    return STORE_OK;
+}
+
+/* A free-page list of SIZE bytes held in the overflow run at PGNO (checked). */
+static int check_idl_run(walk *w, uint64_t pgno, uint64_t size)
+{
+    uint8_t *list = malloc(size ? size : 1);
+    if (!list)
+        return out_of_memory(w);
+    off_t at = (off_t)(pgno * w->psize + RS_MDB_PAGE_HDR);
+    int rc = pread(w->fd, list, size, at) == (ssize_t)size
+                 ? check_idl(w, list, size)
+                 : bad(w, "a damaged free-page list");
+    free(list);
+    return rc;
 }
 
 /* Checks the sub-database record DATA of a main-tree leaf, then walks its tree. */
@@ -124,7 +142,7 @@ static int walk_subdb(walk *w, const uint8_t *data)
     uint64_t root = rs_mdb_db_root(data);
     unsigned depth = rs_mdb_db_depth(data);
     if (root == RS_MDB_P_INVALID)
-        return 0;
+        return STORE_OK;
     if (depth == 0 || depth > RS_MDB_MAX_DEPTH)
         return bad(w, "a database of impossible depth");
     return walk_tree(w, root, depth, false,
@@ -144,7 +162,7 @@ static int check_node(walk *w, const uint8_t *page, unsigned i, bool branch, uin
         return bad(w, "a key past its page");
     if (branch) {
         *child = rs_mdb_node_child(node);
-        return 0;
+        return STORE_OK;
     }
     uint64_t dsize = rs_mdb_node_dsize(node);
     if (flags & ~(RS_MDB_F_BIGDATA | RS_MDB_F_SUBDATA) || (flags & RS_MDB_F_DUPDATA))
@@ -156,7 +174,7 @@ static int check_node(walk *w, const uint8_t *page, unsigned i, bool branch, uin
         return bad(w, "a damaged database record");
     *child = flags & RS_MDB_F_BIGDATA ? rs_mdb_u64(node + RS_MDB_NODE_HDR + ksize)
                                       : RS_MDB_P_INVALID;
-    return 0;
+    return STORE_OK;
 }
 
 /* Walks the leaf in PAGE: its overflow runs, sub-databases and free lists. */
@@ -164,33 +182,26 @@ static int walk_leaf(walk *w, const uint8_t *page, unsigned n, bool free_db)
 {
     for (unsigned i = 0; i < n; i++) {
         uint64_t over;
-        if (check_node(w, page, i, false, &over))
-            return -1;
+        int rc = check_node(w, page, i, false, &over);
+        if (rc)
+            return rc;
         const uint8_t *node = page + rs_mdb_node_off(page, i);
         uint16_t ksize = rs_mdb_node_ksize(node), flags = rs_mdb_node_flags(node);
         const uint8_t *data = node + RS_MDB_NODE_HDR + ksize;
         uint64_t dsize = rs_mdb_node_dsize(node);
         if (over != RS_MDB_P_INVALID) {
-            if (check_overflow(w, over, dsize))
-                return -1;
-            if (free_db) {
-                uint8_t *list = malloc(dsize ? dsize : 1);
-                if (!list)
-                    return out_of_memory(w);
-                off_t at = (off_t)(over * w->psize + RS_MDB_PAGE_HDR);
-                ssize_t got = pread(w->fd, list, dsize, at);
-                int rc = got == (ssize_t)dsize ? check_idl(w, list, dsize) : -1;
-                free(list);
-                if (rc)
-                    return bad(w, "a damaged free-page list");
-            }
-        } else if (free_db && check_idl(w, data, dsize)) {
-            return -1;
+            rc = check_overflow(w, over, dsize);
+            if (!rc && free_db)
+                rc = check_idl_run(w, over, dsize);
+        } else if (free_db) {
+            rc = check_idl(w, data, dsize);
         }
-        if ((flags & RS_MDB_F_SUBDATA) && walk_subdb(w, data))
-            return -1;
+        if (!rc && (flags & RS_MDB_F_SUBDATA))
+            rc = walk_subdb(w, data);
+        if (rc)
+            return rc;
     }
-    return 0;
+    return STORE_OK;
 }
 
 /* Whether every key of the page has the size an integer-keyed database needs (8 bytes; a
@@ -208,8 +219,9 @@ static bool int_keys(const uint8_t *page, unsigned n, bool branch)
 /* Walks the tree rooted at ROOT, DEPTH levels deep (1: the root is a leaf). */
 static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db, bool intkey)
 {
-    if (read_page(w, root))
-        return -1;
+    int rc = read_page(w, root);
+    if (rc)
+        return rc;
     uint8_t *page = malloc(w->psize); /* a copy: children reuse w->buf */
     if (!page)
         return out_of_memory(w);
@@ -217,7 +229,6 @@ static int walk_tree(walk *w, uint64_t root, unsigned depth, bool free_db, bool 
     uint16_t flags = rs_mdb_page_flags(page);
     uint16_t lower = rs_mdb_page_lower(page), upper = rs_mdb_page_upper(page);
     bool branch = flags & RS_MDB_P_BRANCH, leaf = flags & RS_MDB_P_LEAF;
-    int rc = 0;
     if (branch == leaf || (flags & (RS_MDB_P_OVERFLOW | RS_MDB_P_LEAF2)) ||
         (depth > 1) != branch)
         rc = bad(w, "a page of the wrong kind for its place");
@@ -345,10 +356,10 @@ int rs_pagecheck_file(int fd, const char *path, uint64_t file_size, uint32_t psi
     size_t seen_bytes = (size_t)(pages_below(file_size / psize, both) / 8 + 1);
     w.seen = calloc(seen_bytes, 1);
     w.buf = malloc(psize);
-    int rc = 0;
+    int rc = STORE_OK;
     if (!w.seen || !w.buf) {
-        rc = rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory checking the file", path);
-        goto out;
+        rc = out_of_memory(&w);
+        goto free_walk;
     }
     const uint8_t *dbs[2] = {meta + RS_MDB_META_FREE_DB, meta + RS_MDB_META_MAIN_DB};
     for (int d = 0; d < 2 && !rc; d++) {
@@ -356,26 +367,24 @@ int rs_pagecheck_file(int fd, const char *path, uint64_t file_size, uint32_t psi
         unsigned depth = rs_mdb_db_depth(dbs[d]);
         if (root == RS_MDB_P_INVALID)
             continue;
-        if (depth == 0 || depth > RS_MDB_MAX_DEPTH ||
-            walk_tree(&w, root, depth, d == 0, d == 0))
-            rc = w.oom ? rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory checking the file",
-                                      path)
-                       : rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: %s", path,
-                                      w.why ? w.why : "a database of impossible depth");
+        rc = depth == 0 || depth > RS_MDB_MAX_DEPTH
+                 ? bad(&w, "a database of impossible depth")
+                 : walk_tree(&w, root, depth, d == 0, d == 0);
     }
-    if (!rc) {
-        memset(w.seen, 0, seen_bytes);
-        uint64_t chosen = catalog_generation(&w, meta);
-        memset(w.seen, 0, seen_bytes);
-        w.pages = pages_below(file_size / psize, other_last); /* its own extent */
-        uint64_t hidden = catalog_generation(&w, other);
-        if (w.oom)
-            rc = rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory checking the file", path);
-        else if (hidden > chosen)
-            rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a meta page hides the newest "
-                              "snapshot (generation %llu)", path, (unsigned long long)hidden);
-    }
-out:
+    if (rc)
+        goto free_walk;
+    w.searching = true;
+    memset(w.seen, 0, seen_bytes);
+    uint64_t chosen = catalog_generation(&w, meta);
+    memset(w.seen, 0, seen_bytes);
+    w.pages = pages_below(file_size / psize, other_last); /* its own extent */
+    uint64_t hidden = catalog_generation(&w, other);
+    if (w.oom)
+        rc = STORE_ENOMEM; /* the detail is recorded */
+    else if (hidden > chosen)
+        rc = rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a meta page hides the newest "
+                          "snapshot (generation %llu)", path, (unsigned long long)hidden);
+free_walk:
     free(w.seen);
     free(w.buf);
     return rc;

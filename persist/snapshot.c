@@ -67,6 +67,7 @@ typedef struct batch {
     rs_cat_state *state; /* the file's figures after this snapshot */
     rs_cat_log log;      /* the log's figures after it */
     uint64_t join_seq;
+    bool empty; /* nothing changed since the last snapshot: nothing to write */
 } batch;
 
 static void batch_free(batch *b)
@@ -102,8 +103,9 @@ static void settle(store *db, bool ok);
 
 /*
  * Step 1: list (by model, in id order), encode. Encoding in id order reads the objects in
- * about the order they sit in their arenas, and the writer can append. Returns 1 when
- * there is nothing to write.
+ * about the order they sit in their arenas, and the writer can append. Sets B->empty when
+ * there is nothing to write. On failure no change is left marked in flight; what B holds is
+ * the caller's to free (batch_free()).
  */
 static int gather(store *db, batch *b)
 {
@@ -111,8 +113,9 @@ static int gather(store *db, batch *b)
     size_t n = 0, bytes = 0;
     for (uint32_t i = 0; i < db->nmodels; i++)
         n += db->models[i].arena.count[RS_MARK_DIRTY] + db->models[i].arena.count[RS_MARK_TOMB];
-    if (!n && !p->stale)
-        return 1;
+    b->empty = !n && !p->stale;
+    if (b->empty)
+        return STORE_OK;
     b->changes = malloc((n ? n : 1) * sizeof *b->changes);
     b->state = malloc(db->nmodels * sizeof *b->state + 1);
     if (!b->changes || !b->state)
@@ -129,7 +132,7 @@ static int gather(store *db, batch *b)
         bytes += c->len;
     }
     if (!(b->bytes = malloc(bytes ? bytes : 1))) {
-        settle(db, false);
+        settle(db, false); /* the marks list_changes() set */
         return rs_error_set(db, STORE_ENOMEM, "%s: out of memory gathering a snapshot", p->path);
     }
     for (size_t k = 0; k < b->n; k++)
@@ -147,20 +150,35 @@ static void settle(store *db, bool ok)
         rs_arena_mark_settle(&db->models[i].arena, ok);
 }
 
-/* One model's database being written, through one cursor: puts and deletes in id order
- * then find their place from the cursor's page, not from the root. */
+/* The steps of the write transaction, as the details of its failures name them. */
+static const char FOLDING[] = "folding the change log";
+static const char WRITING_RECORDS[] = "writing records";
+static const char WRITING_LOG[] = "writing the change log";
+
+/* STORE_E* for RC (LMDB's, or an errno) from the step WHAT of a snapshot of DB: a write cut
+ * short by a full disk is STORE_ENOSPC (rs_file_write_error()). */
+static int txn_error(const store *db, int rc, const char *what)
+{
+    return rs_file_write_error(db, db->persist->path, db->persist->fd, rc, what);
+}
+
+/* STORE_ECORRUPT: entry GEN of the change log, read back to be folded, is not what the loader
+ * accepted when the file was opened (WHY). */
+static int bad_entry(const store *db, uint64_t gen, const char *why)
+{
+    return rs_error_set(db, STORE_ECORRUPT, "%s: %s: entry %" PRIu64 " %s", db->persist->path,
+                        FOLDING, gen, why);
+}
+
+/* One model's database being written, through one cursor, in the step WHAT: puts and deletes
+ * in id order then find their place from the cursor's page, not from the root. */
 typedef struct writer {
+    store *db;
+    const char *what;
     uint32_t model; /* UINT32_MAX: none yet */
     MDB_dbi dbi;
     MDB_cursor *cur;
 } writer;
-
-static int open_model_db(store *db, MDB_txn *txn, uint32_t model, MDB_dbi *dbi)
-{
-    char name[512];
-    rs_file_dbname(name, sizeof name, db->models[model].name);
-    return mdb_dbi_open(txn, name, MDB_CREATE | MDB_INTEGERKEY, dbi);
-}
 
 static void writer_close(writer *w)
 {
@@ -170,16 +188,21 @@ static void writer_close(writer *w)
     w->model = UINT32_MAX;
 }
 
-/* Points W at MODEL's database (a no-op if it is there already). */
-static int writer_use(store *db, MDB_txn *txn, writer *w, uint32_t model)
+/* Points W at MODEL's database, created if missing (a no-op if it is there already). */
+static int writer_use(MDB_txn *txn, writer *w, uint32_t model)
 {
     if (w->model == model)
-        return 0;
+        return STORE_OK;
     writer_close(w);
-    int rc = open_model_db(db, txn, model, &w->dbi);
-    if (!rc && !(rc = mdb_cursor_open(txn, w->dbi, &w->cur)))
-        w->model = model;
-    return rc;
+    char name[512];
+    rs_file_dbname(name, sizeof name, w->db->models[model].name);
+    int rc = mdb_dbi_open(txn, name, MDB_CREATE | MDB_INTEGERKEY, &w->dbi);
+    if (!rc)
+        rc = mdb_cursor_open(txn, w->dbi, &w->cur);
+    if (rc)
+        return txn_error(w->db, rc, w->what);
+    w->model = model;
+    return STORE_OK;
 }
 
 /* Puts REC (LEN bytes, checksum HASH) as object ID through W, or deletes ID when REC is
@@ -191,29 +214,33 @@ static int apply(writer *w, uint64_t oid, const void *rec, size_t len, uint64_t 
     MDB_val key = {.mv_size = sizeof id, .mv_data = &id}, old;
     int rc = mdb_cursor_get(w->cur, &key, &old, MDB_SET_KEY);
     if (rc && rc != MDB_NOTFOUND)
-        return rc;
+        return txn_error(w->db, rc, w->what);
     bool found = !rc;
     if (found) {
         s->hsum -= old.mv_size >= 8 ? rs_codec_hash(old.mv_data) : 0;
         s->count--;
     }
-    if (!rec)
-        return found ? mdb_cursor_del(w->cur, 0) : 0;
-    MDB_val val = {.mv_size = len, .mv_data = (void *)rec};
-    s->hsum += hash;
-    s->count++;
-    key = (MDB_val){.mv_size = sizeof id, .mv_data = &id};
-    return mdb_cursor_put(w->cur, &key, &val, found ? MDB_CURRENT : 0);
+    if (rec) {
+        MDB_val val = {.mv_size = len, .mv_data = (void *)rec};
+        s->hsum += hash;
+        s->count++;
+        key = (MDB_val){.mv_size = sizeof id, .mv_data = &id};
+        rc = mdb_cursor_put(w->cur, &key, &val, found ? MDB_CURRENT : 0);
+    } else {
+        rc = found ? mdb_cursor_del(w->cur, 0) : 0;
+    }
+    return rc ? txn_error(w->db, rc, w->what) : STORE_OK;
 }
 
-static int model_index(const store *db, const char *name, uint32_t *out)
+/* The index in DB's models of model NAME, named by log entry GEN, in *OUT. */
+static int model_index(const store *db, const char *name, uint64_t gen, uint32_t *out)
 {
     for (uint32_t i = 0; i < db->nmodels; i++)
         if (!strcmp(db->models[i].name, name)) {
             *out = i;
-            return 0;
+            return STORE_OK;
         }
-    return MDB_CORRUPTED;
+    return bad_entry(db, gen, "names an unknown model");
 }
 
 /* Applies the log entry of generation GEN (LEN bytes at P) to the models' databases. */
@@ -222,20 +249,24 @@ static int fold_entry(store *db, MDB_txn *txn, const uint8_t *p, size_t len, uin
 {
     rs_log_reader r;
     rs_log_change c;
-    int rc = rs_log_open(&r, p, len, gen) ? MDB_CORRUPTED : 0, more = 0;
+    if (rs_log_open(&r, p, len, gen))
+        return bad_entry(db, gen, "is damaged (checksum)");
+    writer w = {.db = db, .what = FOLDING, .model = UINT32_MAX};
     uint32_t m = 0;
-    writer w = {.model = UINT32_MAX};
+    int rc = STORE_OK, more = 0;
     while (!rc && (more = rs_log_next(&r, &c)) == 1) {
-        rc = model_index(db, c.model, &m);
+        rc = model_index(db, c.model, gen, &m);
         if (!rc)
-            rc = writer_use(db, txn, &w, m);
-        if (!rc && c.len && c.len < 8)
-            rc = MDB_CORRUPTED; /* the loader checks every logged record; never trust one */
+            rc = writer_use(txn, &w, m);
+        if (!rc && c.len && c.len < 8) /* the loader checks every logged record; never trust one */
+            rc = bad_entry(db, gen, "holds a record shorter than its checksum");
         if (!rc)
             rc = apply(&w, c.id, c.rec, c.len, c.len ? rs_codec_hash(c.rec) : 0, &b->state[m]);
     }
     writer_close(&w);
-    return rc ? rc : more < 0 ? MDB_CORRUPTED : 0;
+    if (!rc && more < 0)
+        rc = bad_entry(db, gen, "is malformed");
+    return rc;
 }
 
 /* A copy of every log entry, oldest first (LMDB's own bytes move as the fold writes). */
@@ -255,25 +286,37 @@ static void entries_free(entries *e)
     free(e->gen);
 }
 
-static int entries_read(MDB_txn *txn, MDB_dbi log, entries *e)
+/* Copies the entries of the log LOG into E (the caller frees it, also after a failure). */
+static int entries_read(const store *db, MDB_txn *txn, MDB_dbi log, entries *e)
 {
     MDB_stat st;
     MDB_cursor *cur;
     MDB_val key, val;
     int rc = mdb_stat(txn, log, &st);
-    if (rc || (rc = mdb_cursor_open(txn, log, &cur)))
-        return rc;
+    if (!rc)
+        rc = mdb_cursor_open(txn, log, &cur);
+    if (rc)
+        return txn_error(db, rc, FOLDING);
     size_t cap = st.ms_entries ? st.ms_entries : 1;
     e->bytes = malloc(cap * sizeof *e->bytes);
     e->len = malloc(cap * sizeof *e->len);
     e->gen = malloc(cap * sizeof *e->gen);
-    rc = e->bytes && e->len && e->gen ? mdb_cursor_get(cur, &key, &val, MDB_FIRST) : ENOMEM;
-    for (; !rc && e->n < cap; rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+    if (!e->bytes || !e->len || !e->gen) {
+        rc = txn_error(db, ENOMEM, FOLDING);
+        goto close_cursor;
+    }
+    for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); !rc && e->n < cap;
+         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
         size_t gen;
-        uint8_t *copy = key.mv_size == sizeof gen ? malloc(val.mv_size ? val.mv_size : 1) : NULL;
+        if (key.mv_size != sizeof gen) {
+            rc = rs_error_set(db, STORE_ECORRUPT, "%s: %s: a key of %zu bytes", db->persist->path,
+                              FOLDING, key.mv_size);
+            goto close_cursor;
+        }
+        uint8_t *copy = malloc(val.mv_size ? val.mv_size : 1);
         if (!copy) {
-            rc = key.mv_size == sizeof gen ? ENOMEM : MDB_CORRUPTED;
-            break;
+            rc = txn_error(db, ENOMEM, FOLDING);
+            goto close_cursor;
         }
         memcpy(&gen, key.mv_data, sizeof gen);
         memcpy(copy, val.mv_data, val.mv_size);
@@ -281,8 +324,13 @@ static int entries_read(MDB_txn *txn, MDB_dbi log, entries *e)
         e->len[e->n] = val.mv_size;
         e->gen[e->n++] = gen;
     }
+    if (rc == MDB_NOTFOUND || (!rc && e->n == cap)) /* the end, or as many as counted */
+        rc = STORE_OK;
+    else
+        rc = txn_error(db, rc, FOLDING);
+close_cursor:
     mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND || (!rc && e->n == cap) ? 0 : rc;
+    return rc;
 }
 
 /* Applies every log entry, oldest first, to the models' databases, and empties the log. */
@@ -291,29 +339,31 @@ static int fold_log(store *db, MDB_txn *txn, batch *b)
     MDB_dbi log;
     int rc = mdb_dbi_open(txn, RS_LOG_DB, MDB_INTEGERKEY, &log);
     if (rc == MDB_NOTFOUND)
-        return 0;
+        return STORE_OK;
+    if (rc)
+        return txn_error(db, rc, FOLDING);
     entries e = {.n = 0};
-    if (!rc)
-        rc = entries_read(txn, log, &e);
+    rc = entries_read(db, txn, log, &e);
     for (size_t k = 0; !rc && k < e.n; k++)
         rc = fold_entry(db, txn, e.bytes[k], e.len[k], e.gen[k], b);
     entries_free(&e);
-    if (!rc)
-        rc = mdb_drop(txn, log, 0);
-    if (!rc)
-        b->log = (rs_cat_log){0};
-    return rc;
+    if (rc)
+        return rc;
+    rc = mdb_drop(txn, log, 0);
+    if (rc)
+        return txn_error(db, rc, FOLDING);
+    b->log = (rs_cat_log){0};
+    return STORE_OK;
 }
 
-/* Writes the batch into the models' databases. */
-/* The highest id in DBI, 0 if it is empty. */
-static int last_id(MDB_txn *txn, MDB_dbi dbi, uint64_t *last)
+/* The highest id in W's database, 0 if it is empty, in *LAST. */
+static int last_id(MDB_txn *txn, const writer *w, uint64_t *last)
 {
     MDB_cursor *cur;
     MDB_val key, val;
-    int rc = mdb_cursor_open(txn, dbi, &cur);
+    int rc = mdb_cursor_open(txn, w->dbi, &cur);
     if (rc)
-        return rc;
+        return txn_error(w->db, rc, w->what);
     *last = 0;
     rc = mdb_cursor_get(cur, &key, &val, MDB_LAST);
     size_t id;
@@ -322,7 +372,7 @@ static int last_id(MDB_txn *txn, MDB_dbi dbi, uint64_t *last)
         *last = id;
     }
     mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return rc && rc != MDB_NOTFOUND ? txn_error(w->db, rc, w->what) : STORE_OK;
 }
 
 /*
@@ -332,14 +382,14 @@ static int last_id(MDB_txn *txn, MDB_dbi dbi, uint64_t *last)
  */
 static int write_base(store *db, MDB_txn *txn, batch *b)
 {
-    writer w = {.model = UINT32_MAX};
+    writer w = {.db = db, .what = WRITING_RECORDS, .model = UINT32_MAX};
     uint64_t last = 0;
-    int rc = 0;
+    int rc = STORE_OK;
     for (size_t k = 0; !rc && k < b->n; k++) {
         const change *c = &b->changes[k];
         rs_cat_state *s = &b->state[c->model];
-        if (c->model != w.model && !(rc = writer_use(db, txn, &w, c->model)))
-            rc = last_id(txn, w.dbi, &last);
+        if (c->model != w.model && !(rc = writer_use(txn, &w, c->model)))
+            rc = last_id(txn, &w, &last);
         if (rc || (c->tomb && c->id > last))
             continue; /* a deletion of a record never written */
         if (c->id <= last) {
@@ -350,6 +400,8 @@ static int write_base(store *db, MDB_txn *txn, batch *b)
         MDB_val key = {.mv_size = sizeof id, .mv_data = &id};
         MDB_val val = {.mv_size = c->len, .mv_data = b->bytes + c->off};
         rc = mdb_cursor_put(w.cur, &key, &val, MDB_APPEND);
+        if (rc)
+            rc = txn_error(db, rc, w.what);
         s->count++;
         s->hsum += c->hash;
     }
@@ -363,43 +415,48 @@ static int write_log(store *db, MDB_txn *txn, batch *b, uint64_t gen, size_t siz
     MDB_dbi log;
     int rc = mdb_dbi_open(txn, RS_LOG_DB, MDB_CREATE | MDB_INTEGERKEY, &log);
     if (rc)
-        return rc;
+        return txn_error(db, rc, WRITING_LOG);
     uint8_t *entry = malloc(size);
     if (!entry)
-        return ENOMEM;
+        return txn_error(db, ENOMEM, WRITING_LOG);
     uint64_t h = rs_log_encode(db, b->changes, b->n, b->bytes, gen, entry);
     size_t g = (size_t)gen;
     MDB_val key = {.mv_size = sizeof g, .mv_data = &g};
     MDB_val val = {.mv_size = size, .mv_data = entry};
     rc = mdb_put(txn, log, &key, &val, MDB_NOOVERWRITE);
     free(entry);
+    if (rc)
+        return txn_error(db, rc, WRITING_LOG);
     b->log.count++;
     b->log.hsum += h;
     b->log.bytes += size;
-    return rc;
+    return STORE_OK;
 }
 
 static int put_catalog(store *db, MDB_txn *txn, const batch *b, uint64_t gen, uint64_t now)
 {
+    static const char what[] = "writing the catalog";
     MDB_dbi dbi;
     uint8_t *bytes;
     size_t len;
     int rc = mdb_dbi_open(txn, RS_CATALOG_DB, MDB_CREATE, &dbi);
     if (rc)
-        return rc;
+        return txn_error(db, rc, what);
     rs_cat_head head = {.generation = gen, .time_ns = now, .join_seq = b->join_seq,
                         .log = b->log, .txnid = mdb_txn_id(txn)};
-    if (rs_catalog_encode(db, &head, b->state, &bytes, &len))
-        return ENOMEM;
+    rc = rs_catalog_encode(db, &head, b->state, &bytes, &len);
+    if (rc)
+        return rc;
     MDB_val key = {.mv_size = strlen(RS_CATALOG_KEY), .mv_data = RS_CATALOG_KEY};
     MDB_val val = {.mv_size = len, .mv_data = bytes};
     rc = mdb_put(txn, dbi, &key, &val, 0);
     free(bytes);
-    return rc;
+    return rc ? txn_error(db, rc, what) : STORE_OK;
 }
 
-/* Step 2: one write transaction. Returns an LMDB code; *WHAT names the step that failed. */
-static int write_txn(store *db, batch *b, uint64_t gen, uint64_t now, const char **what)
+/* Step 2: one write transaction, begun, written, and committed or aborted here. STORE_OK or a
+ * code with the detail set; STORE_EFULL is a full map (no other failure gives it). */
+static int write_txn(store *db, batch *b, uint64_t gen, uint64_t now)
 {
     struct rs_persist *p = db->persist;
     MDB_txn *txn;
@@ -409,42 +466,33 @@ static int write_txn(store *db, batch *b, uint64_t gen, uint64_t now, const char
         b->state[i].hsum = p->state[i].hsum;
     }
     b->log = p->log;
-    *what = "beginning the snapshot";
     int rc = mdb_txn_begin(p->env, NULL, 0, &txn);
     if (rc)
-        return rc;
+        return txn_error(db, rc, "beginning the snapshot");
     size_t entry = rs_log_size(db, b->changes, b->n);
-    if (entry <= ENTRY_MAX && p->log.bytes + entry <= log_limit(db, txn)) {
-        *what = "writing the change log";
-        rc = b->n ? write_log(db, txn, b, gen, entry) : 0;
-    } else {
-        *what = "folding the change log";
-        rc = fold_log(db, txn, b);
-        if (!rc) {
-            *what = "writing records";
-            rc = write_base(db, txn, b);
-        }
-    }
+    if (entry <= ENTRY_MAX && p->log.bytes + entry <= log_limit(db, txn))
+        rc = b->n ? write_log(db, txn, b, gen, entry) : STORE_OK;
+    else if (!(rc = fold_log(db, txn, b)))
+        rc = write_base(db, txn, b);
+    if (rc)
+        goto abort_txn;
 #ifdef RS_PLANT_SPLIT_TXN
     /* Planted bug (tools/planted.sh): the records and the catalog in two transactions. */
-    if (!rc) {
-        rc = mdb_txn_commit(txn);
-        txn = NULL;
-        if (!rc)
-            rc = mdb_txn_begin(p->env, NULL, 0, &txn);
-    }
+    rc = mdb_txn_commit(txn);
+    if (rc)
+        return txn_error(db, rc, "committing");
+    rc = mdb_txn_begin(p->env, NULL, 0, &txn);
+    if (rc)
+        return txn_error(db, rc, "beginning the snapshot");
 #endif
-    if (!rc) {
-        *what = "writing the catalog";
-        rc = put_catalog(db, txn, b, gen, now);
-    }
-    if (rc) {
-        if (txn)
-            mdb_txn_abort(txn);
-        return rc;
-    }
-    *what = "committing";
-    return mdb_txn_commit(txn);
+    rc = put_catalog(db, txn, b, gen, now);
+    if (rc)
+        goto abort_txn;
+    rc = mdb_txn_commit(txn); /* frees the transaction, whether it succeeds or not */
+    return rc ? txn_error(db, rc, "committing") : STORE_OK;
+abort_txn:
+    mdb_txn_abort(txn);
+    return rc;
 }
 
 /* D5: doubles the map, up to its cap. No transaction of ours is open here. */
@@ -474,20 +522,16 @@ static int write_batch(store *db, batch *b, uint64_t *now)
 {
     struct rs_persist *p = db->persist;
     for (;;) {
-        const char *what;
         *now = now_ns();
-        int rc = write_txn(db, b, p->generation + 1, *now, &what);
-        if (rc == MDB_MAP_FULL) {
+        int rc = write_txn(db, b, p->generation + 1, *now);
+        if (rc == STORE_EFULL) { /* the map: grow it (or say it reached its cap) and retry */
             if ((rc = grow_map(db, p)))
                 return rc;
             continue;
         }
-        if (rc) {
+        if (rc)
             p->broken = true; /* D4: reopen before the next snapshot */
-            int full = rc == EIO ? rs_file_full(p->fd) : 0; /* a write cut short */
-            return rs_file_mdb_error(db, full ? full : rc, what);
-        }
-        return STORE_OK;
+        return rc;
     }
 }
 
@@ -528,35 +572,39 @@ int rs_snapshot_write(store *db)
     pthread_mutex_lock(&p->snap);
     batch b = {.n = 0};
     int rc = reopen_if_broken(db, p);
-    if (!rc && p->short_file && !(rc = rs_file_extend(db, p, false)))
+    if (rc)
+        goto unlock_snap;
+    if (p->short_file) {
+        rc = rs_file_extend(db, p, false);
+        if (rc)
+            goto unlock_snap;
         p->short_file = false;
-    if (!rc) {
-        rs_lock_write(&db->lock);
-        rc = gather(db, &b);
+    }
+    rs_lock_write(&db->lock);
+    rc = gather(db, &b);
 #ifdef RS_PLANT_EARLY_CLEAR
-        /* Planted bug (tools/planted.sh): the changes stop being dirty before the commit. */
-        if (!rc)
-            settle(db, true);
+    /* Planted bug (tools/planted.sh): the changes stop being dirty before the commit. */
+    if (!rc && !b.empty)
+        settle(db, true);
 #endif
-        rs_lock_unlock(&db->lock);
-    }
-    if (rc == 1) {
-        rc = STORE_OK; /* nothing changed: nothing written */
-    } else if (!rc) {
-        uint64_t now;
-        rc = write_batch(db, &b, &now);
-        rs_lock_write(&db->lock);
-        if (!rc)
-            account(p, db, &b, now);
-        settle(db, rc == STORE_OK);
-        rs_lock_unlock(&db->lock);
-        /* The snapshot is committed (and accounted: nothing of it is pending). If the file
-         * cannot be extended to its last page, the code says why and the detail that the
-         * snapshot is made; the next snapshot (or close) extends it before anything else. */
-        if (!rc && (rc = rs_file_extend(db, p, true)))
-            p->short_file = true;
-    }
+    rs_lock_unlock(&db->lock);
+    if (rc || b.empty) /* nothing changed: nothing written */
+        goto free_batch;
+    uint64_t now;
+    rc = write_batch(db, &b, &now);
+    rs_lock_write(&db->lock);
+    if (!rc)
+        account(p, db, &b, now);
+    settle(db, rc == STORE_OK);
+    rs_lock_unlock(&db->lock);
+    /* The snapshot is committed (and accounted: nothing of it is pending). If the file
+     * cannot be extended to its last page, the code says why and the detail that the
+     * snapshot is made; the next snapshot (or close) extends it before anything else. */
+    if (!rc && (rc = rs_file_extend(db, p, true)))
+        p->short_file = true;
+free_batch:
     batch_free(&b);
+unlock_snap:
     pthread_mutex_unlock(&p->snap);
     return rc;
 }
@@ -568,19 +616,11 @@ int rs_snapshot_write(store *db)
 static int copy_to(store *db, struct rs_persist *p, int fd, const char *path)
 {
     int rc = mdb_env_copyfd2(p->env, fd, MDB_CP_COMPACT);
-    const char *what = "copying the last snapshot";
-    if (!rc && fdatasync(fd)) {
-        rc = errno;
-        what = "flushing the copy";
-    }
-    int full = rc == EIO ? rs_file_full(fd) : 0;
-    if (full)
-        rc = full;
-    if (!rc)
-        return STORE_OK;
-    char doing[64];
-    snprintf(doing, sizeof doing, "backup: %s", what);
-    return rs_file_mdb_error_at(db, path, rc, doing);
+    if (rc)
+        return rs_file_write_error(db, path, fd, rc, "backup: copying the last snapshot");
+    if (fdatasync(fd))
+        return rs_file_write_error(db, path, fd, errno, "backup: flushing the copy");
+    return STORE_OK;
 }
 
 /* Removes PATH if it is still MINE, the file the failed backup created. */
@@ -602,16 +642,18 @@ int rs_snapshot_backup(store *db, const char *path)
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return rs_file_path_error(db, path, errno, "backup of the store");
-    struct stat mine = {.st_ino = 0};
-    int rc = fstat(fd, &mine) ? rs_error_set(db, STORE_EIO, "%s: backup: %s", path,
-                                             strerror(errno))
-                              : STORE_OK;
+    struct stat mine = {.st_ino = 0}; /* unknown: the copy cannot be told and stays */
+    int rc;
+    if (fstat(fd, &mine)) {
+        rc = rs_error_set(db, STORE_EIO, "%s: backup: %s", path, strerror(errno));
+        goto close_copy;
+    }
     pthread_mutex_lock(&p->snap);
-    if (!rc)
-        rc = reopen_if_broken(db, p);
+    rc = reopen_if_broken(db, p);
     if (!rc)
         rc = copy_to(db, p, fd, path);
     pthread_mutex_unlock(&p->snap);
+close_copy:
     if (close(fd) && !rc)
         rc = rs_error_set(db, STORE_EIO, "%s: backup: closing the copy: %s", path,
                           strerror(errno));
