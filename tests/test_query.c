@@ -884,3 +884,68 @@ Test(query, a_scan_steps_through_matches_while_the_store_changes)
     cr_assert_null(o);
     store_query_free(q);
 }
+
+/* ---- Every lookup on every kind of path --------------------------------------------------- */
+
+Test(query, every_lookup_on_every_kind_of_path_fits_or_is_refused)
+{
+    store_obj *ann = author(1);
+    struct {
+        store_model **m;
+        const char *path;
+        store_value one, two; /* values of the path's kind, in order */
+        bool ordered, string;
+    } paths[] = {
+        {&Book, "title", STORE_V_STR(NULL, "A"), STORE_V_STR(NULL, "Z"), true, true},
+        {&Review, "body", STORE_V_STR(NULL, "a"), STORE_V_STR(NULL, "z"), true, true},
+        {&Book, "pages", STORE_V_INT(NULL, 1), STORE_V_INT(NULL, 500), true, false},
+        {&Author, "rating", STORE_V_FLOAT(NULL, 0.1), STORE_V_FLOAT(NULL, 9.5), true, false},
+        {&Author, "active", STORE_V_BOOL(NULL, false), STORE_V_BOOL(NULL, true), false, false},
+        {&Book, "author", STORE_V_REF(NULL, NULL), STORE_V_REF(NULL, NULL), false, false},
+        {&Book, "id", STORE_V_INT(NULL, 1), STORE_V_INT(NULL, 3), true, false},
+        {&Author, "books__count", STORE_V_INT(NULL, 0), STORE_V_INT(NULL, 2), true, false},
+        {&Book, "author__name", STORE_V_STR(NULL, "A"), STORE_V_STR(NULL, "Z"), true, true},
+        {&Author, "books__pages", STORE_V_INT(NULL, 1), STORE_V_INT(NULL, 500), true, false},
+    };
+    static const char *const lookups[] = {
+        "",         "not",         "in",       "not_in",     "gt",      "gte",
+        "lt",       "lte",         "range",    "isnull",     "not_isnull",
+        "contains", "icontains",   "startswith", "istartswith", "endswith", "iendswith",
+        "iexact"};
+    int checked = 0;
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++) {
+        if (paths[p].one.kind == STORE_KIND_REF)
+            paths[p].one.u.ref = paths[p].two.u.ref = ann;
+        for (size_t k = 0; k < sizeof lookups / sizeof lookups[0]; k++) {
+            const char *lk = lookups[k];
+            bool is_list = !strcmp(lk, "in") || !strcmp(lk, "not_in") || !strcmp(lk, "range");
+            bool is_null_test = strstr(lk, "isnull") != NULL;
+            bool is_order = !strcmp(lk, "gt") || !strcmp(lk, "gte") || !strcmp(lk, "lt") ||
+                            !strcmp(lk, "lte") || !strcmp(lk, "range");
+            bool is_string = strstr(lk, "with") || strstr(lk, "contains") ||
+                             !strcmp(lk, "iexact");
+            bool fits = (!is_order || paths[p].ordered) && (!is_string || paths[p].string);
+            char name[64];
+            snprintf(name, sizeof name, "%s%s%s", paths[p].path, *lk ? "__" : "", lk);
+            store_value items[] = {paths[p].one, paths[p].two, {0}};
+            store_value v = paths[p].one;
+            if (is_list)
+                v = (store_value)STORE_V_LIST(NULL, items);
+            else if (is_null_test)
+                v = (store_value)STORE_V_BOOL(NULL, true);
+            v.name = name;
+            store_query *q;
+            cr_assert_eq(store_query_new(db, *paths[p].m, &q), STORE_OK);
+            int rc = store_query_filter(q, (store_value[]){v, {0}});
+            cr_assert_eq(rc, fits ? STORE_OK : STORE_EINVAL, "%s: %s", name, store_errmsg(db));
+            if (!fits)
+                cr_assert(strstr(store_errmsg(db), name), "%s: %s", name, store_errmsg(db));
+            store_result r;
+            cr_assert_eq(store_query_find(q, NULL, &r), rc, "%s", name);
+            store_result_free(&r);
+            store_query_free(q);
+            checked++;
+        }
+    }
+    cr_assert_eq(checked, 180);
+}
