@@ -303,7 +303,7 @@ static int collect(const rs_qrun *r, size_t offset, size_t limit, store_obj ***o
         return rs_error_set(q->db, STORE_ENOMEM, "%s: out of memory running a query",
                             q->model->name);
     }
-    if (!sorted)
+    if (!sorted && g.n > 1)
         qsort_r(g.objs, g.n, sizeof *g.objs, sort_cmp, (void *)r);
     size_t from = offset < g.n ? offset : g.n;
     size_t cnt = g.n - from;
