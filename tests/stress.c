@@ -8,11 +8,14 @@
  * Each thread owns its authors: it alone creates them and their books and reviews, moves
  * books between them, updates them and deletes them (cascading to books and reviews), so it
  * knows exactly how many books each of its authors has. Every thread also reads the whole
- * store: gets of random ids of every model, reverse counts of anybody's authors. Threads 0
- * and 1 snapshot every 250 rounds, and a libuv loop on its own thread runs async creates,
- * gets, reverse copies and snapshots at the same time. At the end: store_check(), every
- * owned author's reverse count as its owner counted it, ids unique per model, then a
- * snapshot, a reopen and the same dump. It runs plain, under ASan and under TSan (the
+ * store: gets of random ids of every model, reverse counts of anybody's authors, and runs of
+ * two queries built once before the threads start and shared by all of them (a count of an
+ * owned author's books, which must be the owner's count, and an indexed find, ordered and
+ * sliced), and updates its own authors by query. Threads 0 and 1 snapshot every 250 rounds,
+ * and a libuv loop on its own thread runs async creates, gets, reverse copies, query counts
+ * and snapshots at the same time. At the end: store_check(), every owned author's reverse
+ * count as its owner counted it, ids unique per model, then a snapshot, a reopen and the same
+ * dump. It runs plain, under ASan and under TSan (the
  * latter reports any data race).
  */
 #include <inttypes.h>
@@ -149,6 +152,32 @@ static void read_anything(worker *w)
     }
 }
 
+/* Built before the threads start, run by all of them at once. */
+static store_query *books_of, *named, *own_author;
+
+/* Queries: the count of owned author A's books, a find of anybody's, an update by query. */
+static void query_round(worker *w, int a, int round)
+{
+    size_t n = 0;
+    int rc = store_query_count(books_of, (store_value[]){STORE_V_REF("a", w->authors[a]), {0}},
+                               &n);
+    if (rc || n != w->books[a])
+        return fail(w, "query count of an owned author", rc);
+    store_result r;
+    rc = store_query_find(named, (store_value[]){STORE_V_STR("n", round % 2 ? "owned" : "seed"),
+                                                 {0}},
+                          &r);
+    if (rc || r.count > 5)
+        return fail(w, "indexed find", rc);
+    store_result_free(&r);
+    rc = store_query_update(own_author,
+                            (store_value[]){STORE_V_INT("id", (int64_t)store_id(w->authors[a])),
+                                            {0}},
+                            (store_value[]){STORE_V_INT("age", round), {0}}, &n);
+    if (rc || n != 1)
+        fail(w, "update by query", rc);
+}
+
 static void round_of(worker *w, int round)
 {
     int a = (int)(next_rand(&w->seed) % OWN), b = (int)(next_rand(&w->seed) % OWN);
@@ -170,6 +199,9 @@ static void round_of(worker *w, int round)
     case 5:
         if (next_rand(&w->seed) % 8 == 0)
             replace_author(w, a);
+        break;
+    case 6:
+        query_round(w, a, round);
         break;
     default: {
         read_anything(w);
@@ -222,7 +254,7 @@ static void async_next(async_side *s)
 {
     s->req.data = s;
     int rc;
-    switch (next_rand(&s->seed) % 4) {
+    switch (next_rand(&s->seed) % 5) {
     case 0:
         rc = store_create_async(&s->loop, &s->req, db, Author,
                                 (store_value[]){STORE_V_STR("name", "async"), {0}}, async_cb);
@@ -234,6 +266,14 @@ static void async_next(async_side *s)
     case 2:
         rc = store_snapshot_async(&s->loop, &s->req, db, async_cb);
         break;
+    case 3: {
+        store_obj *a;
+        rc = store_get(db, Author, 1, &a);
+        if (!rc)
+            rc = store_query_count_async(&s->loop, &s->req, books_of,
+                                         (store_value[]){STORE_V_REF("a", a), {0}}, async_cb);
+        break;
+    }
     default: {
         /* Author 1 is created before the threads start and never deleted. */
         store_obj *a;
@@ -299,6 +339,18 @@ int main(int argc, char **argv)
     for (int i = 0; i < 8; i++)
         store_create(db, Author, (store_value[]){STORE_V_STR("name", "seed"), {0}}, NULL);
 
+    tap_ok(store_query_new(db, Book, &books_of) == STORE_OK &&
+               store_query_filter(books_of, (store_value[]){STORE_V_PARAM("author", "a"), {0}}) ==
+                   STORE_OK &&
+               store_query_new(db, Author, &named) == STORE_OK &&
+               store_query_filter(named, (store_value[]){STORE_V_PARAM("name", "n"), {0}}) ==
+                   STORE_OK &&
+               store_query_order_by(named, (const char *const[]){"-age", NULL}) == STORE_OK &&
+               store_query_slice(named, 1, 5) == STORE_OK &&
+               store_query_new(db, Author, &own_author) == STORE_OK &&
+               store_query_filter(own_author, (store_value[]){STORE_V_PARAM("id", "id"), {0}}) ==
+                   STORE_OK,
+           "queries built");
     deadline = seconds > 0 ? now_s() + seconds : 0;
     static worker workers[MAX_THREADS];
     pthread_t tids[MAX_THREADS], async_tid;
@@ -328,6 +380,9 @@ int main(int argc, char **argv)
             wrong += store_count(&it) != workers[t].books[a];
         }
     tap_ok(wrong == 0, "every owned author has the books its owner counted (%d wrong)", wrong);
+    store_query_free(books_of);
+    store_query_free(named);
+    store_query_free(own_author);
     char *before = dump_of(db);
     tap_ok(store_close(db) == STORE_OK, "close (with its snapshot)");
     rc = store_open(&db, schema, path, NULL);
