@@ -29,8 +29,7 @@ extern "C" {
 #define STORE_API
 #endif
 
-/* Error codes. Append only: a released value never changes. STORE_EMULTIPLE is reserved for
- * the calls that must find exactly one object (the query part of the API, to come). */
+/* Error codes. Append only: a released value never changes. */
 #define STORE_ERRNO_MAP(XX)                                                                     \
     XX(EINVAL, -1, "invalid argument")                                                          \
     XX(ENOTFOUND, -2, "no such object")                                                         \
