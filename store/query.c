@@ -545,14 +545,22 @@ void rs_query_free(store_query *q)
 
 int rs_query_bind(rs_qrun *r, const store_query *q, const store_value *binds)
 {
-    *r = (rs_qrun){.q = q};
+    r->q = q;
+    r->binds = NULL;
+    r->owned = NULL;
     uint32_t nparams = 0;
     for (uint32_t i = 0; i < q->nterms; i++)
         nparams += q->terms[i].param != NULL;
     if (!nparams)
         return STORE_OK; /* the terms' own values: nothing to allocate */
-    r->binds = calloc(q->nterms, sizeof *r->binds);
-    r->owned = calloc(nparams, sizeof *r->owned);
+    if (q->nterms <= RS_QRUN_TERMS) {
+        r->binds = r->bind_room;
+        r->owned = r->owned_room;
+        memset(r->binds, 0, q->nterms * sizeof *r->binds);
+    } else {
+        r->binds = calloc(q->nterms, sizeof *r->binds);
+        r->owned = calloc(nparams, sizeof *r->owned);
+    }
     if (!r->binds || !r->owned) {
         rs_query_unbind(r);
         return rs_error_set(q->db, STORE_ENOMEM, "out of memory running a query");
@@ -592,8 +600,10 @@ void rs_query_unbind(rs_qrun *r)
         for (uint32_t i = 0; i < r->q->nterms; i++)
             if (r->q->terms[i].param)
                 free((void *)r->binds[i].list);
-    free(r->binds);
-    free(r->owned);
+    if (r->binds != r->bind_room) {
+        free(r->binds);
+        free(r->owned);
+    }
     r->binds = NULL;
     r->owned = NULL;
 }

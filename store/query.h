@@ -118,11 +118,16 @@ typedef struct rs_qbind {
     size_t nlist;
 } rs_qbind;
 
+/* A query with at most this many terms binds its parameters without allocating. */
+#define RS_QRUN_TERMS 8
+
 /* A run: the query, and each term's value for this run. */
 typedef struct rs_qrun {
     const store_query *q;
-    rs_qbind *binds; /* one per term */
-    rs_qval *owned;  /* the bound values converted, freed with the run */
+    rs_qbind *binds; /* one per term; NULL when the query has no parameter */
+    rs_qval *owned;  /* the bound values converted */
+    rs_qbind bind_room[RS_QRUN_TERMS]; /* BINDS and OWNED when the query is small */
+    rs_qval owned_room[RS_QRUN_TERMS];
 } rs_qrun;
 
 /* rs_query_add_terms() - compile TERMS into conditions, the numbers of which go to *OUT (an
