@@ -20,13 +20,16 @@ demo: deps $(BUILD)/build.ninja
 	./$(BUILD)/examples/async_books $(BUILD)/async_books.db
 	./$(BUILD)/bench/bench --scales 10000 --repeats 3
 
-# The quick benchmark: 10,000 authors, every system, printed (under 30 seconds).
+# The quick benchmark: 10,000 authors, every system, then the queries against SQLite,
+# printed (under 30 seconds).
 bench-quick: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 	./$(BUILD)/bench/bench --scales 10000 --repeats 3
+	./$(BUILD)/bench/query_bench --scales 10000 --repeats 3 --budget 40
 
 # The full benchmark: 10,000, 100,000 and 1,000,000 authors; tables, CSV and plot into
-# bench/results/, and the tables into the README.
+# bench/results/, and the tables into the README. Then the queries against SQLite at 10,000
+# and 100,000 authors: bench/results/QUERIES.md and queries.csv, and the README's query tables.
 bench: $(BUILD)/build.ninja
 	./tools/deps.sh bench
 	meson compile -C $(BUILD)
@@ -34,6 +37,8 @@ bench: $(BUILD)/build.ninja
 	gnuplot -e "datafile='bench/results/walk.dat'; outfile='bench/results/reverse_walk.png'" \
 		bench/walk.gp
 	./tools/bench-readme.sh bench/results/RESULTS.md README.md
+	./$(BUILD)/bench/query_bench --scales 10000,100000 --out bench/results
+	./tools/bench-readme.sh bench/results/QUERIES.md README.md query
 
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # the threaded and async tests also under ThreadSanitizer.
