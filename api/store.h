@@ -57,6 +57,8 @@ enum {
  * a model has at most STORE_FIELDS_MAX fields. */
 #define STORE_NAME_MAX 255
 #define STORE_FIELDS_MAX 2000
+/* A query path ("author__publisher__name") crosses at most STORE_PATH_MAX relations. */
+#define STORE_PATH_MAX 8
 
 /*
  * The most bytes (without the NUL) a CHAR or TEXT string may hold, and all the strings of one
@@ -126,6 +128,8 @@ typedef struct store_value {
 #define STORE_V_BOOL(field, v) {.name = (field), .kind = STORE_KIND_BOOL, .u = {.b = (v)}}
 #define STORE_V_REF(field, v) {.name = (field), .kind = STORE_KIND_REF, .u = {.ref = (v)}}
 #define STORE_V_NULL(field) {.name = (field), .kind = STORE_KIND_NULL}
+/* STORE_V_STR(field, NULL) and STORE_V_REF(field, NULL) are nulls too, wherever a value is
+ * taken (a nullable CHAR or a foreign key stored from a NULL pointer is null). */
 /* A list, for __in, __not_in and __range: the items are a compound literal ended by {0}, e.g.
  * STORE_V_LIST("id__in", (store_value[]){STORE_V_INT(NULL, 1), STORE_V_INT(NULL, 5), {0}}).
  * The items' names are ignored. */
@@ -440,7 +444,7 @@ STORE_API int store_get(store *db, store_model *model, uint64_t id, store_obj **
  * in id order, so store_update() pays instead when it moves an object into a value's group
  * among holders with larger ids (a walk of up to half the group; a create or a delete is
  * O(1)). VALUE is a value as for store_create() (its name is ignored; a null value
- * matches nothing). Returns STORE_OK, STORE_ENOTFOUND (*OUT set to NULL) or STORE_EINVAL (a
+ * matches nothing, and so does a deleted object given for a foreign key: STORE_ENOTFOUND). Returns STORE_OK, STORE_ENOTFOUND (*OUT set to NULL) or STORE_EINVAL (a
  * NULL argument, an unknown field, a field with no index, a value of the wrong kind).
  */
 STORE_API int store_get_by(store *db, store_model *model, const char *field,
@@ -562,7 +566,8 @@ STORE_API size_t store_count(const store_iter *it);
  *
  * A term is a store_value whose name is PATH or PATH__LOOKUP:
  *   - PATH is a field of the model ("title"), "id", a chain through foreign keys
- *     ("author__name", "author__publisher__name"), a reverse relation followed by a path of
+ *     ("author__name", "author__publisher__name"; at most STORE_PATH_MAX relations in a
+ *     path), a reverse relation followed by a path of
  *     the child model ("books__title": true when SOME child matches, so an object appears at
  *     most once; an object without children never matches), or a reverse relation followed
  *     by "count" ("books__count": the number of children, which the parent keeps: O(1)).
@@ -575,7 +580,8 @@ STORE_API size_t store_count(const store_iter *it);
  *     CHAR and TEXT; a foreign key takes equal, not, in, not_in and the null tests.
  *   - Values: a CHAR or TEXT field takes STORE_V_STR, an INT field, id and counts
  *     STORE_V_INT, a FLOAT field STORE_V_FLOAT or STORE_V_INT, a BOOL field STORE_V_BOOL, a
- *     foreign key STORE_V_REF to an object of its target. STORE_V_PARAM stands for any of
+ *     foreign key STORE_V_REF to an object of its target (a deleted object, of whatever
+ *     model, matches nothing: no live child points at it). STORE_V_PARAM stands for any of
  *     them, looked up by name in the binds each run is given.
  *   - Nulls: equal to STORE_V_NULL matches null, "not" STORE_V_NULL matches non-null. Any
  *     other comparison with a null is false, except not and not_in, which match nulls. An
@@ -690,7 +696,9 @@ STORE_API int store_query_visit(const store_query *q, const store_value *binds,
 /*
  * store_query_update() - give every object store_query_find() would return the VALUES (as
  * store_update()), all or nothing, under the write lock taken once; *N (if not NULL) is how
- * many. A .unique field set to one value on more than one object is STORE_ECONSTRAINT.
+ * many. A .unique field set to one value on more than one object is STORE_ECONSTRAINT. VALUES
+ * are checked even when nothing matches: a reference to a deleted object is
+ * STORE_ECONSTRAINT, a value that does not fit STORE_EINVAL, whatever the store holds.
  * Returns what store_update() would, or STORE_EBUSY from a store_query_visit() callback; on
  * failure nothing changed. Under STORE_DURABLE_EACH_WRITE the whole update is one snapshot.
  */
@@ -774,16 +782,20 @@ typedef enum store_agg_op {
 typedef struct store_agg {
     store_agg_op op;  /* 0 ends the list */
     const char *path; /* "pages", "author__name", "books__count"; COUNT: NULL counts objects */
-    store_value out;  /* set by the call: KIND_INT, KIND_FLOAT, KIND_STR or KIND_NULL */
+    store_value out;  /* set by the call: KIND_INT, KIND_FLOAT, KIND_STR, KIND_BOOL or
+                         KIND_NULL */
     size_t n;         /* set by the call: the non-null inputs */
 } store_agg;
 
 /*
  * store_query_aggregate() - compute AGGS (ended by op 0) over the objects store_query_find()
  * would return. COUNT is KIND_INT (of the objects, or of the non-null values of PATH); SUM of
- * INT values is KIND_INT (STORE_EINVAL if it overflows int64), of FLOAT values KIND_FLOAT; AVG
- * is KIND_FLOAT; MIN and MAX keep the value's kind (strings compare as bytes; a string result
- * points into the store and stays valid until that object is updated or deleted). With no
+ * INT values is KIND_INT (STORE_EINVAL if the total overflows int64; a partial sum may leave
+ * the range, so the result does not depend on the order objects are visited in), of FLOAT
+ * values KIND_FLOAT; AVG is KIND_FLOAT; MIN and MAX keep the value's kind (strings compare
+ * as bytes, false before true; a string result points into the store and stays valid until
+ * that object is updated or deleted), and refuse a bare foreign key with STORE_EINVAL (its
+ * parent's id, PATH__id, has an order). With no
  * non-null input, SUM, AVG, MIN and MAX are KIND_NULL. PATH is a path of one value per object,
  * as for store_query_order_by(); SUM and AVG take INT, FLOAT, id and counts.
  */

@@ -624,13 +624,13 @@ int rs_obj_get_by(store *db, store_model *m, const store_fld *f, const store_val
                             f->name);
     int rc;
     if (v->kind == STORE_KIND_REF) {
-        /* A deleted parent is not an error here: nothing points at it, so nothing matches.
-         * Once its chunk gave its pages back, its model word reads NULL too. */
-        const store_model *ref_model = rs_obj_model(v->u.ref);
-        if (f->type == STORE_FK && !ref_model)
+        /* A deleted parent is not an error here: nothing points at it, so nothing matches,
+         * whatever model it was of (its id is 0 whether or not its chunk gave its pages
+         * back, when its model word reads NULL too). */
+        if (f->type == STORE_FK && !v->u.ref->id)
             return rs_error_set(db, STORE_ENOTFOUND, "%s.%s: the %s given is deleted", m->name,
                                 f->name, f->target->name);
-        if (f->type != STORE_FK || ref_model != f->target)
+        if (f->type != STORE_FK || rs_obj_model(v->u.ref) != f->target)
             return rs_error_set(db, STORE_EINVAL, "%s.%s: not a reference to a %s", m->name,
                                 f->name, f->type == STORE_FK ? f->target->name : "FK");
     } else if ((rc = check_value(db, f, v, &(uint64_t){0}))) {

@@ -480,9 +480,11 @@ typedef struct agg_state {
     store_agg *a;
     rs_path path;
     bool counts_objects; /* COUNT without a path */
-    int64_t isum;
+    /* The INT sum, exact in 128 bits as hi:lo: a partial sum may leave int64 and come back
+     * (plans visit objects in different orders), only the total must fit. */
+    uint64_t isum_lo;
+    int64_t isum_hi;
     double fsum;
-    bool overflow;
     rs_qval best; /* MIN, MAX */
 } agg_state;
 
@@ -506,7 +508,9 @@ static void agg_add(agg_state *s, const store_obj *o)
     case STORE_AGG_SUM:
     case STORE_AGG_AVG:
         if (v.kind == STORE_KIND_INT) {
-            s->overflow |= __builtin_add_overflow(s->isum, v.u.i, &s->isum);
+            uint64_t lo = s->isum_lo + (uint64_t)v.u.i;
+            s->isum_hi += (v.u.i < 0 ? -1 : 0) + (lo < s->isum_lo);
+            s->isum_lo = lo;
             s->fsum += (double)v.u.i;
         } else {
             s->fsum += v.u.f;
@@ -576,12 +580,15 @@ static int agg_finish(const store_query *q, agg_state *s)
                                                       : STORE_KIND_INT;
     switch (a->op) {
     case STORE_AGG_SUM:
-        if (kind == STORE_KIND_INT && s->overflow)
-            return rs_error_set(q->db, STORE_EINVAL, "aggregate SUM(%s): overflows int64",
-                                a->path);
-        a->out = kind == STORE_KIND_INT
-                     ? (store_value){.kind = STORE_KIND_INT, .u.i = s->isum}
-                     : (store_value){.kind = STORE_KIND_FLOAT, .u.f = s->fsum};
+        if (kind == STORE_KIND_INT) {
+            int64_t lo = (int64_t)s->isum_lo; /* two's complement: the low word as it stands */
+            if (s->isum_hi != (lo < 0 ? -1 : 0))
+                return rs_error_set(q->db, STORE_EINVAL, "aggregate SUM(%s): overflows int64",
+                                    a->path);
+            a->out = (store_value){.kind = STORE_KIND_INT, .u.i = lo};
+        } else {
+            a->out = (store_value){.kind = STORE_KIND_FLOAT, .u.f = s->fsum};
+        }
         return STORE_OK;
     case STORE_AGG_AVG:
         a->out = (store_value){.kind = STORE_KIND_FLOAT, .u.f = s->fsum / (double)a->n};

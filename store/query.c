@@ -226,8 +226,10 @@ static int convert(store *db, const rs_term *t, const store_fld *fk_target_of,
         out->u.b = v->u.b;
         break;
     default: {
-        const store_model *rm = rs_obj_model(v->u.ref);
-        if (rm && rm != fk_target_of->target) /* NULL: dead, its pages given back */
+        /* A deleted object (id 0, whether or not its chunk gave its pages back) matches
+         * nothing, whatever model it was of: only a live object of another model is wrong. */
+        bool dead = __atomic_load_n(&v->u.ref->id, __ATOMIC_RELAXED) == 0;
+        if (!dead && rs_obj_model(v->u.ref) != fk_target_of->target)
             return rs_error_set(db, STORE_EINVAL, "%s: not a reference to a %s", t->name,
                                 fk_target_of->target->name);
         out->u.ref = v->u.ref;

@@ -35,7 +35,7 @@ typedef enum rs_lookup {
 } rs_lookup;
 
 /* The longest chain of hops a path may take. */
-#define RS_PATH_MAX 8
+#define RS_PATH_MAX STORE_PATH_MAX
 
 /* What a path ends at. */
 typedef enum rs_final {

@@ -441,6 +441,38 @@ Test(query, aggregates_on_matches_and_on_nothing)
     store_query_free(q);
 }
 
+Test(query, an_int_sum_fails_only_when_the_total_leaves_int64)
+{
+    /* Ann, cara, Dan: in id order the partial sums leave int64 and come back */
+    int64_t ages[][3] = {{INT64_MAX, 25, -100}, {INT64_MIN, -1, 1}, {INT64_MAX, 25, 40}};
+    int64_t sums[] = {INT64_MAX - 75, INT64_MIN, 0};
+    for (int k = 0; k < 3; k++) {
+        uint64_t ids[] = {1, 3, 4};
+        for (int i = 0; i < 3; i++)
+            cr_assert_eq(store_update(db, author(ids[i]),
+                                      (store_value[]){STORE_V_INT("age", ages[k][i]), {0}}),
+                         STORE_OK);
+        for (int desc = 0; desc < 2; desc++) { /* a slice collects in order: both orders */
+            store_query *q;
+            cr_assert_eq(store_query_new(db, Author, &q), STORE_OK);
+            cr_assert_eq(store_query_order_by(q, (const char *[]){desc ? "-id" : "id", NULL}),
+                         STORE_OK);
+            cr_assert_eq(store_query_slice(q, 0, desc ? 10 : 0), STORE_OK);
+            store_agg a[] = {{.op = STORE_AGG_SUM, .path = "age"}, {0}};
+            int rc = store_query_aggregate(q, NULL, a);
+            if (k == 2) {
+                cr_assert_eq(rc, STORE_EINVAL);
+                cr_assert(strstr(store_errmsg(db), "overflows"), "%s", store_errmsg(db));
+            } else {
+                cr_assert_eq(rc, STORE_OK, "%s", store_errmsg(db));
+                cr_assert_eq(a[0].out.kind, STORE_KIND_INT);
+                cr_assert_eq(a[0].out.u.i, sums[k], "case %d: %lld", k, (long long)a[0].out.u.i);
+            }
+            store_query_free(q);
+        }
+    }
+}
+
 Test(query, sum_and_avg_refuse_strings)
 {
     store_query *q;

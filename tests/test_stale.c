@@ -355,7 +355,7 @@ static int profile_of(store *d, store_obj *u, store_obj **out)
     return rc;
 }
 
-Test(stale, get_by_a_deleted_parent_matches_nothing_once_its_chunk_is_released_too)
+Test(stale, a_deleted_object_as_a_value_matches_nothing_once_its_chunk_is_released_too)
 {
     /* Profiles keep an .index FK to their user and outlive it (SET_NULL). A deleted user
      * matches nothing, whether its chunk still holds a living user or gave its pages back
@@ -409,6 +409,34 @@ Test(stale, get_by_a_deleted_parent_matches_nothing_once_its_chunk_is_released_t
     cr_assert_eq(profile_of(d, kept, &found), STORE_OK);
     cr_assert_eq(store_id(found), RS_CHUNK_SLOTS);
     cr_assert_eq(store_model_count(Profile), RS_CHUNK_SLOTS + 1);
+
+    /* A deleted object of another model matches nothing too, whether its chunk lives on
+     * (profile 2: its model word still reads Profile) or not; a live one is refused. */
+    store_obj *dead_profile, *live_profile;
+    cr_assert_eq(store_get(d, Profile, 2, &dead_profile), STORE_OK);
+    cr_assert_eq(store_get(d, Profile, 3, &live_profile), STORE_OK);
+    cr_assert_eq(store_delete(d, dead_profile), STORE_OK);
+    cr_assert_eq(rs_obj_model(dead_profile), Profile);
+    rc = profile_of(d, dead_profile, &found);
+    cr_assert_eq(rc, STORE_ENOTFOUND, "%s (%s)", store_strerror(rc), store_errmsg(d));
+    cr_assert_eq(profile_of(d, live_profile, &found), STORE_EINVAL);
+
+    store_obj *values[] = {first, gone, dead_profile};
+    for (size_t k = 0; k < 3; k++) {
+        store_query *q;
+        cr_assert_eq(store_query_new(d, Profile, &q), STORE_OK);
+        rc = store_query_filter(q, (store_value[]){STORE_V_REF("user", values[k]), {0}});
+        cr_assert_eq(rc, STORE_OK, "value %zu: %s", k, store_errmsg(d));
+        size_t n = 1;
+        cr_assert_eq(store_query_count(q, NULL, &n), STORE_OK);
+        cr_assert_eq(n, 0, "value %zu matched %zu profiles", k, n);
+        store_query_free(q);
+    }
+    store_query *q;
+    cr_assert_eq(store_query_new(d, Profile, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_REF("user", live_profile), {0}}),
+                 STORE_EINVAL);
+    store_query_free(q);
     check_invariants(d);
     store_close(d);
     store_schema_free(s);
