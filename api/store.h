@@ -745,7 +745,7 @@ STORE_API void store_groups_free(store_groups *g);
  * (SIZE bytes with its NUL; cut short if longer), for people, not programs: the objects it
  * starts from and how many ("scan Book", "index Author.name (1 value)", "children of 1 Author
  * through Book.author", "ids of Book (3)", "index Author.name (1 value), then children
- * through Book.author"), the root conditions every one is checked against, and how the
+ * through Book.author"), how many root conditions each is checked against, and how the
  * order is made. Takes the read lock. Returns what store_query_count() would, and writes
  * nothing on failure.
  */

@@ -8,8 +8,10 @@
  * through one foreign key to such a field (`author__name = X`) the holders' child counts;
  * else the scan costs the model's count. Index groups are counted by walking them, never
  * past the best cost found so far. The cheapest wins; ties go to the one that yields id
- * order. Every object a plan yields is checked against every root condition, its own term
- * included, so a plan decides only the cost, never the answer.
+ * order. Every object a plan yields is checked against every other root condition; the
+ * driving term's own check is skipped only when the plan yields exactly its matches (no
+ * null among its values: a null would probe for 0 or no parent), which bind guarantees by
+ * sorting a list and dropping repeats.
  *
  * Results come in id order without an order_by: a plan that does not yield id order
  * collects and sorts. An order with a limit keeps a bounded heap of offset + limit objects,
@@ -34,7 +36,8 @@ typedef struct plan {
     const rs_term *term;
     const rs_qbind *bind;
     size_t cost;
-    bool ordered; /* yields objects in id order */
+    bool ordered;   /* yields objects in id order */
+    uint32_t known; /* the root condition every object it yields meets, or RS_QUERY_ALL */
 } plan;
 
 /* The values a driving term asks for: its one value, or its list. */
@@ -166,7 +169,8 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
 static plan choose(const rs_qrun *r, rs_qbind *own)
 {
     const store_query *q = r->q;
-    plan best = {.kind = PLAN_SCAN, .cost = q->model->count, .ordered = true};
+    plan best = {.kind = PLAN_SCAN, .cost = q->model->count, .ordered = true,
+                 .known = RS_QUERY_ALL};
     for (uint32_t k = 0; k < q->nroot; k++) {
         const rs_cond *c = &q->conds[q->root[k] - 1];
         if (c->kind != RS_COND_TERM)
@@ -177,8 +181,12 @@ static plan choose(const rs_qrun *r, rs_qbind *own)
         if (!drivable(t, p.bind, &p.kind))
             continue;
         size_t nv;
-        plan_values(&p, &nv);
+        const rs_qval *v = plan_values(&p, &nv);
         p.ordered = p.kind == PLAN_IDS || (p.kind == PLAN_INDEX && nv <= 1);
+        p.known = k;
+        for (size_t i = 0; i < nv; i++)
+            if (v[i].kind == STORE_KIND_NULL)
+                p.known = RS_QUERY_ALL;
         p.cost = drive(q->model, &p, best.cost, NULL, NULL);
         if (p.cost < best.cost || (p.cost == best.cost && p.ordered && !best.ordered)) {
             if (!r->binds) { /* the plan outlives MINE */
@@ -193,17 +201,23 @@ static plan choose(const rs_qrun *r, rs_qbind *own)
 
 /* ---- Collecting ---------------------------------------------------------------------------- */
 
-/* The order of objects A and B under R's keys, ties by id. */
-static int order_cmp(const rs_qrun *r, const store_obj *a, const store_obj *b)
+/* The order of objects A and B under R's keys from the key FROM on, ties by id. */
+static int order_from(const rs_qrun *r, uint32_t from, const store_obj *a, const store_obj *b)
 {
     const store_query *q = r->q;
-    for (uint32_t k = 0; k < q->nkeys; k++) {
+    for (uint32_t k = from; k < q->nkeys; k++) {
         rs_qval x = rs_query_read(&q->keys[k].path, a), y = rs_query_read(&q->keys[k].path, b);
         int c = rs_query_cmp(&x, &y);
         if (c)
             return q->keys[k].desc ? -c : c;
     }
     return (a->id > b->id) - (a->id < b->id);
+}
+
+/* The order of objects A and B under R's keys, ties by id. */
+static int order_cmp(const rs_qrun *r, const store_obj *a, const store_obj *b)
+{
+    return order_from(r, 0, a, b);
 }
 
 static int sort_cmp(const void *a, const void *b, void *r)
@@ -218,43 +232,90 @@ typedef struct gather {
     size_t n, cap;
     size_t heap; /* > 0: keep only the HEAP first in order (a max-heap: the last on top) */
     size_t stop; /* > 0: the plan yields the order: stop once STOP are kept */
+    uint32_t known;
     bool oom;
+    /* A heap of at most HEAP_KEYED objects ordered by keys keeps each one's first key beside
+     * it, so that sifting compares values instead of reading paths again: KEYS, or NULL. */
+    rs_qval *keys;
 } gather;
 
-static void sift_down(gather *g, size_t i)
+enum { HEAP_KEYED = 64 };
+
+/* The order of the objects at I and J of G's array. */
+static int slot_cmp(const gather *g, size_t i, size_t j)
+{
+    if (!g->keys)
+        return order_cmp(g->r, g->objs[i], g->objs[j]);
+    int c = rs_query_cmp(&g->keys[i], &g->keys[j]);
+    if (c)
+        return g->r->q->keys[0].desc ? -c : c;
+    return order_from(g->r, 1, g->objs[i], g->objs[j]);
+}
+
+static void slot_swap(gather *g, size_t i, size_t j)
+{
+    store_obj *t = g->objs[i];
+    g->objs[i] = g->objs[j];
+    g->objs[j] = t;
+    if (g->keys) {
+        rs_qval k = g->keys[i];
+        g->keys[i] = g->keys[j];
+        g->keys[j] = k;
+    }
+}
+
+/* Sifts the object at I down the first N of G's heap. */
+static void sift_down(gather *g, size_t i, size_t n)
 {
     for (;;) {
         size_t big = i, l = 2 * i + 1, rr = l + 1;
-        if (l < g->n && order_cmp(g->r, g->objs[l], g->objs[big]) > 0)
+        if (l < n && slot_cmp(g, l, big) > 0)
             big = l;
-        if (rr < g->n && order_cmp(g->r, g->objs[rr], g->objs[big]) > 0)
+        if (rr < n && slot_cmp(g, rr, big) > 0)
             big = rr;
         if (big == i)
             return;
-        store_obj *t = g->objs[i];
-        g->objs[i] = g->objs[big];
-        g->objs[big] = t;
+        slot_swap(g, i, big);
         i = big;
     }
 }
 
 static void sift_up(gather *g, size_t i)
 {
-    while (i && order_cmp(g->r, g->objs[i], g->objs[(i - 1) / 2]) > 0) {
-        store_obj *t = g->objs[i];
-        g->objs[i] = g->objs[(i - 1) / 2];
-        g->objs[(i - 1) / 2] = t;
+    while (i && slot_cmp(g, i, (i - 1) / 2) > 0) {
+        slot_swap(g, i, (i - 1) / 2);
         i = (i - 1) / 2;
+    }
+}
+
+/* Sorts G's heap in place, first in order first: the top goes to the end, again and again. */
+static void heap_sort(gather *g)
+{
+    for (size_t n = g->n; n > 1; n--) {
+        slot_swap(g, 0, n - 1);
+        sift_down(g, 0, n - 1);
     }
 }
 
 static bool push(gather *g, store_obj *o)
 {
+    rs_qval key = {.kind = STORE_KIND_NULL};
+    if (g->keys)
+        key = rs_query_read(&g->r->q->keys[0].path, o);
     if (g->heap && g->n == g->heap) {
-        if (order_cmp(g->r, o, g->objs[0]) >= 0)
+        int c;
+        if (g->keys) {
+            c = rs_query_cmp(&key, &g->keys[0]);
+            c = c ? (g->r->q->keys[0].desc ? -c : c) : order_from(g->r, 1, o, g->objs[0]);
+        } else {
+            c = order_cmp(g->r, o, g->objs[0]);
+        }
+        if (c >= 0)
             return true;
         g->objs[0] = o;
-        sift_down(g, 0);
+        if (g->keys)
+            g->keys[0] = key;
+        sift_down(g, 0, g->n);
         return true;
     }
     if (g->n == g->cap) {
@@ -269,6 +330,8 @@ static bool push(gather *g, store_obj *o)
         g->objs = more;
         g->cap = cap;
     }
+    if (g->keys)
+        g->keys[g->n] = key;
     g->objs[g->n++] = o;
     if (g->heap)
         sift_up(g, g->n - 1);
@@ -278,7 +341,7 @@ static bool push(gather *g, store_obj *o)
 static bool gather_one(const store_obj *o, void *arg)
 {
     gather *g = arg;
-    return !rs_query_matches(g->r, o) || push(g, (store_obj *)o);
+    return !rs_query_matches(g->r, o, g->known) || push(g, (store_obj *)o);
 }
 
 /*
@@ -290,20 +353,25 @@ static int collect(const rs_qrun *r, size_t offset, size_t limit, store_obj ***o
     const store_query *q = r->q;
     rs_qbind own;
     plan p = choose(r, &own);
-    gather g = {.r = r};
+    gather g = {.r = r, .known = p.known};
     bool sorted = p.ordered && !q->nkeys;
     size_t want = limit ? (offset + limit < offset ? SIZE_MAX : offset + limit) : 0;
+    rs_qval key_room[HEAP_KEYED];
     if (sorted)
         g.stop = want;
     else
         g.heap = want;
+    if (g.heap && g.heap <= HEAP_KEYED && q->nkeys)
+        g.keys = key_room;
     drive(q->model, &p, SIZE_MAX, gather_one, &g);
     if (g.oom) {
         free(g.objs);
         return rs_error_set(q->db, STORE_ENOMEM, "%s: out of memory running a query",
                             q->model->name);
     }
-    if (!sorted && g.n > 1)
+    if (g.heap && g.n > 1)
+        heap_sort(&g);
+    else if (!sorted && g.n > 1)
         qsort_r(g.objs, g.n, sizeof *g.objs, sort_cmp, (void *)r);
     size_t from = offset < g.n ? offset : g.n;
     size_t cnt = g.n - from;
@@ -331,12 +399,13 @@ int rs_qrun_find(const rs_qrun *r, store_result *out)
 typedef struct counter {
     const rs_qrun *r;
     size_t n, stop;
+    uint32_t known;
 } counter;
 
 static bool count_one(const store_obj *o, void *arg)
 {
     counter *c = arg;
-    if (rs_query_matches(c->r, o))
+    if (rs_query_matches(c->r, o, c->known))
         c->n++;
     return !c->stop || c->n < c->stop;
 }
@@ -363,7 +432,7 @@ static size_t count_all(const rs_qrun *r, size_t stop)
     plan p = choose(r, &own);
     if (only_the_driver(r, &p))
         return p.cost; /* counted exactly by choose() (an index group up to the scan's cost) */
-    counter c = {.r = r, .stop = stop};
+    counter c = {.r = r, .stop = stop, .known = p.known};
     drive(q->model, &p, SIZE_MAX, count_one, &c);
     return c.n;
 }
@@ -438,12 +507,13 @@ typedef struct visitor {
     size_t skip, left; /* left: SIZE_MAX for no limit */
     bool (*fn)(store_obj *obj, void *arg);
     void *arg;
+    uint32_t known;
 } visitor;
 
 static bool visit_one(const store_obj *o, void *arg)
 {
     visitor *v = arg;
-    if (!rs_query_matches(v->r, o))
+    if (!rs_query_matches(v->r, o, v->known))
         return true;
     if (v->skip) {
         v->skip--;
@@ -459,7 +529,7 @@ int rs_qrun_visit(const rs_qrun *r, bool (*fn)(store_obj *obj, void *arg), void 
     plan p = choose(r, &own);
     if (p.ordered && !q->nkeys) { /* stream: nothing to allocate */
         visitor v = {.r = r, .skip = q->offset, .left = q->limit ? q->limit : SIZE_MAX,
-                     .fn = fn, .arg = arg};
+                     .fn = fn, .arg = arg, .known = p.known};
         drive(q->model, &p, SIZE_MAX, visit_one, &v);
         return STORE_OK;
     }
@@ -492,6 +562,7 @@ typedef struct aggregating {
     const rs_qrun *r;
     agg_state *st;
     size_t n;
+    uint32_t known;
 } aggregating;
 
 static void agg_add(agg_state *s, const store_obj *o)
@@ -531,7 +602,7 @@ static void agg_add(agg_state *s, const store_obj *o)
 static bool agg_one(const store_obj *o, void *arg)
 {
     aggregating *g = arg;
-    if (rs_query_matches(g->r, o))
+    if (rs_query_matches(g->r, o, g->known))
         for (size_t k = 0; k < g->n; k++)
             agg_add(&g->st[k], o);
     return true;
@@ -629,6 +700,7 @@ int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs)
     if (!rc && !q->offset && !q->limit) { /* no slice: no order needed */
         rs_qbind own;
         plan p = choose(r, &own);
+        g.known = p.known;
         drive(q->model, &p, SIZE_MAX, agg_one, &g);
     } else if (!rc) {
         store_obj **all;
@@ -712,9 +784,10 @@ int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
     size_t at = n < 0 ? 0 : (size_t)n;
     const char *sort = !q->nkeys ? (p.ordered ? "" : ", sort by id")
                                  : q->limit ? ", order by a bounded heap" : ", sort";
+    uint32_t checked = q->nroot - (p.known != RS_QUERY_ALL);
     if (at < size)
-        snprintf(buf + at, size - at, ": %zu to look at, %u condition%s%s", p.cost, q->nroot,
-                 q->nroot == 1 ? "" : "s", sort);
+        snprintf(buf + at, size - at, ": %zu to look at, %u condition%s to check%s", p.cost,
+                 checked, checked == 1 ? "" : "s", sort);
     return STORE_OK;
 }
 
@@ -807,7 +880,7 @@ int rs_qrun_scan(const rs_qrun *r, uint64_t *pos, store_obj **out)
     const store_model *m = r->q->model;
     uint64_t at = *pos;
     store_obj *o;
-    while ((o = rs_arena_scan(&m->arena, &at)) && !rs_query_matches(r, o))
+    while ((o = rs_arena_scan(&m->arena, &at)) && !rs_query_matches(r, o, RS_QUERY_ALL))
         ;
     *out = o;
     if (o)

@@ -816,10 +816,10 @@ static bool cond_holds(const rs_qrun *r, uint32_t c, const store_obj *o)
     }
 }
 
-bool rs_query_matches(const rs_qrun *r, const store_obj *o)
+bool rs_query_matches(const rs_qrun *r, const store_obj *o, uint32_t known)
 {
     for (uint32_t k = 0; k < r->q->nroot; k++)
-        if (!cond_holds(r, r->q->root[k], o))
+        if (k != known && !cond_holds(r, r->q->root[k], o))
             return false;
     return true;
 }

@@ -159,8 +159,12 @@ int rs_query_bind(rs_qrun *r, const store_query *q, const store_value *binds);
 /* rs_query_unbind() - free what rs_query_bind() allocated. */
 void rs_query_unbind(rs_qrun *r);
 
-/* rs_query_matches() - whether O meets every root condition of R's query. */
-bool rs_query_matches(const rs_qrun *r, const store_obj *o);
+/* No root condition: for rs_query_matches() to check them all. */
+#define RS_QUERY_ALL UINT32_MAX
+
+/* rs_query_matches() - whether O meets every root condition of R's query but the one at
+ * KNOWN in its root list (a condition the caller knows O meets; RS_QUERY_ALL for none). */
+bool rs_query_matches(const rs_qrun *r, const store_obj *o, uint32_t known);
 
 /* rs_query_read() - the value at the end of PATH (which has no reverse hop) read from O. */
 rs_qval rs_query_read(const rs_path *path, const store_obj *o);
