@@ -1,7 +1,8 @@
 /*
  * tests/test_query.c - queries: every lookup on the types it fits, the null rules, paths
  * through foreign keys and reverse relations, OR / AND / NOT groups, order with its ties and
- * nulls, slices, each kind of run, aggregates, parameters, and the sticky building errors.
+ * nulls, slices, each kind of run, aggregates, parameters, and the sticky building errors;
+ * changes by query on a file, and the same answers after a reopen.
  *
  * The data (ids in creation order):
  *   Author 1 Ann   age 30   email ann@x  rating 4.5  active
@@ -980,4 +981,93 @@ Test(query, every_lookup_on_every_kind_of_path_fits_or_is_refused)
         }
     }
     cr_assert_eq(checked, 180);
+}
+
+/* ---- On a file ----------------------------------------------------------------------------- */
+
+/* The ids Q finds in D, as found() does for the in-memory store. */
+static const char *found_in(store *d, const store_query *q)
+{
+    static char buf[256];
+    store_result r;
+    int rc = store_query_find(q, NULL, &r);
+    cr_assert_eq(rc, STORE_OK, "%s", store_errmsg(d));
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t k = 0; k < r.count; k++)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%llu", k ? "," : "",
+                              (unsigned long long)store_id(r.objs[k]));
+    store_result_free(&r);
+    return buf;
+}
+
+/* A query over D's books: pages >= 100 by -pages then title. */
+static store_query *long_books(store *d)
+{
+    store_query *q;
+    cr_assert_eq(store_query_new(d, store_model_find(d, "Book"), &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_INT("pages__gte", 100), {0}}),
+                 STORE_OK);
+    cr_assert_eq(store_query_order_by(q, (const char *[]){"-pages", "title", NULL}), STORE_OK);
+    return q;
+}
+
+Test(query_file, changes_by_query_reach_the_file_and_queries_answer_the_same_after_reopen,
+     .init = library_files_setup, .fini = library_files_teardown)
+{
+    store *d;
+    cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_model *A = store_model_find(d, "Author"), *B = store_model_find(d, "Book");
+    store_obj *ann, *bob;
+    cr_assert_eq(store_create(d, A, (store_value[]){STORE_V_STR("name", "Ann"), {0}}, &ann),
+                 STORE_OK);
+    cr_assert_eq(store_create(d, A, (store_value[]){STORE_V_STR("name", "Bob"), {0}}, &bob),
+                 STORE_OK);
+    const char *titles[] = {"Alpha", "Beta", "Gamma", "Delta", "Epsilon", "Zeta"};
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(store_create(d, B,
+                                  (store_value[]){STORE_V_STR("title", titles[i]),
+                                                  STORE_V_REF("author", i % 2 ? bob : ann),
+                                                  STORE_V_INT("pages", 50 * (i + 1)), {0}},
+                                  NULL),
+                     STORE_OK, "%s", store_errmsg(d));
+    cr_assert_eq(store_snapshot(d), STORE_OK, "%s", store_errmsg(d));
+
+    /* Ann's books get 500 pages; the books titled *ta (Beta, Delta, Zeta) are deleted. */
+    store_query *u, *del;
+    cr_assert_eq(store_query_new(d, B, &u), STORE_OK);
+    cr_assert_eq(store_query_filter(u, (store_value[]){STORE_V_STR("author__name", "Ann"), {0}}),
+                 STORE_OK);
+    size_t n;
+    cr_assert_eq(store_query_update(u, NULL, (store_value[]){STORE_V_INT("pages", 500), {0}}, &n),
+                 STORE_OK, "%s", store_errmsg(d));
+    cr_assert_eq(n, 3);
+    cr_assert_eq(store_query_new(d, B, &del), STORE_OK);
+    cr_assert_eq(store_query_filter(del, (store_value[]){STORE_V_STR("title__endswith", "ta"), {0}}),
+                 STORE_OK);
+    cr_assert_eq(store_query_delete(del, NULL, &n), STORE_OK, "%s", store_errmsg(d));
+    cr_assert_eq(n, 3);
+    store_query_free(u);
+    store_query_free(del);
+    store_query *q = long_books(d);
+    char before[256];
+    snprintf(before, sizeof before, "%s", found_in(d, q));
+    cr_assert_str_eq(before, "1,5,3"); /* Alpha, Epsilon, Gamma: 500 pages each, by title */
+    store_query_free(q);
+    cr_assert_eq(store_snapshot(d), STORE_OK, "%s", store_errmsg(d));
+    check_invariants(d);
+    store_close(d);
+
+    cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    q = long_books(d);
+    cr_assert_str_eq(found_in(d, q), before);
+    store_agg a[] = {{.op = STORE_AGG_SUM, .path = "pages"},
+                     {.op = STORE_AGG_COUNT, .path = "author"},
+                     {0}};
+    cr_assert_eq(store_query_aggregate(q, NULL, a), STORE_OK);
+    cr_assert_eq(a[0].out.u.i, 1500);
+    cr_assert_eq(a[1].out.u.i, 3);
+    store_query_free(q);
+    check_invariants(d);
+    store_close(d);
 }
