@@ -132,9 +132,13 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
             break;
         }
         case PLAN_CHILDREN: {
+            /* A deleted parent, maybe of another model (its words are not this model's
+             * layout), has no children. */
             const store_obj *parent = v[k].u.ref;
+            if (!rs_obj_live(parent))
+                break;
             if (!fn) {
-                n += rs_obj_live(parent) ? rs_rel_count(parent, path->fld) : 0;
+                n += rs_rel_count(parent, path->fld);
                 break;
             }
             for (const store_obj *c = rs_rel_first(parent, path->fld); c && !stop;

@@ -430,6 +430,9 @@ Test(stale, a_deleted_object_as_a_value_matches_nothing_once_its_chunk_is_releas
         size_t n = 1;
         cr_assert_eq(store_query_count(q, NULL, &n), STORE_OK);
         cr_assert_eq(n, 0, "value %zu matched %zu profiles", k, n);
+        store_result r; /* walks the children of the value: it has none */
+        cr_assert_eq(store_query_find(q, NULL, &r), STORE_OK);
+        cr_assert_eq(r.count, 0, "value %zu found %zu profiles", k, r.count);
         store_query_free(q);
     }
     store_query *q;
