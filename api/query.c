@@ -252,7 +252,13 @@ int store_query_visit(const store_query *q, const store_value *binds,
 {
     rs_qrun r;
     int rc = run_begin(&r, q, binds, fn ? (const void *)&fn : NULL, "store_query_visit");
-    return rc ? rc : run_end(&r, rs_qrun_visit(&r, fn, arg));
+    if (rc)
+        return rc;
+    /* FN must not change the store under the walk, also inside a transaction */
+    rs_lock_pin(&q->db->lock);
+    rc = rs_qrun_visit(&r, fn, arg);
+    rs_lock_unpin(&q->db->lock);
+    return run_end(&r, rc);
 }
 
 int store_query_aggregate(const store_query *q, const store_value *binds, store_agg *aggs)

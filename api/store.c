@@ -47,9 +47,28 @@ const char *store_errmsg(store *db)
  */
 int rs_store_check_not_reading(store *db, const char *call)
 {
+    if (!rs_lock_reading(&db->lock))
+        return STORE_OK;
+    const store_txn *t = rs_txn_mine(db);
+    if (t && t->readonly && !rs_lock_pinned(&db->lock))
+        return rs_error_set(db, STORE_EINVAL, "%s: called inside a read-only transaction",
+                            call);
+    return rs_error_set(db, STORE_EBUSY, "%s: called while this thread reads the store "
+                        "(from a store_query_visit() callback)", call);
+}
+
+/* A close or a snapshot waits for no transaction: from the thread holding one (or reading
+ * in a visit callback) it would wait for itself, and a close from another thread would free
+ * the store under it. */
+static int check_no_txn(store *db, const char *call)
+{
     if (rs_lock_held(&db->lock))
-        return rs_error_set(db, STORE_EBUSY, "%s: called while this thread reads the store "
-                            "(from a store_query_visit() callback)", call);
+        return rs_error_set(db, STORE_EBUSY, "%s: called while this thread holds a transaction "
+                            "or reads the store", call);
+    if (!strcmp(call, "store_close") && (__atomic_load_n(&db->txn, __ATOMIC_ACQUIRE) ||
+                                         __atomic_load_n(&db->txn_readers, __ATOMIC_ACQUIRE)))
+        return rs_error_set(db, STORE_EBUSY, "store_close: a transaction is open on another "
+                            "thread");
     return STORE_OK;
 }
 
@@ -151,7 +170,7 @@ int store_close(store *db)
 {
     if (!db)
         return STORE_OK;
-    int rc = rs_store_check_not_reading(db, "store_close");
+    int rc = check_no_txn(db, "store_close");
     if (rc)
         return rc;
     size_t out = __atomic_load_n(&db->async_out, __ATOMIC_ACQUIRE);
@@ -167,7 +186,7 @@ int store_snapshot(store *db)
 {
     if (!db)
         return rs_error_set(NULL, STORE_EINVAL, "store_snapshot: the store is NULL");
-    int rc = rs_store_check_not_reading(db, "store_snapshot");
+    int rc = check_no_txn(db, "store_snapshot");
     if (rc)
         return rc;
     return db->persist ? rs_snapshot_write(db) : STORE_OK;
@@ -208,6 +227,8 @@ int store_stat(store *db, store_stats *out)
  */
 int rs_store_after_write(store *db)
 {
+    if (rs_lock_held_write(&db->lock))
+        return STORE_OK; /* inside a transaction: its outermost commit takes the snapshot */
     return db->persist && rs_file_each_write(db) ? rs_snapshot_write(db) : STORE_OK;
 }
 

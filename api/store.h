@@ -802,6 +802,109 @@ typedef struct store_agg {
 STORE_API int store_query_aggregate(const store_query *q, const store_value *binds,
                                     store_agg *aggs);
 
+/* ---- Transactions ------------------------------------------------------------------------
+ *
+ * store_begin() with flags 0 opens a write transaction: the calling thread takes the store's
+ * write lock and keeps it until the outermost store_commit() or store_rollback(). Its own
+ * calls (create, update, delete, the queries, their changes, get_by, walks) join the
+ * transaction and see its changes; other threads' writes and locked reads (queries,
+ * get_by, store_stat, async requests, snapshots, the background snapshots of
+ * STORE_DURABLE_INTERVAL) wait for its end, so they never see part of it and no snapshot
+ * holds part of it. store_begin() again on the same thread opens a savepoint: a nested
+ * handle whose commit keeps its changes in the level outside and whose rollback undoes
+ * only them. A handle is ended by store_commit() or store_rollback() (which free it), the
+ * innermost first. A call that fails inside a transaction changes nothing and leaves the
+ * transaction open.
+ *
+ * A rollback is exact: objects created since the begin are gone and their ids are handed
+ * out again; deleted objects are back at their ids and addresses with their fields, their
+ * places in every relation and index; updates are undone. Every store_obj * of an object
+ * that existed before the begin stays valid; a pointer to an object created inside the
+ * transaction reads a deleted object after the rollback, until its id is handed out again
+ * (then it reads the new object). The memory a transaction needs to undo itself is
+ * reserved as it goes (a change that cannot reserve it fails with STORE_ENOMEM, changing
+ * nothing), so a rollback cannot fail. Strings replaced or deleted inside a transaction are
+ * kept until the outermost commit.
+ *
+ * Under STORE_DURABLE_EACH_WRITE the calls inside a transaction take no snapshot; the
+ * outermost store_commit() takes one for the whole transaction, so a crash leaves all of it
+ * or none of it in the file. If that snapshot fails, its code is returned: the changes are
+ * committed in memory and still pending, as for a single call (the next snapshot retries).
+ *
+ * Lock-free reads on other threads (store_get(), field reads, store_next() on an iterator
+ * they hold) are not isolated: they see a transaction's changes as they are made, and a
+ * rollback as it is undone, word by word as they see a store_update() (never a torn
+ * value), and may see an object created inside the transaction before it commits. Take a
+ * read-only transaction, or use the locked calls, to read a consistent store.
+ *
+ * STORE_TXN_READONLY opens a read-only transaction: the thread takes the read lock and keeps
+ * it, so its walks and queries see a store no writer changes (other readers share it);
+ * a change inside it is STORE_EINVAL. Only another read-only level nests inside one, and
+ * only a write level inside a write transaction.
+ *
+ * From the thread holding a transaction, store_snapshot() and store_close() are STORE_EBUSY;
+ * from another thread, store_close() is STORE_EBUSY while any transaction is open. A
+ * thread that exits with transactions open has them rolled back and their locks given
+ * back (their handles are freed). A thread holds transactions on at most 4 stores at once.
+ */
+typedef struct store_txn store_txn;
+
+enum { STORE_TXN_READONLY = 1 << 0 };
+
+/*
+ * store_begin() - open a transaction (or a savepoint inside the calling thread's) on DB, in
+ * *OUT. Waits for the lock. Returns STORE_OK, STORE_EINVAL (a NULL argument, unknown FLAGS,
+ * a write transaction on a store opened read-only or inside a read-only one, a read-only
+ * one inside a write one), STORE_EBUSY (from a store_query_visit() callback: the thread
+ * reads the store) or STORE_ENOMEM.
+ */
+STORE_API int store_begin(store *db, unsigned flags, store_txn **out);
+
+/* store_commit() - end TXN, keeping its changes (see above); frees TXN. Returns STORE_OK,
+ * STORE_EINVAL (NULL, a handle of another thread, or not the innermost level: nothing
+ * ends), or the code of the EACH_WRITE snapshot of an outermost commit. */
+STORE_API int store_commit(store_txn *txn);
+
+/* store_rollback() - end TXN, undoing every change since its begin; frees TXN. Returns
+ * STORE_OK, or STORE_EINVAL as store_commit(). */
+STORE_API int store_rollback(store_txn *txn);
+
+/*
+ * store_atomic() - run FN(DB, ARG) in a transaction (a savepoint inside the calling thread's
+ * transaction): committed if FN returns STORE_OK, rolled back otherwise, and FN's code
+ * returned. Returns what store_begin() and store_commit() would, or FN's code.
+ */
+STORE_API int store_atomic(store *db, int (*fn)(store *db, void *arg), void *arg);
+
+/*
+ * store_get_or_create() - the object of MODEL whose fields equal every value of LOOKUP
+ * (plain field names, no lookups: equality), in *OUT with *CREATED false; if there is none,
+ * a new object from LOOKUP and DEFAULTS (DEFAULTS may be NULL; a field in both takes the
+ * DEFAULTS value) with *CREATED true. Under the write lock: two threads cannot both create.
+ * Returns STORE_OK, STORE_EMULTIPLE (several objects match: nothing created), or what
+ * store_create() and store_query_filter() would. CREATED may be NULL.
+ */
+STORE_API int store_get_or_create(store *db, store_model *model, const store_value *lookup,
+                                  const store_value *defaults, store_obj **out, bool *created);
+
+/*
+ * store_update_or_create() - as store_get_or_create(), but an object found is updated with
+ * DEFAULTS (all or nothing) before it is returned.
+ */
+STORE_API int store_update_or_create(store *db, store_model *model, const store_value *lookup,
+                                     const store_value *defaults, store_obj **out,
+                                     bool *created);
+
+/*
+ * store_create_many() - create N objects of MODEL from ROWS[0 .. N) (each a value list as for
+ * store_create()), all or nothing, under the write lock taken once, with consecutive ids:
+ * the first in *FIRST_ID (may be NULL), the objects in OUT[0 .. N) (may be NULL). On failure
+ * nothing is created, no id is used, and store_errmsg() names the row ("row 3: ...").
+ * Under STORE_DURABLE_EACH_WRITE the whole batch is one snapshot.
+ */
+STORE_API int store_create_many(store *db, store_model *model, const store_value *const *rows,
+                                size_t n, store_obj **out, uint64_t *first_id);
+
 /* ---- Checking ----------------------------------------------------------------------------- */
 
 /*

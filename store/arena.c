@@ -166,7 +166,18 @@ static void release_chunk(rs_arena *a, size_t c)
 void rs_arena_drop(rs_arena *a, uint64_t id, uint64_t next_id)
 {
     uint64_t c = id >> RS_CHUNK_SHIFT;
-    if (--a->meta[c].live == 0 && (c + 1) << RS_CHUNK_SHIFT <= next_id)
+    a->meta[c].live--;
+    rs_arena_settle(a, c, next_id);
+}
+
+void rs_arena_live_add(rs_arena *a, uint64_t c, int delta)
+{
+    a->meta[c].live = (uint32_t)((int64_t)a->meta[c].live + delta);
+}
+
+void rs_arena_settle(rs_arena *a, uint64_t c, uint64_t next_id)
+{
+    if (a->meta[c].live == 0 && (c + 1) << RS_CHUNK_SHIFT <= next_id && a->table->chunk[c])
         release_chunk(a, (size_t)c);
 }
 

@@ -114,6 +114,14 @@ void *rs_arena_take(rs_arena *a, uint64_t id);
  */
 void rs_arena_drop(rs_arena *a, uint64_t id, uint64_t next_id);
 
+/* rs_arena_live_add() - chunk C holds DELTA more living objects (a transaction drops and
+ * takes back objects without giving pages back: store/txn.h). */
+void rs_arena_live_add(rs_arena *a, uint64_t c, int delta);
+
+/* rs_arena_settle() - chunk C gives its pages back if it holds no living object and every
+ * id in it was handed out (ids below NEXT_ID), as rs_arena_drop() does. */
+void rs_arena_settle(rs_arena *a, uint64_t c, uint64_t next_id);
+
 /*
  * rs_arena_scan() - the slot of the living object with the smallest id >= *POS, or NULL;
  * *POS moves past it. Start *POS at 0; the walk is in id order.

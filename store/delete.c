@@ -144,6 +144,22 @@ static void detach(store_obj *o)
     }
 }
 
+/* Inside a transaction, room in the undo log for everything phase 3 may log. */
+static int reserve_undo(store *db, const doomed *d)
+{
+    if (!rs_txn_logging(db))
+        return STORE_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        store_obj *p = d->all[i];
+        n += rs_txn_bound_delete(p);
+        for (uint32_t r = 0; r < p->model->nrels; r++)
+            if (p->model->rels[r]->on_delete == STORE_SET_NULL)
+                n += RS_TXN_BOUND_SET_NULL * rs_rel_count(p, p->model->rels[r]);
+    }
+    return rs_txn_reserve(db, n);
+}
+
 int rs_delete_obj(store *db, store_obj *o)
 {
     return rs_delete_objs(db, &o, 1);
@@ -162,6 +178,8 @@ int rs_delete_objs(store *db, store_obj *const *objs, size_t n)
                           objs[0]->model->name, objs[0]->id, n > 1 ? " and others" : "");
     else
         rc = check_restrict(db, &d);
+    if (!rc)
+        rc = reserve_undo(db, &d);
     if (rc)
         goto free_doomed;
     for (size_t i = 0; i < d.n; i++)
@@ -173,9 +191,15 @@ int rs_delete_objs(store *db, store_obj *const *objs, size_t n)
         store_model *xm = x->model;
         uint64_t id = x->id;
         rs_obj_mark_tomb(x);
-        rs_obj_bury(x); /* frees its strings */
+        rs_obj_bury(x); /* frees its strings (in a transaction, at its commit) */
         xm->count--;
-        rs_arena_drop(&xm->arena, id, xm->next_id);
+        if (rs_txn_logging(db)) { /* its chunk keeps its pages: a rollback may revive it */
+            rs_arena_live_add(&xm->arena, id >> RS_CHUNK_SHIFT, -1);
+            rs_txn_log(db, (rs_undo){.kind = RS_UNDO_LIVE, .p = &xm->arena,
+                                     .a = id >> RS_CHUNK_SHIFT});
+        } else {
+            rs_arena_drop(&xm->arena, id, xm->next_id);
+        }
     }
 free_doomed:
     rs_hash_free(&d.set);

@@ -6,7 +6,7 @@
 
 #include "store/lock.h"
 
-_Thread_local rs_lock_hold rs_lock_mine;
+_Thread_local rs_lock_hold rs_lock_mine[RS_LOCK_HOLDS];
 
 int rs_lock_init(rs_lock *l)
 {

@@ -113,6 +113,13 @@ struct store {
     struct rs_persist *persist; /* the file behind the store, or NULL (persist/) */
     size_t async_out;  /* async requests submitted whose callbacks have not run (atomic) */
     struct rs_errmsg *errmsgs; /* each failing thread's store_errmsg() (store/error.c) */
+    /* Transactions (store/txn.h): the innermost open write transaction, whose thread holds
+     * the write lock (NULL: none; read without the lock only to refuse a close), its undo
+     * log, and the read-only transactions open on any thread (atomic). */
+    store_txn *txn;
+    struct rs_undo *undo;
+    size_t nundo, capundo;
+    size_t txn_readers;
 };
 
 /* ---- Word access -------------------------------------------------------------------------- */
@@ -130,8 +137,16 @@ static inline uint64_t rs_word(const store_obj *o, uint32_t i)
     return __atomic_load_n(&o->w[i], __ATOMIC_ACQUIRE);
 }
 
+/* rs_txn_log_word_at() - log the word at W of DB's objects, about to change (store/txn.c). */
+void rs_txn_log_word_at(store *db, uint64_t *w);
+
+/* rs_word_set() - every store into a slot's words goes through here (or rs_obj_publish(),
+ * rs_obj_bury()), so that a write transaction logs the old value first (store/txn.h). */
 static inline void rs_word_set(store_obj *o, uint32_t i, uint64_t v)
 {
+    store *db = o->model->db;
+    if (__builtin_expect(db->txn != NULL, 0))
+        rs_txn_log_word_at(db, &o->w[i]);
     __atomic_store_n(&o->w[i], v, __ATOMIC_RELEASE);
 }
 

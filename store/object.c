@@ -146,6 +146,11 @@ static void str_inline(store_obj *o, const store_fld *f, const char *s, size_t l
     char room[RS_INLINE_MAX + 2] = {0};
     room[0] = (char)(2 * len + 1);
     memcpy(room + 1, s, len);
+    store *db = o->model->db;
+    if (rs_txn_logging(db)) {
+        rs_txn_log_word(db, &o->w[f->word]);
+        rs_txn_log_word(db, &o->w[f->word + 1]);
+    }
     memcpy(&o->w[f->word], room, sizeof room);
 }
 
@@ -378,11 +383,26 @@ void rs_obj_link_remove(const store_fld *fk, store_obj *parent, store_obj *child
 
 /* ---- Changes since the last snapshot ------------------------------------------------------ */
 
+/* In a transaction, logs O's marks (under the id it holds, or is about to: ID) before they
+ * change. */
+static void log_marks(store_obj *o, uint64_t id)
+{
+    store_model *m = o->model;
+    if (!rs_txn_logging(m->db))
+        return;
+    uintptr_t bits = 0;
+    for (int plane = 0; plane < RS_NMARKS; plane++)
+        bits |= (uintptr_t)rs_mark_test(&m->arena, id, plane) << plane;
+    rs_txn_log(m->db, (rs_undo){.kind = RS_UNDO_MARKS, .p = &m->arena, .a = id,
+                                .b = (void *)bits});
+}
+
 void rs_obj_mark_dirty(store_obj *o)
 {
     store_model *m = o->model;
     if (!m->db->track)
         return;
+    log_marks(o, o->id);
     rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY, true);
     /* Dirty again, if a snapshot is writing it. */
     rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false);
@@ -393,6 +413,7 @@ void rs_obj_mark_tomb(store_obj *o)
     store_model *m = o->model;
     if (!m->db->track)
         return;
+    log_marks(o, o->id);
     rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY, false);
     rs_arena_mark_set(&m->arena, o->id, RS_MARK_DIRTY_OUT, false);
     rs_arena_mark_set(&m->arena, o->id, RS_MARK_TOMB, true);
@@ -431,6 +452,9 @@ static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, ui
         const char *s = (const char *)(uintptr_t)w;
         str_inline(o, f, s, strlen(s));
     } else {
+        store *db = o->model->db;
+        if (rs_is_string(f) && w && rs_txn_logging(db)) /* a rollback frees it */
+            rs_txn_log(db, (rs_undo){.kind = RS_UNDO_STR_NEW, .p = (void *)(uintptr_t)w});
         rs_field_word_set(o, f, w);
     }
     if (f->null && !rs_is_string(f) && f->type != STORE_FK)
@@ -455,6 +479,15 @@ static void commit(stage *s, store_obj *o, uint64_t id, bool fresh)
         }
 }
 
+/* The values of the list V. */
+static size_t count_values(const store_value *v)
+{
+    size_t n = 0;
+    while (v[n].name)
+        n++;
+    return n;
+}
+
 int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out)
 {
     stage s;
@@ -470,10 +503,15 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
         rc = rs_error_set(db, STORE_EFULL, "%s: every id below 2^40 was handed out", m->name);
     if (!rc && rs_arena_reserve(&m->arena, id))
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    if (!rc)
+        rc = rs_txn_reserve(db, rs_txn_bound_create(m));
     if (rc)
         goto out_free_stage;
     store_obj *o = rs_arena_take(&m->arena, id); /* nothing below can fail */
     o->model = m;
+    if (rs_txn_logging(db))
+        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_LIVE, .p = &m->arena,
+                                 .a = id >> RS_CHUNK_SHIFT, .b = (void *)1});
     m->next_id++;
     commit(&s, o, id, true);
     rs_obj_publish(o, id); /* last: a reader that finds the id finds the object whole */
@@ -498,6 +536,8 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
         rc = stage_values(db, &s, m, v, false);
     if (!rc)
         rc = stage_indexes(db, &s, m, o);
+    if (!rc)
+        rc = rs_txn_reserve(db, rs_txn_bound_update(m, count_values(v)));
     if (!rc) {
         commit(&s, o, o->id, false);
         rs_obj_mark_dirty(o);
@@ -585,6 +625,10 @@ int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t
     if (!rc && copies_make(&c, &s, fields, ns, n))
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory copying strings for %zu "
                           "objects", m->name, n);
+    size_t bound = rs_txn_bound_update(m, count_values(v));
+    if (!rc)
+        rc = bound > SIZE_MAX / n ? rs_error_set(db, STORE_ENOMEM, "%s: too many objects", m->name)
+                                  : rs_txn_reserve(db, bound * n);
     if (rc)
         goto free_copies;
     for (size_t i = 0; i < n; i++) {

@@ -10,6 +10,7 @@
 #include <store.h>
 
 #include "store/model.h"
+#include "store/txn.h"
 
 /* rs_obj_create() - store_create() under the write lock; all or nothing. */
 int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out);
@@ -45,6 +46,9 @@ static inline store_obj *rs_obj_get(const store_model *m, uint64_t id)
 /* rs_obj_publish() - O now holds ID (0: O is dead), for readers holding no lock. */
 static inline void rs_obj_publish(store_obj *o, uint64_t id)
 {
+    store *db = o->model->db;
+    if (rs_txn_logging(db))
+        rs_txn_log_word(db, &o->id);
     __atomic_store_n(&o->id, id, __ATOMIC_RELEASE);
 }
 
@@ -80,7 +84,7 @@ int rs_obj_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t
 static inline void rs_obj_str_drop(const store_obj *o, const store_fld *f, char *s)
 {
     if (s != rs_str_inline(o, f))
-        rs_obj_str_free(s);
+        rs_txn_str_retire(o->model->db, s); /* kept until the commit in a transaction */
 }
 
 /* rs_obj_link_remove() - take CHILD out of PARENT's reverse relation of foreign key FK. */
@@ -107,6 +111,11 @@ void rs_obj_strings_free(store_obj *o);
 static inline void rs_obj_bury(store_obj *o)
 {
     const store_model *m = o->model;
+    store *db = m->db;
+    size_t words = (m->arena.slot_size - sizeof *o) / sizeof o->w[0];
+    if (rs_txn_logging(db)) /* a rollback puts every word back: log them first */
+        for (size_t i = 0; i < words; i++)
+            rs_txn_log_word(db, &o->w[i]);
     rs_obj_publish(o, 0);
     for (uint32_t j = 0; j < m->nfields; j++) {
         const store_fld *f = &m->fields[j];
@@ -114,9 +123,8 @@ static inline void rs_obj_bury(store_obj *o)
             continue;
         uint64_t w = __atomic_exchange_n(&o->w[f->word], 0, __ATOMIC_ACQ_REL);
         if (w && !(w & 1)) /* its own allocation, not bytes inside the slot */
-            rs_obj_str_free((char *)(uintptr_t)w);
+            rs_txn_str_retire(db, (char *)(uintptr_t)w);
     }
-    size_t words = (m->arena.slot_size - sizeof *o) / sizeof o->w[0];
     for (size_t i = 0; i < words; i++)
         __atomic_store_n(&o->w[i], 0, __ATOMIC_RELAXED);
 }

@@ -31,12 +31,42 @@
  *
  * Callers hold the write lock to change an index and the read lock to look one up.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <string.h>
 #include <xxhash.h>
 
 #include "store/error.h"
+#include "store/txn.h"
 #include "store/vindex.h"
+
+/* The table's changes, logged first inside a transaction (store/txn.h). */
+static void table_put(store_fld *f, uint64_t key, store_obj *o)
+{
+    store *db = f->model->db;
+    if (rs_txn_logging(db))
+        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_PUT, .p = &f->vidx, .a = key, .b = o});
+    int rc = rs_hash_put(&f->vidx, key, o); /* reserved by the caller: cannot fail */
+    assert(!rc);
+    (void)rc;
+}
+
+static void table_del(store_fld *f, uint64_t key, store_obj *o)
+{
+    store *db = f->model->db;
+    if (rs_txn_logging(db))
+        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_DEL, .p = &f->vidx, .a = key, .b = o});
+    rs_hash_del(&f->vidx, key, o);
+}
+
+static void table_move(store_fld *f, uint64_t key, store_obj *from, store_obj *to)
+{
+    store *db = f->model->db;
+    if (rs_txn_logging(db))
+        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_MOVE, .p = &f->vidx, .a = key, .b = from,
+                                 .c = to});
+    rs_hash_replace(&f->vidx, key, from, to);
+}
 
 static uint64_t key_of(const store_fld *f, rs_probe p)
 {
@@ -113,7 +143,7 @@ void rs_vindex_add(store_fld *f, store_obj *o, uint64_t id)
             rs_group_next_set(o, f, NULL);
             rs_group_prev_set(o, f, o);
         }
-        rs_hash_put(&f->vidx, key, o); /* reserved by the caller: cannot fail */
+        table_put(f, key, o);
         return;
     }
     store_obj *tail = rs_group_prev(head, f);
@@ -126,7 +156,7 @@ void rs_vindex_add(store_fld *f, store_obj *o, uint64_t id)
         rs_group_next_set(o, f, head);
         rs_group_prev_set(o, f, tail);
         rs_group_prev_set(head, f, o);
-        rs_hash_replace(&f->vidx, key, head, o);
+        table_move(f, key, head, o);
     } else {
         insert_inside(f, head, o, id);
     }
@@ -136,7 +166,7 @@ void rs_vindex_remove(store_fld *f, store_obj *o)
 {
     uint64_t key = key_of(f, rs_vindex_probe(f, o));
     if (f->unique) {
-        rs_hash_del(&f->vidx, key, o);
+        table_del(f, key, o);
         return;
     }
     store_obj *head = group_of(f, rs_vindex_probe(f, o), key);
@@ -144,9 +174,9 @@ void rs_vindex_remove(store_fld *f, store_obj *o)
     if (o == head) {
         if (next) {
             rs_group_prev_set(next, f, prev); /* the tail */
-            rs_hash_replace(&f->vidx, key, o, next);
+            table_move(f, key, o, next);
         } else {
-            rs_hash_del(&f->vidx, key, o);
+            table_del(f, key, o);
         }
     } else {
         rs_group_next_set(prev, f, next);

@@ -1,0 +1,280 @@
+/*
+ * store/txn.c - the undo log of write transactions, their levels, and the thread-exit hook
+ * (store/txn.h says what is logged and why a rollback cannot fail).
+ */
+#include <assert.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "store/error.h"
+#include "store/object.h"
+#include "store/txn.h"
+
+/* ---- The log ------------------------------------------------------------------------------- */
+
+int rs_txn_reserve(store *db, size_t n)
+{
+    if (!db->txn || db->capundo - db->nundo >= n)
+        return STORE_OK;
+    size_t cap = db->capundo ? db->capundo : 256;
+    while (cap - db->nundo < n) {
+        if (cap > SIZE_MAX / 2 / sizeof *db->undo)
+            return rs_error_set(db, STORE_ENOMEM, "transaction: the undo log is too large");
+        cap *= 2;
+    }
+    rs_undo *more = realloc(db->undo, cap * sizeof *more);
+    if (!more)
+        return rs_error_set(db, STORE_ENOMEM, "transaction: out of memory growing the undo "
+                            "log to %zu entries", cap);
+    db->undo = more;
+    db->capundo = cap;
+    return STORE_OK;
+}
+
+/* The words of one of M's slots. */
+static size_t slot_words(const store_model *m)
+{
+    return m->arena.slot_size / sizeof(uint64_t);
+}
+
+/*
+ * The bounds count what store/object.c, store/delete.c and store/vindex.c may log for one
+ * change, field by field: a value word and the word after it (a short string), a null
+ * bit, a string made and one retired; a foreign key's move: out of its old parent (the
+ * parent's first, last and count, the neighbours' links, its own links) and into the new
+ * one; a value index's move: out of its group and into the other (links of up to three
+ * holders and the table). Generous on purpose: the room is reused, and too little would
+ * abort.
+ */
+enum { PER_FIELD = 40 };
+
+size_t rs_txn_bound_create(const store_model *m)
+{
+    return 8 + slot_words(m) + PER_FIELD * (size_t)m->nfields;
+}
+
+size_t rs_txn_bound_update(const store_model *m, size_t nvalues)
+{
+    (void)m;
+    return 8 + PER_FIELD * nvalues;
+}
+
+size_t rs_txn_bound_delete(const store_obj *x)
+{
+    const store_model *m = x->model;
+    return 8 + 2 * slot_words(m) + PER_FIELD * (size_t)m->nfields;
+}
+
+void rs_txn_log(store *db, rs_undo e)
+{
+    assert(db->nundo < db->capundo && "an undo entry beyond the room reserved");
+    if (__builtin_expect(db->nundo == db->capundo, 0)) {
+        /* A bound in this file was wrong: grow if memory allows, for a rollback that
+         * cannot replay a change it never logged would leave the store inconsistent. */
+        size_t cap = db->capundo ? 2 * db->capundo : 256;
+        rs_undo *more = realloc(db->undo, cap * sizeof *more);
+        if (!more)
+            abort();
+        db->undo = more;
+        db->capundo = cap;
+    }
+    db->undo[db->nundo++] = e;
+}
+
+void rs_txn_log_word_at(store *db, uint64_t *w)
+{
+    rs_txn_log_word(db, w);
+}
+
+void rs_txn_str_retire(store *db, char *s)
+{
+    if (db->txn)
+        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_STR_OLD, .p = s});
+    else
+        rs_obj_str_free(s);
+}
+
+/* ---- Levels -------------------------------------------------------------------------------- */
+
+int rs_txn_begin(store *db, store_txn *outer, bool readonly, store_txn **out)
+{
+    store_txn *t = calloc(1, sizeof *t);
+    uint64_t *counters = readonly ? NULL : malloc((2 * (size_t)db->nmodels + 1) * sizeof *counters);
+    if (!t || (!readonly && !counters)) {
+        free(t);
+        free(counters);
+        return rs_error_set(db, STORE_ENOMEM, "store_begin: out of memory");
+    }
+    *t = (store_txn){.db = db, .outer = outer, .readonly = readonly, .log_at = db->nundo,
+                     .join_seq = db->join_seq, .counters = counters};
+    if (outer)
+        outer->inner = t;
+    for (uint32_t i = 0; counters && i < db->nmodels; i++) {
+        counters[2 * i] = db->models[i].next_id;
+        counters[2 * i + 1] = db->models[i].count;
+    }
+    if (!readonly)
+        __atomic_store_n(&db->txn, t, __ATOMIC_RELEASE);
+    *out = t;
+    return STORE_OK;
+}
+
+/* The arena's model, for the next id a settle needs. */
+static const store_model *model_of_arena(const store *db, const rs_arena *a)
+{
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        if (&db->models[i].arena == a)
+            return &db->models[i];
+    return NULL;
+}
+
+void rs_txn_commit(store_txn *t)
+{
+    store *db = t->db;
+    if (!t->readonly && !t->outer) {
+        for (size_t k = 0; k < db->nundo; k++) {
+            const rs_undo *e = &db->undo[k];
+            if (e->kind == RS_UNDO_STR_OLD) {
+                rs_obj_str_free(e->p);
+            } else if (e->kind == RS_UNDO_LIVE && !e->b) {
+                rs_arena *a = e->p;
+                const store_model *m = model_of_arena(db, a);
+                rs_arena_settle(a, e->a, m->next_id); /* as rs_arena_drop() would have */
+            }
+        }
+        db->nundo = 0;
+    }
+    if (!t->readonly)
+        __atomic_store_n(&db->txn, t->outer, __ATOMIC_RELEASE);
+    if (t->outer)
+        t->outer->inner = NULL;
+    free(t->counters);
+    free(t);
+}
+
+/* Replays entry E backwards. */
+static void undo_one(const rs_undo *e)
+{
+    switch (e->kind) {
+    case RS_UNDO_WORD:
+        __atomic_store_n((uint64_t *)e->p, e->a, __ATOMIC_RELEASE);
+        break;
+    case RS_UNDO_STR_NEW:
+        rs_obj_str_free(e->p);
+        break;
+    case RS_UNDO_STR_OLD:
+        break; /* its word is put back by an entry logged before */
+    case RS_UNDO_PUT: {
+        bool gone = rs_hash_del(e->p, e->a, e->b);
+        assert(gone);
+        (void)gone;
+        break;
+    }
+    case RS_UNDO_DEL: {
+        /* The table holds no more entries than it did before the delete: no growth. */
+        int rc = rs_hash_put(e->p, e->a, e->b);
+        assert(!rc);
+        (void)rc;
+        break;
+    }
+    case RS_UNDO_MOVE: {
+        bool moved = rs_hash_replace(e->p, e->a, e->c, e->b);
+        assert(moved);
+        (void)moved;
+        break;
+    }
+    case RS_UNDO_MARKS:
+        for (int plane = 0; plane < RS_NMARKS; plane++)
+            rs_arena_mark_set(e->p, e->a, plane, ((uintptr_t)e->b >> plane) & 1);
+        break;
+    default: /* RS_UNDO_LIVE */
+        rs_arena_live_add(e->p, e->a, e->b ? -1 : 1);
+        break;
+    }
+}
+
+void rs_txn_rollback(store_txn *t)
+{
+    store *db = t->db;
+    if (!t->readonly) {
+        while (db->nundo > t->log_at)
+            undo_one(&db->undo[--db->nundo]);
+        for (uint32_t i = 0; i < db->nmodels; i++) {
+            db->models[i].next_id = t->counters[2 * i];
+            db->models[i].count = (size_t)t->counters[2 * i + 1];
+        }
+        db->join_seq = t->join_seq;
+        __atomic_store_n(&db->txn, t->outer, __ATOMIC_RELEASE);
+    }
+    if (t->outer)
+        t->outer->inner = NULL;
+    free(t->counters);
+    free(t);
+}
+
+/* ---- A thread's transactions --------------------------------------------------------------- */
+
+static pthread_key_t mine_key;
+static pthread_once_t mine_once = PTHREAD_ONCE_INIT;
+static int mine_key_rc;
+
+/*
+ * At the exit of a thread with transactions still open: each is rolled back, innermost
+ * first, and its lock given back, so that the store stays whole and other threads go on.
+ * The handles are freed: the thread that held them is gone.
+ */
+static void on_thread_exit(void *head)
+{
+    for (store_txn *t = head, *next; t; t = next) {
+        next = t->next_mine;
+        store *db = t->db;
+        if (t->readonly)
+            __atomic_fetch_sub(&db->txn_readers, 1, __ATOMIC_RELEASE);
+        store_txn *in = t;
+        while (in->inner)
+            in = in->inner;
+        for (store_txn *x = in, *up; x; x = up) {
+            up = x->outer;
+            rs_txn_rollback(x);
+        }
+        rs_lock_unlock(&db->lock);
+    }
+}
+
+static void make_key(void)
+{
+    mine_key_rc = pthread_key_create(&mine_key, on_thread_exit);
+}
+
+int rs_txn_adopt(store_txn *t)
+{
+    pthread_once(&mine_once, make_key);
+    if (mine_key_rc)
+        return rs_error_set(t->db, STORE_ENOMEM, "store_begin: no thread key for transactions");
+    t->next_mine = pthread_getspecific(mine_key);
+    if (pthread_setspecific(mine_key, t))
+        return rs_error_set(t->db, STORE_ENOMEM, "store_begin: out of memory");
+    return STORE_OK;
+}
+
+void rs_txn_forget(store_txn *t)
+{
+    store_txn *head = pthread_getspecific(mine_key);
+    store_txn **at = &head;
+    while (*at && *at != t)
+        at = &(*at)->next_mine;
+    if (*at)
+        *at = t->next_mine;
+    pthread_setspecific(mine_key, head); /* shrinks or keeps the entry: cannot fail */
+}
+
+store_txn *rs_txn_mine(const store *db)
+{
+    pthread_once(&mine_once, make_key);
+    if (mine_key_rc)
+        return NULL;
+    store_txn *t = pthread_getspecific(mine_key);
+    while (t && t->db != db)
+        t = t->next_mine;
+    return t;
+}
