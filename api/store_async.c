@@ -31,6 +31,7 @@ enum {
     OP_QUERY_COUNT,
     OP_QUERY_UPDATE,
     OP_QUERY_DELETE,
+    OP_ATOMIC,
 };
 
 /*
@@ -215,6 +216,9 @@ static void work(uv_work_t *w)
         break;
     case OP_QUERY_DELETE:
         rc = store_query_delete(req->priv_query, req->priv_binds, &req->count);
+        break;
+    case OP_ATOMIC:
+        rc = store_atomic(db, req->priv_fn, req->priv_arg);
         break;
     }
     req->result = rc;
@@ -439,6 +443,20 @@ int store_query_delete_async(uv_loop_t *loop, store_req *req, const store_query 
                              const store_value *binds, store_cb cb)
 {
     return query_submit(loop, req, q, binds, NULL, cb, OP_QUERY_DELETE);
+}
+
+int store_atomic_async(uv_loop_t *loop, store_req *req, store *db,
+                       int (*fn)(store *db, void *arg), void *arg, store_cb cb)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (!rc && !fn)
+        rc = rs_error_set(db, STORE_EINVAL, "store_atomic_async: FN is NULL");
+    if (rc)
+        return rc;
+    req_init(req, db, cb, OP_ATOMIC);
+    req->priv_fn = fn;
+    req->priv_arg = arg;
+    return (rc = with_values(req, NULL)) ? rc : submit(loop, req);
 }
 
 int store_cancel(store_req *req)

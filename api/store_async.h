@@ -48,6 +48,8 @@ struct store_req {
     int priv_state;           /* queued, cancelled, done: touched on the loop's thread only */
     const store_query *priv_query;
     store_value *priv_binds; /* the copied binds, lists and strings in the same block */
+    int (*priv_fn)(store *db, void *arg); /* atomic: the function, and its argument */
+    void *priv_arg;
 };
 
 /*
@@ -113,6 +115,18 @@ STORE_API int store_query_update_async(uv_loop_t *loop, store_req *req, const st
  * matched. */
 STORE_API int store_query_delete_async(uv_loop_t *loop, store_req *req, const store_query *q,
                                        const store_value *binds, store_cb cb);
+
+/*
+ * store_atomic_async() - store_atomic(DB, FN, ARG) on the thread pool: FN runs on a pool
+ * thread inside a transaction of its own (committed if FN returns STORE_OK, else rolled
+ * back), and CB runs on LOOP's thread with the code store_atomic() would return. FN may use
+ * every synchronous call on DB; it must not wait for the loop (the loop's thread never holds
+ * the transaction, so it may still submit requests, which wait for the transaction's end on
+ * their pool threads). ARG is the caller's, untouched by the store. Returns STORE_OK or
+ * STORE_EINVAL (a NULL argument); on failure CB is never called.
+ */
+STORE_API int store_atomic_async(uv_loop_t *loop, store_req *req, store *db,
+                                 int (*fn)(store *db, void *arg), void *arg, store_cb cb);
 
 /*
  * store_cancel() - cancel REQ if it has not started: it then has no effect, and its callback

@@ -391,3 +391,44 @@ Test(async, queries_find_count_update_and_delete_on_the_pool)
     check_invariants(db);
     close_loop();
 }
+
+/* Creates ARG's count of authors, then fails if asked to. */
+typedef struct batch {
+    int n;
+    int fail_with;
+} batch;
+
+static int create_batch(store *d, void *arg)
+{
+    const batch *b = arg;
+    for (int i = 0; i < b->n; i++) {
+        int rc = store_create(d, Author, (store_value[]){STORE_V_STR("name", "Pooled"), {0}},
+                              NULL);
+        if (rc)
+            return rc;
+    }
+    return b->fail_with;
+}
+
+Test(async, atomic_runs_the_function_in_a_transaction_on_the_pool)
+{
+    const char *before = dump_store(db);
+    batch ok = {.n = 50}, bad = {.n = 50, .fail_with = STORE_ECONSTRAINT};
+    store_req good, failed;
+    cr_assert_eq(store_atomic_async(&loop, &failed, db, create_batch, &bad, count_cb), STORE_OK);
+    drain();
+    cr_assert_eq(called, 1);
+    cr_assert_eq(failed.result, STORE_ECONSTRAINT);
+    cr_assert(same_store(db, before));
+    cr_assert_eq(store_atomic_async(&loop, &good, db, create_batch, &ok, count_cb), STORE_OK);
+    drain();
+    cr_assert_eq(good.result, STORE_OK, "%s", store_errmsg(db));
+    cr_assert_eq(store_model_count(Author), 50);
+    cr_assert_eq(store_model_next_id(Author), 51, "the failed batch used no id");
+    store_req_cleanup(&good);
+    store_req_cleanup(&failed);
+    cr_assert_eq(store_atomic_async(&loop, &good, db, NULL, NULL, count_cb), STORE_EINVAL);
+    cr_assert_eq(called, 2);
+    check_invariants(db);
+    close_loop();
+}
