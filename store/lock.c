@@ -7,6 +7,7 @@
 #include "store/lock.h"
 
 _Thread_local rs_lock_hold rs_lock_mine[RS_LOCK_HOLDS];
+_Thread_local unsigned rs_lock_nmine;
 
 int rs_lock_init(rs_lock *l)
 {
