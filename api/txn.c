@@ -159,17 +159,29 @@ int store_create_many(store *db, store_model *model, const store_value *const *r
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
+    uint64_t first = model->next_id, join_seq = db->join_seq;
     if (first_id)
-        *first_id = model->next_id;
-    store_txn *t = NULL; /* a level of its own: a failed row rolls back the rows before it */
-    rc = rs_txn_begin(db, db->txn, false, &t);
-    for (size_t k = 0; !rc && k < n; k++)
+        *first_id = first;
+    /* Inside a transaction, a level of its own: a failed row rolls back the rows before it.
+     * Outside one, the rows are the newest objects, so undoing them needs no log: each is
+     * taken out again, newest first (rs_delete_fresh()). */
+    store_txn *t = NULL;
+    if (db->txn)
+        rc = rs_txn_begin(db, db->txn, false, &t);
+    size_t k = 0;
+    for (; !rc && k < n; k++)
         if ((rc = rs_obj_create(db, model, rows[k], out ? &out[k] : NULL)))
             rc = name_row(db, rc, k);
-    if (!rc)
+    if (t && !rc)
         rs_txn_commit(t);
     else if (t)
         rs_txn_rollback(t);
+    else if (rc) {
+        for (size_t i = k - 1; i-- > 0;)
+            rs_delete_fresh(db, rs_obj_get(model, first + i));
+        model->next_id = first;
+        db->join_seq = join_seq;
+    }
     rs_lock_unlock(&db->lock);
     return rc ? rc : rs_store_after_write(db);
 }

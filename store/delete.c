@@ -206,3 +206,16 @@ free_doomed:
     free(d.all);
     return rc;
 }
+
+void rs_delete_fresh(store *db, store_obj *o)
+{
+    assert(!rs_txn_logging(db));
+    store_model *m = o->model;
+    uint64_t id = o->id;
+    detach(o); /* it is the last child of each parent and the last of each group */
+    if (db->track) /* created since the last snapshot: the only mark it has */
+        rs_arena_mark_set(&m->arena, id, RS_MARK_DIRTY, false);
+    rs_obj_bury(o);
+    m->count--;
+    rs_arena_live_add(&m->arena, id >> RS_CHUNK_SHIFT, -1);
+}

@@ -21,6 +21,11 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v);
 /* rs_delete_obj() - store_delete() under the write lock; all or nothing (store/delete.c). */
 int rs_delete_obj(store *db, store_obj *o);
 
+/* rs_delete_fresh() - undo the create of O, the object of M created last, outside a
+ * transaction: out of its relations and indexes, its mark cleared, its slot emptied. The
+ * caller puts M's next id and the join sequence back (store_create_many()). */
+void rs_delete_fresh(store *db, store_obj *o);
+
 /* rs_delete_objs() - delete the N living objects OBJS (N > 0) and what their on_delete rules
  * reach, all or nothing, under the write lock. */
 int rs_delete_objs(store *db, store_obj *const *objs, size_t n);

@@ -521,3 +521,34 @@ Test(txn_file, a_rolled_back_delete_is_not_written_and_the_file_keeps_the_object
     check_invariants(d);
     store_close(d);
 }
+
+Test(txn_file, a_failed_create_many_leaves_no_mark_and_no_id)
+{
+    store *d;
+    cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_model *A = store_model_find(d, "Author"), *B = store_model_find(d, "Book");
+    store_obj *a;
+    cr_assert_eq(store_create(d, A, (store_value[]){STORE_V_STR("name", "Ann"), {0}}, &a),
+                 STORE_OK);
+    cr_assert_eq(store_snapshot(d), STORE_OK);
+    const store_value *rows[] = {
+        (store_value[]){STORE_V_STR("title", "A title longer than the slot keeps"),
+                        STORE_V_REF("author", a), STORE_V_STR("isbn", "1"), {0}},
+        (store_value[]){STORE_V_STR("title", "B"), STORE_V_REF("author", a), {0}},
+        (store_value[]){STORE_V_STR("title", "C"), STORE_V_REF("author", a),
+                        STORE_V_STR("isbn", "1"), {0}},
+    };
+    cr_assert_eq(store_create_many(d, B, rows, 3, NULL, NULL), STORE_ECONSTRAINT);
+    store_stats s;
+    cr_assert_eq(store_stat(d, &s), STORE_OK);
+    cr_assert_eq(s.dirty + s.deleted, 0, "%zu dirty, %zu deleted", s.dirty, s.deleted);
+    cr_assert_eq(store_model_next_id(B), 1);
+    cr_assert_str_eq(child_ids(a, "books"), "");
+    check_invariants(d);
+    cr_assert_eq(store_create_many(d, B, rows, 2, NULL, NULL), STORE_OK);
+    cr_assert_eq(store_close(d), STORE_OK);
+    cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_model_count(store_model_find(d, "Book")), 2);
+    check_invariants(d);
+    store_close(d);
+}
