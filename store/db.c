@@ -33,5 +33,6 @@ void rs_db_close(store *db)
     rs_lock_destroy(&db->lock);
     rs_error_forget(db);
     free(db->undo); /* the transactions' undo log: its room is kept between them */
+    free(db->retired);
     free(db);
 }

@@ -197,6 +197,7 @@ int rs_delete_objs(store *db, store_obj *const *objs, size_t n)
             rs_arena_live_add(&xm->arena, id >> RS_CHUNK_SHIFT, -1);
             rs_txn_log(db, (rs_undo){.kind = RS_UNDO_LIVE, .p = &xm->arena,
                                      .a = id >> RS_CHUNK_SHIFT});
+            db->nlost++;
         } else {
             rs_arena_drop(&xm->arena, id, xm->next_id);
         }

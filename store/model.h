@@ -119,6 +119,9 @@ struct store {
     store_txn *txn;
     struct rs_undo *undo;
     size_t nundo, capundo;
+    char **retired; /* strings the open transaction replaced or deleted: freed at its commit */
+    size_t nretired, capretired;
+    size_t nlost;   /* objects it deleted: their chunks settle at its commit */
     size_t txn_readers;
 };
 

@@ -12,10 +12,33 @@
 
 /* ---- The log ------------------------------------------------------------------------------- */
 
+/* Room for N more retired strings (a change retires at most one per undo entry). */
+static int reserve_retired(store *db, size_t n)
+{
+    if (db->capretired - db->nretired >= n)
+        return STORE_OK;
+    size_t cap = db->capretired ? db->capretired : 64;
+    while (cap - db->nretired < n) {
+        if (cap > SIZE_MAX / 2 / sizeof *db->retired)
+            return rs_error_set(db, STORE_ENOMEM, "transaction: too many strings replaced");
+        cap *= 2;
+    }
+    char **more = realloc(db->retired, cap * sizeof *more);
+    if (!more)
+        return rs_error_set(db, STORE_ENOMEM, "transaction: out of memory keeping %zu "
+                            "replaced strings", cap);
+    db->retired = more;
+    db->capretired = cap;
+    return STORE_OK;
+}
+
 int rs_txn_reserve(store *db, size_t n)
 {
-    if (!db->txn || db->capundo - db->nundo >= n)
+    if (!db->txn)
         return STORE_OK;
+    int rc = reserve_retired(db, n);
+    if (rc || db->capundo - db->nundo >= n)
+        return rc;
     size_t cap = db->capundo ? db->capundo : 256;
     while (cap - db->nundo < n) {
         if (cap > SIZE_MAX / 2 / sizeof *db->undo)
@@ -65,20 +88,16 @@ size_t rs_txn_bound_delete(const store_obj *x)
     return 8 + 2 * slot_words(m) + PER_FIELD * (size_t)m->nfields;
 }
 
-void rs_txn_log(store *db, rs_undo e)
+void rs_txn_log_grow(store *db)
 {
-    assert(db->nundo < db->capundo && "an undo entry beyond the room reserved");
-    if (__builtin_expect(db->nundo == db->capundo, 0)) {
-        /* A bound in this file was wrong: grow if memory allows, for a rollback that
-         * cannot replay a change it never logged would leave the store inconsistent. */
-        size_t cap = db->capundo ? 2 * db->capundo : 256;
-        rs_undo *more = realloc(db->undo, cap * sizeof *more);
-        if (!more)
-            abort();
-        db->undo = more;
-        db->capundo = cap;
-    }
-    db->undo[db->nundo++] = e;
+    /* A bound in this file was wrong: grow if memory allows, for a rollback that cannot
+     * replay a change it never logged would leave the store inconsistent. */
+    size_t cap = db->capundo ? 2 * db->capundo : 256;
+    rs_undo *more = realloc(db->undo, cap * sizeof *more);
+    if (!more)
+        abort();
+    db->undo = more;
+    db->capundo = cap;
 }
 
 void rs_txn_log_word_at(store *db, uint64_t *w)
@@ -88,10 +107,14 @@ void rs_txn_log_word_at(store *db, uint64_t *w)
 
 void rs_txn_str_retire(store *db, char *s)
 {
-    if (db->txn)
-        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_STR_OLD, .p = s});
-    else
+    if (!db->txn) {
         rs_obj_str_free(s);
+        return;
+    }
+    assert(db->nretired < db->capretired && "a retired string beyond the room reserved");
+    if (db->nretired == db->capretired && reserve_retired(db, 1))
+        abort(); /* a bound was wrong and memory ran out: see rs_txn_log() */
+    db->retired[db->nretired++] = s;
 }
 
 /* ---- Levels -------------------------------------------------------------------------------- */
@@ -106,6 +129,7 @@ int rs_txn_begin(store *db, store_txn *outer, bool readonly, store_txn **out)
         return rs_error_set(db, STORE_ENOMEM, "store_begin: out of memory");
     }
     *t = (store_txn){.db = db, .outer = outer, .readonly = readonly, .log_at = db->nundo,
+                     .retired_at = db->nretired, .lost_at = db->nlost,
                      .join_seq = db->join_seq, .counters = counters};
     if (outer)
         outer->inner = t;
@@ -132,17 +156,17 @@ void rs_txn_commit(store_txn *t)
 {
     store *db = t->db;
     if (!t->readonly && !t->outer) {
-        for (size_t k = 0; k < db->nundo; k++) {
+        for (size_t k = 0; k < db->nretired; k++)
+            rs_obj_str_free(db->retired[k]);
+        for (size_t k = 0; db->nlost && k < db->nundo; k++) {
             const rs_undo *e = &db->undo[k];
-            if (e->kind == RS_UNDO_STR_OLD) {
-                rs_obj_str_free(e->p);
-            } else if (e->kind == RS_UNDO_LIVE && !e->b) {
+            if (e->kind == RS_UNDO_LIVE && !e->b) {
                 rs_arena *a = e->p;
                 const store_model *m = model_of_arena(db, a);
                 rs_arena_settle(a, e->a, m->next_id); /* as rs_arena_drop() would have */
             }
         }
-        db->nundo = 0;
+        db->nundo = db->nretired = db->nlost = 0;
     }
     if (!t->readonly)
         __atomic_store_n(&db->txn, t->outer, __ATOMIC_RELEASE);
@@ -162,8 +186,6 @@ static void undo_one(const rs_undo *e)
     case RS_UNDO_STR_NEW:
         rs_obj_str_free(e->p);
         break;
-    case RS_UNDO_STR_OLD:
-        break; /* its word is put back by an entry logged before */
     case RS_UNDO_PUT: {
         bool gone = rs_hash_del(e->p, e->a, e->b);
         assert(gone);
@@ -199,6 +221,8 @@ void rs_txn_rollback(store_txn *t)
     if (!t->readonly) {
         while (db->nundo > t->log_at)
             undo_one(&db->undo[--db->nundo]);
+        db->nretired = t->retired_at; /* back in their slots: kept */
+        db->nlost = t->lost_at;
         for (uint32_t i = 0; i < db->nmodels; i++) {
             db->models[i].next_id = t->counters[2 * i];
             db->models[i].count = (size_t)t->counters[2 * i + 1];

@@ -13,7 +13,9 @@
  * Nothing a rollback does can fail: the log's room is reserved before each change commits
  * (rs_txn_reserve(), with the bounds below, while the change may still fail), a value index
  * never shrinks, so putting back what a transaction took out needs no room, and strings a
- * transaction replaces or deletes are kept until its outermost commit (then freed). A chunk
+ * transaction replaces or deletes are kept until its outermost commit (then freed: they
+ * are listed apart from the log, so that a commit costs what was retired, not what was
+ * logged). A chunk
  * emptied inside a transaction keeps its pages until that commit, so that an object deleted
  * there can come back at its own address.
  *
@@ -23,6 +25,7 @@
 #ifndef RS_STORE_TXN_H
 #define RS_STORE_TXN_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +37,6 @@
 typedef enum rs_undo_kind {
     RS_UNDO_WORD,    /* P (a word) held A */
     RS_UNDO_STR_NEW, /* P is a string made by the transaction: freed by a rollback */
-    RS_UNDO_STR_OLD, /* P is a string the transaction replaced: freed by the commit */
     RS_UNDO_PUT,     /* B was put under key A in table P */
     RS_UNDO_DEL,     /* B was deleted from under key A in table P */
     RS_UNDO_MOVE,    /* key A of table P held B, now C */
@@ -56,6 +58,8 @@ struct store_txn {
     bool readonly;
     bool ended;           /* committed or rolled back: the handle is being freed */
     size_t log_at;        /* the log's length at this level's begin */
+    size_t retired_at;    /* the retired strings' count at the begin */
+    size_t lost_at;       /* the deleted objects' count at the begin */
     uint64_t join_seq;    /* the store's join sequence at the begin */
     uint64_t *counters;   /* each model's next_id and count at the begin: 2 * nmodels */
     store_txn *inner;     /* the level open inside this one, or NULL */
@@ -80,8 +84,17 @@ size_t rs_txn_bound_update(const store_model *m, size_t nvalues);
 size_t rs_txn_bound_delete(const store_obj *x);
 #define RS_TXN_BOUND_SET_NULL 16
 
+/* rs_txn_log_grow() - room for one more entry when a bound was wrong (store/txn.c). */
+void rs_txn_log_grow(store *db);
+
 /* rs_txn_log() - log entry E, in room reserved before. */
-void rs_txn_log(store *db, rs_undo e);
+static inline void rs_txn_log(store *db, rs_undo e)
+{
+    assert(db->nundo < db->capundo && "an undo entry beyond the room reserved");
+    if (__builtin_expect(db->nundo == db->capundo, 0))
+        rs_txn_log_grow(db);
+    db->undo[db->nundo++] = e;
+}
 
 /* rs_txn_log_word() - log the word at W, about to change. */
 static inline void rs_txn_log_word(store *db, uint64_t *w)
