@@ -166,8 +166,10 @@ int store_create_many(store *db, store_model *model, const store_value *const *r
      * Outside one, the rows are the newest objects, so undoing them needs no log: each is
      * taken out again, newest first (rs_delete_fresh()). */
     store_txn *t = NULL;
-    if (db->txn)
-        rc = rs_txn_begin(db, db->txn, false, &t);
+    if (db->txn && (rc = rs_txn_begin(db, db->txn, false, &t))) {
+        rs_lock_unlock(&db->lock);
+        return rc;
+    }
     size_t k = 0;
     for (; !rc && k < n; k++)
         if ((rc = rs_obj_create(db, model, rows[k], out ? &out[k] : NULL)))
