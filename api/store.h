@@ -808,13 +808,13 @@ STORE_API int store_query_aggregate(const store_query *q, const store_value *bin
  * write lock and keeps it until the outermost store_commit() or store_rollback(). Its own
  * calls (create, update, delete, the queries, their changes, get_by, walks) join the
  * transaction and see its changes; other threads' writes and locked reads (queries,
- * get_by, store_stat, async requests, snapshots, the background snapshots of
- * STORE_DURABLE_INTERVAL) wait for its end, so they never see part of it and no snapshot
- * holds part of it. store_begin() again on the same thread opens a savepoint: a nested
- * handle whose commit keeps its changes in the level outside and whose rollback undoes
- * only them. A handle is ended by store_commit() or store_rollback() (which free it), the
- * innermost first. A call that fails inside a transaction changes nothing and leaves the
- * transaction open.
+ * get_by, store_stat, every async request but store_get_async(), snapshots, the background
+ * snapshots of STORE_DURABLE_INTERVAL) wait for its end, so they never see part of it and
+ * no snapshot holds part of it. store_begin() again on the same thread opens a savepoint:
+ * a nested handle whose commit keeps its changes in the level outside and whose rollback
+ * undoes only them. A handle is ended by store_commit() or store_rollback() (which free
+ * it), the innermost first. A call that fails inside a transaction changes nothing and
+ * leaves the transaction open.
  *
  * A rollback is exact: objects created since the begin are gone and their ids are handed
  * out again; deleted objects are back at their ids and addresses with their fields, their
@@ -823,18 +823,20 @@ STORE_API int store_query_aggregate(const store_query *q, const store_value *bin
  * transaction reads a deleted object after the rollback, until its id is handed out again
  * (then it reads the new object). The memory a transaction needs to undo itself is
  * reserved as it goes (a change that cannot reserve it fails with STORE_ENOMEM, changing
- * nothing), so a rollback cannot fail. Strings replaced or deleted inside a transaction are
- * kept until the outermost commit.
+ * nothing), so a rollback cannot fail. A store_str() pointer ends at the update or delete of
+ * its field, inside a transaction as outside; the memory of a long string that a
+ * transaction replaced or deleted is freed at the outermost commit (a rollback puts it back).
  *
  * Under STORE_DURABLE_EACH_WRITE the calls inside a transaction take no snapshot; the
  * outermost store_commit() takes one for the whole transaction, so a crash leaves all of it
  * or none of it in the file. If that snapshot fails, its code is returned: the changes are
  * committed in memory and still pending, as for a single call (the next snapshot retries).
  *
- * Lock-free reads on other threads (store_get(), field reads, store_next() on an iterator
- * they hold) are not isolated: they see a transaction's changes as they are made, and a
- * rollback as it is undone, word by word as they see a store_update() (never a torn
- * value), and may see an object created inside the transaction before it commits. Take a
+ * Lock-free reads on other threads (store_get(), store_get_async(), field reads,
+ * store_next() on an iterator they hold) are not isolated: they see a transaction's changes
+ * as they are made, and a rollback as it is undone, word by word as they see a
+ * store_update() (never a torn value), and may see an object created inside the
+ * transaction before it commits. Take a
  * read-only transaction, or use the locked calls, to read a consistent store.
  *
  * STORE_TXN_READONLY opens a read-only transaction: the thread takes the read lock and keeps

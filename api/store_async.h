@@ -69,7 +69,8 @@ STORE_API int store_snapshot_async(uv_loop_t *loop, store_req *req, store *db, s
 STORE_API int store_create_async(uv_loop_t *loop, store_req *req, store *db, store_model *m,
                                  const store_value *values, store_cb cb);
 
-/* store_get_async() - store_get() on the thread pool; req->obj is the object or NULL. */
+/* store_get_async() - store_get() on the thread pool; req->obj is the object or NULL. Like
+ * store_get() it takes no lock, so it does not wait for a transaction (store.h). */
 STORE_API int store_get_async(uv_loop_t *loop, store_req *req, store *db, store_model *m,
                               uint64_t id, store_cb cb);
 

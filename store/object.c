@@ -508,7 +508,7 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
     if (rc)
         goto out_free_stage;
     store_obj *o = rs_arena_take(&m->arena, id); /* nothing below can fail */
-    o->model = m;
+    __atomic_store_n(&o->model, m, __ATOMIC_RELAXED); /* lock-free readers load it (rs_obj_model) */
     if (rs_txn_logging(db))
         rs_txn_log(db, (rs_undo){.kind = RS_UNDO_LIVE, .p = &m->arena,
                                  .a = id >> RS_CHUNK_SHIFT, .b = (void *)1});
