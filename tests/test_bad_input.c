@@ -9,13 +9,17 @@
  * model's next id) and store_check() clean; OK rows (edges that must be accepted) are only
  * checked for their code and the invariants. Arguments that must be objects or models are
  * written as handles (H_*), and references inside a value list as REF(H_*), both resolved
- * once the stores exist; long strings live in buffers filled before the first row.
+ * once the stores exist; long strings live in buffers filled before the first row. A row may
+ * run inside a transaction the runner opens first (IN_*) and ends after the call, committing
+ * a write one, so that whatever a failed call left behind would still show in the dump.
  */
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <store_async.h>
 #include <string.h>
 
 #include "tests/helpers.h"
@@ -42,6 +46,8 @@ typedef enum handle {
     H_DEAD_BOOK,   /* Book 4, deleted by that cascade */
     H_X_ANN,       /* objects of the other store */
     H_X_BOOK,
+    H_TXN,       /* the innermost transaction level the runner opened (see within) */
+    H_OUTER_TXN, /* the level outside it (IN_SAVEPOINT) */
     H_COUNT
 } handle;
 
@@ -56,15 +62,31 @@ typedef enum op {
     OP_GET_BY,
     OP_REVERSE, /* an empty iterator counts as STORE_EINVAL, any child as STORE_OK */
     OP_CHECK,
-    OP_OPEN,        /* store_open() of the library schema */
-    OP_SCHEMA_NEW,  /* store_schema_new(NULL) */
-    OP_SCHEMA_ADD,  /* on a schema that declares Shelf already */
-    OP_OPEN_SCHEMA, /* Shelf, then MODEL and MODEL2 (both must be accepted), then open */
-    OP_FIND,        /* a query of MODEL filtered by the list (ordered by ARG if set), found */
-    OP_QUPDATE,     /* a query of every object of MODEL, updated with the list */
-    OP_QDELETE,     /* a query of MODEL filtered by the list, deleted */
-    OP_END          /* one past the last */
+    OP_OPEN,             /* store_open() of the library schema */
+    OP_SCHEMA_NEW,       /* store_schema_new(NULL) */
+    OP_SCHEMA_ADD,       /* on a schema that declares Shelf already */
+    OP_OPEN_SCHEMA,      /* Shelf, then MODEL and MODEL2 (both must be accepted), then open */
+    OP_FIND,             /* a query of MODEL filtered by the list (ordered by ARG if set), found */
+    OP_QUPDATE,          /* a query of every object of MODEL, updated with the list */
+    OP_QDELETE,          /* a query of MODEL filtered by the list, deleted */
+    OP_BEGIN,            /* store_begin() with FLAGS; the runner ends a transaction it opens */
+    OP_COMMIT,           /* store_commit() of the handle */
+    OP_ROLLBACK,         /* store_rollback() of the handle */
+    OP_ATOMIC,           /* store_atomic() of FN, whose ARG is the list */
+    OP_ATOMIC_ASYNC,     /* the same on a loop of its own; the row's arg: what is passed as NULL */
+    OP_GET_OR_CREATE,    /* LOOKUP is the list, DEFAULTS (NULL if empty) the defaults */
+    OP_UPDATE_OR_CREATE, /* the same */
+    OP_CREATE_MANY,      /* ROWS and N; OUT gets the objects, FIRST_ID the first id */
+    OP_END               /* one past the last */
 } op;
+
+typedef enum within {
+    IN_NONE = 0,     /* the call runs outside any transaction */
+    IN_WRITE,        /* inside a write transaction, committed after the call */
+    IN_READONLY,     /* inside a read-only transaction, ended after the call */
+    IN_SAVEPOINT,    /* inside a savepoint of a write transaction, both committed after it */
+    IN_OTHER_THREAD, /* while another thread holds a write transaction (H_TXN) */
+} within;
 
 typedef struct row {
     const char *name;
@@ -77,11 +99,16 @@ typedef struct row {
     const char *arg;  /* get_by: the field; reverse: the related name; schema: the model */
     uint64_t id;      /* get */
     const char *path; /* open */
-    unsigned flags;   /* open */
+    unsigned flags;   /* open, begin */
     bool no_schema;   /* open, schema_add: the schema is NULL */
     const store_field *fields;
     const char *model2;
     const store_field *fields2;
+    within in;                      /* the transaction the call runs inside */
+    int (*fn)(store *, void *);     /* atomic */
+    store_value defaults[4];        /* get_or_create, update_or_create */
+    const store_value *const *rows; /* create_many: NULL, or N value lists (or NULLs) */
+    size_t n;
     int rc;
     const char *culprit; /* what store_errmsg() must contain when RC is not STORE_OK */
 } row;
@@ -95,6 +122,18 @@ typedef struct row {
 #define FIND(m, ...) .op = OP_FIND, .h = (m), .v = {__VA_ARGS__}
 #define QUPDATE(m, ...) .op = OP_QUPDATE, .h = (m), .v = {__VA_ARGS__}
 #define QDELETE(m, ...) .op = OP_QDELETE, .h = (m), .v = {__VA_ARGS__}
+#define BEGIN(f) .op = OP_BEGIN, .flags = (f)
+#define COMMIT(t) .op = OP_COMMIT, .h = (t)
+#define ROLLBACK(t) .op = OP_ROLLBACK, .h = (t)
+#define ATOMIC(f, ...) .op = OP_ATOMIC, .fn = (f), .v = {__VA_ARGS__}
+#define ATOMIC_ASYNC(f, ...) .op = OP_ATOMIC_ASYNC, .fn = (f), .v = {__VA_ARGS__}
+#define GET_OR_CREATE(m, ...) .op = OP_GET_OR_CREATE, .h = (m), .v = {__VA_ARGS__}
+#define UPDATE_OR_CREATE(m, ...) .op = OP_UPDATE_OR_CREATE, .h = (m), .v = {__VA_ARGS__}
+#define DEFAULTS(...) .defaults = {__VA_ARGS__}
+#define LIST(...) ((const store_value[]){__VA_ARGS__, {0}})
+#define MANY(m, ...)                                                                               \
+    .op = OP_CREATE_MANY, .h = (m), .rows = (const store_value *const[]){__VA_ARGS__},             \
+    .n = sizeof((const store_value *const[]){__VA_ARGS__}) / sizeof(const store_value *)
 #define ADD(model, ...)                                                                            \
     .op = OP_SCHEMA_ADD, .arg = (model), .fields = (const store_field[])                           \
     {                                                                                              \
@@ -163,6 +202,14 @@ static void strings_init(void)
     repeat(a12emoji, "1", 12), strcat(a12emoji, EMOJI);
     repeat(a13e, "1", 13), strcat(a13e, E);
     repeat(text10k, "x", 10000);
+}
+
+/* FN of the atomic rows: an Author, then one from ARG (the row's list), so that a failing
+ * second create shows whether the first was undone. */
+static int create_two(store *d, void *arg)
+{
+    int rc = store_create(d, Author, LIST(STORE_V_STR("name", "First")), NULL);
+    return rc ? rc : store_create(d, Author, arg, NULL);
 }
 
 /* ---- The rows ------------------------------------------------------------------------------ */
@@ -323,6 +370,234 @@ static const row rows[] = {
     {"get_by: a NULL string matches nothing", GET_BY(H_BOOK, "isbn", STORE_V_STR("", NULL)),
      FAILS(ENOTFOUND, "Book.isbn")},
     {"get_by: an indexed value is found", GET_BY(H_AUTHOR, "name", STORE_V_STR("", "Ann")), OK},
+
+    /* Transactions: each handle and flag that is wrong, and calls inside a transaction. */
+    {"begin: the store is NULL", .no_db = true, BEGIN(0), FAILS(EINVAL, "the store")},
+    {"begin: OUT is NULL", BEGIN(0), .no_out = true, FAILS(EINVAL, "OUT")},
+    {"begin: an unknown flag", BEGIN(1u << 3), FAILS(EINVAL, "flags")},
+    {"begin: every flag bit", BEGIN(~0u), FAILS(EINVAL, "flags")},
+    {"begin: a read-only level inside a write transaction", BEGIN(STORE_TXN_READONLY),
+     .in = IN_WRITE, FAILS(EINVAL, "read-only transaction inside a write")},
+    {"begin: a write level inside a read-only transaction", BEGIN(0), .in = IN_READONLY,
+     FAILS(EINVAL, "write transaction inside a read-only")},
+    {"begin: a write transaction", BEGIN(0), OK},
+    {"begin: a read-only transaction", BEGIN(STORE_TXN_READONLY), OK},
+    {"begin: a read-only level inside a read-only one", BEGIN(STORE_TXN_READONLY),
+     .in = IN_READONLY, OK},
+    {"begin: a savepoint inside a savepoint", BEGIN(0), .in = IN_SAVEPOINT, OK},
+    {"commit: the transaction is NULL", COMMIT(H_NULL), FAILS(EINVAL, "the transaction")},
+    {"commit: the outer level while a savepoint is open", COMMIT(H_OUTER_TXN), .in = IN_SAVEPOINT,
+     FAILS(EINVAL, "innermost")},
+    {"commit: a transaction of another thread", COMMIT(H_TXN), .in = IN_OTHER_THREAD,
+     FAILS(EINVAL, "this thread")},
+    {"commit: the innermost level", COMMIT(H_TXN), .in = IN_SAVEPOINT, OK},
+    {"commit: a read-only transaction", COMMIT(H_TXN), .in = IN_READONLY, OK},
+    {"rollback: the transaction is NULL", ROLLBACK(H_NULL), FAILS(EINVAL, "the transaction")},
+    {"rollback: the outer level while a savepoint is open", ROLLBACK(H_OUTER_TXN),
+     .in = IN_SAVEPOINT, FAILS(EINVAL, "innermost")},
+    {"rollback: a transaction of another thread", ROLLBACK(H_TXN), .in = IN_OTHER_THREAD,
+     FAILS(EINVAL, "this thread")},
+    {"rollback: the only level", ROLLBACK(H_TXN), .in = IN_WRITE, OK},
+    {"atomic: FN is NULL", ATOMIC(NULL, {0}), FAILS(EINVAL, "FN")},
+    {"atomic: the store is NULL", .no_db = true, ATOMIC(create_two, STORE_V_STR("name", "N")),
+     FAILS(EINVAL, "the store")},
+    {"atomic: FN's second create fails, so its first is undone",
+     ATOMIC(create_two, STORE_V_STR("name", "N"), STORE_V_STR("age", "40")),
+     FAILS(EINVAL, "Author.age")},
+    {"atomic: a failing FN inside a write transaction undoes only its own",
+     ATOMIC(create_two, STORE_V_STR("name", "N"), STORE_V_STR("age", "40")), .in = IN_WRITE,
+     FAILS(EINVAL, "Author.age")},
+    {"atomic: inside a read-only transaction", ATOMIC(create_two, STORE_V_STR("name", "N")),
+     .in = IN_READONLY, FAILS(EINVAL, "write transaction inside a read-only")},
+    {"atomic: FN's two creates are kept", ATOMIC(create_two, STORE_V_STR("name", "N")), OK},
+    {"atomic_async: FN is NULL", ATOMIC_ASYNC(NULL, {0}), FAILS(EINVAL, "FN")},
+    {"atomic_async: the store is NULL", .no_db = true,
+     ATOMIC_ASYNC(create_two, STORE_V_STR("name", "N")), FAILS(EINVAL, "the store")},
+    {"atomic_async: the loop is NULL", ATOMIC_ASYNC(create_two, STORE_V_STR("name", "N")),
+     .arg = "loop", FAILS(EINVAL, "the loop")},
+    {"atomic_async: the request is NULL", ATOMIC_ASYNC(create_two, STORE_V_STR("name", "N")),
+     .arg = "req", FAILS(EINVAL, "the request")},
+    {"atomic_async: the callback is NULL", ATOMIC_ASYNC(create_two, STORE_V_STR("name", "N")),
+     .arg = "cb", FAILS(EINVAL, "the callback")},
+    {"atomic_async: FN's second create fails, so its first is undone",
+     ATOMIC_ASYNC(create_two, STORE_V_STR("name", "N"), STORE_V_STR("age", "40")),
+     FAILS(EINVAL, "Author.age")},
+    {"atomic_async: FN's two creates are kept", ATOMIC_ASYNC(create_two, STORE_V_STR("name", "N")),
+     OK},
+    {"create: inside a read-only transaction", CREATE(H_AUTHOR, STORE_V_STR("name", "N")),
+     .in = IN_READONLY, FAILS(EINVAL, "read-only transaction")},
+    {"update: inside a read-only transaction", UPDATE(H_ANN, STORE_V_INT("age", 1)),
+     .in = IN_READONLY, FAILS(EINVAL, "read-only transaction")},
+    {"delete: inside a read-only transaction", DELETE(H_CAT), .in = IN_READONLY,
+     FAILS(EINVAL, "read-only transaction")},
+    {"update by query: inside a read-only transaction", QUPDATE(H_BOOK, STORE_V_INT("pages", 1)),
+     .in = IN_READONLY, FAILS(EINVAL, "read-only transaction")},
+    {"create: a bad value inside a write transaction",
+     CREATE(H_AUTHOR, STORE_V_STR("name", "N"), STORE_V_STR("age", "40")), .in = IN_WRITE,
+     FAILS(EINVAL, "Author.age")},
+    {"update: a unique value taken, inside a savepoint",
+     UPDATE(H_BOB, STORE_V_INT("age", 50), STORE_V_STR("email", "ann@example.org")),
+     .in = IN_SAVEPOINT, FAILS(ECONSTRAINT, "Author.email")},
+    {"delete: a cascade meets RESTRICT inside a write transaction", DELETE(H_ANN), .in = IN_WRITE,
+     FAILS(ECONSTRAINT, "Loan.book")},
+    {"delete by query: a RESTRICT child inside a savepoint",
+     QDELETE(H_BOOK, STORE_V_REF("author", REF(H_ANN))), .in = IN_SAVEPOINT,
+     FAILS(ECONSTRAINT, "RESTRICT")},
+    {"get_by: inside a read-only transaction", GET_BY(H_AUTHOR, "name", STORE_V_STR("", "Ann")),
+     .in = IN_READONLY, OK},
+    {"create: inside a savepoint", CREATE(H_AUTHOR, STORE_V_STR("name", "N")), .in = IN_SAVEPOINT,
+     OK},
+
+    /* store_get_or_create() and store_update_or_create(): LOOKUP, DEFAULTS and what matches. */
+    {"get_or_create: the store is NULL", .no_db = true,
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")), FAILS(EINVAL, "the store")},
+    {"get_or_create: the model is NULL", GET_OR_CREATE(H_NULL, STORE_V_STR("name", "Ann")),
+     FAILS(EINVAL, "the model")},
+    {"get_or_create: a model of another store",
+     GET_OR_CREATE(H_X_AUTHOR, STORE_V_STR("name", "Ann")), FAILS(EINVAL, "not of this store")},
+    {"get_or_create: LOOKUP is NULL", GET_OR_CREATE(H_AUTHOR, {0}), .no_list = true,
+     FAILS(EINVAL, "LOOKUP")},
+    {"get_or_create: OUT is NULL", GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")),
+     .no_out = true, FAILS(EINVAL, "OUT")},
+    {"get_or_create: a lookup in LOOKUP",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name__startswith", "A")),
+     FAILS(EINVAL, "name__startswith")},
+    {"get_or_create: exact is a lookup too",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name__exact", "Ann")), FAILS(EINVAL, "name__exact")},
+    {"get_or_create: a path through a foreign key",
+     GET_OR_CREATE(H_BOOK, STORE_V_STR("author__name", "Ann")), FAILS(EINVAL, "author__name")},
+    {"get_or_create: an unknown field", GET_OR_CREATE(H_AUTHOR, STORE_V_STR("nickname", "A")),
+     FAILS(EINVAL, "nickname")},
+    {"get_or_create: a value of the wrong kind", GET_OR_CREATE(H_AUTHOR, STORE_V_INT("name", 1)),
+     FAILS(EINVAL, "name")},
+    {"get_or_create: a parent of another store",
+     GET_OR_CREATE(H_BOOK, STORE_V_STR("title", "Dune"), STORE_V_REF("author", REF(H_X_ANN))),
+     FAILS(EINVAL, "author")},
+    {"get_or_create: two Books match", GET_OR_CREATE(H_BOOK, STORE_V_REF("author", REF(H_ANN))),
+     FAILS(EMULTIPLE, "more than one")},
+    {"get_or_create: an empty LOOKUP matches every Author", GET_OR_CREATE(H_AUTHOR, {0}),
+     FAILS(EMULTIPLE, "more than one")},
+    {"get_or_create: a create with a unique value taken",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "New")),
+     DEFAULTS(STORE_V_STR("email", "ann@example.org")), FAILS(ECONSTRAINT, "Author.email")},
+    {"get_or_create: a create missing a required field",
+     GET_OR_CREATE(H_BOOK, STORE_V_STR("title", "New")), FAILS(EINVAL, "Book.author")},
+    {"get_or_create: a create whose default does not fit",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "New")), DEFAULTS(STORE_V_STR("email", a65)),
+     FAILS(EINVAL, "Author.email")},
+    {"get_or_create: a default replacing a lookup value with a bad one",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "New")), DEFAULTS(STORE_V_INT("name", 1)),
+     FAILS(EINVAL, "Author.name")},
+    {"get_or_create: a create to a deleted Author",
+     GET_OR_CREATE(H_BOOK, STORE_V_STR("title", "New"), STORE_V_REF("author", REF(H_DEAD_AUTHOR))),
+     FAILS(ECONSTRAINT, "Book.author")},
+    {"get_or_create: an id no object holds is not created",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_INT("id", 999), STORE_V_STR("name", "New")),
+     FAILS(EINVAL, "\"id\"")},
+    {"get_or_create: inside a read-only transaction",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")), .in = IN_READONLY,
+     FAILS(EINVAL, "read-only transaction")},
+    {"get_or_create: a failed create inside a savepoint",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "New")),
+     DEFAULTS(STORE_V_STR("email", "bob@example.org")), .in = IN_SAVEPOINT,
+     FAILS(ECONSTRAINT, "Author.email")},
+    {"get_or_create: finds the one match, defaults unused",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("email", "bob@example.org")),
+     DEFAULTS(STORE_V_INT("age", 3)), OK},
+    {"get_or_create: creates when nothing matches",
+     GET_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Dee")), DEFAULTS(STORE_V_INT("age", 3)), OK},
+    {"get_or_create: an empty LOOKUP finds the only Loan", GET_OR_CREATE(H_LOAN, {0}), OK},
+    {"update_or_create: the store is NULL", .no_db = true,
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")), FAILS(EINVAL, "the store")},
+    {"update_or_create: the model is NULL", UPDATE_OR_CREATE(H_NULL, STORE_V_STR("name", "Ann")),
+     FAILS(EINVAL, "the model")},
+    {"update_or_create: a model of another store",
+     UPDATE_OR_CREATE(H_X_AUTHOR, STORE_V_STR("name", "Ann")), FAILS(EINVAL, "not of this store")},
+    {"update_or_create: LOOKUP is NULL", UPDATE_OR_CREATE(H_AUTHOR, {0}), .no_list = true,
+     FAILS(EINVAL, "LOOKUP")},
+    {"update_or_create: OUT is NULL", UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")),
+     DEFAULTS(STORE_V_INT("age", 41)), .no_out = true, FAILS(EINVAL, "OUT")},
+    {"update_or_create: a lookup in LOOKUP", UPDATE_OR_CREATE(H_BOOK, STORE_V_INT("pages__gte", 0)),
+     FAILS(EINVAL, "pages__gte")},
+    {"update_or_create: an unknown field", UPDATE_OR_CREATE(H_BOOK, STORE_V_STR("colour", "red")),
+     FAILS(EINVAL, "colour")},
+    {"update_or_create: two Books match, neither updated",
+     UPDATE_OR_CREATE(H_BOOK, STORE_V_REF("author", REF(H_ANN))), DEFAULTS(STORE_V_INT("pages", 1)),
+     FAILS(EMULTIPLE, "more than one")},
+    {"update_or_create: the one found given a value of the wrong kind",
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")), DEFAULTS(STORE_V_STR("age", "41")),
+     FAILS(EINVAL, "Author.age")},
+    {"update_or_create: the one found given another's unique value",
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Bob")),
+     DEFAULTS(STORE_V_INT("age", 50), STORE_V_STR("email", "ann@example.org")),
+     FAILS(ECONSTRAINT, "Author.email")},
+    {"update_or_create: a good default, then an unknown one",
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")),
+     DEFAULTS(STORE_V_INT("age", 41), STORE_V_INT("shoe_size", 9)), FAILS(EINVAL, "shoe_size")},
+    {"update_or_create: the one found moved to a deleted Author",
+     UPDATE_OR_CREATE(H_BOOK, STORE_V_STR("title", "Emma")),
+     DEFAULTS(STORE_V_REF("author", REF(H_DEAD_AUTHOR))), FAILS(ECONSTRAINT, "Book.author")},
+    {"update_or_create: a create with a unique value taken",
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "New")),
+     DEFAULTS(STORE_V_STR("email", "ann@example.org")), FAILS(ECONSTRAINT, "Author.email")},
+    {"update_or_create: a bad default inside a write transaction",
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")),
+     DEFAULTS(STORE_V_INT("age", 41), STORE_V_NULL("name")), .in = IN_WRITE,
+     FAILS(EINVAL, "Author.name")},
+    {"update_or_create: inside a read-only transaction",
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")), DEFAULTS(STORE_V_INT("age", 41)),
+     .in = IN_READONLY, FAILS(EINVAL, "read-only transaction")},
+    {"update_or_create: finds the one match and updates it",
+     UPDATE_OR_CREATE(H_AUTHOR, STORE_V_STR("name", "Ann")), DEFAULTS(STORE_V_INT("age", 41)), OK},
+    {"update_or_create: finds the one match, no DEFAULTS",
+     UPDATE_OR_CREATE(H_BOOK, STORE_V_STR("title", "Emma")), OK},
+
+    /* store_create_many(): ROWS, each row, and rows that clash with each other. */
+    {"create_many: the store is NULL", .no_db = true,
+     MANY(H_AUTHOR, LIST(STORE_V_STR("name", "N"))), FAILS(EINVAL, "the store")},
+    {"create_many: the model is NULL", MANY(H_NULL, LIST(STORE_V_STR("name", "N"))),
+     FAILS(EINVAL, "the model")},
+    {"create_many: a model of another store", MANY(H_X_AUTHOR, LIST(STORE_V_STR("name", "N"))),
+     FAILS(EINVAL, "not of this store")},
+    {"create_many: ROWS is NULL for 2 rows", .op = OP_CREATE_MANY, .h = H_AUTHOR, .n = 2,
+     FAILS(EINVAL, "ROWS")},
+    {"create_many: row 1 is NULL", MANY(H_AUTHOR, LIST(STORE_V_STR("name", "N")), NULL),
+     FAILS(EINVAL, "row 1")},
+    {"create_many: a bad value in row 2",
+     MANY(H_AUTHOR, LIST(STORE_V_STR("name", "A")), LIST(STORE_V_STR("name", "B")),
+          LIST(STORE_V_STR("name", "C"), STORE_V_STR("age", "40"))),
+     FAILS(EINVAL, "row 2: Author.age")},
+    {"create_many: a unique value repeated in rows 0 and 1",
+     MANY(H_AUTHOR, LIST(STORE_V_STR("name", "A"), STORE_V_STR("email", "same@example.org")),
+          LIST(STORE_V_STR("name", "B"), STORE_V_STR("email", "same@example.org"))),
+     FAILS(ECONSTRAINT, "row 1: Author.email")},
+    {"create_many: row 0 takes a stored unique value",
+     MANY(H_BOOK, LIST(BOOK_OK, STORE_V_STR("isbn", "9780441013593"))),
+     FAILS(ECONSTRAINT, "row 0: Book.isbn")},
+    {"create_many: row 1 names a parent of another store",
+     MANY(H_BOOK, LIST(BOOK_OK),
+          LIST(STORE_V_STR("title", "T"), STORE_V_REF("author", REF(H_X_ANN)))),
+     FAILS(EINVAL, "row 1: Book.author")},
+    {"create_many: row 1 names a deleted parent",
+     MANY(H_REVIEW, LIST(REVIEW_OK),
+          LIST(STORE_V_REF("book", REF(H_DEAD_BOOK)), STORE_V_STR("body", "b"))),
+     FAILS(ECONSTRAINT, "row 1: Review.book")},
+    {"create_many: a bad row 2 inside a write transaction",
+     MANY(H_AUTHOR, LIST(STORE_V_STR("name", "A")), LIST(STORE_V_STR("name", "B")),
+          LIST(STORE_V_STR("name", "C"), STORE_V_INT("nickname", 1))),
+     .in = IN_WRITE, FAILS(EINVAL, "row 2: Author")},
+    {"create_many: inside a read-only transaction", MANY(H_AUTHOR, LIST(STORE_V_STR("name", "N"))),
+     .in = IN_READONLY, FAILS(EINVAL, "read-only transaction")},
+    {"create_many: no rows", .op = OP_CREATE_MANY, .h = H_AUTHOR,
+     .rows = (const store_value *const[]){NULL}, OK},
+    {"create_many: ROWS may be NULL for no rows", .op = OP_CREATE_MANY, .h = H_AUTHOR, OK},
+    {"create_many: three rows",
+     MANY(H_BOOK, LIST(BOOK_OK), LIST(BOOK_OK, STORE_V_STR("isbn", "1")),
+          LIST(STORE_V_STR("title", "U"), STORE_V_REF("author", REF(H_CAT)))),
+     OK},
+    {"create_many: OUT may be NULL",
+     MANY(H_AUTHOR, LIST(STORE_V_STR("name", "A")), LIST(STORE_V_STR("name", "B"))), .no_out = true,
+     OK},
 
     /* Each wrong value kind for each field type, on create. */
     {"CHAR given an INT", CREATE(H_AUTHOR, STORE_V_INT("name", 7)), FAILS(EINVAL, "Author.name")},
@@ -922,16 +1197,110 @@ static int run_query(const row *r, store_model *m, const store_value *terms)
     return rc;
 }
 
+/* Resolves the references among the N values of V. */
+static void resolve_refs(store_value *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].kind == STORE_KIND_REF && v[i].u.ref)
+            v[i].u.ref = resolve((handle)(uintptr_t)v[i].u.ref);
+}
+
+/* store_get_or_create() or store_update_or_create(); *CREATED must say whether MODEL grew. */
+static int run_get_or_create(const row *r, store *d, store_model *m, const store_value *lookup,
+                             store_obj **out)
+{
+    store_value defaults[4];
+    memcpy(defaults, r->defaults, sizeof defaults);
+    resolve_refs(defaults, 4);
+    size_t before = store_model_count(m);
+    bool created = false;
+    int rc =
+        r->op == OP_GET_OR_CREATE
+            ? store_get_or_create(d, m, lookup, defaults[0].name ? defaults : NULL, out, &created)
+            : store_update_or_create(d, m, lookup, defaults[0].name ? defaults : NULL, out,
+                                     &created);
+    if (rc == STORE_OK)
+        cr_assert(out && *out && created == (store_model_count(m) == before + 1),
+                  "%s: *CREATED is %d, the model went from %zu to %zu objects", r->name,
+                  (int)created, before, store_model_count(m));
+    return rc;
+}
+
+/* store_create_many() of copies of the row's lists; on success OUT holds consecutive ids. */
+static int run_create_many(const row *r, store *d, store_model *m)
+{
+    enum { MAX_ROWS = 4, MAX_VALUES = 6 };
+    store_value copies[MAX_ROWS][MAX_VALUES];
+    const store_value *rows[MAX_ROWS];
+    store_obj *objs[MAX_ROWS];
+    uint64_t first = 0;
+    cr_assert(!r->rows || r->n <= MAX_ROWS, "%s: more than %d rows", r->name, MAX_ROWS);
+    for (size_t k = 0; r->rows && k < r->n; k++) {
+        rows[k] = NULL;
+        if (!r->rows[k])
+            continue;
+        size_t len = 0;
+        while (r->rows[k][len].name)
+            len++;
+        cr_assert_lt(len, MAX_VALUES, "%s: row %zu is too long", r->name, k);
+        memcpy(copies[k], r->rows[k], (len + 1) * sizeof copies[k][0]);
+        resolve_refs(copies[k], len);
+        rows[k] = copies[k];
+    }
+    int rc = store_create_many(d, m, r->rows ? rows : NULL, r->n, r->no_out ? NULL : objs,
+                               r->no_out ? NULL : &first);
+    for (size_t k = 0; rc == STORE_OK && !r->no_out && k < r->n; k++)
+        cr_assert_eq(store_id(objs[k]), first + k, "%s: row %zu has id %" PRIu64, r->name, k,
+                     store_id(objs[k]));
+    return rc;
+}
+
+/* The callback of the async rows: counts its calls in *(int *)req->data. */
+static void count_call(store_req *req)
+{
+    (*(int *)req->data)++;
+}
+
+/* store_atomic_async() on a loop of its own, run until it is idle; returns the call's code,
+ * or the callback's when the call succeeded (it must then have run exactly once). */
+static int run_atomic_async(const row *r, store *d, const store_value *list)
+{
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    int calls = 0;
+    store_req req = {.data = &calls};
+    bool null_loop = r->arg && !strcmp(r->arg, "loop"), null_req = r->arg && !strcmp(r->arg, "req");
+    bool null_cb = r->arg && !strcmp(r->arg, "cb");
+    int rc = store_atomic_async(null_loop ? NULL : &loop, null_req ? NULL : &req, d, r->fn,
+                                (void *)list, null_cb ? NULL : count_call);
+    cr_assert_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    cr_assert_eq(calls, rc == STORE_OK, "%s: returned %d, the callback ran %d times", r->name, rc,
+                 calls);
+    if (rc == STORE_OK)
+        rc = req.result;
+    store_req_cleanup(&req);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+    return rc;
+}
+
+/* store_begin() with the row's flags; a transaction it opens is committed at once. */
+static int run_begin(const row *r, store *d)
+{
+    store_txn *t = NULL;
+    int rc = store_begin(d, r->flags, r->no_out ? NULL : &t);
+    if (rc == STORE_OK)
+        cr_assert_eq(store_commit(t), STORE_OK, "%s: %s", r->name, store_errmsg(db));
+    return rc;
+}
+
 /* Makes the call of row R; a create or a lookup puts its object in *OUT. */
-static int run(const row *r, store_obj **out)
+static int call(const row *r, store_obj **out)
 {
     store *d = r->no_db ? NULL : db;
     void *h = resolve(r->h);
     store_value v[6];
     memcpy(v, r->v, sizeof v);
-    for (int i = 0; i < 6; i++)
-        if (v[i].kind == STORE_KIND_REF && v[i].u.ref)
-            v[i].u.ref = resolve((handle)(uintptr_t)v[i].u.ref);
+    resolve_refs(v, 6);
     const store_value *list = r->no_list ? NULL : v;
     store_obj **o = r->no_out ? NULL : out;
     switch (r->op) {
@@ -972,6 +1341,21 @@ static int run(const row *r, store_obj **out)
     case OP_QUPDATE:
     case OP_QDELETE:
         return run_query(r, h, list);
+    case OP_BEGIN:
+        return run_begin(r, d);
+    case OP_COMMIT:
+        return store_commit(h);
+    case OP_ROLLBACK:
+        return store_rollback(h);
+    case OP_ATOMIC:
+        return store_atomic(d, r->fn, (void *)list);
+    case OP_ATOMIC_ASYNC:
+        return run_atomic_async(r, d, list);
+    case OP_GET_OR_CREATE:
+    case OP_UPDATE_OR_CREATE:
+        return run_get_or_create(r, d, h, list, o);
+    case OP_CREATE_MANY:
+        return run_create_many(r, d, h);
     case OP_END:
         break;
     }
@@ -979,11 +1363,79 @@ static int run(const row *r, store_obj **out)
     return 0;
 }
 
+/* A write transaction held by another thread while a row hands its handle to a call. */
+typedef struct holder {
+    pthread_barrier_t met; /* once when the handle is there, once when the call is made */
+    int rc;                /* store_begin()'s */
+    store_txn *txn;
+    bool ended; /* the call ended the transaction (wrongly): the holder leaves it */
+} holder;
+
+static void *hold_txn(void *arg)
+{
+    holder *x = arg;
+    x->rc = store_begin(db, 0, &x->txn);
+    pthread_barrier_wait(&x->met);
+    pthread_barrier_wait(&x->met);
+    if (!x->rc && !x->ended)
+        x->rc = store_rollback(x->txn);
+    return NULL;
+}
+
+/* Makes the call of row R while another thread holds a write transaction, H_TXN. */
+static int call_beside(const row *r, store_obj **out)
+{
+    holder x = {.rc = -1};
+    pthread_t t;
+    cr_assert_eq(pthread_barrier_init(&x.met, NULL, 2), 0);
+    cr_assert_eq(pthread_create(&t, NULL, hold_txn, &x), 0);
+    pthread_barrier_wait(&x.met);
+    hv[H_TXN] = x.txn;
+    int rc = call(r, out);
+    hv[H_TXN] = NULL;
+    x.ended = rc == STORE_OK;
+    pthread_barrier_wait(&x.met);
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(&x.met);
+    cr_assert_eq(x.rc, STORE_OK, "%s: the holder's transaction: %s", r->name, store_strerror(x.rc));
+    return rc;
+}
+
+/*
+ * Makes the call of row R inside the transaction it asks for, then ends that transaction,
+ * innermost level first, committing it: whatever a failed call left behind stays to be seen.
+ */
+static int run(const row *r, store_obj **out)
+{
+    if (r->in == IN_OTHER_THREAD)
+        return call_beside(r, out);
+    store_txn *level[2];
+    int n = 0;
+    if (r->in != IN_NONE)
+        cr_assert_eq(store_begin(db, r->in == IN_READONLY ? STORE_TXN_READONLY : 0, &level[n++]),
+                     STORE_OK, "%s: %s", r->name, store_errmsg(db));
+    if (r->in == IN_SAVEPOINT)
+        cr_assert_eq(store_begin(db, 0, &level[n++]), STORE_OK, "%s: %s", r->name,
+                     store_errmsg(db));
+    hv[H_TXN] = n ? level[n - 1] : NULL;
+    hv[H_OUTER_TXN] = n > 1 ? level[0] : NULL;
+    int rc = call(r, out);
+    hv[H_TXN] = hv[H_OUTER_TXN] = NULL;
+    if (rc == STORE_OK && (r->op == OP_COMMIT || r->op == OP_ROLLBACK))
+        n = r->h == H_OUTER_TXN ? 0 : n - 1; /* the call ended that level (and those inside) */
+    while (n > 0)
+        cr_assert_eq(store_commit(level[--n]), STORE_OK, "%s: ending its transaction: %s", r->name,
+                     store_errmsg(db));
+    return rc;
+}
+
 /* Whether the row's detail goes to store_errmsg(NULL) rather than store_errmsg(db). */
 static bool global_msg(const row *r)
 {
     return r->no_db || r->op == OP_OPEN || r->op == OP_SCHEMA_NEW || r->op == OP_SCHEMA_ADD ||
-           r->op == OP_OPEN_SCHEMA || r->op == OP_CHECK || (r->op == OP_REVERSE && r->h == H_NULL);
+           r->op == OP_OPEN_SCHEMA || r->op == OP_CHECK ||
+           (r->op == OP_REVERSE && r->h == H_NULL) ||
+           ((r->op == OP_COMMIT || r->op == OP_ROLLBACK) && r->h == H_NULL);
 }
 
 /*

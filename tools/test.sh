@@ -42,7 +42,7 @@ setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 # cannot start under ThreadSanitizer.
 export TSAN_OPTIONS=halt_on_error=1:exitcode=66
 setup build-tsan -Db_sanitize=thread -Db_lundef=false &&
-    check build-tsan tsan tests/stress tests/async_close || status=1
+    check build-tsan tsan tests/stress tests/async_close tests/txn_threads || status=1
 
 [ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1
 echo "$passed passed, $failed failed"

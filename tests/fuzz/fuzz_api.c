@@ -2,19 +2,26 @@
  * tests/fuzz/fuzz_api.c - R8: sequences of API calls, checked against a naive model.
  *
  * The input is a program: each op is a byte choosing the call (a create, a few creates, an
- * update, a delete, a get, a check, a query), then bytes for its arguments. The store (in
- * memory) has Author (name CHAR(6) .index, age INT .null, score FLOAT .null), Book (title
- * CHAR(6), author FK CASCADE "books", editor FK .null SET_NULL "edited", code INT .null
- * .unique, flag BOOL default false) and Loan (book FK RESTRICT "loans", note TEXT .null).
- * Beside it, a reference model keeps the same objects in plain arrays and applies each rule
- * the obvious way (a delete computes its whole cascade, refuses on a RESTRICT child outside
- * it, then nulls SET_NULL children). After every call the code returned must be the one the
- * reference predicts; after every few calls store_check() must pass; at the end every object,
- * field and relation (in join order) must agree.
+ * update, a delete, a get, a check, a query, a transaction op), then bytes for its arguments.
+ * The store (in memory) has Author (name CHAR(6) .index, age INT .null, score FLOAT .null),
+ * Book (title CHAR(6), author FK CASCADE "books", editor FK .null SET_NULL "edited", code INT
+ * .null .unique, flag BOOL default false) and Loan (book FK RESTRICT "loans", note TEXT
+ * .null). Beside it, a reference model keeps the same objects in plain arrays and applies
+ * each rule the obvious way (a delete computes its whole cascade, refuses on a RESTRICT child
+ * outside it, then nulls SET_NULL children). After every call the code returned must be the
+ * one the reference predicts; after every transaction op, and every few calls, store_check()
+ * must pass and every object (at its address), field, count and relation (in join order)
+ * must agree; at the end, once every open transaction is ended, they must agree again.
+ *
+ * Transactions (fuzz_api_txn.c): begins, savepoints, read-only levels (where every change is
+ * STORE_EINVAL), commits and rollbacks of the innermost level, misuses that change nothing,
+ * store_create_many(), store_get_or_create(), store_update_or_create() and store_atomic().
+ * The reference keeps a copy of its whole state per open level: a rollback puts it back (ids
+ * are handed out again), a commit drops it.
  *
  * This file holds the program's driver, the schema and that reference; the query op is
- * fuzz_api_query.c's (its reference's answer, fuzz_api_query_ref.c's), which reads and changes
- * the reference through fuzz_api.h.
+ * fuzz_api_query.c's (its reference's answer, fuzz_api_query_ref.c's), the transaction ops
+ * fuzz_api_txn.c's; both read and change the reference through fuzz_api.h.
  */
 #include <math.h>
 #include <stdint.h>
@@ -48,7 +55,7 @@ const rdef rels[NRELS] = {{BOOK, 1}, {BOOK, 2}, {LOAN, 0}};
 
 ref refs[NMODELS][MAX_IDS];
 uint64_t next_id[NMODELS];
-static uint64_t join_seq; /* the last ref.seq handed out */
+uint64_t join_seq;
 store *db;
 store_model *models[NMODELS];
 
@@ -139,8 +146,8 @@ store_obj *obj_of(int m, uint64_t id)
 /* The model and id of the store's object O (live or dead); false if O is none of ours. */
 bool obj_ident(const store_obj *o, int *m, uint64_t *id)
 {
-    for (int k = 0; k < NMODELS; k++)
-        for (uint64_t i = 1; i < next_id[k]; i++)
+    for (int k = 0; o && k < NMODELS; k++)
+        for (uint64_t i = 1; i < MAX_IDS; i++) /* past the next id: a rolled back create */
             if (refs[k][i].obj == o) {
                 *m = k;
                 *id = i;
@@ -268,10 +275,10 @@ int pick_value(prog *g, int m, int f, rval *rv, store_value *sv)
     }
 }
 
-static void op_create(prog *g, int m)
+/* The values of a create of model M, into RV (every field) and V (ended by {0}); the
+ * failures the create must give, as a mask. */
+unsigned pick_row(prog *g, int m, rval *rv, store_value *v)
 {
-    rval rv[NFIELDS] = {{0}};
-    store_value v[NFIELDS + 1] = {{0}};
     int n = 0;
     unsigned fail = 0;
     for (int f = 0; f < nfields[m]; f++) {
@@ -283,19 +290,35 @@ static void op_create(prog *g, int m)
         int rc = pick_value(g, m, f, &rv[f], &v[n++]);
         fail |= rc ? BIT(rc) : 0;
     }
-    if (m == BOOK && code_taken(&rv[3], 0))
-        fail |= BIT(STORE_ECONSTRAINT);
-    store_obj *o = NULL;
-    int rc = store_create(db, models[m], v, &o);
-    CHECK(code_allowed(fail, rc));
-    if (rc)
-        return;
+    v[n] = (store_value){0};
+    return fail;
+}
+
+/* Records the store's new object O of model M, with the fields RV, at the next id. */
+void ref_create(int m, store_obj *o, const rval *rv)
+{
     uint64_t id = next_id[m]++;
     CHECK(store_id(o) == id && id < MAX_IDS);
     ref *r = &refs[m][id];
     *r = (ref){.live = true, .obj = o};
     for (int f = 0; f < nfields[m]; f++)
         ref_set(r, m, f, &rv[f]);
+}
+
+static void op_create(prog *g, int m)
+{
+    rval rv[NFIELDS] = {{0}};
+    store_value v[NFIELDS + 1] = {{0}};
+    unsigned fail = pick_row(g, m, rv, v);
+    if (m == BOOK && code_taken(&rv[3], 0))
+        fail |= BIT(STORE_ECONSTRAINT);
+    if (txn_readonly()) /* a change inside a read-only transaction */
+        fail |= BIT(STORE_EINVAL);
+    store_obj *o = NULL;
+    int rc = store_create(db, models[m], v, &o);
+    CHECK(code_allowed(fail, rc));
+    if (!rc)
+        ref_create(m, o, rv);
 }
 
 static void op_update(prog *g, int m)
@@ -310,7 +333,7 @@ static void op_update(prog *g, int m)
     store_value v[2] = {{0}};
     int rc = pick_value(g, m, f, &rv, &v[0]);
     unsigned fail = rc ? BIT(rc) : 0;
-    if (!r)
+    if (!r || txn_readonly())
         fail |= BIT(STORE_EINVAL);
     if (m == BOOK && f == 3 && code_taken(&rv, id))
         fail |= BIT(STORE_ECONSTRAINT);
@@ -331,7 +354,10 @@ static void op_delete(prog *g, int m)
     d.set[m][id] = true;
     bool live = live_ref(m, id) != NULL, allowed = live && cascade(&d);
     int rc = store_delete(db, o);
-    CHECK(live ? (allowed ? rc == STORE_OK : rc == STORE_ECONSTRAINT) : rc == STORE_EINVAL);
+    if (txn_readonly()) /* refused, as a change or for what it would do */
+        CHECK(rc == STORE_EINVAL || (live && !allowed && rc == STORE_ECONSTRAINT));
+    else
+        CHECK(live ? (allowed ? rc == STORE_OK : rc == STORE_ECONSTRAINT) : rc == STORE_EINVAL);
     if (!rc)
         apply_delete(&d);
 }
@@ -400,7 +426,7 @@ void check_all(void)
             ref *r = live_ref(m, id);
             store_obj *o;
             int rc = store_get(db, models[m], id, &o);
-            CHECK(r ? rc == STORE_OK : rc == STORE_ENOTFOUND);
+            CHECK(r ? rc == STORE_OK && o == r->obj : rc == STORE_ENOTFOUND);
             if (!r)
                 continue;
             live++;
@@ -411,6 +437,42 @@ void check_all(void)
                     check_relation(k, id);
         }
         CHECK(store_model_count(models[m]) == live);
+    }
+    check_txn();
+}
+
+/* Runs op OP, its arguments read from G. */
+void run_op(prog *g, unsigned op)
+{
+    int m = (int)(op / 5 % NMODELS);
+    bool full = next_id[m] >= MAX_IDS - 1;
+    switch (op % 5) {
+    case 0:
+        if (!full)
+            op_create(g, m);
+        break;
+    case 1:
+        op_update(g, m);
+        break;
+    case 2:
+        op_delete(g, m);
+        break;
+    case 3: /* some objects at once, or a get */
+        for (int n = op & 0x40 ? 1 + (int)(byte(g) % 8) : 0; n > 0 && !full; n--) {
+            op_create(g, m);
+            full = next_id[m] >= MAX_IDS - 1;
+        }
+        if (!(op & 0x40))
+            op_get(g, m);
+        break;
+    default:
+        if ((op & 0xc0) == 0xc0)
+            op_txn(g);
+        else if (op & 0x80)
+            check_all();
+        else
+            op_query(g);
+        break;
     }
 }
 
@@ -427,38 +489,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     memset(refs, 0, sizeof refs);
     join_seq = 0;
+    txn_reset();
     prog g = {data, data + size};
-    for (int ops = 0; g.p < g.end && ops < 2000; ops++) {
-        unsigned op = byte(&g);
-        int m = (int)(op / 5 % NMODELS);
-        bool full = next_id[m] >= MAX_IDS - 1;
-        switch (op % 5) {
-        case 0:
-            if (!full)
-                op_create(&g, m);
-            break;
-        case 1:
-            op_update(&g, m);
-            break;
-        case 2:
-            op_delete(&g, m);
-            break;
-        case 3: /* some objects at once, or a get */
-            for (int n = op & 0x40 ? 1 + (int)(byte(&g) % 8) : 0; n > 0 && !full; n--) {
-                op_create(&g, m);
-                full = next_id[m] >= MAX_IDS - 1;
-            }
-            if (!(op & 0x40))
-                op_get(&g, m);
-            break;
-        default:
-            if (op & 0x80)
-                check_all();
-            else
-                op_query(&g);
-            break;
-        }
-    }
+    for (int ops = 0; g.p < g.end && ops < 2000; ops++)
+        run_op(&g, byte(&g));
+    txn_end_all();
     check_all();
     store_close(db);
     store_schema_free(s);

@@ -1,8 +1,9 @@
 /*
  * tests/fuzz/fuzz_api.h - what the files of the fuzz_api target share: the schema as the
  * reference reads it, the reference's store (plain arrays beside the store under test), the
- * reader of the program and the check that aborts. fuzz_api.c defines all of it but
- * op_query(), which fuzz_api_query.c defines.
+ * reader of the program, the ops and the check that aborts. fuzz_api.c defines all of it but
+ * op_query(), which fuzz_api_query.c defines, and the transaction part, which
+ * fuzz_api_txn.c defines.
  */
 #ifndef RS_TESTS_FUZZ_FUZZ_API_H
 #define RS_TESTS_FUZZ_FUZZ_API_H
@@ -52,9 +53,12 @@ typedef struct rdef {
 } rdef;
 extern const rdef rels[NRELS];
 
-/* The reference's objects, by model and id (0 is no id), and the next id of each model. */
+/* The reference's objects, by model and id (0 is no id), the next id of each model and the
+ * last ref.seq handed out. An id at or past the next id is no object; its OBJ, if set, is
+ * that of a create rolled back (a deleted object to the store). */
 extern ref refs[NMODELS][MAX_IDS];
 extern uint64_t next_id[NMODELS];
+extern uint64_t join_seq;
 
 /* The store under test (in memory) and its models, for the run of one input. */
 extern store *db;
@@ -98,8 +102,8 @@ double pick_float(prog *g);
 /* The live object ID of M, or NULL. */
 ref *live_ref(int m, uint64_t id);
 
-/* The object to hand the store for ID of M: live, dead (deleted: the store must say so), or
- * NULL (never made). */
+/* The object to hand the store for ID of M: live, dead (deleted, or created by a transaction
+ * rolled back: the store must say so), or NULL (never made). */
 store_obj *obj_of(int m, uint64_t id);
 
 /* The model and id of the store's object O (live or dead); false if O is none of ours. */
@@ -137,14 +141,48 @@ bool code_allowed(unsigned mask, int rc);
  */
 int pick_value(prog *g, int m, int f, rval *rv, store_value *sv);
 
-/* Aborts unless store_check() passes and every object, field, count and relation (in join
- * order) of the store agrees with the reference. */
+/* The values of a create of model M: each field given (pick_value()) or now and then left to
+ * its default, into RV (the reference's, every field) and V (the store's, ended by {0}; room
+ * for NFIELDS + 1). Returns the failures the create must give, as a mask; a repeated .unique
+ * value is the caller's to judge. */
+unsigned pick_row(prog *g, int m, rval *rv, store_value *v);
+
+/* Records the store's new object O of model M, with the fields RV, at the next id. */
+void ref_create(int m, store_obj *o, const rval *rv);
+
+/* Aborts unless store_check() passes and every object (at its address), field, count and
+ * relation (in join order) of the store agrees with the reference, and check_txn() passes. */
 void check_all(void);
+
+/* Runs op OP, its arguments read from G: a create, a few creates, an update, a delete, a
+ * get, a check, a query or a transaction op. */
+void run_op(prog *g, unsigned op);
 
 /* ---- The query op (fuzz_api_query.c) ------------------------------------------------------ */
 
 /* Builds a random query from G, runs it every way on the store and on the reference, now and
  * then updates or deletes by it; aborts at the first difference. */
 void op_query(prog *g);
+
+/* ---- Transactions (fuzz_api_txn.c) ------------------------------------------------------- */
+
+/* Forgets every level and rolled back pointer; at the start of each input. */
+void txn_reset(void);
+
+/* Whether the innermost open level is read-only (a change must fail with STORE_EINVAL). */
+bool txn_readonly(void);
+
+/* A transaction op from G: a begin, a commit or a rollback of the innermost level, a misuse
+ * (a level not the innermost, a wrong flag), store_create_many(), store_get_or_create(),
+ * store_update_or_create() or store_atomic(); then the whole stores are compared. */
+void op_txn(prog *g);
+
+/* Ends every open level, innermost first, each committed or rolled back as its begin chose;
+ * at the end of the program, before the last comparison. */
+void txn_end_all(void);
+
+/* Aborts unless each pointer of a create rolled back reads as store.h says: a deleted object
+ * (id 0) until its id is handed out again, then the object holding that id. */
+void check_txn(void);
 
 #endif
