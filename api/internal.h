@@ -13,6 +13,14 @@ int rs_store_check_writable(store *db);
  * DB's lock (a change asked from a store_query_visit() callback would wait for itself). */
 int rs_store_check_not_reading(store *db, const char *call);
 
+/* rs_store_check_obj() - STORE_EINVAL, detail naming CALL, if OBJ is NULL, deleted (as far
+ * as can be told without the lock) or of another store than DB (NULL too). */
+int rs_store_check_obj(store *db, const store_obj *obj, const char *call);
+
+/* rs_store_check_live() - STORE_EINVAL, detail naming CALL, if OBJ (which passed
+ * rs_store_check_obj()) was deleted meanwhile; under the lock the call works under. */
+int rs_store_check_live(store *db, const store_obj *obj, const char *call);
+
 /* rs_store_after_write() - under STORE_DURABLE_EACH_WRITE, the snapshot that makes the change
  * just made durable; its code (the change stays made and pending if it fails). */
 int rs_store_after_write(store *db);

@@ -383,7 +383,7 @@ int store_get_by(store *db, store_model *model, const char *field, const store_v
     return rc;
 }
 
-static int check_obj(store *db, const store_obj *obj, const char *call)
+int rs_store_check_obj(store *db, const store_obj *obj, const char *call)
 {
     if (!db)
         return rs_error_set(NULL, STORE_EINVAL, "%s: the store is NULL", call);
@@ -402,7 +402,7 @@ static int check_obj(store *db, const store_obj *obj, const char *call)
  * another thread may have deleted it meanwhile. Called under the lock the call works under,
  * so the answer holds for the whole call.
  */
-static int check_live(store *db, const store_obj *obj, const char *call)
+int rs_store_check_live(store *db, const store_obj *obj, const char *call)
 {
     const store_model *m = rs_obj_model(obj);
     if (!m || !rs_obj_live(obj))
@@ -413,7 +413,7 @@ static int check_live(store *db, const store_obj *obj, const char *call)
 
 int store_update(store *db, store_obj *obj, const store_value *values)
 {
-    int rc = check_obj(db, obj, "store_update");
+    int rc = rs_store_check_obj(db, obj, "store_update");
     if (!rc)
         rc = check_values_arg(db, values, "store_update");
     if (!rc)
@@ -423,7 +423,7 @@ int store_update(store *db, store_obj *obj, const store_value *values)
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
-    rc = check_live(db, obj, "store_update");
+    rc = rs_store_check_live(db, obj, "store_update");
     if (!rc)
         rc = rs_obj_update(db, obj, values);
     rs_lock_unlock(&db->lock);
@@ -432,7 +432,7 @@ int store_update(store *db, store_obj *obj, const store_value *values)
 
 int store_delete(store *db, store_obj *obj)
 {
-    int rc = check_obj(db, obj, "store_delete");
+    int rc = rs_store_check_obj(db, obj, "store_delete");
     if (!rc)
         rc = rs_store_check_writable(db);
     if (!rc)
@@ -440,7 +440,7 @@ int store_delete(store *db, store_obj *obj)
     if (rc)
         return rc;
     rs_lock_write(&db->lock);
-    rc = check_live(db, obj, "store_delete");
+    rc = rs_store_check_live(db, obj, "store_delete");
     if (!rc)
         rc = rs_delete_obj(db, obj);
     rs_lock_unlock(&db->lock);

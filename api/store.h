@@ -80,6 +80,8 @@ typedef enum store_type {
                        the infinities are values */
     STORE_BOOL,     /* bool */
     STORE_FK,       /* a reference to an object of model `to` */
+    STORE_M2M,      /* many-to-many with model `to`, through the links of model `through`
+                       (see "Many-to-many" below); takes no value of its own */
 } store_type;
 
 /* What deleting a parent does to the children that point at it through a foreign key. */
@@ -155,14 +157,18 @@ typedef struct store_field {
     const char *name;
     store_type type;
     size_t max_length;         /* STORE_CHAR: required, in characters */
-    const char *to;            /* STORE_FK: the parent model's name */
-    const char *related_name;  /* STORE_FK: the reverse relation on the parent; default:
-                                  the model's name lowercased + "s" */
+    const char *to;            /* STORE_FK: the parent model's name; STORE_M2M: the far one */
+    const char *related_name;  /* STORE_FK: the reverse relation on the parent; STORE_M2M:
+                                  the relation's name on the far model. Default: the
+                                  model's name lowercased + "s" */
     store_on_delete on_delete; /* STORE_FK */
     bool null;                 /* the field may be null */
-    bool unique;               /* no two objects share a non-null value (not FLOAT) */
+    bool unique;               /* no two objects share a non-null value (not FLOAT); on a
+                                  STORE_FK: one-to-one (store_reverse_one()) */
     bool index;                /* looked up by value with store_get_by() (not FLOAT) */
     store_value default_value; /* .kind STORE_KIND_NONE: no default (not FK) */
+    const char *through;       /* STORE_M2M: the model whose objects are the links; NULL: one
+                                  the store declares, named MODEL_FIELD ("Book_tags") */
 } store_field;
 
 /* store_options.flags. STORE_OPEN_READONLY takes neither STORE_OPEN_NOSYNC nor a durability
@@ -555,6 +561,85 @@ STORE_API store_obj *store_next(store_iter *it);
 /* store_count() - how many children the relation had when the walk began, however far it has
  * gone. O(1). */
 STORE_API size_t store_count(const store_iter *it);
+
+/*
+ * store_reverse_one() - the one child of PARENT in its reverse relation RELATED_NAME, whose
+ * foreign key is .unique (a one-to-one: a second child is refused with STORE_ECONSTRAINT),
+ * or NULL when it has none. NULL also for a NULL or deleted PARENT, an unknown name or a
+ * relation whose foreign key is not .unique, which set store_errmsg(). O(1).
+ */
+STORE_API store_obj *store_reverse_one(const store_obj *parent, const char *related_name);
+
+/* ---- Many-to-many ------------------------------------------------------------------------
+ *
+ * A STORE_M2M field declares a many-to-many relation between its model and the model `to`:
+ *
+ *     {.name = "tags", .type = STORE_M2M, .to = "Tag", .related_name = "books"}
+ *
+ * Each linked pair is one object of the relation's through model, its link. With .through,
+ * that is a model the schema declares with exactly one foreign key to each side (for a
+ * relation of a model with itself: two, the first to the declaring side) and any payload
+ * fields; both foreign keys must not be .null, and their on_delete rules are the ones that
+ * apply. Without it, store_open() declares the model MODEL_FIELD ("Book_tags"), whose fields
+ * are two foreign keys named after the two models, lowercased ("book", "tag"; a relation of
+ * a model with itself: "book" and "book_rel"), each with on_delete STORE_CASCADE and the
+ * through model's name lowercased as related_name ("book_tags"; "book_tags_rel" for the
+ * second of a model with itself). The through model is a model like any other: store_create(),
+ * store_reverse() and queries reach its links, and a link made by store_create() counts.
+ *
+ * NAME in the calls below is the relation's name on OBJ's side: the field's name on its
+ * model ("tags"), its related_name on the far model ("books"). No pair is linked twice: a
+ * create or update of a through object that would link a linked pair again is
+ * STORE_ECONSTRAINT. Finding a pair walks the shorter of the two objects' lists. Deleting an
+ * object deletes its links (by the through model's rules: a RESTRICT refuses the delete),
+ * never the far objects. Links are walked from either side in the order they were made,
+ * unless store_m2m_move() changed that side's order. Inside a transaction these calls join
+ * it; a failed one changes nothing.
+ */
+
+/*
+ * store_m2m_add() - link OBJ and OTHER in NAME: a new object of the through model, with
+ * PAYLOAD (its other fields, a list ended by {0}, or NULL), in *LINK if LINK is not NULL.
+ * The pair already linked: STORE_OK, nothing changes (PAYLOAD is not applied), and *LINK is
+ * the existing link. Returns STORE_OK, STORE_EINVAL (a NULL or deleted argument, an unknown
+ * NAME, OTHER not of the far model, PAYLOAD naming one of the two foreign keys, a read-only
+ * store), or what store_create() of the link returns.
+ */
+STORE_API int store_m2m_add(store *db, store_obj *obj, const char *name, store_obj *other,
+                            const store_value *payload, store_obj **link);
+
+/*
+ * store_m2m_remove() - unlink OBJ and OTHER in NAME: their link is deleted (with whatever its
+ * own on_delete rules reach). Returns STORE_OK, STORE_ENOTFOUND (the pair is not linked),
+ * STORE_EINVAL as store_m2m_add(), or what store_delete() of the link returns.
+ */
+STORE_API int store_m2m_remove(store *db, store_obj *obj, const char *name, store_obj *other);
+
+/*
+ * store_m2m_clear() - delete every link of OBJ in NAME, all or nothing. Returns STORE_OK (also
+ * when there was none), STORE_EINVAL as store_m2m_add(), STORE_ECONSTRAINT (a RESTRICT rule
+ * on a link's own children), STORE_ENOMEM.
+ */
+STORE_API int store_m2m_clear(store *db, store_obj *obj, const char *name);
+
+/*
+ * store_m2m_move() - move the link at position FROM of OBJ's list in NAME to position TO
+ * (0-based, as Realm's List.move): the links between shift by one. Only OBJ's side changes
+ * order; the far objects keep theirs. O(n) in the list's length, and the links that change
+ * place are written by the next snapshot. Returns STORE_OK, STORE_EINVAL (as store_m2m_add(),
+ * or FROM or TO not below the list's length) or STORE_ENOMEM (inside a transaction).
+ */
+STORE_API int store_m2m_move(store *db, store_obj *obj, const char *name, size_t from,
+                             size_t to);
+
+/*
+ * store_m2m() - walk the objects linked to OBJ in NAME, in its list's order; store_count()
+ * is O(1). As store_reverse(): a view taking the read lock once; deleting or unlinking the
+ * object store_next() just returned is allowed. An unknown NAME or a NULL argument gives an
+ * empty iterator and sets store_errmsg(). To read the links themselves (their payload),
+ * walk the through model's relation with store_reverse() ("book_tags"): the same order.
+ */
+STORE_API store_iter store_m2m(const store_obj *obj, const char *name);
 
 /* ---- Queries ------------------------------------------------------------------------------ */
 

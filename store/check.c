@@ -6,7 +6,8 @@
  * whose value files under that key, every non-null indexed value is filed once, and unique
  * values do not repeat; each reverse relation is a consistent doubly linked list whose
  * members all point back at the parent, whose count and tail are right, and which together
- * hold every child with a non-null foreign key. It reads only, allocates nothing, and stops
+ * hold every child with a non-null foreign key, in join order; no many-to-many pair is linked
+ * twice. It reads only, allocates nothing, and stops
  * at the first problem, which it names.
  */
 #include <assert.h>
@@ -14,6 +15,7 @@
 
 #include "store/check.h"
 #include "store/error.h"
+#include "store/m2m.h"
 #include "store/object.h"
 #include "store/vindex.h"
 
@@ -49,6 +51,11 @@ static int check_list(store *db, const store_fld *rel, const store_obj *parent, 
         if (rs_fk_parent(c, rel) != parent || rs_fk_prev(c, rel) != prev)
             return FAIL(db, "%s %" PRIu64 ".%s: %s %" PRIu64 " is linked but points elsewhere",
                         parent->model->name, parent->id, rel->related_name, cm->name, c->id);
+        /* A reload orders the list by join sequence (persist/load.c). */
+        if (prev && rs_fk_seq(c, rel) <= rs_fk_seq(prev, rel))
+            return FAIL(db, "%s %" PRIu64 ".%s: %s %" PRIu64 " joined before the child ahead "
+                        "of it", parent->model->name, parent->id, rel->related_name, cm->name,
+                        c->id);
     }
     if (n != count || rs_rel_last(parent, rel) != prev)
         return FAIL(db, "%s %" PRIu64 ".%s: %zu children linked, count %zu or tail wrong",
@@ -83,6 +90,24 @@ static int check_relation(store *db, const store_fld *rel)
     return STORE_OK;
 }
 
+/* No pair of many-to-many R is linked twice by the links of its through model. */
+static int check_pairs(store *db, const rs_m2m *r)
+{
+    const store_model *t = r->through;
+    uint64_t pos = 0;
+    for (const store_obj *l; (l = rs_arena_scan(&t->arena, &pos));) {
+        const store_obj *near = rs_fk_parent(l, r->near), *far = rs_fk_parent(l, r->far);
+        if (!near || !far)
+            return FAIL(db, "%s %" PRIu64 ": a link of %s.%s without both ends", t->name, l->id,
+                        r->model->name, r->name);
+        const store_obj *twin = rs_m2m_link_find(r, near, far, l);
+        if (twin)
+            return FAIL(db, "%s %" PRIu64 " and %" PRIu64 ": one pair linked twice", t->name,
+                        l->id, twin->id);
+    }
+    return STORE_OK;
+}
+
 int rs_check_store(store *db)
 {
     assert(rs_lock_held(&db->lock));
@@ -96,6 +121,8 @@ int rs_check_store(store *db)
             if (!rc && f->type == STORE_FK)
                 rc = check_relation(db, f);
         }
+        if (!rc && m->pair)
+            rc = check_pairs(db, m->pair);
         if (rc)
             return rc;
     }

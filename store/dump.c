@@ -92,6 +92,8 @@ static void put_field(buf *b, const store_fld *f, const store_obj *o)
     case STORE_FK:
         put(b, "%" PRIu64, ((const store_obj *)(uintptr_t)w)->id);
         break;
+    case STORE_M2M: /* a relation, never a model's field */
+        break;
     }
 }
 

@@ -50,6 +50,7 @@
 
 _Static_assert(sizeof(void *) <= sizeof(uint64_t), "pointers fit a word");
 _Static_assert(sizeof(double) == sizeof(uint64_t), "doubles fit a word");
+_Static_assert(sizeof(size_t) == sizeof(uint64_t), "an iterator's link word holds two words");
 
 struct store_obj {
     uint64_t id;
@@ -78,6 +79,24 @@ struct store_fld {
     uint32_t head; /* w[head] first, +1 last, +2 count, in the parent */
 };
 
+/*
+ * A many-to-many relation as one of its two sides sees it (store/m2m.c). Its links are the
+ * objects of THROUGH: NEAR is the through model's foreign key to this side, so each object of
+ * this side lists its links in its reverse relation of NEAR (in link order, with the count in
+ * its head), and FAR is the foreign key to the other side. The two sides of a relation are
+ * each other's MIRROR; a relation of a model with itself has both sides on that model.
+ */
+typedef struct rs_m2m {
+    char *name;          /* the field's name on the declaring side, its related_name on the
+                            other */
+    store_model *model;  /* this side */
+    store_model *other;  /* the far side */
+    store_model *through;
+    store_fld *near, *far;
+    struct rs_m2m *mirror;
+    bool declared;       /* the side whose STORE_M2M field declared the relation */
+} rs_m2m;
+
 struct store_model {
     store *db;
     char *name;
@@ -85,6 +104,9 @@ struct store_model {
     store_fld *fields;
     uint32_t nrels;
     store_fld **rels; /* the foreign keys (of any model) whose target is this one */
+    uint32_t nm2m;
+    rs_m2m *m2m;      /* the many-to-many relations this model is a side of */
+    rs_m2m *pair;     /* a through model: the declaring side of its relation; else NULL */
     uint32_t nullw;   /* first null word */
     /* The objects, each in the slot of its id, with the changes since the last snapshot
      * as marks (only when the store has a file): RS_MARK_DIRTY for created or updated
@@ -286,7 +308,18 @@ static inline store_iter rs_rel_walk(const store_obj *p, const store_fld *fk)
     return it;
 }
 
-/* rs_rel_walk_next() - the next child of IT, or NULL. */
+/* rs_m2m_walk() - a walk over the objects linked to P in many-to-many R: the walk over P's
+ * links, with the word of each link's far foreign key (+ 1) in the high half of priv_link,
+ * so that each step hands out the far object instead of the link. */
+static inline store_iter rs_m2m_walk(const store_obj *p, const rs_m2m *r)
+{
+    store_iter it = rs_rel_walk(p, r->near);
+    it.priv_link |= (size_t)(r->far->word + 1) << 32;
+    return it;
+}
+
+/* rs_rel_walk_next() - the next child of IT (of a many-to-many walk: the next far object),
+ * or NULL. */
 static inline store_obj *rs_rel_walk_next(store_iter *it)
 {
     if (!it->priv_left || !it->priv_next)
@@ -294,7 +327,8 @@ static inline store_obj *rs_rel_walk_next(store_iter *it)
     store_obj *o = it->priv_next;
     it->priv_next = rs_word_ptr(o, (uint32_t)it->priv_link);
     it->priv_left--;
-    return o;
+    uint32_t far = (uint32_t)(it->priv_link >> 32);
+    return far ? rs_word_ptr(o, far - 1) : o;
 }
 
 /* rs_group_next(), rs_group_prev() - O's neighbours among the holders of its value of the

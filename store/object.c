@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "store/error.h"
+#include "store/m2m.h"
 #include "store/object.h"
 #include "store/schema.h"
 #include "store/vindex.h"
@@ -488,6 +489,66 @@ static size_t count_values(const store_value *v)
     return n;
 }
 
+/* ---- Links of many-to-many relations ------------------------------------------------------ */
+
+static int cmp_ptr(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (store_obj *const *)a, y = (uintptr_t) * (store_obj *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The parent staged for foreign key FK of M, or NULL (staged null, or not staged). */
+static store_obj *staged_parent(const stage *s, const store_model *m, const store_fld *fk)
+{
+    uint32_t j = (uint32_t)(fk - m->fields);
+    return (s->st[j] & ST_SET) && !(s->st[j] & ST_NULL) ? (store_obj *)(uintptr_t)s->w[j]
+                                                        : NULL;
+}
+
+/*
+ * Step 2 for a through model M: no pair ends up linked twice (store/m2m.c), on a create
+ * (OBJS NULL) or an update of the N objects OBJS. An update that sets both keys of several
+ * links would link one pair several times; one that sets one key must not bring two links
+ * with the same other key together (found by sorting those keys).
+ */
+static int stage_pairs(store *db, const stage *s, const store_model *m, store_obj *const *objs,
+                       size_t n)
+{
+    const rs_m2m *r = m->pair;
+    if (!r)
+        return STORE_OK;
+    store_obj *near = staged_parent(s, m, r->near), *far = staged_parent(s, m, r->far);
+    if (!objs)
+        return rs_m2m_pair_check(db, m, near, far, NULL);
+    bool set_near = s->st[r->near - m->fields] & ST_SET, set_far = s->st[r->far - m->fields] & ST_SET;
+    if (!set_near && !set_far)
+        return STORE_OK;
+    if (n > 1 && set_near && set_far)
+        return rs_error_set(db, STORE_ECONSTRAINT, "%s: the update would link one pair %zu "
+                            "times", m->name, n);
+    for (size_t i = 0; i < n; i++) {
+        int rc = rs_m2m_pair_check(db, m, set_near ? near : rs_fk_parent(objs[i], r->near),
+                                   set_far ? far : rs_fk_parent(objs[i], r->far), objs[i]);
+        if (rc)
+            return rc;
+    }
+    if (n < 2)
+        return STORE_OK;
+    store_obj **kept = malloc(n * sizeof *kept);
+    if (!kept)
+        return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    for (size_t i = 0; i < n; i++)
+        kept[i] = rs_fk_parent(objs[i], set_near ? r->far : r->near);
+    qsort(kept, n, sizeof *kept, cmp_ptr);
+    int rc = STORE_OK;
+    for (size_t i = 1; i < n && !rc; i++)
+        if (kept[i] && kept[i] == kept[i - 1])
+            rc = rs_error_set(db, STORE_ECONSTRAINT, "%s: the update would link one pair "
+                              "twice", m->name);
+    free(kept);
+    return rc;
+}
+
 int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out)
 {
     stage s;
@@ -498,6 +559,8 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
         rc = stage_values(db, &s, m, v, true);
     if (!rc)
         rc = stage_indexes(db, &s, m, NULL);
+    if (!rc)
+        rc = stage_pairs(db, &s, m, NULL, 0);
     uint64_t id = m->next_id;
     if (!rc && id >= RS_ID_LIMIT)
         rc = rs_error_set(db, STORE_EFULL, "%s: every id below 2^40 was handed out", m->name);
@@ -536,6 +599,8 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
         rc = stage_values(db, &s, m, v, false);
     if (!rc)
         rc = stage_indexes(db, &s, m, o);
+    if (!rc)
+        rc = stage_pairs(db, &s, m, &o, 1);
     if (!rc)
         rc = rs_txn_reserve(db, rs_txn_bound_update(m, count_values(v)));
     if (!rc) {
@@ -618,6 +683,8 @@ int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t
         rc = check_many(db, m, v, &s, objs, n);
     if (!rc)
         rc = stage_indexes(db, &s, m, objs[0]);
+    if (!rc)
+        rc = stage_pairs(db, &s, m, objs, n);
     size_t ns = 0;
     for (uint32_t j = 0; !rc && j < m->nfields; j++)
         if ((s.st[j] & ST_OWN) && rs_is_string(&m->fields[j]))

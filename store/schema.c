@@ -92,6 +92,7 @@ static void field_free(store_field *f)
     free((char *)f->name);
     free((char *)f->to);
     free((char *)f->related_name);
+    free((char *)f->through);
     if (f->default_value.kind == STORE_KIND_STR)
         free((char *)f->default_value.u.s);
 }
@@ -108,7 +109,7 @@ static void decl_free(rs_decl *d)
 static int field_copy(store_field *c, const store_field *f)
 {
     *c = *f;
-    c->name = c->to = c->related_name = NULL;
+    c->name = c->to = c->related_name = c->through = NULL;
     if (c->default_value.kind == STORE_KIND_STR)
         c->default_value.u.s = NULL;
     if (!(c->name = copy_str(f->name)))
@@ -116,6 +117,8 @@ static int field_copy(store_field *c, const store_field *f)
     if (f->to && !(c->to = copy_str(f->to)))
         goto fail;
     if (f->related_name && !(c->related_name = copy_str(f->related_name)))
+        goto fail;
+    if (f->through && !(c->through = copy_str(f->through)))
         goto fail;
     if (f->default_value.kind == STORE_KIND_STR && f->default_value.u.s &&
         !(c->default_value.u.s = copy_str(f->default_value.u.s)))
@@ -318,27 +321,152 @@ static int default_related_name(store_fld *f)
     return STORE_OK;
 }
 
+/* Lowercases the N bytes at FROM into TO. */
+static void lower_into(char *to, const char *from, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        to[i] = from[i] >= 'A' && from[i] <= 'Z' ? (char)(from[i] - 'A' + 'a') : from[i];
+}
+
+/* Starts model M of DB called NAME with the N fields FIELDS that are not STORE_M2M. */
+static int model_init(store *db, store_model *m, const char *name, const store_field *fields,
+                      size_t n)
+{
+    size_t plain = 0;
+    for (size_t j = 0; j < n; j++)
+        plain += fields[j].type != STORE_M2M;
+    m->db = db;
+    m->next_id = 1;
+    if (!(m->name = copy_str(name)))
+        return STORE_ENOMEM;
+    if (plain && !(m->fields = calloc(plain, sizeof *m->fields)))
+        return STORE_ENOMEM;
+    for (size_t j = 0; j < n; j++) {
+        if (fields[j].type == STORE_M2M)
+            continue;
+        /* Counted before it is filled, so that a failure frees what it copied. */
+        uint32_t k = m->nfields++;
+        int rc = fld_init(m, &m->fields[k], &fields[j]);
+        if (rc)
+            return rc;
+    }
+    return STORE_OK;
+}
+
+static const rs_decl *decl_find(const store_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->ndecls; i++)
+        if (!strcmp(s->decls[i].name, name))
+            return &s->decls[i];
+    return NULL;
+}
+
+/* Checks the declaration F of a STORE_M2M field of model MN on its own, and that a field of
+ * another type has no .through. */
+static int check_m2m_decl(const store_schema *s, const char *mn, const store_field *f)
+{
+    if (f->type != STORE_M2M)
+        return f->through ? rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: only an M2M has .through",
+                                         mn, f->name)
+                          : STORE_OK;
+    if (f->null || f->unique || f->index || f->max_length || f->on_delete ||
+        f->default_value.kind != STORE_KIND_NONE)
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: an M2M takes .to, .related_name and "
+                            ".through only (the through model's foreign keys carry the rules)",
+                            mn, f->name);
+    if (!f->to || !decl_find(s, f->to))
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: M2M to unknown model \"%s\"", mn,
+                            f->name, f->to ? f->to : "(none)");
+    if (f->through && !decl_find(s, f->through))
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: unknown through model \"%s\"", mn,
+                            f->name, f->through);
+    if (!f->through && strlen(mn) + 1 + strlen(f->name) > STORE_NAME_MAX) {
+        char mb[RS_SHORT_NAME_SIZE], fb[RS_SHORT_NAME_SIZE];
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the name of the through model the "
+                            "store would declare (MODEL_FIELD) passes %d bytes: give .through",
+                            rs_schema_short_name(mb, sizeof mb, mn),
+                            rs_schema_short_name(fb, sizeof fb, f->name), STORE_NAME_MAX);
+    }
+    if (!f->through) {
+        char name[2 * STORE_NAME_MAX + 2];
+        snprintf(name, sizeof name, "%s_%s", mn, f->name);
+        if (decl_find(s, name))
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the through model the store would "
+                                "declare, %s, is already a model: give .through", mn, f->name,
+                                name);
+    }
+    return STORE_OK;
+}
+
+/*
+ * Declares the through model of M2M field F of model MN (store.h: "Many-to-many"): MN_F with
+ * a foreign key to each side, named after it lowercased, cascading, whose reverse relations
+ * are named after the through model lowercased ("_rel" for the second one of a model with
+ * itself).
+ */
+static int auto_through(store *db, store_model *t, const char *mn, const store_field *f)
+{
+    size_t nl = strlen(mn), tl = strlen(f->to);
+    char name[2 * STORE_NAME_MAX + 2];
+    int n = snprintf(name, sizeof name, "%s_%s", mn, f->name);
+    bool self = !strcmp(mn, f->to);
+    /* A name of STORE_NAME_MAX bytes with "_rel" would not be a name: such a relation of a
+     * model with itself needs .through. */
+    if (self && ((size_t)n + 4 > STORE_NAME_MAX || tl + 4 > STORE_NAME_MAX))
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the names of the through model the "
+                            "store would declare pass %d bytes: give .through", mn, f->name,
+                            STORE_NAME_MAX);
+    char near[STORE_NAME_MAX + 1], far[STORE_NAME_MAX + 5], rel[STORE_NAME_MAX + 1],
+        rel2[STORE_NAME_MAX + 5];
+    lower_into(near, mn, nl + 1);
+    lower_into(far, f->to, tl + 1);
+    lower_into(rel, name, (size_t)n + 1);
+    memcpy(rel2, rel, (size_t)n + 1);
+    if (self) {
+        memcpy(far + tl, "_rel", 5);
+        memcpy(rel2 + n, "_rel", 5);
+    }
+    store_field fields[] = {
+        {.name = near, .type = STORE_FK, .to = mn, .related_name = rel},
+        {.name = far, .type = STORE_FK, .to = f->to, .related_name = rel2},
+    };
+    return model_init(db, t, name, fields, 2);
+}
+
 static int models_build(store *db, const store_schema *s)
 {
-    if (s->ndecls && !(db->models = calloc(s->ndecls, sizeof *db->models)))
+    size_t nauto = 0;
+    for (size_t i = 0; i < s->ndecls; i++)
+        for (size_t j = 0; j < s->decls[i].nfields; j++) {
+            const store_field *f = &s->decls[i].fields[j];
+            int rc = check_m2m_decl(s, s->decls[i].name, f);
+            if (rc)
+                return rc;
+            nauto += f->type == STORE_M2M && !f->through;
+        }
+    if (s->ndecls + nauto && !(db->models = calloc(s->ndecls + nauto, sizeof *db->models)))
         return STORE_ENOMEM;
     for (size_t i = 0; i < s->ndecls; i++) {
         const rs_decl *d = &s->decls[i];
-        store_model *m = &db->models[db->nmodels++];
-        m->db = db;
-        m->next_id = 1;
-        if (!(m->name = copy_str(d->name)))
-            return STORE_ENOMEM;
-        if (d->nfields && !(m->fields = calloc(d->nfields, sizeof *m->fields)))
-            return STORE_ENOMEM;
-        while (m->nfields < d->nfields) {
-            /* Counted before it is filled, so that a failure frees what it copied. */
-            uint32_t j = m->nfields++;
-            int rc = fld_init(m, &m->fields[j], &d->fields[j]);
+        int rc = model_init(db, &db->models[db->nmodels++], d->name, d->fields, d->nfields);
+        if (rc)
+            return rc;
+    }
+    for (size_t i = 0; i < s->ndecls; i++)
+        for (size_t j = 0; j < s->decls[i].nfields; j++) {
+            const store_field *f = &s->decls[i].fields[j];
+            if (f->type != STORE_M2M || f->through)
+                continue;
+            char name[2 * STORE_NAME_MAX + 2];
+            snprintf(name, sizeof name, "%s_%s", s->decls[i].name, f->name);
+            if (rs_schema_model_find(db, name)) /* another relation's through model */
+                return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the through model the store "
+                                    "would declare, %s, is declared for another M2M: give "
+                                    ".through", s->decls[i].name, f->name, name);
+            int rc = auto_through(db, &db->models[db->nmodels++], s->decls[i].name, f);
             if (rc)
                 return rc;
         }
-    }
     return STORE_OK;
 }
 
@@ -390,6 +518,129 @@ static int relations_resolve(store *db)
     return STORE_OK;
 }
 
+store_fld *rs_schema_m2m_find_fk(const store_model *t, const store_model *side, int nth)
+{
+    for (uint32_t j = 0; j < t->nfields; j++)
+        if (t->fields[j].type == STORE_FK && t->fields[j].target == side && nth-- == 0)
+            return &t->fields[j];
+    return NULL;
+}
+
+rs_m2m *rs_schema_m2m_find(const store_model *m, const char *name)
+{
+    for (uint32_t i = 0; i < m->nm2m; i++)
+        if (!strcmp(m->m2m[i].name, name))
+            return &m->m2m[i];
+    return NULL;
+}
+
+/* Whether NAME is already a name on M: a field, a reverse relation, a many-to-many. */
+static bool name_taken(const store_model *m, const char *name)
+{
+    return !strcmp(name, "id") || rs_schema_field_find(m, name) ||
+           rs_schema_relation_find(m, name) || rs_schema_m2m_find(m, name);
+}
+
+/* Finds the two foreign keys of through model T between M and O (store.h: exactly one to
+ * each side; of a model with itself, two, the first to the declaring side). */
+static int through_keys(const store_model *m, const char *fname, store_model *o,
+                        store_model *t, store_fld **near, store_fld **far)
+{
+    bool self = m == o;
+    *near = rs_schema_m2m_find_fk(t, m, 0);
+    *far = rs_schema_m2m_find_fk(t, o, self ? 1 : 0);
+    if (t == m || t == o)
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the through model must be a third "
+                            "model, not %s", m->name, fname, t->name);
+    if (!*near || !*far || rs_schema_m2m_find_fk(t, o, self ? 2 : 1) ||
+        (!self && rs_schema_m2m_find_fk(t, m, 1)))
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the through model %s needs exactly "
+                            "one foreign key to %s and one to %s", m->name, fname,
+                            t->name, m->name, o->name);
+    if ((*near)->null || (*far)->null)
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the through model's %s.%s may not be "
+                            ".null (a link links two objects)", m->name, fname, t->name,
+                            (*near)->null ? (*near)->name : (*far)->name);
+    if (t->pair)
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: %s is already the through model of "
+                            "%s.%s", m->name, fname, t->name, t->pair->model->name,
+                            t->pair->name);
+    return STORE_OK;
+}
+
+/* Resolves every STORE_M2M field of S (whose declared models are DB's first ones, in order;
+ * the through models the store declares follow, in the order of their fields). */
+static int m2m_resolve(store *db, const store_schema *s)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        size_t nauto = s->ndecls;
+        for (size_t i = 0; i < s->ndecls; i++)
+            for (size_t j = 0; j < s->decls[i].nfields; j++) {
+                const store_field *f = &s->decls[i].fields[j];
+                if (f->type != STORE_M2M)
+                    continue;
+                store_model *m = &db->models[i], *o = rs_schema_model_find(db, f->to);
+                store_model *t = f->through ? rs_schema_model_find(db, f->through)
+                                            : &db->models[nauto++];
+                if (pass == 0) { /* count */
+                    m->nm2m++;
+                    o->nm2m++;
+                    continue;
+                }
+                store_fld *near, *far;
+                int rc = through_keys(m, f->name, o, t, &near, &far);
+                if (rc)
+                    return rc;
+                char *related = NULL;
+                if (f->related_name) {
+                    related = copy_str(f->related_name);
+                } else {
+                    size_t n = strlen(m->name);
+                    if (n + 1 > STORE_NAME_MAX)
+                        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default "
+                                            "related_name (the model's name lowercased + \"s\") "
+                                            "would pass %d bytes: give the M2M a related_name",
+                                            m->name, f->name, STORE_NAME_MAX);
+                    if ((related = malloc(n + 2))) {
+                        lower_into(related, m->name, n);
+                        memcpy(related + n, "s", 2);
+                    }
+                }
+                if (!related)
+                    return STORE_ENOMEM;
+                if (name_taken(m, f->name))
+                    rc = rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the name is already a "
+                                      "relation on %s", m->name, f->name, m->name);
+                else if (!is_identifier(related))
+                    rc = rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: related_name \"%s\" is not "
+                                      "an identifier", m->name, f->name, related);
+                else if (name_taken(o, related) || (m == o && !strcmp(related, f->name)))
+                    rc = rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: related_name \"%s\" is "
+                                      "already a name on %s", m->name, f->name, related,
+                                      o->name);
+                if (rc) {
+                    free(related);
+                    return rc;
+                }
+                rs_m2m *a = &m->m2m[m->nm2m++], *b = &o->m2m[o->nm2m++];
+                *a = (rs_m2m){.name = copy_str(f->name), .model = m, .other = o, .through = t,
+                              .near = near, .far = far, .mirror = b, .declared = true};
+                *b = (rs_m2m){.name = related, .model = o, .other = m, .through = t,
+                              .near = far, .far = near, .mirror = a};
+                if (!a->name)
+                    return STORE_ENOMEM;
+                t->pair = a;
+            }
+        for (uint32_t i = 0; pass == 0 && i < db->nmodels; i++) {
+            store_model *m = &db->models[i];
+            if (m->nm2m && !(m->m2m = calloc(m->nm2m, sizeof *m->m2m)))
+                return STORE_ENOMEM;
+            m->nm2m = 0;
+        }
+    }
+    return STORE_OK;
+}
+
 /* Lays out M's slot: field words (two for a string, which may live there), null words,
  * sibling links, group links, relation heads. */
 static void layout(store_model *m)
@@ -428,6 +679,8 @@ int rs_schema_compile(store *db, const store_schema *s)
     int rc = models_build(db, s);
     if (!rc)
         rc = relations_resolve(db);
+    if (!rc)
+        rc = m2m_resolve(db, s);
     if (rc) {
         if (rc == STORE_ENOMEM)
             rs_error_set(NULL, rc, "out of memory compiling the schema");
@@ -461,6 +714,9 @@ void rs_schema_models_free(store *db)
             if (f->dflt.kind == STORE_KIND_STR)
                 free((char *)f->dflt.u.s);
         }
+        for (uint32_t j = 0; j < m->nm2m; j++)
+            free(m->m2m[j].name);
+        free(m->m2m);
         rs_arena_free_all(&m->arena);
         free(m->fields);
         free(m->rels);

@@ -46,6 +46,12 @@ store_fld *rs_schema_field_find(const store_model *m, const char *name);
 /* rs_schema_relation_find() - the foreign key behind MODEL's reverse relation NAME, or NULL. */
 store_fld *rs_schema_relation_find(const store_model *m, const char *name);
 
+/* rs_schema_m2m_find() - MODEL's side of its many-to-many relation NAME, or NULL. */
+rs_m2m *rs_schema_m2m_find(const store_model *m, const char *name);
+
+/* rs_schema_m2m_find_fk() - the NTH (from 0) foreign key of model T to model SIDE, or NULL. */
+store_fld *rs_schema_m2m_find_fk(const store_model *t, const store_model *side, int nth);
+
 /*
  * rs_schema_short_name() - NAME fit for a message: itself when short, otherwise its first
  * RS_SHORT_NAME_KEEP bytes, "..." and its length, written into BUF (RS_SHORT_NAME_SIZE

@@ -180,6 +180,8 @@ static json_t *field_json(const store_obj *obj, const store_fld *f)
         return json_boolean(store_field_bool(obj, f));
     case STORE_FK:
         return json_integer((json_int_t)store_id(store_field_ref(obj, f)));
+    case STORE_M2M: /* a relation, never a model's field */
+        break;
     }
     return json_null();
 }

@@ -1,0 +1,585 @@
+/*
+ * tests/test_m2m.c - one-to-one and many-to-many relations: the through model the store
+ * declares and one with payload, links walked from both sides in link order, a pair linked
+ * once (by store_m2m_add() and by any create or update of a link), deletes of either side,
+ * the through model's RESTRICT, moves within one side's list, clear, transactions, a model
+ * linked with itself, schema errors, and everything again after a reopen.
+ *
+ *   Book     title CHAR(60), tags M2M Tag "books" (through Book_tags, declared by the store)
+ *   Tag      name CHAR(30) .unique
+ *   Playlist name CHAR(30), songs M2M Song "playlists" through Entry
+ *   Song     title CHAR(60)
+ *   Entry    playlist FK Playlist CASCADE "entries", song FK Song RESTRICT "entries",
+ *            note CHAR(30) .null
+ *   User     name CHAR(30), follows M2M User "followers" (through User_follows)
+ *   Person   name CHAR(30); Passport person FK Person .unique "passport", number CHAR(12)
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tests/helpers.h"
+
+static store_schema *ms;
+static store *s;
+static store_model *MBook, *Tag, *Playlist, *Song, *Entry, *User, *Person, *Passport,
+    *BookTags;
+static char dir[64], path[128];
+
+static store_schema *m2m_schema(void)
+{
+    store_schema *sc;
+    cr_assert_eq(store_schema_new(&sc), STORE_OK);
+    int rc = store_schema_add(sc, "Book", (store_field[]){
+        {.name = "title", .type = STORE_CHAR, .max_length = 60},
+        {.name = "tags", .type = STORE_M2M, .to = "Tag", .related_name = "books"},
+        {0}});
+    rc = rc ? rc : store_schema_add(sc, "Tag", (store_field[]){
+        {.name = "name", .type = STORE_CHAR, .max_length = 30, .unique = true}, {0}});
+    rc = rc ? rc : store_schema_add(sc, "Playlist", (store_field[]){
+        {.name = "name", .type = STORE_CHAR, .max_length = 30},
+        {.name = "songs", .type = STORE_M2M, .to = "Song", .related_name = "playlists",
+         .through = "Entry"},
+        {0}});
+    rc = rc ? rc : store_schema_add(sc, "Song", (store_field[]){
+        {.name = "title", .type = STORE_CHAR, .max_length = 60}, {0}});
+    rc = rc ? rc : store_schema_add(sc, "Entry", (store_field[]){
+        {.name = "playlist", .type = STORE_FK, .to = "Playlist", .related_name = "entries"},
+        {.name = "song", .type = STORE_FK, .to = "Song", .related_name = "entries",
+         .on_delete = STORE_RESTRICT},
+        {.name = "note", .type = STORE_CHAR, .max_length = 30, .null = true},
+        {0}});
+    rc = rc ? rc : store_schema_add(sc, "User", (store_field[]){
+        {.name = "name", .type = STORE_CHAR, .max_length = 30},
+        {.name = "follows", .type = STORE_M2M, .to = "User", .related_name = "followers"},
+        {0}});
+    rc = rc ? rc : store_schema_add(sc, "Person", (store_field[]){
+        {.name = "name", .type = STORE_CHAR, .max_length = 30}, {0}});
+    rc = rc ? rc : store_schema_add(sc, "Passport", (store_field[]){
+        {.name = "person", .type = STORE_FK, .to = "Person", .related_name = "passport",
+         .unique = true},
+        {.name = "number", .type = STORE_CHAR, .max_length = 12},
+        {0}});
+    cr_assert_eq(rc, STORE_OK, "%s", store_errmsg(NULL));
+    return sc;
+}
+
+static void find_models(void)
+{
+    MBook = store_model_find(s, "Book");
+    Tag = store_model_find(s, "Tag");
+    Playlist = store_model_find(s, "Playlist");
+    Song = store_model_find(s, "Song");
+    Entry = store_model_find(s, "Entry");
+    User = store_model_find(s, "User");
+    Person = store_model_find(s, "Person");
+    Passport = store_model_find(s, "Passport");
+    BookTags = store_model_find(s, "Book_tags");
+    cr_assert(MBook && Tag && Playlist && Song && Entry && User && Person && Passport);
+}
+
+static void reopen(const char *at)
+{
+    if (s)
+        cr_assert_eq(store_close(s), STORE_OK, "%s", store_errmsg(s));
+    s = NULL;
+    cr_assert_eq(store_open(&s, ms, at, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    find_models();
+}
+
+static void setup(void)
+{
+    ms = m2m_schema();
+    test_dir_new(dir, path, "m2m");
+    s = NULL;
+    reopen(NULL);
+}
+
+static void teardown(void)
+{
+    store_close(s);
+    s = NULL;
+    store_schema_free(ms);
+    test_dir_remove(dir);
+}
+
+TestSuite(m2m, .init = setup, .fini = teardown);
+
+static store_obj *make(store_model *m, const char *field, const char *value)
+{
+    store_obj *o;
+    int rc = store_create(s, m, (store_value[]){STORE_V_STR(field, value), {0}}, &o);
+    cr_assert_eq(rc, STORE_OK, "%s", store_errmsg(s));
+    return o;
+}
+
+static store_obj *link(store_obj *a, const char *name, store_obj *b)
+{
+    store_obj *l = NULL;
+    int rc = store_m2m_add(s, a, name, b, NULL, &l);
+    cr_assert_eq(rc, STORE_OK, "%s", store_errmsg(s));
+    cr_assert_not_null(l);
+    return l;
+}
+
+/* The values of FIELD of the objects linked to O in NAME, "a,b,c"; checks store_count(). */
+static const char *walk(const store_obj *o, const char *name, const char *field)
+{
+    static char buf[512];
+    buf[0] = 0;
+    store_iter it = store_m2m(o, name);
+    size_t n = 0;
+    for (store_obj *x; (x = store_next(&it)); n++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", n ? "," : "",
+                 store_str(x, field));
+    cr_assert_eq(store_count(&it), n);
+    return buf;
+}
+
+static void check(void)
+{
+    cr_assert_eq(store_check(s), STORE_OK, "%s", store_errmsg(s));
+}
+
+Test(m2m, the_store_declares_the_through_model_with_two_keys_named_after_the_models)
+{
+    cr_assert_not_null(BookTags);
+    cr_assert_str_eq(store_field_name(store_field_at(BookTags, 0)), "book");
+    cr_assert_str_eq(store_field_name(store_field_at(BookTags, 1)), "tag");
+    cr_assert_null(store_field_at(BookTags, 2));
+    cr_assert_not_null(store_relation_find(MBook, "book_tags"));
+    cr_assert_not_null(store_relation_find(Tag, "book_tags"));
+    cr_assert_null(store_field_find(MBook, "tags")); /* a relation, not a field */
+    store_model *uf = store_model_find(s, "User_follows");
+    cr_assert_not_null(uf);
+    cr_assert_str_eq(store_field_name(store_field_at(uf, 0)), "user");
+    cr_assert_str_eq(store_field_name(store_field_at(uf, 1)), "user_rel");
+    cr_assert_not_null(store_relation_find(User, "user_follows"));
+    cr_assert_not_null(store_relation_find(User, "user_follows_rel"));
+}
+
+Test(m2m, links_are_walked_from_both_sides_in_the_order_they_were_made)
+{
+    store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma");
+    store_obj *sf = make(Tag, "name", "sf"), *classic = make(Tag, "name", "classic"),
+              *long_ = make(Tag, "name", "long");
+    link(dune, "tags", classic);
+    link(dune, "tags", sf);
+    link(emma, "tags", classic);
+    link(sf, "books", emma); /* from the far side */
+    link(dune, "tags", long_);
+    cr_assert_str_eq(walk(dune, "tags", "name"), "classic,sf,long");
+    cr_assert_str_eq(walk(emma, "tags", "name"), "classic,sf");
+    cr_assert_str_eq(walk(classic, "books", "title"), "Dune,Emma");
+    cr_assert_str_eq(walk(sf, "books", "title"), "Dune,Emma");
+    cr_assert_str_eq(walk(long_, "books", "title"), "Dune");
+    cr_assert_eq(store_model_count(BookTags), 5);
+    /* The links themselves, through the through model's relation: the same order. */
+    store_iter it = store_reverse(dune, "book_tags");
+    cr_assert_eq(store_ref(store_next(&it), "tag"), classic);
+    cr_assert_eq(store_ref(store_next(&it), "tag"), sf);
+    check();
+}
+
+Test(m2m, adding_a_linked_pair_again_changes_nothing_and_gives_the_existing_link)
+{
+    store_obj *dune = make(MBook, "title", "Dune"), *sf = make(Tag, "name", "sf");
+    store_obj *l = link(dune, "tags", sf);
+    const char *before = strdup(dump_store(s));
+    store_obj *again = NULL;
+    cr_assert_eq(store_m2m_add(s, dune, "tags", sf, NULL, &again), STORE_OK);
+    cr_assert_eq(again, l);
+    cr_assert_eq(store_m2m_add(s, sf, "books", dune, NULL, &again), STORE_OK);
+    cr_assert_eq(again, l);
+    cr_assert(same_store(s, before));
+    free((void *)before);
+}
+
+Test(m2m, removing_a_pair_deletes_its_link_and_an_absent_pair_is_enotfound)
+{
+    store_obj *dune = make(MBook, "title", "Dune"), *sf = make(Tag, "name", "sf"),
+              *old = make(Tag, "name", "old");
+    link(dune, "tags", sf);
+    link(dune, "tags", old);
+    cr_assert_eq(store_m2m_remove(s, sf, "books", dune), STORE_OK);
+    cr_assert_str_eq(walk(dune, "tags", "name"), "old");
+    const char *before = strdup(dump_store(s));
+    cr_assert_eq(store_m2m_remove(s, dune, "tags", sf), STORE_ENOTFOUND);
+    cr_assert(strstr(store_errmsg(s), "not linked"), "%s", store_errmsg(s));
+    cr_assert(same_store(s, before));
+    free((void *)before);
+    check();
+}
+
+Test(m2m, a_pair_is_linked_once_whatever_call_makes_the_link)
+{
+    store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma");
+    store_obj *sf = make(Tag, "name", "sf"), *old = make(Tag, "name", "old");
+    link(dune, "tags", sf);
+    store_obj *l2 = link(emma, "tags", sf);
+    link(emma, "tags", old);
+    const char *before = strdup(dump_store(s));
+    /* A create of the through model. */
+    cr_assert_eq(store_create(s, BookTags,
+                              (store_value[]){STORE_V_REF("book", dune), STORE_V_REF("tag", sf),
+                                              {0}},
+                              NULL),
+                 STORE_ECONSTRAINT);
+    cr_assert(strstr(store_errmsg(s), "already linked"), "%s", store_errmsg(s));
+    /* An update moving a link onto a linked pair, by either key. */
+    cr_assert_eq(store_update(s, l2, (store_value[]){STORE_V_REF("book", dune), {0}}),
+                 STORE_ECONSTRAINT);
+    cr_assert_eq(store_update(s, l2, (store_value[]){STORE_V_REF("tag", old), {0}}),
+                 STORE_ECONSTRAINT);
+    /* An update by query bringing two links of emma onto one pair. */
+    store_query *q;
+    cr_assert_eq(store_query_new(s, BookTags, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_REF("book", emma), {0}}),
+                 STORE_OK);
+    size_t n = 0;
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_REF("tag", old), {0}}, &n),
+                 STORE_ECONSTRAINT);
+    cr_assert(same_store(s, before));
+    /* Moving a link to a free pair is fine, and to the pair it has already too. */
+    cr_assert_eq(store_update(s, l2, (store_value[]){STORE_V_REF("tag", sf), {0}}), STORE_OK);
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_REF("book", dune), {0}},
+                                    &n),
+                 STORE_ECONSTRAINT); /* emma-sf would become dune-sf, which exists */
+    store_query_free(q);
+    free((void *)before);
+    check();
+}
+
+Test(m2m, deleting_either_side_deletes_its_links_and_never_the_far_objects)
+{
+    store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma");
+    store_obj *sf = make(Tag, "name", "sf"), *old = make(Tag, "name", "old");
+    link(dune, "tags", sf);
+    link(dune, "tags", old);
+    link(emma, "tags", sf);
+    cr_assert_eq(store_delete(s, dune), STORE_OK);
+    cr_assert_eq(store_model_count(Tag), 2);
+    cr_assert_eq(store_model_count(BookTags), 1);
+    cr_assert_str_eq(walk(sf, "books", "title"), "Emma");
+    cr_assert_str_eq(walk(old, "books", "title"), "");
+    cr_assert_eq(store_delete(s, sf), STORE_OK);
+    cr_assert_eq(store_model_count(MBook), 1);
+    cr_assert_eq(store_model_count(BookTags), 0);
+    cr_assert_str_eq(walk(emma, "tags", "name"), "");
+    check();
+}
+
+Test(m2m, a_through_model_with_payload_and_its_own_restrict)
+{
+    store_obj *mix = make(Playlist, "name", "Mix"), *one = make(Song, "title", "One"),
+              *two = make(Song, "title", "Two");
+    store_obj *e = NULL;
+    cr_assert_eq(store_m2m_add(s, mix, "songs", one,
+                               (store_value[]){STORE_V_STR("note", "opener"), {0}}, &e),
+                 STORE_OK, "%s", store_errmsg(s));
+    cr_assert_eq(store_obj_model(e), Entry);
+    cr_assert_str_eq(store_str(e, "note"), "opener");
+    link(two, "playlists", mix);
+    cr_assert_str_eq(walk(mix, "songs", "title"), "One,Two");
+    cr_assert_str_eq(child_ids(mix, "entries"), "1,2");
+    /* The payload may not set the keys. */
+    cr_assert_eq(store_m2m_add(s, mix, "songs", two,
+                               (store_value[]){STORE_V_REF("song", one), {0}}, NULL),
+                 STORE_EINVAL);
+    /* Entry.song is RESTRICT: a song in a playlist cannot be deleted; the playlist can. */
+    const char *before = strdup(dump_store(s));
+    cr_assert_eq(store_delete(s, one), STORE_ECONSTRAINT);
+    cr_assert(same_store(s, before));
+    cr_assert_eq(store_m2m_clear(s, two, "playlists"), STORE_OK);
+    cr_assert_str_eq(walk(mix, "songs", "title"), "One");
+    cr_assert_eq(store_delete(s, mix), STORE_OK);
+    cr_assert_eq(store_model_count(Entry), 0);
+    cr_assert_eq(store_delete(s, one), STORE_OK);
+    free((void *)before);
+    check();
+}
+
+Test(m2m, a_link_moves_within_one_side_and_the_other_side_keeps_its_order)
+{
+    store_obj *mix = make(Playlist, "name", "Mix");
+    const char *titles[] = {"A", "B", "C", "D", "E"};
+    store_obj *songs[5];
+    for (int i = 0; i < 5; i++) {
+        songs[i] = make(Song, "title", titles[i]);
+        link(mix, "songs", songs[i]);
+    }
+    store_obj *other = make(Playlist, "name", "Other");
+    link(songs[2], "playlists", other);
+    cr_assert_eq(store_m2m_move(s, mix, "songs", 0, 3), STORE_OK, "%s", store_errmsg(s));
+    cr_assert_str_eq(walk(mix, "songs", "title"), "B,C,D,A,E");
+    cr_assert_eq(store_m2m_move(s, mix, "songs", 4, 0), STORE_OK);
+    cr_assert_str_eq(walk(mix, "songs", "title"), "E,B,C,D,A");
+    cr_assert_eq(store_m2m_move(s, mix, "songs", 2, 2), STORE_OK);
+    cr_assert_eq(store_m2m_move(s, mix, "songs", 1, 4), STORE_OK);
+    cr_assert_str_eq(walk(mix, "songs", "title"), "E,C,D,A,B");
+    cr_assert_str_eq(walk(songs[2], "playlists", "name"), "Mix,Other");
+    const char *before = strdup(dump_store(s));
+    cr_assert_eq(store_m2m_move(s, mix, "songs", 5, 0), STORE_EINVAL);
+    cr_assert_eq(store_m2m_move(s, mix, "songs", 0, 5), STORE_EINVAL);
+    cr_assert(same_store(s, before));
+    free((void *)before);
+    check();
+}
+
+Test(m2m, links_and_their_order_survive_a_snapshot_and_a_reopen)
+{
+    reopen(path);
+    store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma");
+    store_obj *mix = make(Playlist, "name", "Mix");
+    const char *names[] = {"sf", "classic", "long", "short"};
+    for (int i = 0; i < 4; i++) {
+        store_obj *t = make(Tag, "name", names[i]);
+        link(i % 2 ? dune : emma, "tags", t);
+        link(t, "books", i % 2 ? emma : dune);
+        store_obj *song = make(Song, "title", names[i]);
+        link(mix, "songs", song);
+    }
+    cr_assert_eq(store_snapshot(s), STORE_OK);
+    cr_assert_eq(store_m2m_move(s, mix, "songs", 3, 0), STORE_OK);
+    cr_assert_eq(store_m2m_move(s, dune, "tags", 0, 3), STORE_OK);
+    char want_mix[64], want_dune[64], want_classic[64];
+    snprintf(want_mix, sizeof want_mix, "%s", walk(mix, "songs", "title"));
+    snprintf(want_dune, sizeof want_dune, "%s", walk(dune, "tags", "name"));
+    store_obj *classic;
+    cr_assert_eq(store_get_by(s, Tag, "name", &(store_value)STORE_V_STR(NULL, "classic"),
+                              &classic),
+                 STORE_OK);
+    snprintf(want_classic, sizeof want_classic, "%s", walk(classic, "books", "title"));
+    cr_assert_str_eq(want_mix, "short,sf,classic,long");
+    const char *before = strdup(dump_store(s));
+    reopen(path);
+    cr_assert(same_store(s, before));
+    cr_assert_eq(store_get(s, Playlist, 1, &mix), STORE_OK);
+    cr_assert_eq(store_get(s, MBook, 1, &dune), STORE_OK);
+    cr_assert_eq(store_get_by(s, Tag, "name", &(store_value)STORE_V_STR(NULL, "classic"),
+                              &classic),
+                 STORE_OK);
+    cr_assert_str_eq(walk(mix, "songs", "title"), want_mix);
+    cr_assert_str_eq(walk(dune, "tags", "name"), want_dune);
+    cr_assert_str_eq(walk(classic, "books", "title"), want_classic);
+    (void)emma;
+    free((void *)before);
+    check();
+}
+
+Test(m2m, a_rollback_undoes_adds_removes_moves_and_clears)
+{
+    store_obj *dune = make(MBook, "title", "Dune");
+    store_obj *tags[4];
+    const char *names[] = {"a", "b", "c", "d"};
+    for (int i = 0; i < 4; i++) {
+        tags[i] = make(Tag, "name", names[i]);
+        if (i < 3)
+            link(dune, "tags", tags[i]);
+    }
+    const char *before = strdup(dump_store(s));
+    uint64_t next = store_model_next_id(BookTags);
+    store_txn *t;
+    cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
+    link(dune, "tags", tags[3]);
+    cr_assert_eq(store_m2m_remove(s, dune, "tags", tags[0]), STORE_OK);
+    cr_assert_eq(store_m2m_move(s, dune, "tags", 0, 2), STORE_OK);
+    cr_assert_str_eq(walk(dune, "tags", "name"), "c,d,b");
+    cr_assert_eq(store_m2m_clear(s, tags[1], "books"), STORE_OK);
+    cr_assert_eq(store_rollback(t), STORE_OK);
+    cr_assert(same_store(s, before));
+    cr_assert_eq(store_model_next_id(BookTags), next);
+    cr_assert_str_eq(walk(dune, "tags", "name"), "a,b,c");
+    free((void *)before);
+    check();
+}
+
+Test(m2m, a_model_linked_with_itself_has_two_sides)
+{
+    store_obj *ann = make(User, "name", "ann"), *bob = make(User, "name", "bob"),
+              *cy = make(User, "name", "cy");
+    link(ann, "follows", bob);
+    link(ann, "follows", cy);
+    link(cy, "follows", ann);
+    link(bob, "followers", cy); /* cy follows bob */
+    cr_assert_str_eq(walk(ann, "follows", "name"), "bob,cy");
+    cr_assert_str_eq(walk(ann, "followers", "name"), "cy");
+    cr_assert_str_eq(walk(bob, "followers", "name"), "ann,cy");
+    cr_assert_str_eq(walk(cy, "follows", "name"), "ann,bob");
+    store_obj *l = NULL;
+    cr_assert_eq(store_m2m_add(s, bob, "followers", ann, NULL, &l), STORE_OK); /* exists */
+    cr_assert_eq(store_model_count(store_model_find(s, "User_follows")), 4);
+    cr_assert_eq(store_delete(s, cy), STORE_OK);
+    cr_assert_str_eq(walk(ann, "followers", "name"), "");
+    cr_assert_str_eq(walk(bob, "followers", "name"), "ann");
+    check();
+}
+
+Test(m2m, bad_arguments_are_einval_and_change_nothing)
+{
+    store_obj *dune = make(MBook, "title", "Dune"), *sf = make(Tag, "name", "sf");
+    store_obj *mix = make(Playlist, "name", "Mix");
+    const char *before = strdup(dump_store(s));
+    cr_assert_eq(store_m2m_add(NULL, dune, "tags", sf, NULL, NULL), STORE_EINVAL);
+    cr_assert_eq(store_m2m_add(s, NULL, "tags", sf, NULL, NULL), STORE_EINVAL);
+    cr_assert_eq(store_m2m_add(s, dune, NULL, sf, NULL, NULL), STORE_EINVAL);
+    cr_assert_eq(store_m2m_add(s, dune, "tags", NULL, NULL, NULL), STORE_EINVAL);
+    cr_assert_eq(store_m2m_add(s, dune, "books", sf, NULL, NULL), STORE_EINVAL);
+    cr_assert(strstr(store_errmsg(s), "no many-to-many relation \"books\""), "%s",
+              store_errmsg(s));
+    cr_assert_eq(store_m2m_add(s, dune, "tags", mix, NULL, NULL), STORE_EINVAL);
+    cr_assert(strstr(store_errmsg(s), "links Tag objects, not Playlist"), "%s",
+              store_errmsg(s));
+    cr_assert_eq(store_m2m_add(s, dune, "tags", sf,
+                               (store_value[]){STORE_V_STR("nope", "x"), {0}}, NULL),
+                 STORE_EINVAL);
+    cr_assert_eq(store_m2m_remove(s, dune, "tags", NULL), STORE_EINVAL);
+    cr_assert_eq(store_m2m_clear(s, dune, "title"), STORE_EINVAL);
+    cr_assert_eq(store_m2m_move(s, dune, "tags", 0, 0), STORE_EINVAL); /* no links */
+    store_iter it = store_m2m(dune, "nope");
+    cr_assert_null(store_next(&it));
+    it = store_m2m(NULL, "tags");
+    cr_assert_null(store_next(&it));
+    cr_assert(same_store(s, before));
+    store_obj *gone = make(Tag, "name", "gone");
+    cr_assert_eq(store_delete(s, gone), STORE_OK);
+    cr_assert_eq(store_m2m_add(s, dune, "tags", gone, NULL, NULL), STORE_EINVAL);
+    free((void *)before);
+}
+
+Test(m2m, a_unique_foreign_key_is_a_one_to_one)
+{
+    store_obj *ann = make(Person, "name", "ann"), *bob = make(Person, "name", "bob");
+    cr_assert_null(store_reverse_one(ann, "passport"));
+    store_obj *p;
+    cr_assert_eq(store_create(s, Passport,
+                              (store_value[]){STORE_V_REF("person", ann),
+                                              STORE_V_STR("number", "X1"), {0}},
+                              &p),
+                 STORE_OK);
+    cr_assert_eq(store_reverse_one(ann, "passport"), p);
+    cr_assert_eq(store_create(s, Passport,
+                              (store_value[]){STORE_V_REF("person", ann),
+                                              STORE_V_STR("number", "X2"), {0}},
+                              NULL),
+                 STORE_ECONSTRAINT);
+    cr_assert_eq(store_update(s, p, (store_value[]){STORE_V_REF("person", bob), {0}}),
+                 STORE_OK);
+    cr_assert_null(store_reverse_one(ann, "passport"));
+    cr_assert_eq(store_reverse_one(bob, "passport"), p);
+    /* Not a one-to-one, unknown, NULL. */
+    store_obj *dune = make(MBook, "title", "Dune");
+    cr_assert_null(store_reverse_one(dune, "book_tags"));
+    cr_assert(strstr(store_errmsg(s), "not a one-to-one"), "%s", store_errmsg(s));
+    cr_assert_null(store_reverse_one(bob, "nope"));
+    cr_assert_null(store_reverse_one(NULL, "passport"));
+    cr_assert_null(store_reverse_one(bob, NULL));
+    check();
+}
+
+/* ---- The schema's rules ------------------------------------------------------------------ */
+
+static int open_with(const store_field *a, const store_field *b, const store_field *t)
+{
+    store_schema *sc;
+    cr_assert_eq(store_schema_new(&sc), STORE_OK);
+    int rc = store_schema_add(sc, "A", a);
+    rc = rc ? rc : store_schema_add(sc, "B", b);
+    if (t)
+        rc = rc ? rc : store_schema_add(sc, "T", t);
+    store *x = NULL;
+    rc = rc ? rc : store_open(&x, sc, NULL, NULL);
+    store_close(x);
+    store_schema_free(sc);
+    return rc;
+}
+
+#define FIELDS(...) ((store_field[]){__VA_ARGS__, {0}})
+#define NAME {.name = "name", .type = STORE_CHAR, .max_length = 10}
+#define FK(n, target, ...) {.name = n, .type = STORE_FK, .to = target, __VA_ARGS__}
+
+static void refused(int rc, const char *words)
+{
+    cr_assert_eq(rc, STORE_ESCHEMA, "%d: %s", rc, store_errmsg(NULL));
+    cr_assert(strstr(store_errmsg(NULL), words), "\"%s\" lacks \"%s\"", store_errmsg(NULL),
+              words);
+}
+
+Test(m2m, the_schema_rules_of_many_to_many)
+{
+    const store_field *b = FIELDS(NAME);
+    cr_assert_eq(open_with(FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "B"}), b,
+                           NULL),
+                 STORE_OK, "%s", store_errmsg(NULL));
+    refused(open_with(FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "C"}), b, NULL),
+            "M2M to unknown model \"C\"");
+    refused(open_with(FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "B",
+                                    .through = "X"}), b, NULL),
+            "unknown through model \"X\"");
+    refused(open_with(FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "B", .null = true}),
+                      b, NULL),
+            "an M2M takes .to, .related_name and .through only");
+    refused(open_with(FIELDS(NAME, FK("b", "B", .through = "T")), b, FIELDS(NAME)),
+            "only an M2M has .through");
+    /* The through model: one key to each side, neither .null. */
+    const store_field *a = FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "B",
+                                         .through = "T"});
+    cr_assert_eq(open_with(a, b, FIELDS(FK("a", "A"), FK("b", "B"), NAME)), STORE_OK, "%s",
+                 store_errmsg(NULL));
+    refused(open_with(a, b, FIELDS(FK("a", "A"), NAME)), "needs exactly one foreign key to A "
+                                                         "and one to B");
+    refused(open_with(a, b, FIELDS(FK("a", "A"), FK("b", "B"), FK("b2", "B",
+                                                                   .related_name = "t2s"))),
+            "needs exactly one foreign key to A and one to B");
+    refused(open_with(a, b, FIELDS(FK("a", "A"), FK("b", "B", .null = true))),
+            "may not be .null");
+    refused(open_with(FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "B", .through = "A"}),
+                      FIELDS(NAME, FK("a", "A")), NULL),
+            "must be a third model");
+    /* Names: the relation's on both sides, and the store's through model's. */
+    refused(open_with(FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "B",
+                                    .related_name = "name"}), b, NULL),
+            "related_name \"name\" is already a name on B");
+    refused(open_with(FIELDS(NAME, {.name = "bs", .type = STORE_M2M, .to = "B"}),
+                      FIELDS(NAME, FK("x", "A", .related_name = "bs")), NULL),
+            "the name is already a relation on A");
+    store_schema *sc;
+    cr_assert_eq(store_schema_new(&sc), STORE_OK);
+    cr_assert_eq(store_schema_add(sc, "A", FIELDS(NAME, {.name = "bs", .type = STORE_M2M,
+                                                         .to = "B"})), STORE_OK);
+    cr_assert_eq(store_schema_add(sc, "B", b), STORE_OK);
+    cr_assert_eq(store_schema_add(sc, "A_bs", b), STORE_OK);
+    store *x = NULL;
+    refused(store_open(&x, sc, NULL, NULL), "A_bs, is already a model: give .through");
+    store_schema_free(sc);
+}
+
+Test(m2m, a_many_to_many_added_to_an_existing_file_opens)
+{
+    store_schema *old;
+    cr_assert_eq(store_schema_new(&old), STORE_OK);
+    cr_assert_eq(store_schema_add(old, "Book", FIELDS({.name = "title", .type = STORE_CHAR,
+                                                       .max_length = 60})), STORE_OK);
+    cr_assert_eq(store_schema_add(old, "Tag", FIELDS({.name = "name", .type = STORE_CHAR,
+                                                      .max_length = 30, .unique = true})),
+                 STORE_OK);
+    store *x;
+    cr_assert_eq(store_open(&x, old, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_obj *o;
+    cr_assert_eq(store_create(x, store_model_find(x, "Book"),
+                              (store_value[]){STORE_V_STR("title", "Dune"), {0}}, &o),
+                 STORE_OK);
+    cr_assert_eq(store_create(x, store_model_find(x, "Tag"),
+                              (store_value[]){STORE_V_STR("name", "sf"), {0}}, &o),
+                 STORE_OK);
+    cr_assert_eq(store_close(x), STORE_OK);
+    store_schema_free(old);
+    reopen(path); /* the full schema: Book.tags and its through model are new */
+    store_obj *dune, *sf;
+    cr_assert_eq(store_get(s, MBook, 1, &dune), STORE_OK);
+    cr_assert_eq(store_get(s, Tag, 1, &sf), STORE_OK);
+    link(dune, "tags", sf);
+    reopen(path);
+    cr_assert_eq(store_get(s, MBook, 1, &dune), STORE_OK);
+    cr_assert_str_eq(walk(dune, "tags", "name"), "sf");
+    check();
+}
