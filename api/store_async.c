@@ -32,6 +32,10 @@ enum {
     OP_QUERY_UPDATE,
     OP_QUERY_DELETE,
     OP_ATOMIC,
+    OP_M2M_ADD,
+    OP_M2M_REMOVE,
+    OP_M2M_CLEAR,
+    OP_M2M_WALK,
 };
 
 /*
@@ -177,6 +181,36 @@ static int reverse_copy(store_req *req)
     return rc;
 }
 
+/* The objects linked to the request's target in the relation named by its first value,
+ * copied under one read lock. */
+static int m2m_copy(store_req *req)
+{
+    store *db = req->priv_db;
+    const store_obj *obj = req->priv_target;
+    const char *name = req->priv_values[0].name;
+    store_model *m = rs_obj_model(obj);
+    if (!m)
+        return rs_error_set(db, STORE_EINVAL, "a many-to-many request: the object is deleted");
+    const rs_m2m *r = rs_schema_m2m_find(m, name);
+    if (!r)
+        return rs_error_set(db, STORE_EINVAL, "%s: no many-to-many relation \"%s\"", m->name,
+                            name);
+    int rc = STORE_OK;
+    rs_lock_read(&db->lock);
+    if (!rs_obj_live(obj)) {
+        rs_lock_unlock(&db->lock);
+        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
+    }
+    store_iter it = rs_m2m_walk(obj, r);
+    size_t n = it.priv_count;
+    if (!(req->objs = malloc((n ? n : 1) * sizeof *req->objs)))
+        rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a many-to-many relation");
+    for (store_obj *x; !rc && (x = rs_rel_walk_next(&it));)
+        req->objs[req->count++] = x;
+    rs_lock_unlock(&db->lock);
+    return rc;
+}
+
 static void work(uv_work_t *w)
 {
     store_req *req = req_of(w);
@@ -219,6 +253,19 @@ static void work(uv_work_t *w)
         break;
     case OP_ATOMIC:
         rc = store_atomic(db, req->priv_fn, req->priv_arg);
+        break;
+    case OP_M2M_ADD: /* the name rides on the first value; the payload follows */
+        rc = store_m2m_add(db, req->priv_target, req->priv_values[0].name, req->priv_other,
+                           req->priv_values + 1, &req->obj);
+        break;
+    case OP_M2M_REMOVE:
+        rc = store_m2m_remove(db, req->priv_target, req->priv_values[0].name, req->priv_other);
+        break;
+    case OP_M2M_CLEAR:
+        rc = store_m2m_clear(db, req->priv_target, req->priv_values[0].name);
+        break;
+    case OP_M2M_WALK:
+        rc = m2m_copy(req);
         break;
     }
     req->result = rc;
@@ -489,4 +536,64 @@ void store_req_cleanup(store_req *req)
     req->priv_name = NULL;
     req->objs = NULL;
     req->count = 0;
+}
+
+/* ---- Many-to-many --------------------------------------------------------------------------- */
+
+/* A many-to-many request: OBJ (and OTHER, when WITH_OTHER) of DB, and NAME copied as the name
+ * of the first value, PAYLOAD's values after it. */
+static int m2m_submit(uv_loop_t *loop, store_req *req, store *db, const store_obj *obj,
+                      const char *name, store_obj *other, bool with_other,
+                      const store_value *payload, store_cb cb, int op)
+{
+    int rc = check_common(loop, req, db, cb);
+    if (!rc)
+        rc = check_obj(db, obj);
+    if (!rc && with_other)
+        rc = check_obj(db, other);
+    if (!rc && !name)
+        rc = rs_error_set(db, STORE_EINVAL, "a many-to-many request: the name is NULL");
+    if (rc)
+        return rc;
+    size_t n = 0;
+    for (const store_value *p = payload; p && p->name; p++)
+        n++;
+    store_value *list = malloc((n + 2) * sizeof *list);
+    if (!list)
+        return rs_error_set(db, STORE_ENOMEM, "out of memory copying a request");
+    list[0] = (store_value)STORE_V_NULL(name);
+    if (n)
+        memcpy(list + 1, payload, n * sizeof *list);
+    list[n + 1] = (store_value){0};
+    req_init(req, db, cb, op);
+    req->priv_target = (store_obj *)obj;
+    req->priv_other = other;
+    rc = with_values(req, list);
+    free(list);
+    return rc ? rc : submit(loop, req);
+}
+
+int store_m2m_add_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                        const char *name, store_obj *other, const store_value *payload,
+                        store_cb cb)
+{
+    return m2m_submit(loop, req, db, obj, name, other, true, payload, cb, OP_M2M_ADD);
+}
+
+int store_m2m_remove_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                           const char *name, store_obj *other, store_cb cb)
+{
+    return m2m_submit(loop, req, db, obj, name, other, true, NULL, cb, OP_M2M_REMOVE);
+}
+
+int store_m2m_clear_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                          const char *name, store_cb cb)
+{
+    return m2m_submit(loop, req, db, obj, name, NULL, false, NULL, cb, OP_M2M_CLEAR);
+}
+
+int store_m2m_async(uv_loop_t *loop, store_req *req, store *db, const store_obj *obj,
+                    const char *name, store_cb cb)
+{
+    return m2m_submit(loop, req, db, obj, name, NULL, false, NULL, cb, OP_M2M_WALK);
 }

@@ -50,6 +50,7 @@ struct store_req {
     store_value *priv_binds; /* the copied binds, lists and strings in the same block */
     int (*priv_fn)(store *db, void *arg); /* atomic: the function, and its argument */
     void *priv_arg;
+    store_obj *priv_other; /* many-to-many: the far object */
 };
 
 /*
@@ -128,6 +129,31 @@ STORE_API int store_query_delete_async(uv_loop_t *loop, store_req *req, const st
  */
 STORE_API int store_atomic_async(uv_loop_t *loop, store_req *req, store *db,
                                  int (*fn)(store *db, void *arg), void *arg, store_cb cb);
+
+/*
+ * store_m2m_add_async(), store_m2m_remove_async(), store_m2m_clear_async() - store_m2m_add()
+ * (req->obj is the link), store_m2m_remove() and store_m2m_clear() on the thread pool. NAME
+ * and PAYLOAD (names and strings included) are copied before this returns. Returns STORE_OK,
+ * STORE_EINVAL (a NULL argument other than PAYLOAD, an object of another store, an unknown
+ * value kind) or STORE_ENOMEM; on failure CB is never called. What NAME must name, and the
+ * objects' models, are checked when the request runs (the code reaches CB).
+ */
+STORE_API int store_m2m_add_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                                  const char *name, store_obj *other,
+                                  const store_value *payload, store_cb cb);
+STORE_API int store_m2m_remove_async(uv_loop_t *loop, store_req *req, store *db,
+                                     store_obj *obj, const char *name, store_obj *other,
+                                     store_cb cb);
+STORE_API int store_m2m_clear_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                                    const char *name, store_cb cb);
+
+/*
+ * store_m2m_async() - the objects linked to OBJ in NAME, copied under the store's read lock
+ * into req->objs (req->count of them, in walk order), as store_reverse_async(). An unknown
+ * NAME gives STORE_EINVAL in the callback.
+ */
+STORE_API int store_m2m_async(uv_loop_t *loop, store_req *req, store *db, const store_obj *obj,
+                              const char *name, store_cb cb);
 
 /*
  * store_cancel() - cancel REQ if it has not started: it then has no effect, and its callback

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <store_async.h>
+
 #include "tests/helpers.h"
 
 static store_schema *ms;
@@ -112,7 +114,7 @@ static store_obj *make(store_model *m, const char *field, const char *value)
     return o;
 }
 
-static store_obj *link(store_obj *a, const char *name, store_obj *b)
+static store_obj *link_pair(store_obj *a, const char *name, store_obj *b)
 {
     store_obj *l = NULL;
     int rc = store_m2m_add(s, a, name, b, NULL, &l);
@@ -162,11 +164,11 @@ Test(m2m, links_are_walked_from_both_sides_in_the_order_they_were_made)
     store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma");
     store_obj *sf = make(Tag, "name", "sf"), *classic = make(Tag, "name", "classic"),
               *long_ = make(Tag, "name", "long");
-    link(dune, "tags", classic);
-    link(dune, "tags", sf);
-    link(emma, "tags", classic);
-    link(sf, "books", emma); /* from the far side */
-    link(dune, "tags", long_);
+    link_pair(dune, "tags", classic);
+    link_pair(dune, "tags", sf);
+    link_pair(emma, "tags", classic);
+    link_pair(sf, "books", emma); /* from the far side */
+    link_pair(dune, "tags", long_);
     cr_assert_str_eq(walk(dune, "tags", "name"), "classic,sf,long");
     cr_assert_str_eq(walk(emma, "tags", "name"), "classic,sf");
     cr_assert_str_eq(walk(classic, "books", "title"), "Dune,Emma");
@@ -183,7 +185,7 @@ Test(m2m, links_are_walked_from_both_sides_in_the_order_they_were_made)
 Test(m2m, adding_a_linked_pair_again_changes_nothing_and_gives_the_existing_link)
 {
     store_obj *dune = make(MBook, "title", "Dune"), *sf = make(Tag, "name", "sf");
-    store_obj *l = link(dune, "tags", sf);
+    store_obj *l = link_pair(dune, "tags", sf);
     const char *before = strdup(dump_store(s));
     store_obj *again = NULL;
     cr_assert_eq(store_m2m_add(s, dune, "tags", sf, NULL, &again), STORE_OK);
@@ -198,8 +200,8 @@ Test(m2m, removing_a_pair_deletes_its_link_and_an_absent_pair_is_enotfound)
 {
     store_obj *dune = make(MBook, "title", "Dune"), *sf = make(Tag, "name", "sf"),
               *old = make(Tag, "name", "old");
-    link(dune, "tags", sf);
-    link(dune, "tags", old);
+    link_pair(dune, "tags", sf);
+    link_pair(dune, "tags", old);
     cr_assert_eq(store_m2m_remove(s, sf, "books", dune), STORE_OK);
     cr_assert_str_eq(walk(dune, "tags", "name"), "old");
     const char *before = strdup(dump_store(s));
@@ -214,9 +216,9 @@ Test(m2m, a_pair_is_linked_once_whatever_call_makes_the_link)
 {
     store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma");
     store_obj *sf = make(Tag, "name", "sf"), *old = make(Tag, "name", "old");
-    link(dune, "tags", sf);
-    store_obj *l2 = link(emma, "tags", sf);
-    link(emma, "tags", old);
+    link_pair(dune, "tags", sf);
+    store_obj *l2 = link_pair(emma, "tags", sf);
+    link_pair(emma, "tags", old);
     const char *before = strdup(dump_store(s));
     /* A create of the through model. */
     cr_assert_eq(store_create(s, BookTags,
@@ -253,9 +255,9 @@ Test(m2m, deleting_either_side_deletes_its_links_and_never_the_far_objects)
 {
     store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma");
     store_obj *sf = make(Tag, "name", "sf"), *old = make(Tag, "name", "old");
-    link(dune, "tags", sf);
-    link(dune, "tags", old);
-    link(emma, "tags", sf);
+    link_pair(dune, "tags", sf);
+    link_pair(dune, "tags", old);
+    link_pair(emma, "tags", sf);
     cr_assert_eq(store_delete(s, dune), STORE_OK);
     cr_assert_eq(store_model_count(Tag), 2);
     cr_assert_eq(store_model_count(BookTags), 1);
@@ -278,7 +280,7 @@ Test(m2m, a_through_model_with_payload_and_its_own_restrict)
                  STORE_OK, "%s", store_errmsg(s));
     cr_assert_eq(store_obj_model(e), Entry);
     cr_assert_str_eq(store_str(e, "note"), "opener");
-    link(two, "playlists", mix);
+    link_pair(two, "playlists", mix);
     cr_assert_str_eq(walk(mix, "songs", "title"), "One,Two");
     cr_assert_str_eq(child_ids(mix, "entries"), "1,2");
     /* The payload may not set the keys. */
@@ -305,10 +307,10 @@ Test(m2m, a_link_moves_within_one_side_and_the_other_side_keeps_its_order)
     store_obj *songs[5];
     for (int i = 0; i < 5; i++) {
         songs[i] = make(Song, "title", titles[i]);
-        link(mix, "songs", songs[i]);
+        link_pair(mix, "songs", songs[i]);
     }
     store_obj *other = make(Playlist, "name", "Other");
-    link(songs[2], "playlists", other);
+    link_pair(songs[2], "playlists", other);
     cr_assert_eq(store_m2m_move(s, mix, "songs", 0, 3), STORE_OK, "%s", store_errmsg(s));
     cr_assert_str_eq(walk(mix, "songs", "title"), "B,C,D,A,E");
     cr_assert_eq(store_m2m_move(s, mix, "songs", 4, 0), STORE_OK);
@@ -333,10 +335,10 @@ Test(m2m, links_and_their_order_survive_a_snapshot_and_a_reopen)
     const char *names[] = {"sf", "classic", "long", "short"};
     for (int i = 0; i < 4; i++) {
         store_obj *t = make(Tag, "name", names[i]);
-        link(i % 2 ? dune : emma, "tags", t);
-        link(t, "books", i % 2 ? emma : dune);
+        link_pair(i % 2 ? dune : emma, "tags", t);
+        link_pair(t, "books", i % 2 ? emma : dune);
         store_obj *song = make(Song, "title", names[i]);
-        link(mix, "songs", song);
+        link_pair(mix, "songs", song);
     }
     cr_assert_eq(store_snapshot(s), STORE_OK);
     cr_assert_eq(store_m2m_move(s, mix, "songs", 3, 0), STORE_OK);
@@ -374,13 +376,13 @@ Test(m2m, a_rollback_undoes_adds_removes_moves_and_clears)
     for (int i = 0; i < 4; i++) {
         tags[i] = make(Tag, "name", names[i]);
         if (i < 3)
-            link(dune, "tags", tags[i]);
+            link_pair(dune, "tags", tags[i]);
     }
     const char *before = strdup(dump_store(s));
     uint64_t next = store_model_next_id(BookTags);
     store_txn *t;
     cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
-    link(dune, "tags", tags[3]);
+    link_pair(dune, "tags", tags[3]);
     cr_assert_eq(store_m2m_remove(s, dune, "tags", tags[0]), STORE_OK);
     cr_assert_eq(store_m2m_move(s, dune, "tags", 0, 2), STORE_OK);
     cr_assert_str_eq(walk(dune, "tags", "name"), "c,d,b");
@@ -397,10 +399,10 @@ Test(m2m, a_model_linked_with_itself_has_two_sides)
 {
     store_obj *ann = make(User, "name", "ann"), *bob = make(User, "name", "bob"),
               *cy = make(User, "name", "cy");
-    link(ann, "follows", bob);
-    link(ann, "follows", cy);
-    link(cy, "follows", ann);
-    link(bob, "followers", cy); /* cy follows bob */
+    link_pair(ann, "follows", bob);
+    link_pair(ann, "follows", cy);
+    link_pair(cy, "follows", ann);
+    link_pair(bob, "followers", cy); /* cy follows bob */
     cr_assert_str_eq(walk(ann, "follows", "name"), "bob,cy");
     cr_assert_str_eq(walk(ann, "followers", "name"), "cy");
     cr_assert_str_eq(walk(bob, "followers", "name"), "ann,cy");
@@ -577,9 +579,80 @@ Test(m2m, a_many_to_many_added_to_an_existing_file_opens)
     store_obj *dune, *sf;
     cr_assert_eq(store_get(s, MBook, 1, &dune), STORE_OK);
     cr_assert_eq(store_get(s, Tag, 1, &sf), STORE_OK);
-    link(dune, "tags", sf);
+    link_pair(dune, "tags", sf);
     reopen(path);
     cr_assert_eq(store_get(s, MBook, 1, &dune), STORE_OK);
     cr_assert_str_eq(walk(dune, "tags", "name"), "sf");
+    check();
+}
+
+/* ---- On a loop ------------------------------------------------------------------------- */
+
+static int calls;
+
+static void on_done(store_req *req)
+{
+    calls++;
+    *(int *)req->data = req->result;
+}
+
+/* Runs the request just submitted (SUBMITTED: the submit's code) to its callback, which
+ * stores the request's code where req->data points. */
+static void run(uv_loop_t *loop, int submitted)
+{
+    cr_assert_eq(submitted, STORE_OK, "%s", store_errmsg(s));
+    int before = calls;
+    uv_run(loop, UV_RUN_DEFAULT);
+    cr_assert_eq(calls, before + 1);
+}
+
+Test(m2m, the_async_calls_link_unlink_clear_and_walk_on_the_pool)
+{
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    store_obj *mix = make(Playlist, "name", "Mix"), *one = make(Song, "title", "One"),
+              *two = make(Song, "title", "Two");
+    store_req req;
+    int result_box = -100;
+    req.data = &result_box;
+    store_value note[] = {STORE_V_STR("note", "first"), {0}};
+    run(&loop, store_m2m_add_async(&loop, &req, s, mix, "songs", one, note, on_done));
+    cr_assert_eq(result_box, STORE_OK, "%s", store_errmsg(s));
+    cr_assert_not_null(req.obj);
+    cr_assert_str_eq(store_str(req.obj, "note"), "first");
+    store_req_cleanup(&req);
+    req.data = &result_box;
+    run(&loop, store_m2m_add_async(&loop, &req, s, two, "playlists", mix, NULL, on_done));
+    cr_assert_eq(result_box, STORE_OK, "%s", store_errmsg(s));
+    store_req_cleanup(&req);
+    req.data = &result_box;
+    run(&loop, store_m2m_async(&loop, &req, s, mix, "songs", on_done));
+    cr_assert_eq(result_box, STORE_OK);
+    cr_assert_eq(req.count, 2);
+    cr_assert_eq(req.objs[0], one);
+    cr_assert_eq(req.objs[1], two);
+    store_req_cleanup(&req);
+    req.data = &result_box;
+    run(&loop, store_m2m_remove_async(&loop, &req, s, mix, "songs", one, on_done));
+    cr_assert_eq(result_box, STORE_OK);
+    store_req_cleanup(&req);
+    req.data = &result_box;
+    run(&loop, store_m2m_remove_async(&loop, &req, s, mix, "songs", one, on_done));
+    cr_assert_eq(result_box, STORE_ENOTFOUND);
+    cr_assert(strstr(store_errmsg(s), "not linked"), "%s", store_errmsg(s));
+    store_req_cleanup(&req);
+    req.data = &result_box;
+    run(&loop, store_m2m_async(&loop, &req, s, mix, "nope", on_done));
+    cr_assert_eq(result_box, STORE_EINVAL);
+    store_req_cleanup(&req);
+    req.data = &result_box;
+    run(&loop, store_m2m_clear_async(&loop, &req, s, mix, "songs", on_done));
+    cr_assert_eq(result_box, STORE_OK);
+    cr_assert_eq(store_model_count(Entry), 0);
+    store_req_cleanup(&req);
+    cr_assert_eq(store_m2m_add_async(&loop, &req, s, mix, NULL, one, NULL, on_done),
+                 STORE_EINVAL);
+    cr_assert_eq(store_m2m_clear_async(&loop, &req, s, NULL, "songs", on_done), STORE_EINVAL);
+    cr_assert_eq(uv_loop_close(&loop), 0);
     check();
 }
