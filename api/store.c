@@ -99,6 +99,14 @@ void store_schema_free(store_schema *s)
         rs_schema_free(s);
 }
 
+int store_schema_unique(store_schema *s, const char *model, const char *const *fields)
+{
+    if (!s || !model || !fields)
+        return rs_error_set(NULL, STORE_EINVAL, "store_schema_unique: %s is NULL",
+                            !s ? "the schema" : !model ? "the model" : "the field list");
+    return rs_schema_unique(s, model, fields);
+}
+
 /* ---- Opening and closing ---------------------------------------------------------------- */
 
 /* Refuses options store_open() does not know, or that contradict each other. */

@@ -285,6 +285,18 @@ STORE_API int store_schema_new(store_schema **out);
  */
 STORE_API int store_schema_add(store_schema *s, const char *model, const store_field *fields);
 
+/*
+ * store_schema_unique() - declare that no two objects of MODEL (declared before) share all
+ * the values of FIELDS (a list of field names ended by NULL): Tortoise's unique_together.
+ * An object with a null among them clashes with none. Checked as .unique is: a create or
+ * update that would repeat the values is STORE_ECONSTRAINT, naming the fields; a file
+ * whose objects already repeat them does not open (STORE_ESCHEMA, naming two of them).
+ * Returns STORE_OK, STORE_EINVAL (a NULL argument), STORE_ESCHEMA (MODEL not declared yet,
+ * no fields or more than 16, a field unknown, named twice, FLOAT or STORE_M2M) or
+ * STORE_ENOMEM; on failure the schema is unchanged.
+ */
+STORE_API int store_schema_unique(store_schema *s, const char *model, const char *const *fields);
+
 /* store_schema_free() - free S; NULL is allowed. Stores opened with S are not affected. */
 STORE_API void store_schema_free(store_schema *s);
 

@@ -24,6 +24,7 @@
 #include "store/error.h"
 #include "store/object.h"
 #include "store/schema.h"
+#include "store/uniq.h"
 #include "store/vindex.h"
 
 #define CORRUPT(...) rs_error_set(NULL, STORE_ECORRUPT, __VA_ARGS__)
@@ -468,6 +469,32 @@ static int check_new_unique(const rs_cat_model *cm, const store_fld *f, size_t n
                         rs_schema_short_name(fb, sizeof fb, f->name), n);
 }
 
+/* Files the loaded objects L of M under each of its sets of fields unique together. Two
+ * sharing their values is a schema problem, not damage: the set is new to the file. */
+static int index_uniqs(store_model *m, const loaded *l)
+{
+    for (uint32_t k = 0; k < m->nuniq; k++) {
+        rs_uniq *u = &m->uniq[k];
+        for (size_t i = 0; i < l->n; i++) {
+            store_obj *o = l->objs[i], *twin;
+            rs_probe p[RS_UNIQ_FIELDS_MAX];
+            if (!rs_uniq_probe(u, o, p))
+                continue;
+            if ((twin = rs_uniq_find(u, p, NULL))) {
+                char mb[RS_SHORT_NAME_SIZE], names[128];
+                return rs_error_set(NULL, STORE_ESCHEMA, "%s %" PRIu64 " and %" PRIu64 " share "
+                                    "their values of (%s), declared unique together",
+                                    rs_schema_short_name(mb, sizeof mb, m->name), twin->id, o->id,
+                                    rs_uniq_names(u, names, sizeof names));
+            }
+            if (rs_uniq_reserve(u))
+                return NOMEM(m);
+            rs_uniq_add(u, o);
+        }
+    }
+    return STORE_OK;
+}
+
 /* Links and indexes every loaded object, model by model. */
 static int connect(store *db, loaded *all, const rs_catalog *cat)
 {
@@ -484,6 +511,9 @@ static int connect(store *db, loaded *all, const rs_catalog *cat)
             if (rc)
                 return rc;
         }
+        int rc = index_uniqs(m, &all[i]);
+        if (rc)
+            return rc;
     }
     return STORE_OK;
 }

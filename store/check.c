@@ -7,7 +7,7 @@
  * values do not repeat; each reverse relation is a consistent doubly linked list whose
  * members all point back at the parent, whose count and tail are right, and which together
  * hold every child with a non-null foreign key, in join order; no many-to-many pair is linked
- * twice. It reads only, allocates nothing, and stops
+ * twice; the tables of fields unique together file every object once. It reads only, allocates nothing, and stops
  * at the first problem, which it names.
  */
 #include <assert.h>
@@ -17,6 +17,7 @@
 #include "store/error.h"
 #include "store/m2m.h"
 #include "store/object.h"
+#include "store/uniq.h"
 #include "store/vindex.h"
 
 #define FAIL(db, ...) rs_error_set(db, STORE_ECORRUPT, __VA_ARGS__)
@@ -123,6 +124,8 @@ int rs_check_store(store *db)
         }
         if (!rc && m->pair)
             rc = check_pairs(db, m->pair);
+        for (uint32_t k = 0; !rc && k < m->nuniq; k++)
+            rc = rs_uniq_check(db, &m->uniq[k]);
         if (rc)
             return rc;
     }

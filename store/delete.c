@@ -22,6 +22,7 @@
 
 #include "store/error.h"
 #include "store/object.h"
+#include "store/uniq.h"
 #include "store/vindex.h"
 
 typedef struct doomed {
@@ -120,6 +121,9 @@ static void set_null_children(const doomed *d, store_obj *p)
             if (!is_doomed(d, c)) {
                 if (rel->unique || rel->indexed)
                     rs_vindex_remove(rel, c);
+                for (uint32_t k = 0; k < c->model->nuniq; k++)
+                    if (rs_uniq_has(&c->model->uniq[k], rel)) /* a null is not filed */
+                        rs_uniq_remove(&c->model->uniq[k], c);
                 rs_obj_link_remove(rel, p, c);
                 rs_fk_parent_set(c, rel, NULL);
                 rs_obj_mark_dirty(c);
@@ -133,6 +137,8 @@ static void set_null_children(const doomed *d, store_obj *p)
 static void detach(store_obj *o)
 {
     store_model *m = o->model;
+    for (uint32_t k = 0; k < m->nuniq; k++)
+        rs_uniq_remove(&m->uniq[k], o);
     for (uint32_t j = 0; j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
         if (rs_field_null(f, o))
@@ -155,7 +161,8 @@ static int reserve_undo(store *db, const doomed *d)
         n += rs_txn_bound_delete(p);
         for (uint32_t r = 0; r < p->model->nrels; r++)
             if (p->model->rels[r]->on_delete == STORE_SET_NULL)
-                n += RS_TXN_BOUND_SET_NULL * rs_rel_count(p, p->model->rels[r]);
+                n += (RS_TXN_BOUND_SET_NULL + p->model->rels[r]->model->nuniq) *
+                     rs_rel_count(p, p->model->rels[r]);
     }
     return rs_txn_reserve(db, n);
 }

@@ -97,6 +97,13 @@ typedef struct rs_m2m {
     bool declared;       /* the side whose STORE_M2M field declared the relation */
 } rs_m2m;
 
+/* A set of fields whose values no two objects share (store_schema_unique(), store/uniq.c). */
+typedef struct rs_uniq {
+    uint32_t n;
+    store_fld **fields;
+    rs_hash idx; /* the key of the values -> the object holding them */
+} rs_uniq;
+
 struct store_model {
     store *db;
     char *name;
@@ -107,6 +114,8 @@ struct store_model {
     uint32_t nm2m;
     rs_m2m *m2m;      /* the many-to-many relations this model is a side of */
     rs_m2m *pair;     /* a through model: the declaring side of its relation; else NULL */
+    uint32_t nuniq;
+    rs_uniq *uniq;    /* its sets of fields unique together */
     uint32_t nullw;   /* first null word */
     /* The objects, each in the slot of its id, with the changes since the last snapshot
      * as marks (only when the store has a file): RS_MARK_DIRTY for created or updated

@@ -18,6 +18,7 @@
 #include "store/m2m.h"
 #include "store/object.h"
 #include "store/schema.h"
+#include "store/uniq.h"
 #include "store/vindex.h"
 
 /* ---- Values ------------------------------------------------------------------------------ */
@@ -470,14 +471,22 @@ static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, ui
 
 /* Step 3: commits every staged field into O, whose id is (or is to be) ID; the stage no
  * longer owns its strings. */
+static bool uniq_touched(const stage *s, const rs_uniq *u);
+
 static void commit(stage *s, store_obj *o, uint64_t id, bool fresh)
 {
     store_model *m = o->model;
+    for (uint32_t k = 0; !fresh && k < m->nuniq; k++)
+        if (uniq_touched(s, &m->uniq[k]))
+            rs_uniq_remove(&m->uniq[k], o);
     for (uint32_t j = 0; j < m->nfields; j++)
         if (s->st[j] & ST_SET) {
             commit_field(o, id, &m->fields[j], s->w[j], s->st[j], fresh);
             s->st[j] &= (uint8_t)~ST_OWN;
         }
+    for (uint32_t k = 0; k < m->nuniq; k++)
+        if (fresh || uniq_touched(s, &m->uniq[k]))
+            rs_uniq_add(&m->uniq[k], o); /* reserved: cannot fail */
 }
 
 /* The values of the list V. */
@@ -487,6 +496,113 @@ static size_t count_values(const store_value *v)
     while (v[n].name)
         n++;
     return n;
+}
+
+/* ---- Fields unique together --------------------------------------------------------------- */
+
+/* Whether the stage sets one of U's fields. */
+static bool uniq_touched(const stage *s, const rs_uniq *u)
+{
+    const store_model *m = u->fields[0]->model;
+    for (uint32_t i = 0; i < u->n; i++)
+        if (s->st[u->fields[i] - m->fields] & ST_SET)
+            return true;
+    return false;
+}
+
+/* The values of U's fields that O (NULL on create) would hold once S is committed, into P;
+ * false when one is null. */
+static bool stage_probe(const stage *s, const rs_uniq *u, const store_obj *o, rs_probe *p)
+{
+    const store_model *m = u->fields[0]->model;
+    for (uint32_t i = 0; i < u->n; i++) {
+        const store_fld *f = u->fields[i];
+        uint8_t st = s->st[f - m->fields];
+        if (!(st & ST_SET)) {
+            if (!o || rs_field_null(f, o))
+                return false;
+            p[i] = rs_vindex_probe(f, o);
+            continue;
+        }
+        if (st & ST_NULL)
+            return false;
+        p[i].w = s->w[f - m->fields];
+        p[i].len = (st & ST_BORROW)    ? strlen((const char *)(uintptr_t)p[i].w)
+                   : rs_is_string(f) ? rs_str_len((const char *)(uintptr_t)p[i].w)
+                                     : 0;
+    }
+    return true;
+}
+
+typedef struct keyed {
+    uint64_t key;
+    size_t i;
+} keyed;
+
+static int cmp_keyed(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    return x->key < y->key ? -1 : x->key > y->key;
+}
+
+/* Whether two of the N objects OBJS would hold the same values of U once S is committed. */
+static int clash_among(store *db, const stage *s, const rs_uniq *u, store_obj *const *objs,
+                       size_t n, bool *clash)
+{
+    keyed *keys = malloc(n * sizeof *keys);
+    rs_probe *probes = malloc(n * u->n * sizeof *probes);
+    size_t k = 0;
+    if (!keys || !probes) {
+        free(keys);
+        free(probes);
+        return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", objs[0]->model->name);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (stage_probe(s, u, objs[i], probes + k * u->n)) {
+            keys[k] = (keyed){rs_uniq_key(u, probes + k * u->n), k};
+            k++;
+        }
+    qsort(keys, k, sizeof *keys, cmp_keyed);
+    *clash = false;
+    for (size_t a = 0; a + 1 < k && !*clash; a++)
+        for (size_t b = a + 1; b < k && keys[b].key == keys[a].key && !*clash; b++)
+            *clash = rs_uniq_same(u, probes + keys[a].i * u->n, probes + keys[b].i * u->n);
+    free(keys);
+    free(probes);
+    return STORE_OK;
+}
+
+/*
+ * Step 2 for the sets of fields unique together: on a create (OBJS NULL) or an update of the
+ * N objects OBJS, no object would share its values with another, and each table has room.
+ * An object another one of OBJS clashes with clashes after the update too: the fields the
+ * update sets are the same for all of them, and the others are what the holder keeps.
+ */
+static int stage_uniqs(store *db, const stage *s, store_model *m, store_obj *const *objs,
+                       size_t n)
+{
+    for (uint32_t k = 0; k < m->nuniq; k++) {
+        rs_uniq *u = &m->uniq[k];
+        if (objs && !uniq_touched(s, u))
+            continue;
+        char names[128];
+        rs_probe p[RS_UNIQ_FIELDS_MAX];
+        bool clash = false;
+        for (size_t i = 0; i < (objs ? n : 1) && !clash; i++)
+            clash = stage_probe(s, u, objs ? objs[i] : NULL, p) &&
+                    rs_uniq_find(u, p, objs ? objs[i] : NULL);
+        if (!clash && objs && n > 1) {
+            int rc = clash_among(db, s, u, objs, n, &clash);
+            if (rc)
+                return rc;
+        }
+        if (clash)
+            return rs_error_set(db, STORE_ECONSTRAINT, "%s: the values of (%s) are already "
+                                "used together", m->name, rs_uniq_names(u, names, sizeof names));
+        if (rs_hash_reserve(&u->idx, objs ? n : 1))
+            return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
+    }
+    return STORE_OK;
 }
 
 /* ---- Links of many-to-many relations ------------------------------------------------------ */
@@ -561,6 +677,8 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
         rc = stage_indexes(db, &s, m, NULL);
     if (!rc)
         rc = stage_pairs(db, &s, m, NULL, 0);
+    if (!rc)
+        rc = stage_uniqs(db, &s, m, NULL, 0);
     uint64_t id = m->next_id;
     if (!rc && id >= RS_ID_LIMIT)
         rc = rs_error_set(db, STORE_EFULL, "%s: every id below 2^40 was handed out", m->name);
@@ -601,6 +719,8 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
         rc = stage_indexes(db, &s, m, o);
     if (!rc)
         rc = stage_pairs(db, &s, m, &o, 1);
+    if (!rc)
+        rc = stage_uniqs(db, &s, m, &o, 1);
     if (!rc)
         rc = rs_txn_reserve(db, rs_txn_bound_update(m, count_values(v)));
     if (!rc) {
@@ -685,6 +805,8 @@ int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t
         rc = stage_indexes(db, &s, m, objs[0]);
     if (!rc)
         rc = stage_pairs(db, &s, m, objs, n);
+    if (!rc)
+        rc = stage_uniqs(db, &s, m, objs, n);
     size_t ns = 0;
     for (uint32_t j = 0; !rc && j < m->nfields; j++)
         if ((s.st[j] & ST_OWN) && rs_is_string(&m->fields[j]))

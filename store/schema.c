@@ -16,6 +16,7 @@
 #include "store/error.h"
 #include "store/object.h"
 #include "store/schema.h"
+#include "store/uniq.h"
 
 /* ---- Small helpers ------------------------------------------------------------------------ */
 
@@ -97,11 +98,21 @@ static void field_free(store_field *f)
         free((char *)f->default_value.u.s);
 }
 
+static void uniq_decl_free(rs_uniq_decl *u)
+{
+    for (size_t k = 0; k < u->n; k++)
+        free(u->names[k]);
+    free(u->names);
+}
+
 static void decl_free(rs_decl *d)
 {
     for (size_t i = 0; i < d->nfields; i++)
         field_free(&d->fields[i]);
     free(d->fields);
+    for (size_t i = 0; i < d->nuniq; i++)
+        uniq_decl_free(&d->uniq[i]);
+    free(d->uniq);
     free(d->name);
 }
 
@@ -181,6 +192,53 @@ int rs_schema_add(store_schema *s, const char *model, const store_field *fields)
 out_nomem:
     decl_free(&d);
     return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", model);
+}
+
+int rs_schema_unique(store_schema *s, const char *model, const char *const *fields)
+{
+    rs_decl *d = NULL;
+    for (size_t i = 0; i < s->ndecls; i++)
+        if (!strcmp(s->decls[i].name, model))
+            d = &s->decls[i];
+    if (!d)
+        return rs_error_set(NULL, STORE_ESCHEMA, "store_schema_unique: no model \"%s\" declared "
+                            "yet (declare it first)", model);
+    size_t n = 0;
+    for (; fields[n]; n++) {
+        const store_field *f = NULL;
+        for (size_t j = 0; j < d->nfields; j++)
+            if (!strcmp(d->fields[j].name, fields[n]))
+                f = &d->fields[j];
+        if (!f)
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s: unique together: no field \"%s\"",
+                                model, fields[n]);
+        if (f->type == STORE_FLOAT || f->type == STORE_M2M)
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: a %s field cannot be unique "
+                                "together", model, f->name,
+                                f->type == STORE_FLOAT ? "FLOAT" : "M2M");
+        for (size_t k = 0; k < n; k++)
+            if (!strcmp(fields[k], fields[n]))
+                return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: named twice in one unique "
+                                    "together", model, fields[n]);
+        if (n == RS_UNIQ_FIELDS_MAX)
+            return rs_error_set(NULL, STORE_ESCHEMA, "%s: more than %d fields unique together",
+                                model, RS_UNIQ_FIELDS_MAX);
+    }
+    if (!n)
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s: unique together needs a field", model);
+    rs_uniq_decl u = {.n = 0, .names = calloc(n, sizeof(char *))};
+    rs_uniq_decl *more = u.names ? realloc(d->uniq, (d->nuniq + 1) * sizeof *more) : NULL;
+    if (more)
+        d->uniq = more;
+    for (; more && u.n < n; u.n++)
+        if (!(u.names[u.n] = copy_str(fields[u.n])))
+            break;
+    if (!more || u.n < n) {
+        uniq_decl_free(&u);
+        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", model);
+    }
+    d->uniq[d->nuniq++] = u;
+    return STORE_OK;
 }
 
 void rs_schema_free(store_schema *s)
@@ -353,6 +411,22 @@ static int model_init(store *db, store_model *m, const char *name, const store_f
     return STORE_OK;
 }
 
+/* Builds M's sets of fields unique together from its declaration D (checked when declared). */
+static int uniq_init(store_model *m, const rs_decl *d)
+{
+    if (d->nuniq && !(m->uniq = calloc(d->nuniq, sizeof *m->uniq)))
+        return STORE_ENOMEM;
+    for (size_t i = 0; i < d->nuniq; i++) {
+        rs_uniq *u = &m->uniq[m->nuniq++];
+        rs_hash_init(&u->idx);
+        if (!(u->fields = calloc(d->uniq[i].n, sizeof *u->fields)))
+            return STORE_ENOMEM;
+        for (; u->n < d->uniq[i].n; u->n++)
+            u->fields[u->n] = rs_schema_field_find(m, d->uniq[i].names[u->n]);
+    }
+    return STORE_OK;
+}
+
 static const rs_decl *decl_find(const store_schema *s, const char *name)
 {
     for (size_t i = 0; i < s->ndecls; i++)
@@ -448,7 +522,10 @@ static int models_build(store *db, const store_schema *s)
         return STORE_ENOMEM;
     for (size_t i = 0; i < s->ndecls; i++) {
         const rs_decl *d = &s->decls[i];
-        int rc = model_init(db, &db->models[db->nmodels++], d->name, d->fields, d->nfields);
+        store_model *m = &db->models[db->nmodels++];
+        int rc = model_init(db, m, d->name, d->fields, d->nfields);
+        if (!rc)
+            rc = uniq_init(m, d);
         if (rc)
             return rc;
     }
@@ -716,6 +793,11 @@ void rs_schema_models_free(store *db)
         }
         for (uint32_t j = 0; j < m->nm2m; j++)
             free(m->m2m[j].name);
+        for (uint32_t j = 0; j < m->nuniq; j++) {
+            rs_hash_free(&m->uniq[j].idx);
+            free(m->uniq[j].fields);
+        }
+        free(m->uniq);
         free(m->m2m);
         rs_arena_free_all(&m->arena);
         free(m->fields);

@@ -8,11 +8,19 @@
 
 #include "store/model.h"
 
-/* One declared model: its name and a copy of its field list. */
+/* A declared set of fields unique together: their names, copied. */
+typedef struct rs_uniq_decl {
+    size_t n;
+    char **names;
+} rs_uniq_decl;
+
+/* One declared model: its name, a copy of its field list, its sets unique together. */
 typedef struct rs_decl {
     char *name;
     size_t nfields;
     store_field *fields; /* every string copied */
+    size_t nuniq;
+    rs_uniq_decl *uniq;
 } rs_decl;
 
 struct store_schema {
@@ -22,6 +30,9 @@ struct store_schema {
 
 /* rs_schema_add() - store_schema_add() after the argument checks. */
 int rs_schema_add(store_schema *s, const char *model, const store_field *fields);
+
+/* rs_schema_unique() - store_schema_unique() after the NULL checks. */
+int rs_schema_unique(store_schema *s, const char *model, const char *const *fields);
 
 /* rs_schema_free() - store_schema_free(). */
 void rs_schema_free(store_schema *s);

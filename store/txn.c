@@ -71,21 +71,21 @@ static size_t slot_words(const store_model *m)
  */
 enum { PER_FIELD = 40 };
 
+/* Each set of fields unique together: a table entry out and one in. */
 size_t rs_txn_bound_create(const store_model *m)
 {
-    return 8 + slot_words(m) + PER_FIELD * (size_t)m->nfields;
+    return 8 + slot_words(m) + PER_FIELD * (size_t)m->nfields + 2 * (size_t)m->nuniq;
 }
 
 size_t rs_txn_bound_update(const store_model *m, size_t nvalues)
 {
-    (void)m;
-    return 8 + PER_FIELD * nvalues;
+    return 8 + PER_FIELD * nvalues + 2 * (size_t)m->nuniq;
 }
 
 size_t rs_txn_bound_delete(const store_obj *x)
 {
     const store_model *m = x->model;
-    return 8 + 2 * slot_words(m) + PER_FIELD * (size_t)m->nfields;
+    return 8 + 2 * slot_words(m) + PER_FIELD * (size_t)m->nfields + 2 * (size_t)m->nuniq;
 }
 
 void rs_txn_log_grow(store *db)

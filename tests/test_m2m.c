@@ -656,3 +656,202 @@ Test(m2m, the_async_calls_link_unlink_clear_and_walk_on_the_pool)
     cr_assert_eq(uv_loop_close(&loop), 0);
     check();
 }
+
+/* ---- Fields unique together ---------------------------------------------------------------
+ *
+ *   Owner  name CHAR(30)
+ *   Seat   row CHAR(20), number INT .null, price FLOAT default 1.0,
+ *          holder FK Owner .null SET_NULL "seats";
+ *          unique together (row, number) and (holder, row)
+ */
+
+static store_schema *seat_schema(bool with_unique)
+{
+    store_schema *sc;
+    cr_assert_eq(store_schema_new(&sc), STORE_OK);
+    cr_assert_eq(store_schema_add(sc, "Owner", FIELDS(NAME)), STORE_OK);
+    cr_assert_eq(store_schema_add(sc, "Seat", FIELDS(
+        {.name = "row", .type = STORE_CHAR, .max_length = 20},
+        {.name = "number", .type = STORE_INT, .null = true},
+        {.name = "price", .type = STORE_FLOAT, STORE_DEFAULT_FLOAT(1.0)},
+        FK("holder", "Owner", .null = true, .on_delete = STORE_SET_NULL,
+           .related_name = "seats"))), STORE_OK);
+    if (with_unique) {
+        cr_assert_eq(store_schema_unique(sc, "Seat", (const char *[]){"row", "number", NULL}),
+                     STORE_OK, "%s", store_errmsg(NULL));
+        cr_assert_eq(store_schema_unique(sc, "Seat", (const char *[]){"holder", "row", NULL}),
+                     STORE_OK, "%s", store_errmsg(NULL));
+    }
+    return sc;
+}
+
+static store *us;
+static store_model *Owner, *Seat;
+
+static void seats_open(const char *at, bool with_unique, int want)
+{
+    store_schema *sc = seat_schema(with_unique);
+    us = NULL;
+    int rc = store_open(&us, sc, at, NULL);
+    store_schema_free(sc);
+    cr_assert_eq(rc, want, "%s", store_errmsg(NULL));
+    if (rc)
+        return;
+    Owner = store_model_find(us, "Owner");
+    Seat = store_model_find(us, "Seat");
+}
+
+static store_obj *seat(const char *row, int64_t number, store_obj *holder, int want)
+{
+    store_obj *o = NULL;
+    store_value v[] = {STORE_V_STR("row", row),
+                       number < 0 ? (store_value)STORE_V_NULL("number")
+                                  : (store_value)STORE_V_INT("number", number),
+                       STORE_V_REF("holder", holder), {0}};
+    cr_assert_eq(store_create(us, Seat, v, &o), want, "%s", store_errmsg(us));
+    return o;
+}
+
+static void uniq_setup(void)
+{
+    ms = NULL;
+    s = NULL;
+    test_dir_new(dir, path, "uniq");
+    seats_open(NULL, true, STORE_OK);
+}
+
+static void uniq_teardown(void)
+{
+    store_close(us);
+    us = NULL;
+    test_dir_remove(dir);
+}
+
+TestSuite(unique_together, .init = uniq_setup, .fini = uniq_teardown);
+
+Test(unique_together, a_create_repeating_the_values_is_refused_and_nulls_never_clash)
+{
+    store_obj *ann;
+    cr_assert_eq(store_create(us, Owner, (store_value[]){STORE_V_STR("name", "ann"), {0}}, &ann),
+                 STORE_OK);
+    seat("A", 1, ann, STORE_OK);
+    seat("A", 2, NULL, STORE_OK);
+    seat("B", 1, NULL, STORE_OK);
+    const char *before = strdup(dump_store(us));
+    seat("A", 1, NULL, STORE_ECONSTRAINT);
+    cr_assert(strstr(store_errmsg(us), "(row, number)"), "%s", store_errmsg(us));
+    seat("A", 3, ann, STORE_ECONSTRAINT); /* ann holds a seat in row A */
+    cr_assert(strstr(store_errmsg(us), "(holder, row)"), "%s", store_errmsg(us));
+    cr_assert(same_store(us, before));
+    seat("A", -1, NULL, STORE_OK); /* null numbers never clash */
+    seat("A", -1, NULL, STORE_OK);
+    seat("B", 2, ann, STORE_OK);
+    free((void *)before);
+    cr_assert_eq(store_check(us), STORE_OK, "%s", store_errmsg(us));
+}
+
+Test(unique_together, updates_single_and_by_query_are_checked)
+{
+    store_obj *a1 = seat("A", 1, NULL, STORE_OK), *a2 = seat("A", 2, NULL, STORE_OK);
+    store_obj *b1 = seat("B", 1, NULL, STORE_OK);
+    (void)a2;
+    const char *before = strdup(dump_store(us));
+    cr_assert_eq(store_update(us, b1, (store_value[]){STORE_V_STR("row", "A"), {0}}),
+                 STORE_ECONSTRAINT);
+    cr_assert_eq(store_update(us, a1, (store_value[]){STORE_V_INT("number", 2), {0}}),
+                 STORE_ECONSTRAINT);
+    store_query *q;
+    cr_assert_eq(store_query_new(us, Seat, &q), STORE_OK);
+    size_t n = 0;
+    /* Every seat to row C: (C, 1) twice. */
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_STR("row", "C"), {0}}, &n),
+                 STORE_ECONSTRAINT);
+    /* Both fields set on three seats: one pair three times. */
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_STR("row", "D"),
+                                                             STORE_V_INT("number", 9), {0}},
+                                    &n),
+                 STORE_ECONSTRAINT);
+    cr_assert(same_store(us, before));
+    /* Fine: a field of no set; a number to null; row B to B (its own values). */
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_FLOAT("price", 2.5), {0}},
+                                    &n),
+                 STORE_OK);
+    cr_assert_eq(store_update(us, a1, (store_value[]){STORE_V_NULL("number"), {0}}), STORE_OK);
+    cr_assert_eq(store_update(us, b1, (store_value[]){STORE_V_STR("row", "B"), {0}}), STORE_OK);
+    /* Now (A, null) and (A, 2), (B, 1): every seat to number 1 clashes (B, 1) kept... */
+    cr_assert_eq(store_query_update(q, NULL, (store_value[]){STORE_V_INT("number", 1), {0}}, &n),
+                 STORE_ECONSTRAINT);
+    /* ...and a1 can take (A, 1) back once freed. */
+    cr_assert_eq(store_update(us, a1, (store_value[]){STORE_V_INT("number", 1), {0}}), STORE_OK);
+    store_query_free(q);
+    free((void *)before);
+    cr_assert_eq(store_check(us), STORE_OK, "%s", store_errmsg(us));
+}
+
+Test(unique_together, deletes_set_nulls_and_rollbacks_keep_the_table_right)
+{
+    store_obj *ann;
+    cr_assert_eq(store_create(us, Owner, (store_value[]){STORE_V_STR("name", "ann"), {0}}, &ann),
+                 STORE_OK);
+    store_obj *a1 = seat("A", 1, ann, STORE_OK);
+    seat("B", 1, ann, STORE_OK);
+    const char *before = strdup(dump_store(us));
+    store_txn *t;
+    cr_assert_eq(store_begin(us, 0, &t), STORE_OK);
+    cr_assert_eq(store_delete(us, a1), STORE_OK);
+    seat("A", 1, ann, STORE_OK); /* the values are free again */
+    cr_assert_eq(store_delete(us, ann), STORE_OK); /* holder set null: out of (holder, row) */
+    seat("B", 2, NULL, STORE_OK);
+    cr_assert_eq(store_check(us), STORE_OK, "%s", store_errmsg(us));
+    cr_assert_eq(store_rollback(t), STORE_OK);
+    cr_assert(same_store(us, before));
+    cr_assert_eq(store_check(us), STORE_OK, "%s", store_errmsg(us));
+    seat("A", 1, NULL, STORE_ECONSTRAINT);
+    seat("A", 5, ann, STORE_ECONSTRAINT);
+    cr_assert_eq(store_delete(us, ann), STORE_OK);
+    seat("A", 5, NULL, STORE_OK);
+    cr_assert_eq(store_check(us), STORE_OK, "%s", store_errmsg(us));
+    free((void *)before);
+}
+
+Test(unique_together, a_reopen_rebuilds_the_table_and_a_file_that_repeats_the_values_does_not_open)
+{
+    store_close(us);
+    seats_open(path, false, STORE_OK); /* no unique sets: repeats are allowed */
+    seat("A", 1, NULL, STORE_OK);
+    seat("A", 1, NULL, STORE_OK);
+    seat("B", 1, NULL, STORE_OK);
+    cr_assert_eq(store_close(us), STORE_OK);
+    us = NULL;
+    seats_open(path, true, STORE_ESCHEMA);
+    cr_assert(strstr(store_errmsg(NULL), "Seat 1 and 2 share their values of (row, number)"),
+              "%s", store_errmsg(NULL));
+    seats_open(path, false, STORE_OK);
+    store_obj *two;
+    cr_assert_eq(store_get(us, Seat, 2, &two), STORE_OK);
+    cr_assert_eq(store_delete(us, two), STORE_OK);
+    cr_assert_eq(store_close(us), STORE_OK);
+    seats_open(path, true, STORE_OK);
+    seat("A", 1, NULL, STORE_ECONSTRAINT);
+    seat("C", 1, NULL, STORE_OK);
+    cr_assert_eq(store_check(us), STORE_OK, "%s", store_errmsg(us));
+}
+
+Test(unique_together, the_rules_of_declaring_a_set)
+{
+    store_schema *sc = seat_schema(false);
+    cr_assert_eq(store_schema_unique(NULL, "Seat", (const char *[]){"row", NULL}), STORE_EINVAL);
+    cr_assert_eq(store_schema_unique(sc, NULL, (const char *[]){"row", NULL}), STORE_EINVAL);
+    cr_assert_eq(store_schema_unique(sc, "Seat", NULL), STORE_EINVAL);
+    refused(store_schema_unique(sc, "Nope", (const char *[]){"row", NULL}),
+            "no model \"Nope\" declared yet");
+    refused(store_schema_unique(sc, "Seat", (const char *[]){NULL}), "needs a field");
+    refused(store_schema_unique(sc, "Seat", (const char *[]){"row", "nope", NULL}),
+            "no field \"nope\"");
+    refused(store_schema_unique(sc, "Seat", (const char *[]){"row", "price", NULL}),
+            "a FLOAT field cannot be unique together");
+    refused(store_schema_unique(sc, "Seat", (const char *[]){"row", "row", NULL}),
+            "named twice");
+    refused(store_schema_unique(sc, "Seat", (const char *[]){"id", NULL}), "no field \"id\"");
+    store_schema_free(sc);
+}
