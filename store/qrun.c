@@ -6,7 +6,8 @@
  * nearly: a root term on id (equal or in) costs its ids; `fk = parent` (or in) costs the
  * parents' child counts; equal or in on a .unique or .index field costs its holders, and
  * through one foreign key to such a field (`author__name = X`) the holders' child counts;
- * else the scan costs the model's count. Index groups are counted by walking them, never
+ * `tags = obj` through a many-to-many costs obj's links; else the scan costs the model's
+ * count. Index groups are counted by walking them, never
  * past the best cost found so far. The cheapest wins; ties go to the one that yields id
  * order. Every object a plan yields is checked against every other root condition; the
  * driving term's own check is skipped only when the plan yields exactly its matches (no
@@ -29,7 +30,14 @@
 
 /* ---- Plans --------------------------------------------------------------------------------- */
 
-typedef enum plan_kind { PLAN_SCAN, PLAN_IDS, PLAN_CHILDREN, PLAN_INDEX, PLAN_CROSS } plan_kind;
+typedef enum plan_kind {
+    PLAN_SCAN,
+    PLAN_IDS,
+    PLAN_CHILDREN,
+    PLAN_INDEX,
+    PLAN_CROSS,
+    PLAN_LINKED, /* `tags = obj`: obj's links in a many-to-many, each to its near object */
+} plan_kind;
 
 typedef struct plan {
     plan_kind kind;
@@ -105,6 +113,17 @@ static bool drivable(const rs_term *t, const rs_qbind *b, plan_kind *kind)
         *kind = PLAN_CROSS;
         return true;
     }
+    /* Back through a through model's key and out through its other key: the far object's
+     * links, each to its near object. Only there, and for one value: a pair is linked once,
+     * so no object comes twice (back through any other relation, or from two far objects,
+     * two links could lead to one object). */
+    const rs_m2m *pair = p->nhops == 1 ? p->hop[0]->model->pair : NULL;
+    if (pair && p->rev[0] && p->final == RS_FINAL_FIELD && t->lookup == RS_LK_EQ &&
+        ((p->hop[0] == pair->near && p->fld == pair->far) ||
+         (p->hop[0] == pair->far && p->fld == pair->near))) {
+        *kind = PLAN_LINKED;
+        return true;
+    }
     return false;
 }
 
@@ -149,6 +168,20 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
         case PLAN_INDEX:
             n += holders(path->fld, &v[k], bound - n, fn, arg, &stop);
             break;
+        case PLAN_LINKED: {
+            /* A deleted object, maybe of another model, has no links. */
+            const store_obj *far = v[k].u.ref;
+            if (!rs_obj_live(far) || far->model != path->fld->target)
+                break;
+            if (!fn) {
+                n += rs_rel_count(far, path->fld);
+                break;
+            }
+            for (const store_obj *l = rs_rel_first(far, path->fld); l && !stop;
+                 l = rs_fk_next(l, path->fld))
+                stop = !fn(rs_fk_parent(l, path->hop[0]), arg);
+            break;
+        }
         default: { /* PLAN_CROSS: the holders' children */
             const store_fld *fk = path->hop[0];
             store_obj *h = rs_vindex_find(path->fld, probe_of(&v[k]), NULL);
@@ -778,6 +811,10 @@ int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
     case PLAN_INDEX:
         n = snprintf(buf, size, "index %s.%s (%zu value%s)", q->model->name, path->fld->name, nv,
                      nv == 1 ? "" : "s");
+        break;
+    case PLAN_LINKED:
+        n = snprintf(buf, size, "links of %zu %s through %s.%s", nv, path->fld->target->name,
+                     path->fld->model->name, path->fld->name);
         break;
     default:
         n = snprintf(buf, size, "index %s.%s (%zu value%s), then children through %s.%s",

@@ -101,10 +101,18 @@ static store_fld *relation_of(const store_model *m, const token *t)
     return rs_schema_relation_find(m, name);
 }
 
+static const rs_m2m *m2m_of(const store_model *m, const token *t)
+{
+    char name[STORE_NAME_MAX + 1];
+    memcpy(name, t->s, t->len);
+    name[t->len] = '\0';
+    return rs_schema_m2m_find(m, name);
+}
+
 /* Whether T names something of M a path can go on with. */
 static bool names_something(const store_model *m, const token *t)
 {
-    return token_is(t, "id") || field_of(m, t) || relation_of(m, t);
+    return token_is(t, "id") || field_of(m, t) || relation_of(m, t) || m2m_of(m, t);
 }
 
 /*
@@ -138,6 +146,37 @@ static int resolve(store *db, const store_model *m, const token *t, int n, rs_pa
             }
             p->final = RS_FINAL_FIELD;
             p->fld = f;
+            i++;
+            break;
+        }
+        /* A many-to-many name is two hops: back to the links (the near key's relation),
+         * then on to the far object (the far key). "tags" is "book_tags__tag", so that
+         * `tags = obj` compares the far key and `tags__count` counts the links. */
+        const rs_m2m *mm = m2m_of(m, &t[i]);
+        if (mm) {
+            if (i + 1 < n && token_is(&t[i + 1], "count")) {
+                p->final = RS_FINAL_COUNT;
+                p->fld = mm->near;
+                i += 2;
+                break;
+            }
+            if (p->nhops + 2 > RS_PATH_MAX)
+                return rs_error_set(db, STORE_EINVAL, "%s: more than %d hops (a many-to-many "
+                                    "takes two)", what, RS_PATH_MAX);
+            p->rev[p->nhops] = true;
+            p->hop[p->nhops++] = mm->near;
+            bool more = i + 1 < n;
+            bool lookup_next = lookup && i + 2 == n &&
+                               lookup_find(t[i + 1].s, t[i + 1].len) >= 0 &&
+                               !names_something(mm->other, &t[i + 1]);
+            if (more && !lookup_next) {
+                p->rev[p->nhops] = false;
+                p->hop[p->nhops++] = mm->far;
+                m = mm->other;
+                continue;
+            }
+            p->final = RS_FINAL_FIELD;
+            p->fld = mm->far;
             i++;
             break;
         }

@@ -855,3 +855,106 @@ Test(unique_together, the_rules_of_declaring_a_set)
     refused(store_schema_unique(sc, "Seat", (const char *[]){"id", NULL}), "no field \"id\"");
     store_schema_free(sc);
 }
+
+/* ---- Queries through many-to-many -------------------------------------------------------- */
+
+/* The titles (FIELD) of what Q finds, "a,b"; Q freed. */
+static const char *found(store_query *q, const char *field)
+{
+    static char buf[256];
+    buf[0] = 0;
+    store_result r;
+    cr_assert_eq(store_query_find(q, NULL, &r), STORE_OK, "%s", store_errmsg(s));
+    for (size_t i = 0; i < r.count; i++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%s", i ? "," : "",
+                 store_str(r.objs[i], field));
+    store_result_free(&r);
+    store_query_free(q);
+    return buf;
+}
+
+static store_query *query(store_model *m, const store_value *terms, const char *order)
+{
+    store_query *q;
+    cr_assert_eq(store_query_new(s, m, &q), STORE_OK);
+    if (terms)
+        cr_assert_eq(store_query_filter(q, terms), STORE_OK, "%s", store_errmsg(s));
+    if (order)
+        cr_assert_eq(store_query_order_by(q, (const char *[]){order, NULL}), STORE_OK, "%s",
+                     store_errmsg(s));
+    return q;
+}
+
+Test(m2m, queries_go_through_many_to_many_from_either_side)
+{
+    store_obj *dune = make(MBook, "title", "Dune"), *emma = make(MBook, "title", "Emma"),
+              *ulysses = make(MBook, "title", "Ulysses");
+    store_obj *sf = make(Tag, "name", "sf"), *classic = make(Tag, "name", "classic"),
+              *long_ = make(Tag, "name", "long");
+    link_pair(dune, "tags", sf);
+    link_pair(dune, "tags", classic);
+    link_pair(emma, "tags", classic);
+    link_pair(ulysses, "tags", classic);
+    link_pair(ulysses, "tags", long_);
+    link_pair(dune, "tags", long_);
+    cr_assert_str_eq(found(query(MBook, (store_value[]){STORE_V_STR("tags__name", "long"), {0}},
+                                 NULL), "title"), "Dune,Ulysses");
+    cr_assert_str_eq(found(query(MBook, (store_value[]){STORE_V_REF("tags", classic), {0}},
+                                 NULL), "title"), "Dune,Emma,Ulysses");
+    cr_assert_str_eq(found(query(MBook, (store_value[]){STORE_V_INT("tags__count__gte", 2), {0}},
+                                 "-tags__count"), "title"), "Dune,Ulysses");
+    cr_assert_str_eq(found(query(Tag, (store_value[]){STORE_V_STR("books__title__startswith",
+                                                                  "U"), {0}}, "name"), "name"),
+                     "classic,long");
+    cr_assert_str_eq(found(query(MBook, (store_value[]){STORE_V_INT("tags__id", 1), {0}}, NULL),
+                           "title"), "Dune");
+    cr_assert_str_eq(found(query(Tag, (store_value[]){STORE_V_INT("books__count", 3), {0}}, NULL),
+                           "name"), "classic");
+    /* Each term is its own "some linked object": a book tagged sf and also long. */
+    cr_assert_str_eq(found(query(MBook, (store_value[]){STORE_V_STR("tags__name", "sf"),
+                                                        STORE_V_STR("tags__name", "long"), {0}},
+                                 NULL), "title"), "Dune");
+    /* Exclude: books with no tag named long. */
+    store_query *q = query(MBook, NULL, NULL);
+    cr_assert_eq(store_query_exclude(q, (store_value[]){STORE_V_STR("tags__name", "long"), {0}}),
+                 STORE_OK);
+    cr_assert_str_eq(found(q, "title"), "Emma");
+    /* `tags = obj` drives from obj's links: as many to look at as it has links. */
+    q = query(MBook, (store_value[]){STORE_V_REF("tags", long_), {0}}, NULL);
+    char plan[256];
+    cr_assert_eq(store_query_explain(q, NULL, plan, sizeof plan), STORE_OK);
+    cr_assert(strstr(plan, "links of 1 Tag through Book_tags.tag: 2 to look at"), "%s", plan);
+    size_t n;
+    cr_assert_eq(store_query_count(q, NULL, &n), STORE_OK);
+    cr_assert_eq(n, 2);
+    store_query_free(q);
+    make(Tag, "name", "spare"); /* so that a scan of the tags costs more */
+    q = query(Tag, (store_value[]){STORE_V_REF("books", dune), {0}}, "name");
+    cr_assert_eq(store_query_explain(q, NULL, plan, sizeof plan), STORE_OK);
+    cr_assert(strstr(plan, "links of 1 Book through Book_tags.book: 3 to look at"), "%s", plan);
+    cr_assert_str_eq(found(q, "name"), "classic,long,sf");
+    /* A deleted far object has no links; one of the wrong model is refused. */
+    store_obj *gone = make(Tag, "name", "gone");
+    link_pair(emma, "tags", gone);
+    cr_assert_eq(store_delete(s, gone), STORE_OK);
+    cr_assert_str_eq(found(query(MBook, (store_value[]){STORE_V_REF("tags", gone), {0}}, NULL),
+                           "title"), "");
+    cr_assert_eq(store_query_new(s, MBook, &q), STORE_OK);
+    cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_REF("tags", dune), {0}}),
+                 STORE_EINVAL);
+    store_query_free(q);
+    /* The payload of a through model the schema declares, by its relation's name. */
+    store_obj *mix = make(Playlist, "name", "Mix"), *chill = make(Playlist, "name", "Chill"),
+              *one = make(Song, "title", "One");
+    cr_assert_eq(store_m2m_add(s, mix, "songs", one,
+                               (store_value[]){STORE_V_STR("note", "opener"), {0}}, NULL),
+                 STORE_OK);
+    link_pair(chill, "songs", one);
+    cr_assert_str_eq(found(query(Playlist, (store_value[]){STORE_V_STR("entries__note",
+                                                                       "opener"), {0}}, NULL),
+                           "name"), "Mix");
+    cr_assert_str_eq(found(query(Playlist, (store_value[]){STORE_V_STR("songs__title", "One"),
+                                                           {0}}, "name"), "name"),
+                     "Chill,Mix");
+    check();
+}
