@@ -21,6 +21,10 @@ int rs_store_check_obj(store *db, const store_obj *obj, const char *call);
  * rs_store_check_obj()) was deleted meanwhile; under the lock the call works under. */
 int rs_store_check_live(store *db, const store_obj *obj, const char *call);
 
+/* rs_store_prefetch_run() - ask for the COUNT slots of SLOT_SIZE bytes from FIRST (up to a
+ * bound) to be fetched: the children of a walk, created together, sit side by side. */
+void rs_store_prefetch_run(const void *first, size_t count, size_t slot_size);
+
 /* rs_store_after_write() - under STORE_DURABLE_EACH_WRITE, the snapshot that makes the change
  * just made durable; its code (the change stays made and pending if it fails). */
 int rs_store_after_write(store *db);

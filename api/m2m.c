@@ -30,8 +30,11 @@ store_obj *store_reverse_one(const store_obj *parent, const char *related_name)
         return NULL;
     }
     rs_lock_read(&m->db->lock);
-    store_obj *child = rs_rel_first(parent, rel);
+    bool live = rs_obj_live(parent);
+    store_obj *child = live ? rs_rel_first(parent, rel) : NULL;
     rs_lock_unlock(&m->db->lock);
+    if (!live)
+        rs_error_set(m->db, STORE_EINVAL, "store_reverse_one: the object is deleted");
     return child;
 }
 
@@ -153,5 +156,6 @@ store_iter store_m2m(const store_obj *obj, const char *name)
     rs_lock_read(&m->db->lock);
     store_iter it = rs_m2m_walk(obj, r);
     rs_lock_unlock(&m->db->lock);
+    rs_store_prefetch_run(it.priv_next, it.priv_count, r->through->arena.slot_size);
     return it;
 }

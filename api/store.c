@@ -575,7 +575,7 @@ bool store_is_null(const store_obj *obj, const char *field)
  */
 enum { PREFETCH_MAX = 2048 };
 
-static void prefetch_run(const void *first, size_t count, size_t slot_size)
+void rs_store_prefetch_run(const void *first, size_t count, size_t slot_size)
 {
     size_t bytes = count * slot_size;
     if (bytes > PREFETCH_MAX)
@@ -593,7 +593,7 @@ store_iter store_reverse_fld(const store_obj *obj, const store_fld *rel)
     rs_lock_read(&db->lock);
     it = rs_rel_walk(obj, rel);
     rs_lock_unlock(&db->lock);
-    prefetch_run(it.priv_next, it.priv_count, rel->model->arena.slot_size);
+    rs_store_prefetch_run(it.priv_next, it.priv_count, rel->model->arena.slot_size);
     return it;
 }
 
