@@ -278,6 +278,38 @@ store_model *store_field_target(const store_fld *fld)
     return fld ? fld->target : NULL;
 }
 
+const char *store_field_related_name(const store_fld *fld)
+{
+    return fld && fld->type == STORE_FK ? fld->related_name : NULL;
+}
+
+store_on_delete store_field_on_delete(const store_fld *fld)
+{
+    return fld && fld->type == STORE_FK ? fld->on_delete : STORE_CASCADE;
+}
+
+bool store_field_unique(const store_fld *fld)
+{
+    return fld && fld->unique;
+}
+
+bool store_m2m_at(const store_model *model, size_t i, const char **name, store_model **other,
+                  store_model **through, bool *declared)
+{
+    if (!model || i >= model->nm2m)
+        return false;
+    const rs_m2m *r = &model->m2m[i];
+    if (name)
+        *name = r->name;
+    if (other)
+        *other = r->other;
+    if (through)
+        *through = r->through;
+    if (declared)
+        *declared = r->declared;
+    return true;
+}
+
 uint64_t store_model_next_id(const store_model *model)
 {
     if (!model)

@@ -393,6 +393,16 @@ STORE_API const store_fld *store_field_at(const store_model *model, size_t i);
 STORE_API const char *store_field_name(const store_fld *fld);         /* NULL if FLD is NULL */
 STORE_API store_type store_field_type(const store_fld *fld);          /* 0 if FLD is NULL */
 STORE_API store_model *store_field_target(const store_fld *fld);      /* a FK's parent model */
+/* A FK's reverse relation on its parent, its rule, and whether it is .unique (one-to-one);
+ * NULL, STORE_CASCADE and false for a NULL FLD or another type. */
+STORE_API const char *store_field_related_name(const store_fld *fld);
+STORE_API store_on_delete store_field_on_delete(const store_fld *fld);
+STORE_API bool store_field_unique(const store_fld *fld);
+/* store_m2m_at() - the I-th many-to-many relation MODEL is a side of: its NAME on MODEL, the
+ * model at the OTHER end and the THROUGH model (each out pointer may be NULL); whether MODEL
+ * declares it (its STORE_M2M field) in *DECLARED. false past the last, or for a NULL MODEL. */
+STORE_API bool store_m2m_at(const store_model *model, size_t i, const char **name,
+                            store_model **other, store_model **through, bool *declared);
 
 /* store_model_next_id() - the id MODEL's next object will get; ids below it may exist. */
 STORE_API uint64_t store_model_next_id(const store_model *model);

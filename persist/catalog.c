@@ -14,7 +14,10 @@
  *   76      4     number of models
  *   80      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
  *                 each field: fid (4), name (str), type (1), flags (1: null 1, unique 2,
- *                 index 4), on_delete (1), max_length (8), to (str), related_name (str)
+ *                 index 4), on_delete (1), max_length (8), to (str), related_name (str);
+ *                 a STORE_M2M the model declares is an entry of type STORE_M2M with fid 0,
+ *                 the far model in to, and the number of its through model (its place in
+ *                 this list of models) in max_length
  *
  * A str is a u16 length n then n bytes, the last a NUL (n = 0: absent). Numbers are
  * little-endian. count and hsum are the number of records in the model's database and the
@@ -54,6 +57,32 @@ static size_t field_size(const store_fld *f)
     return 4 + str_size(f->name) + 3 + 8 + str_size(f->to) + str_size(f->related_name);
 }
 
+static size_t m2m_size(const rs_m2m *r)
+{
+    return 4 + str_size(r->name) + 3 + 8 + str_size(r->other->name) +
+           str_size(r->mirror->name);
+}
+
+static uint8_t *put_m2m(uint8_t *p, const store *db, const rs_m2m *r)
+{
+    rs_put_u32(p, 0);
+    p = put_str(p + 4, r->name);
+    p[0] = (uint8_t)STORE_M2M;
+    p[1] = p[2] = 0;
+    rs_put_u64(p + 3, (uint64_t)(r->through - db->models));
+    p = put_str(p + 11, r->other->name);
+    return put_str(p, r->mirror->name);
+}
+
+/* The many-to-many relations M declares. */
+static uint32_t declared_m2m(const store_model *m)
+{
+    uint32_t n = 0;
+    for (uint32_t k = 0; k < m->nm2m; k++)
+        n += m->m2m[k].declared;
+    return n;
+}
+
 static uint8_t *put_field(uint8_t *p, const store_fld *f)
 {
     rs_put_u32(p, f->fid);
@@ -76,6 +105,8 @@ int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_sta
         n += str_size(m->name) + 28;
         for (uint32_t j = 0; j < m->nfields; j++)
             n += field_size(&m->fields[j]);
+        for (uint32_t k = 0; k < m->nm2m; k++)
+            n += m->m2m[k].declared ? m2m_size(&m->m2m[k]) : 0;
     }
     uint8_t *b = malloc(n), *p = b + HEAD;
     if (!b)
@@ -96,10 +127,13 @@ int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_sta
         rs_put_u64(p, state[i].next_id);
         rs_put_u64(p + 8, state[i].count);
         rs_put_u64(p + 16, state[i].hsum);
-        rs_put_u32(p + 24, m->nfields);
+        rs_put_u32(p + 24, m->nfields + declared_m2m(m));
         p += 28;
         for (uint32_t j = 0; j < m->nfields; j++)
             p = put_field(p, &m->fields[j]);
+        for (uint32_t k = 0; k < m->nm2m; k++)
+            if (m->m2m[k].declared)
+                p = put_m2m(p, db, &m->m2m[k]);
     }
     rs_put_u64(b + 12, XXH3_64bits(b + HASHED, n - HASHED));
     *out = b;
@@ -166,7 +200,7 @@ static int out_of_memory(void)
     return rs_error_set(NULL, STORE_ENOMEM, "out of memory");
 }
 
-static int decode_model(cursor *c, rs_cat_model *m)
+static int decode_model(cursor *c, rs_cat_model *m, uint32_t nmodels)
 {
     m->name = take_str(c, true);
     m->next_id = take_u64(c);
@@ -188,7 +222,23 @@ static int decode_model(cursor *c, rs_cat_model *m)
         f->to = take_str(c, false);
         f->related_name = take_str(c, false);
     }
-    return c->bad ? damaged() : STORE_OK;
+    if (c->bad)
+        return damaged();
+    /* The many-to-many entries go after the fields, in their order. */
+    uint32_t plain = 0;
+    for (uint32_t j = 0; j < m->nfields; j++)
+        if (m->fields[j].type != STORE_M2M) {
+            rs_cat_field f = m->fields[j];
+            memmove(&m->fields[plain + 1], &m->fields[plain], (j - plain) * sizeof f);
+            m->fields[plain++] = f;
+        }
+    m->nm2m = m->nfields - plain;
+    m->m2m = m->fields + plain;
+    m->nfields = plain;
+    for (uint32_t k = 0; k < m->nm2m; k++)
+        if (!m->m2m[k].to || !m->m2m[k].related_name || m->m2m[k].max_length >= nmodels)
+            return damaged();
+    return STORE_OK;
 }
 
 int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
@@ -225,7 +275,7 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
         goto free_catalog;
     }
     for (uint32_t i = 0; !rc && i < cat->nmodels; i++)
-        rc = decode_model(&c, &cat->models[i]);
+        rc = decode_model(&c, &cat->models[i], cat->nmodels);
     if (!rc && c.p != c.end)
         rc = damaged();
     if (!rc)

@@ -28,6 +28,9 @@ typedef struct rs_cat_model {
     uint64_t hsum;  /* their checksums, summed mod 2^64 */
     uint32_t nfields;
     rs_cat_field *fields;
+    uint32_t nm2m;     /* the many-to-many relations the model declares: their name, to, */
+    rs_cat_field *m2m; /* related_name, and in max_length the through model's number (in
+                          FIELDS' array, after the fields) */
 } rs_cat_model;
 
 /* The change log's digest (persist/log.c): entries, their checksums summed, their bytes. */

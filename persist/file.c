@@ -896,7 +896,7 @@ static int schema_of(const rs_catalog *cat, store_schema **out)
     int rc;
     for (uint32_t i = 0; i < cat->nmodels; i++) {
         const rs_cat_model *cm = &cat->models[i];
-        store_field *fields = calloc(cm->nfields + 1, sizeof *fields);
+        store_field *fields = calloc(cm->nfields + cm->nm2m + 1, sizeof *fields);
         if (!fields) {
             rc = rs_error_set(NULL, STORE_ENOMEM, "out of memory");
             goto free_schema;
@@ -908,6 +908,13 @@ static int schema_of(const rs_catalog *cat, store_schema **out)
                 .to = cf->to, .related_name = cf->related_name,
                 .on_delete = (store_on_delete)cf->on_delete, .null = cf->flags & RS_CAT_NULL,
                 .unique = cf->flags & RS_CAT_UNIQUE, .index = cf->flags & RS_CAT_INDEX};
+        }
+        for (uint32_t k = 0; k < cm->nm2m; k++) { /* its through model is in the file */
+            const rs_cat_field *cf = &cm->m2m[k];
+            fields[cm->nfields + k] = (store_field){
+                .name = cf->name, .type = STORE_M2M, .to = cf->to,
+                .related_name = cf->related_name,
+                .through = cat->models[cf->max_length].name};
         }
         rc = rs_schema_add(s, cm->name, fields);
         free(fields);

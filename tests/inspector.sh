@@ -45,7 +45,7 @@ db=$dir/books.db
 
 check "info lists the models" has 'model Book: 3 objects, next id 4' "$relstore" info "$db"
 check "info shows the generation" has 'snapshot: generation 1' "$relstore" info "$db"
-check "info shows the FK" has 'author FK -> Author' "$relstore" info "$db"
+check "info shows the FK, its kind and rule" has 'author FK -> Author, related_name books, one-to-many, on_delete CASCADE' "$relstore" info "$db"
 check "verify passes" has 'ok: 4 objects in 2 models' "$relstore" verify "$db"
 check "dump prints each object" has 'Book 2 title="Book 2" author=1' "$relstore" dump "$db"
 check "dump --json" has '^{"model":"Author","id":1,"fields":{"name":"John Doe"}}$' \

@@ -958,3 +958,40 @@ Test(m2m, queries_go_through_many_to_many_from_either_side)
                      "Chill,Mix");
     check();
 }
+
+Test(m2m, a_file_opened_without_a_schema_knows_its_many_to_many_relations)
+{
+    reopen(path);
+    store_obj *dune = make(MBook, "title", "Dune"), *sf = make(Tag, "name", "sf"),
+              *old = make(Tag, "name", "old");
+    link_pair(dune, "tags", old);
+    link_pair(dune, "tags", sf);
+    cr_assert_eq(store_close(s), STORE_OK);
+    s = NULL;
+    store *ro;
+    cr_assert_eq(store_open(&ro, NULL, path, &(store_options){.flags = STORE_OPEN_READONLY}),
+                 STORE_OK, "%s", store_errmsg(NULL));
+    store_model *book = store_model_find(ro, "Book"), *tag = store_model_find(ro, "Tag");
+    const char *name;
+    store_model *other, *through;
+    bool declared;
+    cr_assert(store_m2m_at(book, 0, &name, &other, &through, &declared));
+    cr_assert_str_eq(name, "tags");
+    cr_assert_eq(other, tag);
+    cr_assert_str_eq(store_model_name(through), "Book_tags");
+    cr_assert(declared);
+    cr_assert_not(store_m2m_at(book, 1, NULL, NULL, NULL, NULL));
+    cr_assert(store_m2m_at(tag, 0, &name, &other, NULL, &declared));
+    cr_assert_str_eq(name, "books");
+    cr_assert_not(declared);
+    store_obj *b;
+    cr_assert_eq(store_get(ro, book, 1, &b), STORE_OK);
+    store_iter it = store_m2m(b, "tags");
+    cr_assert_str_eq(store_str(store_next(&it), "name"), "old");
+    cr_assert_str_eq(store_str(store_next(&it), "name"), "sf");
+    const store_fld *fk = store_field_at(through, 0);
+    cr_assert_str_eq(store_field_related_name(fk), "book_tags");
+    cr_assert_eq(store_field_on_delete(fk), STORE_CASCADE);
+    cr_assert_not(store_field_unique(fk));
+    cr_assert_eq(store_close(ro), STORE_OK);
+}

@@ -95,6 +95,11 @@ static const char *type_name(store_type t)
     return (unsigned)t <= STORE_FK ? names[t] : "?";
 }
 
+static const char *rule_name(store_on_delete rule)
+{
+    return rule == STORE_RESTRICT ? "RESTRICT" : rule == STORE_SET_NULL ? "SET_NULL" : "CASCADE";
+}
+
 static int info(const char *path)
 {
     store *db = open_file(path);
@@ -122,9 +127,19 @@ static int info(const char *path)
         for (size_t j = 0; (f = store_field_at(m, j)); j++) {
             printf("  %s %s", store_field_name(f), type_name(store_field_type(f)));
             if (store_field_type(f) == STORE_FK)
-                printf(" -> %s", store_model_name(store_field_target(f)));
+                printf(" -> %s, related_name %s, %s, on_delete %s",
+                       store_model_name(store_field_target(f)), store_field_related_name(f),
+                       store_field_unique(f) ? "one-to-one" : "one-to-many",
+                       rule_name(store_field_on_delete(f)));
             printf("\n");
         }
+        const char *name;
+        store_model *other, *through;
+        bool declared;
+        for (size_t k = 0; store_m2m_at(m, k, &name, &other, &through, &declared); k++)
+            printf("  %s M2M %s %s, through %s%s\n", name, declared ? "->" : "<-",
+                   store_model_name(other), store_model_name(through),
+                   declared ? "" : " (the other side)");
     }
     store_close(db);
     return 0;
