@@ -679,7 +679,12 @@ STORE_API store_iter store_m2m(const store_obj *obj, const char *name);
  *     most once; an object without children never matches), or a reverse relation followed
  *     by "count" ("books__count": the number of children, which the parent keeps: O(1)).
  *     A foreign key compared with STORE_V_REF matches that parent ("author" = john);
- *     "author__id" compares the parent's id.
+ *     "author__id" compares the parent's id. A many-to-many name goes to the linked objects
+ *     the same way ("tags__name": SOME linked tag; "tags__count": how many, O(1)), and
+ *     compared with STORE_V_REF matches the objects linked to it ("tags" = sf, driven from
+ *     sf's links); it crosses two relations (to the link, then to the far object) of the
+ *     STORE_PATH_MAX. The through model's own relation reaches the payload
+ *     ("entries__note").
  *   - LOOKUP is one of: (none: equal), not, in, not_in, gt, gte, lt, lte, range (inclusive,
  *     a list of two), isnull, not_isnull (a BOOL value), contains, icontains, startswith,
  *     istartswith, endswith, iendswith, iexact. in, not_in and range take STORE_V_LIST;
