@@ -33,7 +33,8 @@ bench-quick: deps $(BUILD)/build.ninja
 # bench/results/, and the tables into the README. Then the queries against SQLite at 10,000
 # and 100,000 authors: bench/results/QUERIES.md and queries.csv, and the README's query tables.
 # Then the transactions against SQLite: bench/results/TXN.md and the README's table; and the
-# many-to-many relations against SQLite at 100,000 books: bench/results/M2M.md.
+# many-to-many relations against SQLite at 100,000 books: bench/results/M2M.md and the README's
+# table.
 bench: $(BUILD)/build.ninja
 	./tools/deps.sh bench
 	meson compile -C $(BUILD)
@@ -46,6 +47,7 @@ bench: $(BUILD)/build.ninja
 	./$(BUILD)/bench/txn_bench --repeats 5 > bench/results/TXN.md
 	./tools/bench-readme.sh bench/results/TXN.md README.md txn
 	./$(BUILD)/bench/m2m_bench --repeats 5 > bench/results/M2M.md
+	./tools/bench-readme.sh bench/results/M2M.md README.md m2m
 
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # the threaded and async tests also under ThreadSanitizer.
