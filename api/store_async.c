@@ -36,6 +36,7 @@ enum {
     OP_M2M_REMOVE,
     OP_M2M_CLEAR,
     OP_M2M_WALK,
+    OP_M2M_MOVE,
 };
 
 /*
@@ -266,6 +267,10 @@ static void work(uv_work_t *w)
         break;
     case OP_M2M_WALK:
         rc = m2m_copy(req);
+        break;
+    case OP_M2M_MOVE:
+        rc = store_m2m_move(db, req->priv_target, req->priv_values[0].name, req->priv_from,
+                            req->priv_to);
         break;
     }
     req->result = rc;
@@ -544,7 +549,7 @@ void store_req_cleanup(store_req *req)
  * of the first value, PAYLOAD's values after it. */
 static int m2m_submit(uv_loop_t *loop, store_req *req, store *db, const store_obj *obj,
                       const char *name, store_obj *other, bool with_other,
-                      const store_value *payload, store_cb cb, int op)
+                      const store_value *payload, const size_t *at, store_cb cb, int op)
 {
     int rc = check_common(loop, req, db, cb);
     if (!rc)
@@ -568,6 +573,10 @@ static int m2m_submit(uv_loop_t *loop, store_req *req, store *db, const store_ob
     req_init(req, db, cb, op);
     req->priv_target = (store_obj *)obj;
     req->priv_other = other;
+    if (at) {
+        req->priv_from = at[0];
+        req->priv_to = at[1];
+    }
     rc = with_values(req, list);
     free(list);
     return rc ? rc : submit(loop, req);
@@ -577,23 +586,30 @@ int store_m2m_add_async(uv_loop_t *loop, store_req *req, store *db, store_obj *o
                         const char *name, store_obj *other, const store_value *payload,
                         store_cb cb)
 {
-    return m2m_submit(loop, req, db, obj, name, other, true, payload, cb, OP_M2M_ADD);
+    return m2m_submit(loop, req, db, obj, name, other, true, payload, NULL, cb, OP_M2M_ADD);
 }
 
 int store_m2m_remove_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
                            const char *name, store_obj *other, store_cb cb)
 {
-    return m2m_submit(loop, req, db, obj, name, other, true, NULL, cb, OP_M2M_REMOVE);
+    return m2m_submit(loop, req, db, obj, name, other, true, NULL, NULL, cb, OP_M2M_REMOVE);
 }
 
 int store_m2m_clear_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
                           const char *name, store_cb cb)
 {
-    return m2m_submit(loop, req, db, obj, name, NULL, false, NULL, cb, OP_M2M_CLEAR);
+    return m2m_submit(loop, req, db, obj, name, NULL, false, NULL, NULL, cb, OP_M2M_CLEAR);
 }
 
 int store_m2m_async(uv_loop_t *loop, store_req *req, store *db, const store_obj *obj,
                     const char *name, store_cb cb)
 {
-    return m2m_submit(loop, req, db, obj, name, NULL, false, NULL, cb, OP_M2M_WALK);
+    return m2m_submit(loop, req, db, obj, name, NULL, false, NULL, NULL, cb, OP_M2M_WALK);
+}
+
+int store_m2m_move_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                         const char *name, size_t from, size_t to, store_cb cb)
+{
+    size_t at[2] = {from, to};
+    return m2m_submit(loop, req, db, obj, name, NULL, false, NULL, at, cb, OP_M2M_MOVE);
 }

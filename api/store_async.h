@@ -51,6 +51,7 @@ struct store_req {
     int (*priv_fn)(store *db, void *arg); /* atomic: the function, and its argument */
     void *priv_arg;
     store_obj *priv_other; /* many-to-many: the far object */
+    size_t priv_from, priv_to; /* many-to-many: a move's positions */
 };
 
 /*
@@ -146,6 +147,9 @@ STORE_API int store_m2m_remove_async(uv_loop_t *loop, store_req *req, store *db,
                                      store_cb cb);
 STORE_API int store_m2m_clear_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
                                     const char *name, store_cb cb);
+/* store_m2m_move_async() - store_m2m_move() on the thread pool, as the three above. */
+STORE_API int store_m2m_move_async(uv_loop_t *loop, store_req *req, store *db, store_obj *obj,
+                                   const char *name, size_t from, size_t to, store_cb cb);
 
 /*
  * store_m2m_async() - the objects linked to OBJ in NAME, copied under the store's read lock
