@@ -1008,3 +1008,86 @@ Test(m2m, a_file_opened_without_a_schema_knows_its_many_to_many_relations)
     cr_assert_not(store_field_unique(fk));
     cr_assert_eq(store_close(ro), STORE_OK);
 }
+
+/* Runs CALL with the n-th allocation failing, n = 0, 1, 2, ..., once (ONCE) or from n on,
+ * until it gets through: each failure must be STORE_ENOMEM with the store as before. */
+static void each_allocation(store *x, int (*call)(store *x, void *arg), void *arg, bool once)
+{
+    const char *before = strdup(dump_store(x));
+    for (long n = 0;; n++) {
+        once ? fail_alloc_at(n) : fail_alloc_from(n);
+        int rc = call(x, arg);
+        bool hit = fail_alloc_hit();
+        fail_alloc_at(-1);
+        if (rc == STORE_OK)
+            break;
+        cr_assert(hit, "failed without an allocation failing: %s", store_errmsg(x));
+        cr_assert_eq(rc, STORE_ENOMEM, "allocation %ld: %s", n, store_errmsg(x));
+        cr_assert(same_store(x, before), "allocation %ld changed the store", n);
+        cr_assert_eq(store_check(x), STORE_OK, "%s", store_errmsg(x));
+        cr_assert_lt(n, 10000);
+    }
+    free((void *)before);
+    cr_assert_eq(store_check(x), STORE_OK, "%s", store_errmsg(x));
+}
+
+static int create_seats(store *x, void *arg)
+{
+    (void)arg;
+    store_txn *t = NULL;
+    int rc = store_begin(x, 0, &t);
+    for (int i = 0; !rc && i < 40; i++) {
+        char row[8];
+        snprintf(row, sizeof row, "R%d", i % 7);
+        rc = store_create(x, Seat, (store_value[]){STORE_V_STR("row", row),
+                                                   STORE_V_INT("number", 100 + i), {0}}, NULL);
+    }
+    if (t)
+        rc ? store_rollback(t) : store_commit(t);
+    return rc;
+}
+
+static int renumber(store *x, void *arg)
+{
+    (void)arg;
+    store_query *q;
+    int rc = store_query_new(x, Seat, &q);
+    if (rc)
+        return rc;
+    rc = store_query_filter(q, (store_value[]){STORE_V_INT("number__gte", 100), {0}});
+    size_t n = 0;
+    if (!rc)
+        rc = store_query_update(q, NULL, (store_value[]){STORE_V_STR("row", "Z"), {0}}, &n);
+    store_query_free(q);
+    return rc;
+}
+
+Test(unique_together, allocation_failures_change_nothing)
+{
+    each_allocation(us, create_seats, NULL, true);
+    cr_assert_eq(store_model_count(Seat), 40);
+    store_obj *o;
+    cr_assert_eq(store_get(us, Seat, 40, &o), STORE_OK);
+    cr_assert_eq(store_delete(us, o), STORE_OK);
+    each_allocation(us, renumber, NULL, false);
+    cr_assert_eq(store_model_count(Seat), 39);
+    /* The schema call: out of memory leaves the schema unchanged. */
+    store_schema *sc = seat_schema(false);
+    for (long n = 0;; n++) {
+        fail_alloc_at(n);
+        int rc = store_schema_unique(sc, "Seat", (const char *[]){"row", "holder", NULL});
+        fail_alloc_at(-1);
+        if (!rc)
+            break;
+        cr_assert_eq(rc, STORE_ENOMEM);
+    }
+    store *x;
+    cr_assert_eq(store_open(&x, sc, NULL, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_model *xs = store_model_find(x, "Seat");
+    cr_assert_eq(store_create(x, xs, (store_value[]){STORE_V_STR("row", "A"), {0}}, NULL),
+                 STORE_OK);
+    cr_assert_eq(store_create(x, xs, (store_value[]){STORE_V_STR("row", "A"), {0}}, NULL),
+                 STORE_OK); /* holder null: no clash */
+    store_close(x);
+    store_schema_free(sc);
+}
