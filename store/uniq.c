@@ -77,7 +77,9 @@ int rs_uniq_reserve(rs_uniq *u)
     return rs_hash_reserve(&u->idx, 1);
 }
 
-void rs_uniq_add(rs_uniq *u, store_obj *o)
+/* Logs and makes the change KIND (RS_UNDO_PUT: an add; RS_UNDO_DEL: a remove) of O's entry
+ * in U's table; nothing when one of O's values is null. */
+static void change(rs_uniq *u, store_obj *o, int kind)
 {
     rs_probe p[RS_UNIQ_FIELDS_MAX];
     if (!rs_uniq_probe(u, o, p))
@@ -85,21 +87,21 @@ void rs_uniq_add(rs_uniq *u, store_obj *o)
     uint64_t key = rs_uniq_key(u, p);
     store *db = o->model->db;
     if (rs_txn_logging(db))
-        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_PUT, .p = &u->idx, .a = key, .b = o});
-    int rc = rs_hash_put(&u->idx, key, o); /* reserved by the caller: cannot fail */
-    (void)rc;
+        rs_txn_log(db, (rs_undo){.kind = kind, .p = &u->idx, .a = key, .b = o});
+    if (kind == RS_UNDO_DEL)
+        rs_hash_del(&u->idx, key, o);
+    else
+        (void)rs_hash_put(&u->idx, key, o); /* reserved by the caller: cannot fail */
+}
+
+void rs_uniq_add(rs_uniq *u, store_obj *o)
+{
+    change(u, o, RS_UNDO_PUT);
 }
 
 void rs_uniq_remove(rs_uniq *u, store_obj *o)
 {
-    rs_probe p[RS_UNIQ_FIELDS_MAX];
-    if (!rs_uniq_probe(u, o, p))
-        return;
-    uint64_t key = rs_uniq_key(u, p);
-    store *db = o->model->db;
-    if (rs_txn_logging(db))
-        rs_txn_log(db, (rs_undo){.kind = RS_UNDO_DEL, .p = &u->idx, .a = key, .b = o});
-    rs_hash_del(&u->idx, key, o);
+    change(u, o, RS_UNDO_DEL);
 }
 
 bool rs_uniq_has(const rs_uniq *u, const store_fld *f)
