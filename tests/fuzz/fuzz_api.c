@@ -2,16 +2,21 @@
  * tests/fuzz/fuzz_api.c - R8: sequences of API calls, checked against a naive model.
  *
  * The input is a program: each op is a byte choosing the call (a create, a few creates, an
- * update, a delete, a get, a check, a query, a transaction op), then bytes for its arguments.
- * The store (in memory) has Author (name CHAR(6) .index, age INT .null, score FLOAT .null),
- * Book (title CHAR(6), author FK CASCADE "books", editor FK .null SET_NULL "edited", code INT
- * .null .unique, flag BOOL default false) and Loan (book FK RESTRICT "loans", note TEXT
- * .null). Beside it, a reference model keeps the same objects in plain arrays and applies
- * each rule the obvious way (a delete computes its whole cascade, refuses on a RESTRICT child
- * outside it, then nulls SET_NULL children). After every call the code returned must be the
- * one the reference predicts; after every transaction op, and every few calls, store_check()
- * must pass and every object (at its address), field, count and relation (in join order)
- * must agree; at the end, once every open transaction is ended, they must agree again.
+ * update, a delete, a get, a check, a query, a transaction op, a many-to-many op), then bytes
+ * for its arguments. The store (in memory) has Author (name CHAR(6) .index, age INT .null,
+ * score FLOAT .null), Book (title CHAR(6), author FK CASCADE "books", editor FK .null SET_NULL
+ * "edited", code INT .null .unique, flag BOOL default false) and Loan (book FK RESTRICT
+ * "loans", note TEXT .null), with two many-to-many relations (fuzz_api_m2m.c): Book.tags to
+ * Author ("tagged"), through the model Book_tags the store declares, and Loan.readers to Author
+ * ("read"), through Reading (loan FK RESTRICT "readings", reader FK CASCADE "readings", pages
+ * INT .null; loan and pages unique together). Beside it, a reference model keeps the same
+ * objects (the links among them, as objects of their through models) in plain arrays and
+ * applies each rule the obvious way (a delete computes its whole cascade, refuses on a RESTRICT
+ * child outside it, then nulls SET_NULL children). After every call the code returned must be
+ * the one the reference predicts; after every transaction or many-to-many op, and every few
+ * calls, store_check() must pass and every object (at its address), field, count and relation
+ * (in join order) must agree, and so must every many-to-many list, walked from both sides, in
+ * its order; at the end, once every open transaction is ended, they must agree again.
  *
  * Transactions (fuzz_api_txn.c): begins, savepoints, read-only levels (where every change is
  * STORE_EINVAL), commits and rollbacks of the innermost level, misuses that change nothing,
@@ -21,7 +26,8 @@
  *
  * This file holds the program's driver, the schema and that reference; the query op is
  * fuzz_api_query.c's (its reference's answer, fuzz_api_query_ref.c's), the transaction ops
- * fuzz_api_txn.c's; both read and change the reference through fuzz_api.h.
+ * fuzz_api_txn.c's, the many-to-many ops fuzz_api_m2m.c's; they read and change the
+ * reference through fuzz_api.h.
  */
 #include <math.h>
 #include <stdint.h>
@@ -47,11 +53,19 @@ const fdef fdefs[NMODELS][NFIELDS] = {
     [LOAN] = {{.name = "book", .type = STORE_FK, .to = BOOK, .rel = "loans",
                .del = STORE_RESTRICT},
               {.name = "note", .type = STORE_TEXT, .null = true}},
+    /* as store.h says the store declares it for Book.tags */
+    [BOOK_TAGS] = {{.name = "book", .type = STORE_FK, .to = BOOK, .rel = "book_tags"},
+                   {.name = "author", .type = STORE_FK, .to = AUTHOR, .rel = "book_tags"}},
+    [READING] = {{.name = "loan", .type = STORE_FK, .to = LOAN, .rel = "readings",
+                  .del = STORE_RESTRICT},
+                 {.name = "reader", .type = STORE_FK, .to = AUTHOR, .rel = "readings"},
+                 {.name = "pages", .type = STORE_INT, .null = true}},
 };
-const int nfields[NMODELS] = {3, 5, 2};
-const char *const model_names[NMODELS] = {"Author", "Book", "Loan"};
+const int nfields[NMODELS] = {3, 5, 2, 2, 3};
+const char *const model_names[NMODELS] = {"Author", "Book", "Loan", "Book_tags", "Reading"};
 
-const rdef rels[NRELS] = {{BOOK, 1}, {BOOK, 2}, {LOAN, 0}};
+const rdef rels[NRELS] = {{BOOK, 1},      {BOOK, 2},    {LOAN, 0},   {BOOK_TAGS, 0},
+                          {BOOK_TAGS, 1}, {READING, 0}, {READING, 1}};
 
 ref refs[NMODELS][MAX_IDS];
 uint64_t next_id[NMODELS];
@@ -73,12 +87,23 @@ static const store_field book_fields[] = {
      .on_delete = STORE_SET_NULL},
     {.name = "code", .type = STORE_INT, .null = true, .unique = true},
     {.name = "flag", .type = STORE_BOOL, STORE_DEFAULT_BOOL(false)},
+    {.name = "tags", .type = STORE_M2M, .to = "Author", .related_name = "tagged"},
     {0},
 };
 static const store_field loan_fields[] = {
     {.name = "book", .type = STORE_FK, .to = "Book", .related_name = "loans",
      .on_delete = STORE_RESTRICT},
     {.name = "note", .type = STORE_TEXT, .null = true},
+    {.name = "readers", .type = STORE_M2M, .to = "Author", .related_name = "read",
+     .through = "Reading"},
+    {0},
+};
+static const store_field reading_fields[] = {
+    {.name = "loan", .type = STORE_FK, .to = "Loan", .related_name = "readings",
+     .on_delete = STORE_RESTRICT},
+    {.name = "reader", .type = STORE_FK, .to = "Author", .related_name = "readings",
+     .on_delete = STORE_CASCADE},
+    {.name = "pages", .type = STORE_INT, .null = true},
     {0},
 };
 
@@ -310,7 +335,7 @@ static void op_create(prog *g, int m)
     rval rv[NFIELDS] = {{0}};
     store_value v[NFIELDS + 1] = {{0}};
     unsigned fail = pick_row(g, m, rv, v);
-    if (m == BOOK && code_taken(&rv[3], 0))
+    if ((m == BOOK && code_taken(&rv[3], 0)) || row_clashes(m, rv, 0))
         fail |= BIT(STORE_ECONSTRAINT);
     if (txn_readonly()) /* a change inside a read-only transaction */
         fail |= BIT(STORE_EINVAL);
@@ -337,6 +362,13 @@ static void op_update(prog *g, int m)
         fail |= BIT(STORE_EINVAL);
     if (m == BOOK && f == 3 && code_taken(&rv, id))
         fail |= BIT(STORE_ECONSTRAINT);
+    if (r) { /* a link moved onto a linked pair, a repeat of fields unique together */
+        rval row[NFIELDS];
+        memcpy(row, r->v, sizeof row);
+        row[f] = rv;
+        if (row_clashes(m, row, id))
+            fail |= BIT(STORE_ECONSTRAINT);
+    }
     rc = store_update(db, o, v);
     CHECK(code_allowed(fail, rc));
     if (!rc)
@@ -438,6 +470,7 @@ void check_all(void)
         }
         CHECK(store_model_count(models[m]) == live);
     }
+    check_m2m();
     check_txn();
 }
 
@@ -468,8 +501,10 @@ void run_op(prog *g, unsigned op)
     default:
         if ((op & 0xc0) == 0xc0)
             op_txn(g);
-        else if (op & 0x80)
+        else if ((op & 0xb0) == 0x80)
             check_all();
+        else if (op & 0x80)
+            op_m2m(g);
         else
             op_query(g);
         break;
@@ -478,15 +513,20 @@ void run_op(prog *g, unsigned op)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static const char *const m2m_unique[] = {"title", "tags", NULL};
+    static const char *const reading_unique[] = {"loan", "pages", NULL};
     store_schema *s;
     if (store_schema_new(&s) || store_schema_add(s, "Author", author_fields) ||
         store_schema_add(s, "Book", book_fields) || store_schema_add(s, "Loan", loan_fields) ||
-        store_open(&db, s, NULL, NULL))
+        store_schema_add(s, "Reading", reading_fields) ||
+        store_schema_unique(s, "Book", m2m_unique) != STORE_ESCHEMA || /* no STORE_M2M */
+        store_schema_unique(s, "Reading", reading_unique) || store_open(&db, s, NULL, NULL))
         abort();
     for (int m = 0; m < NMODELS; m++) {
         models[m] = store_model_find(db, model_names[m]);
         next_id[m] = 1;
     }
+    m2m_check_schema();
     memset(refs, 0, sizeof refs);
     join_seq = 0;
     txn_reset();

@@ -2,8 +2,8 @@
  * tests/fuzz/fuzz_api.h - what the files of the fuzz_api target share: the schema as the
  * reference reads it, the reference's store (plain arrays beside the store under test), the
  * reader of the program, the ops and the check that aborts. fuzz_api.c defines all of it but
- * op_query(), which fuzz_api_query.c defines, and the transaction part, which
- * fuzz_api_txn.c defines.
+ * op_query(), which fuzz_api_query.c defines, the transaction part, which fuzz_api_txn.c
+ * defines, and the many-to-many part, which fuzz_api_m2m.c defines.
  */
 #ifndef RS_TESTS_FUZZ_FUZZ_API_H
 #define RS_TESTS_FUZZ_FUZZ_API_H
@@ -14,7 +14,12 @@
 #include <stdlib.h>
 #include <store.h>
 
-enum { AUTHOR, BOOK, LOAN, NMODELS, MAX_IDS = 400, NFIELDS = 5, TEXT_MAX = 40 };
+/* BOOK_TAGS and READING are the through models of the two many-to-many relations (see
+ * fuzz_api_m2m.c): the first declared by the store, the second by the schema. */
+enum {
+    AUTHOR, BOOK, LOAN, BOOK_TAGS, READING, NMODELS, MAX_IDS = 400, NFIELDS = 5,
+    TEXT_MAX = 40
+};
 
 /* A value as the reference keeps it. REF: I is the parent's id (-1: no object of the model). */
 typedef struct rval {
@@ -47,7 +52,7 @@ extern const int nfields[NMODELS];
 extern const char *const model_names[NMODELS];
 
 /* The reverse relations: the child model and its foreign key. */
-enum { NRELS = 3 };
+enum { NRELS = 7 };
 typedef struct rdef {
     int child, fk;
 } rdef;
@@ -155,7 +160,7 @@ void ref_create(int m, store_obj *o, const rval *rv);
 void check_all(void);
 
 /* Runs op OP, its arguments read from G: a create, a few creates, an update, a delete, a
- * get, a check, a query or a transaction op. */
+ * get, a check, a query, a transaction op or a many-to-many op. */
 void run_op(prog *g, unsigned op);
 
 /* ---- The query op (fuzz_api_query.c) ------------------------------------------------------ */
@@ -184,5 +189,43 @@ void txn_end_all(void);
 /* Aborts unless each pointer of a create rolled back reads as store.h says: a deleted object
  * (id 0) until its id is handed out again, then the object holding that id. */
 void check_txn(void);
+
+/* ---- Many-to-many (fuzz_api_m2m.c) ------------------------------------------------------- */
+
+/* A many-to-many relation: its two sides (SIDE[0] declares the STORE_M2M field), its name on
+ * each, its through model and that model's foreign key to each side. */
+enum { NM2M = 2 };
+typedef struct mdef {
+    int side[2];
+    const char *name[2];
+    int through;
+    int fk[2];
+} mdef;
+extern const mdef m2ms[NM2M];
+
+/* Whether the fields ROW of an object of M would repeat, in a set of fields declared unique
+ * together (a through model's two foreign keys among them), those of a live object other
+ * than EXCEPT (0: none). A null among the set clashes with nothing. */
+bool row_clashes(int m, const rval *row, uint64_t except);
+
+/* Whether the rows A and B of M share the values of a set of fields unique together. */
+bool rows_clash(int m, const rval *a, const rval *b);
+
+/* Whether setting the fields FS[0 .. NV) to RV on the live objects IDS[0 .. N) of M would
+ * leave two live objects sharing a set of fields unique together. */
+bool update_clashes(int m, const uint64_t *ids, size_t n, const int *fs, const rval *rv,
+                    int nv);
+
+/* Aborts unless the store describes the two relations and the store-declared through model
+ * as store.h says; after each open. */
+void m2m_check_schema(void);
+
+/* Aborts unless every live object of each side walks, with store_m2m() and through its
+ * through model's relation, the objects and links the reference has, in its list's order. */
+void check_m2m(void);
+
+/* A many-to-many op from G: store_m2m_add(), _remove(), _clear(), _move(), a walk, or a
+ * misuse; then the whole stores are compared. */
+void op_m2m(prog *g);
 
 #endif

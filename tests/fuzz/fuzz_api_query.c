@@ -362,13 +362,24 @@ static void gen_term(prog *g, qctx *c, bool bad, store_value *t)
     char *name = new_name(c);
     gend e;
     if (bad && byte(g) % 32 == 0) { /* nine hops: one more than a path may have */
-        static const char *const deep[NMODELS] = {
-            "books__author__books__author__books__author__books__author__books__title",
-            "author__books__author__books__author__books__author__books__author__name",
-            "book__loans__book__loans__book__loans__book__loans__book__title"};
-        strcat(name, deep[c->m]);
-        e = (gend){.known = true, .kind = STORE_KIND_STR, .end = END_FIELD,
-                   .m = c->m == AUTHOR ? BOOK : c->m == BOOK ? AUTHOR : BOOK, .f = 0};
+        static const struct {
+            const char *path;
+            int m, f; /* the string field it ends in */
+        } deep[NMODELS] = {
+            [AUTHOR] = {"books__author__books__author__books__author__books__author__books__title",
+                        BOOK, 0},
+            [BOOK] = {"author__books__author__books__author__books__author__books__author__name",
+                      AUTHOR, 0},
+            [LOAN] = {"book__loans__book__loans__book__loans__book__loans__book__title", BOOK, 0},
+            [BOOK_TAGS] = {"author__books__author__books__author__books__author__books__author"
+                           "__name",
+                           AUTHOR, 0},
+            [READING] = {"loan__book__loans__book__loans__book__loans__book__loans__note", LOAN,
+                         1},
+        };
+        strcat(name, deep[c->m].path);
+        e = (gend){.known = true, .kind = STORE_KIND_STR, .end = END_FIELD, .m = deep[c->m].m,
+                   .f = deep[c->m].f};
     } else {
         gen_path(g, c->m, 3, false, bad, name, &e);
     }
@@ -766,6 +777,8 @@ static void query_update(prog *g, qctx *c, store_query *q, const store_value *bi
         if (m == BOOK && fs[k] == 3 && rv[k].kind != STORE_KIND_NULL &&
             (n > 1 || (n == 1 && code_taken(&rv[k], ids[0]))))
             fail |= BIT(STORE_ECONSTRAINT); /* one .unique value on two objects */
+    if (!want && update_clashes(m, ids, n, fs, rv, nv))
+        fail |= BIT(STORE_ECONSTRAINT); /* a linked pair twice, fields unique together */
     unsigned allowed = want ? BIT(want) : fail;
     if (txn_readonly()) /* a change inside a read-only transaction, or what it would give */
         allowed = want ? BIT(want) : fail | BIT(STORE_EINVAL);

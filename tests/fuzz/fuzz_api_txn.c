@@ -194,6 +194,16 @@ static void op_misuse(prog *g)
 
 /* ---- store_create_many() ------------------------------------------------------------------ */
 
+/* Whether row I of RV (of M) repeats, with an earlier row or a live object, the values of
+ * fields unique together (a link's pair among them). */
+static bool row_repeats(int m, rval rv[][NFIELDS], int i)
+{
+    for (int j = 0; j < i; j++)
+        if (rows_clash(m, rv[i], rv[j]))
+            return true;
+    return row_clashes(m, rv[i], 0);
+}
+
 /* Whether row I of RV (Books) repeats the code of an earlier row or of a live Book. */
 static bool code_repeats(rval rv[][NFIELDS], int i)
 {
@@ -215,7 +225,7 @@ static void op_create_many(prog *g)
     unsigned fail = 0, b = byte(g);
     for (int i = 0; i < n; i++) {
         fail |= pick_row(g, m, rv[i], v[i]);
-        if (m == BOOK && code_repeats(rv, i))
+        if ((m == BOOK && code_repeats(rv, i)) || row_repeats(m, rv, i))
             fail |= BIT(STORE_ECONSTRAINT);
         rows[i] = v[i];
     }
@@ -386,6 +396,8 @@ static void or_create_result(bool update, int n, uint64_t id, int rc, store_obj 
  * no field is given as NULL, or (to get) now and then as an empty list. */
 static void op_or_create(prog *g, bool update)
 {
+    if (next_id[AUTHOR] >= MAX_IDS - 1) /* no id left for the Author it may create */
+        return;
     pick_lookup(g, &lookup);
     pick_defaults(g, &defaults);
     unsigned b = byte(g);
