@@ -111,12 +111,6 @@ static void give(rs_otree *t, rs_onode *x)
     t->nspare++;
 }
 
-static void leaf_count(rs_otree *t, rs_onode *x, uint32_t n)
-{
-    (void)t;
-    x->n = (uint16_t)n;
-}
-
 static size_t kids_total(const rs_onode *x)
 {
     size_t s = 0;
@@ -232,9 +226,8 @@ static void leaf_put(rs_onode *x, uint32_t at, const rs_oent *e)
  * than splits alone leave them (about 80% instead of 70% under random inserts). Whether E
  * found a place.
  */
-static bool spill(rs_otree *t, step *s, rs_onode *x, uint32_t at, const rs_oent *e)
+static bool spill(step *s, rs_onode *x, uint32_t at, const rs_oent *e)
 {
-    (void)t;
     rs_onode *pn = s->node;
     uint32_t i = s->at;
     rs_onode *r = i + 1 < pn->n ? pn->u.in.kid[i + 1] : NULL;
@@ -286,7 +279,7 @@ void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
         rs_onode *x = take(t);
         x->leaf = true;
         t->nleaves++;
-        leaf_count(t, x, 1);
+        x->n = 1;
         x->u.e[0] = e;
         t->root = x;
         t->height = 1;
@@ -305,10 +298,10 @@ void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
     if (x->n < LEAF_MAX) {
         memmove(&x->u.e[at + 1], &x->u.e[at], (x->n - at) * sizeof e);
         x->u.e[at] = e;
-        leaf_count(t, x, x->n + 1u);
+        x->n = (uint16_t)(x->n + 1u);
         return;
     }
-    if (h > 0 && spill(t, &path[h - 1], x, at, &e))
+    if (h > 0 && spill(&path[h - 1], x, at, &e))
         return;
     /* A full leaf splits: in half, or at the end of the tree after its last entry. */
     rs_onode *r = take(t);
@@ -316,8 +309,8 @@ void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
     t->nleaves++;
     uint32_t keep = at == LEAF_MAX && !x->next ? LEAF_MAX : LEAF_MAX / 2;
     memcpy(r->u.e, &x->u.e[keep], (LEAF_MAX - keep) * sizeof e);
-    leaf_count(t, r, LEAF_MAX - keep);
-    leaf_count(t, x, keep);
+    r->n = (uint16_t)(LEAF_MAX - keep);
+    x->n = (uint16_t)(keep);
     r->next = x->next;
     r->prev = x;
     if (x->next)
@@ -327,7 +320,7 @@ void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
     uint32_t pos = into == x ? at : at - keep;
     memmove(&into->u.e[pos + 1], &into->u.e[pos], (into->n - pos) * sizeof e);
     into->u.e[pos] = e;
-    leaf_count(t, into, into->n + 1u);
+    into->n = (uint16_t)(into->n + 1u);
     /* The new node goes up: its first entry, itself, its count; the old keeps LEFT. */
     rs_oent sep = r->u.e[0];
     rs_onode *kid = r;
@@ -432,7 +425,7 @@ static void merge(rs_otree *t, step *path, uint32_t h, rs_onode *x)
         return;
     }
     memcpy(&l->u.e[l->n], r->u.e, r->n * sizeof(rs_oent));
-    leaf_count(t, l, (uint32_t)l->n + r->n);
+    l->n = (uint16_t)((uint32_t)l->n + r->n);
     pn->u.in.cnt[ri - 1] += pn->u.in.cnt[ri];
     path[h - 1].at = ri; /* drop R: never its parent's first child */
     drop(t, path, h, r);
@@ -457,7 +450,7 @@ bool rs_otree_delete(rs_otree *t, const rs_oprobe *p)
         path[k].node->u.in.cnt[path[k].at]--;
     t->count--;
     memmove(&x->u.e[at], &x->u.e[at + 1], (x->n - at - 1) * sizeof(rs_oent));
-    leaf_count(t, x, x->n - 1u);
+    x->n = (uint16_t)(x->n - 1u);
     if (x->n == 0) {
         drop(t, path, h, x);
     } else {
