@@ -330,8 +330,9 @@ static void m2m_add(prog *g, const m2m_call *c)
         CHECK(rc == STORE_EINVAL);
         return;
     }
-    if (lk) { /* nothing changes; a payload naming a key may be refused as an argument */
-        CHECK(rc == STORE_OK || (rc == STORE_EINVAL && (fk || c->ro)));
+    if (lk) { /* nothing changes: store.h refuses a payload naming a key, and any change
+               * inside a read-only transaction, before it looks for the pair */
+        CHECK(fk || c->ro ? rc == STORE_EINVAL : rc == STORE_OK);
         CHECK(rc || !lp || link == refs[t][lk].obj);
         return;
     }
@@ -340,7 +341,11 @@ static void m2m_add(prog *g, const m2m_call *c)
     row[d->fk[!c->s]] = (rval){.kind = STORE_KIND_REF, .i = (int64_t)oid};
     if (t == READING)
         row[2] = pages;
-    unsigned fail = bad || c->ro ? BIT(STORE_EINVAL) : 0;
+    if (c->ro) {
+        CHECK(rc == STORE_EINVAL);
+        return;
+    }
+    unsigned fail = bad ? BIT(STORE_EINVAL) : 0;
     if (row_clashes(t, row, 0))
         fail |= BIT(STORE_ECONSTRAINT);
     CHECK(code_allowed(fail, rc));
@@ -352,13 +357,12 @@ static void m2m_add(prog *g, const m2m_call *c)
 }
 
 /* Deletes the links D names (and what their rules reach), as the store did with code RC
- * (CHANGES: whether the call had anything to delete). */
-static void m2m_delete_result(const m2m_call *c, doomed *d, bool changes, int rc)
+ * (inside a read-only transaction, STORE_EINVAL whether or not there was anything). */
+static void m2m_delete_result(const m2m_call *c, doomed *d, int rc)
 {
     bool allowed = cascade(d);
     if (c->ro)
-        CHECK(changes ? rc == STORE_EINVAL || (!allowed && rc == STORE_ECONSTRAINT)
-                      : rc == STORE_OK || rc == STORE_EINVAL);
+        CHECK(rc == STORE_EINVAL);
     else
         CHECK(allowed ? rc == STORE_OK : rc == STORE_ECONSTRAINT);
     if (!rc)
@@ -377,11 +381,11 @@ static void m2m_remove(prog *g, const m2m_call *c)
     if (!args) {
         CHECK(rc == STORE_EINVAL);
     } else if (!lk) {
-        CHECK(rc == STORE_ENOTFOUND || (c->ro && rc == STORE_EINVAL));
+        CHECK(c->ro ? rc == STORE_EINVAL : rc == STORE_ENOTFOUND);
     } else {
         memset(&dd, 0, sizeof dd);
         dd.set[c->d->through][lk] = true;
-        m2m_delete_result(c, &dd, true, rc);
+        m2m_delete_result(c, &dd, rc);
     }
 }
 
@@ -398,7 +402,7 @@ static void m2m_clear(const m2m_call *c)
     memset(&dd, 0, sizeof dd);
     for (size_t k = 0; k < n; k++)
         dd.set[c->d->through][l[k]] = true;
-    m2m_delete_result(c, &dd, n > 0, rc);
+    m2m_delete_result(c, &dd, rc);
 }
 
 static void m2m_move(prog *g, const m2m_call *c)
@@ -417,7 +421,7 @@ static void m2m_move(prog *g, const m2m_call *c)
         return;
     }
     if (c->ro) {
-        CHECK(rc == STORE_EINVAL || (rc == STORE_OK && from == to));
+        CHECK(rc == STORE_EINVAL);
         return;
     }
     CHECK(rc == STORE_OK);
