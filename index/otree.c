@@ -542,7 +542,7 @@ rs_ocursor rs_otree_seek(const rs_otree *t, const rs_oprobe *p, size_t *rank)
     }
     while (!x->leaf) {
         uint32_t i = route(t, x, p);
-        for (uint32_t k = 0; k < i; k++)
+        for (uint32_t k = 0; rank && k < i; k++) /* the counts only when a rank is asked */
             before += x->u.in.cnt[k];
         x = x->u.in.kid[i];
     }
