@@ -152,60 +152,33 @@ static req_extra *extra_of(store_req *req)
                                                                   sizeof(req_extra));
 }
 
-/* The children of the request's target in its relation, copied under one read lock. */
-static int reverse_copy(store_req *req)
+/* The objects a walk of the request's target yields, copied under one read lock: its
+ * children in reverse relation NAME, or (M2M) the objects linked to it in the many-to-many
+ * NAME. */
+static int walk_copy(store_req *req, const char *name, bool m2m)
 {
     store *db = req->priv_db;
     const store_obj *obj = req->priv_target;
     store_model *m = rs_obj_model(obj);
     if (!m)
-        return rs_error_set(db, STORE_EINVAL, "a reverse request: the object is deleted");
-    const store_fld *rel = rs_schema_relation_find(m, req->priv_name);
-    if (!rel)
-        return rs_error_set(db, STORE_EINVAL, "%s: no reverse relation \"%s\"", m->name,
-                            req->priv_name);
+        return rs_error_set(db, STORE_EINVAL, "a %s request: the object is deleted",
+                            m2m ? "many-to-many" : "reverse");
+    const store_fld *rel = m2m ? NULL : rs_schema_relation_find(m, name);
+    const rs_m2m *r = m2m ? rs_schema_m2m_find(m, name) : NULL;
+    if (!rel && !r)
+        return rs_error_set(db, STORE_EINVAL, "%s: no %s relation \"%s\"", m->name,
+                            m2m ? "many-to-many" : "reverse", name);
     int rc = STORE_OK;
     rs_lock_read(&db->lock);
     if (!rs_obj_live(obj)) {
         rs_lock_unlock(&db->lock);
         return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
     }
-    size_t n = rs_rel_count(obj, rel);
-    req->objs = malloc((n ? n : 1) * sizeof *req->objs);
-    if (!req->objs) {
-        rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a reverse relation");
-    } else {
-        for (store_obj *c = rs_rel_first(obj, rel); c && req->count < n; c = rs_fk_next(c, rel))
-            req->objs[req->count++] = c;
-    }
-    rs_lock_unlock(&db->lock);
-    return rc;
-}
-
-/* The objects linked to the request's target in the relation named by its first value,
- * copied under one read lock. */
-static int m2m_copy(store_req *req)
-{
-    store *db = req->priv_db;
-    const store_obj *obj = req->priv_target;
-    const char *name = req->priv_values[0].name;
-    store_model *m = rs_obj_model(obj);
-    if (!m)
-        return rs_error_set(db, STORE_EINVAL, "a many-to-many request: the object is deleted");
-    const rs_m2m *r = rs_schema_m2m_find(m, name);
-    if (!r)
-        return rs_error_set(db, STORE_EINVAL, "%s: no many-to-many relation \"%s\"", m->name,
-                            name);
-    int rc = STORE_OK;
-    rs_lock_read(&db->lock);
-    if (!rs_obj_live(obj)) {
-        rs_lock_unlock(&db->lock);
-        return rs_error_set(db, STORE_EINVAL, "%s: the object is deleted", m->name);
-    }
-    store_iter it = rs_m2m_walk(obj, r);
+    store_iter it = r ? rs_m2m_walk(obj, r) : rs_rel_walk(obj, rel);
     size_t n = it.priv_count;
     if (!(req->objs = malloc((n ? n : 1) * sizeof *req->objs)))
-        rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a many-to-many relation");
+        rc = rs_error_set(db, STORE_ENOMEM, "out of memory copying a %s relation",
+                          m2m ? "many-to-many" : "reverse");
     for (store_obj *x; !rc && (x = rs_rel_walk_next(&it));)
         req->objs[req->count++] = x;
     rs_lock_unlock(&db->lock);
@@ -228,7 +201,7 @@ static void work(uv_work_t *w)
         rc = store_get(db, req->priv_model, req->priv_id, &req->obj);
         break;
     case OP_REVERSE:
-        rc = reverse_copy(req);
+        rc = walk_copy(req, req->priv_name, false);
         break;
     case OP_UPDATE:
         rc = store_update(db, req->priv_target, req->priv_values);
@@ -266,7 +239,7 @@ static void work(uv_work_t *w)
         rc = store_m2m_clear(db, req->priv_target, req->priv_values[0].name);
         break;
     case OP_M2M_WALK:
-        rc = m2m_copy(req);
+        rc = walk_copy(req, req->priv_values[0].name, true); /* the name rides on a value */
         break;
     case OP_M2M_MOVE:
         rc = store_m2m_move(db, req->priv_target, req->priv_values[0].name, req->priv_from,

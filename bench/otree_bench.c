@@ -43,6 +43,15 @@ static const char *const names[NMEAS] = {
     "bytes an entry",
 };
 
+/* Repeat R of one structure into T, in ns per operation, from the clock readings TS (ms)
+ * taken around each measurement (TS[6] .. TS[7]: the build). */
+static void record(double t[NMEAS][REPEATS_MAX], int r, size_t n, const double *ts)
+{
+    for (int k = 0; k < 5; k++)
+        t[k][r] = (ts[k + 1] - ts[k]) * 1e6 / (k == 2 ? (double)RANGES : (double)n);
+    t[5][r] = (ts[7] - ts[6]) * 1e6 / (double)n;
+}
+
 int main(int argc, char **argv)
 {
     size_t n = 1000000;
@@ -112,13 +121,7 @@ int main(int argc, char **argv)
             return 1;
         double t7 = bench_now_ms();
         rs_otree_free(&o);
-        double *m = &t[0][0][r];
-        m[0 * REPEATS_MAX] = (t1 - t0) * 1e6 / (double)n;
-        m[1 * REPEATS_MAX] = (t2 - t1) * 1e6 / (double)n;
-        m[2 * REPEATS_MAX] = (t3 - t2) * 1e6 / RANGES;
-        m[3 * REPEATS_MAX] = (t4 - t3) * 1e6 / (double)n;
-        m[4 * REPEATS_MAX] = (t5 - t4) * 1e6 / (double)n;
-        m[5 * REPEATS_MAX] = (t7 - t6) * 1e6 / (double)n;
+        record(t[0], r, n, (double[]){t0, t1, t2, t3, t4, t5, t6, t7});
         /* JudyL. */
         Pvoid_t j = NULL;
         Word_t *pv;
@@ -164,13 +167,7 @@ int main(int argc, char **argv)
         Word_t freed;
         JLFA(freed, j);
         (void)freed;
-        m = &t[1][0][r];
-        m[0 * REPEATS_MAX] = (t1 - t0) * 1e6 / (double)n;
-        m[1 * REPEATS_MAX] = (t2 - t1) * 1e6 / (double)n;
-        m[2 * REPEATS_MAX] = (t3 - t2) * 1e6 / RANGES;
-        m[3 * REPEATS_MAX] = (t4 - t3) * 1e6 / (double)n;
-        m[4 * REPEATS_MAX] = (t5 - t4) * 1e6 / (double)n;
-        m[5 * REPEATS_MAX] = (t7 - t6) * 1e6 / (double)n;
+        record(t[1], r, n, (double[]){t0, t1, t2, t3, t4, t5, t6, t7});
     }
     if (check[0] != check[1]) {
         fprintf(stderr, "otree_bench: the two structures disagree (%llu, %llu)\n",

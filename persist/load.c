@@ -487,7 +487,7 @@ static int index_uniqs(store_model *m, const loaded *l)
                                     rs_schema_short_name(mb, sizeof mb, m->name), twin->id, o->id,
                                     rs_uniq_names(u, names, sizeof names));
             }
-            if (rs_uniq_reserve(u))
+            if (rs_uniq_reserve(u, 1))
                 return NOMEM(m);
             rs_uniq_add(u, o);
         }

@@ -7,8 +7,8 @@
  * values do not repeat; each reverse relation is a consistent doubly linked list whose
  * members all point back at the parent, whose count and tail are right, and which together
  * hold every child with a non-null foreign key, in join order; no many-to-many pair is linked
- * twice; the tables of fields unique together file every object once. It reads only, allocates nothing, and stops
- * at the first problem, which it names.
+ * twice; the tables of fields unique together file every object once. It reads only,
+ * allocates nothing, and stops at the first problem, which it names.
  */
 #include <assert.h>
 #include <inttypes.h>

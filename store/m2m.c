@@ -133,7 +133,7 @@ int rs_m2m_move(store *db, const rs_m2m *r, store_obj *o, size_t from, size_t to
     int rc = rs_txn_reserve(db, 8 + 2 * (n - low));
     if (rc)
         return rc;
-    store_obj *l = link_at(o, fk, from);
+    store_obj *l = link_at(o, fk, from), *after_l = rs_fk_next(l, fk);
     rs_obj_link_remove(fk, o, l);
     store_obj *before = to < n - 1 ? link_at(o, fk, to) : NULL; /* L goes before it */
     store_obj *after = before ? rs_fk_prev(before, fk) : rs_rel_last(o, fk);
@@ -149,9 +149,9 @@ int rs_m2m_move(store *db, const rs_m2m *r, store_obj *o, size_t from, size_t to
         rs_rel_last_set(o, fk, l);
     rs_rel_count_set(o, fk, n);
     /* The join sequence orders a reload: the links from LOW on get new ones, in list
-     * order, all above every other link's. */
-    store_obj *x = link_at(o, fk, low);
-    for (; x; x = rs_fk_next(x, fk)) {
+     * order, all above every other link's. Position LOW now holds L (moved toward the
+     * front) or the link that followed it (L moved toward the end). */
+    for (store_obj *x = to < from ? l : after_l; x; x = rs_fk_next(x, fk)) {
         rs_fk_seq_set(x, fk, ++db->join_seq);
         rs_obj_mark_dirty(x);
     }

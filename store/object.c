@@ -324,6 +324,19 @@ static int stage_values(store *db, stage *s, const store_model *m, const store_v
 
 /* ---- Indexed values ------------------------------------------------------------------------ */
 
+/* The probe for the value staged (set, not null) for field F: a borrowed string is the
+ * caller's, an own one a store string. */
+static rs_probe staged_probe(const stage *s, const store_fld *f)
+{
+    uint32_t j = (uint32_t)(f - f->model->fields);
+    rs_probe p = {.w = s->w[j], .len = 0};
+    if (s->st[j] & ST_BORROW)
+        p.len = strlen((const char *)(uintptr_t)s->w[j]);
+    else if (rs_is_string(f))
+        p.len = rs_str_len((const char *)(uintptr_t)s->w[j]);
+    return p;
+}
+
 /* Step 2 for indexes: unique values do not repeat, and every index has room for the change. */
 static int stage_indexes(store *db, const stage *s, store_model *m, const store_obj *self)
 {
@@ -331,11 +344,7 @@ static int stage_indexes(store *db, const stage *s, store_model *m, const store_
         store_fld *f = &m->fields[j];
         if (!(s->st[j] & ST_SET) || (s->st[j] & ST_NULL) || !(f->unique || f->indexed))
             continue;
-        rs_probe p = {.w = s->w[j], .len = 0};
-        if (s->st[j] & ST_BORROW)
-            p.len = strlen((const char *)(uintptr_t)s->w[j]);
-        else if (rs_is_string(f))
-            p.len = rs_str_len((const char *)(uintptr_t)s->w[j]);
+        rs_probe p = staged_probe(s, f);
         if (f->unique && rs_vindex_find(f, p, self))
             return rs_error_set(db, STORE_ECONSTRAINT, "%s.%s: the value is already used",
                                 m->name, f->name);
@@ -526,10 +535,7 @@ static bool stage_probe(const stage *s, const rs_uniq *u, const store_obj *o, rs
         }
         if (st & ST_NULL)
             return false;
-        p[i].w = s->w[f - m->fields];
-        p[i].len = (st & ST_BORROW)    ? strlen((const char *)(uintptr_t)p[i].w)
-                   : rs_is_string(f) ? rs_str_len((const char *)(uintptr_t)p[i].w)
-                                     : 0;
+        p[i] = staged_probe(s, f);
     }
     return true;
 }
@@ -599,7 +605,7 @@ static int stage_uniqs(store *db, const stage *s, store_model *m, store_obj *con
         if (clash)
             return rs_error_set(db, STORE_ECONSTRAINT, "%s: the values of (%s) are already "
                                 "used together", m->name, rs_uniq_names(u, names, sizeof names));
-        if (rs_hash_reserve(&u->idx, objs ? n : 1))
+        if (rs_uniq_reserve(u, objs ? n : 1))
             return rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     }
     return STORE_OK;
@@ -636,7 +642,8 @@ static int stage_pairs(store *db, const stage *s, const store_model *m, store_ob
     store_obj *near = staged_parent(s, m, r->near), *far = staged_parent(s, m, r->far);
     if (!objs)
         return rs_m2m_pair_check(db, m, near, far, NULL);
-    bool set_near = s->st[r->near - m->fields] & ST_SET, set_far = s->st[r->far - m->fields] & ST_SET;
+    bool set_near = s->st[r->near - m->fields] & ST_SET;
+    bool set_far = s->st[r->far - m->fields] & ST_SET;
     if (!set_near && !set_far)
         return STORE_OK;
     if (n > 1 && set_near && set_far)

@@ -84,29 +84,31 @@ static bool token_is(const token *t, const char *word)
     return t->len == strlen(word) && !memcmp(t->s, word, t->len);
 }
 
-/* MODEL's field or reverse relation named by T, or NULL. */
+/* T as a NUL-ended name, in NAME (STORE_NAME_MAX + 1 bytes). */
+static const char *name_of(const token *t, char *name)
+{
+    memcpy(name, t->s, t->len);
+    name[t->len] = '\0';
+    return name;
+}
+
+/* MODEL's field, reverse relation or many-to-many named by T, or NULL. */
 static store_fld *field_of(const store_model *m, const token *t)
 {
     char name[STORE_NAME_MAX + 1];
-    memcpy(name, t->s, t->len);
-    name[t->len] = '\0';
-    return rs_schema_field_find(m, name);
+    return rs_schema_field_find(m, name_of(t, name));
 }
 
 static store_fld *relation_of(const store_model *m, const token *t)
 {
     char name[STORE_NAME_MAX + 1];
-    memcpy(name, t->s, t->len);
-    name[t->len] = '\0';
-    return rs_schema_relation_find(m, name);
+    return rs_schema_relation_find(m, name_of(t, name));
 }
 
 static const rs_m2m *m2m_of(const store_model *m, const token *t)
 {
     char name[STORE_NAME_MAX + 1];
-    memcpy(name, t->s, t->len);
-    name[t->len] = '\0';
-    return rs_schema_m2m_find(m, name);
+    return rs_schema_m2m_find(m, name_of(t, name));
 }
 
 /* Whether T names something of M a path can go on with. */

@@ -194,12 +194,25 @@ out_nomem:
     return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", model);
 }
 
+static rs_decl *decl_find(const store_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->ndecls; i++)
+        if (!strcmp(s->decls[i].name, name))
+            return &s->decls[i];
+    return NULL;
+}
+
+/* The name of the through model the store declares for M2M field FIELD of model MODEL,
+ * MODEL_FIELD, into BUF of THROUGH_NAME_SIZE bytes; its length. */
+enum { THROUGH_NAME_SIZE = 2 * STORE_NAME_MAX + 2 };
+static int through_name(char *buf, const char *model, const char *field)
+{
+    return snprintf(buf, THROUGH_NAME_SIZE, "%s_%s", model, field);
+}
+
 int rs_schema_unique(store_schema *s, const char *model, const char *const *fields)
 {
-    rs_decl *d = NULL;
-    for (size_t i = 0; i < s->ndecls; i++)
-        if (!strcmp(s->decls[i].name, model))
-            d = &s->decls[i];
+    rs_decl *d = decl_find(s, model);
     if (!d)
         return rs_error_set(NULL, STORE_ESCHEMA, "store_schema_unique: no model \"%s\" declared "
                             "yet (declare it first)", model);
@@ -353,37 +366,36 @@ const char *rs_schema_short_name(char *buf, size_t size, const char *name)
     return buf;
 }
 
-/* Gives a FK without related_name the Tortoise default: the model's name lowercased + "s".
- * A model name of STORE_NAME_MAX bytes leaves no room for the "s": the FK must name its
- * relation itself (a name cut or changed here would surprise whoever looks for it). */
-static int default_related_name(store_fld *f)
-{
-    size_t n = strlen(f->model->name);
-    if (n + 1 > STORE_NAME_MAX) {
-        char mb[RS_SHORT_NAME_SIZE], fb[RS_SHORT_NAME_SIZE];
-        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default related_name (the "
-                            "model's name lowercased + \"s\") would pass %d bytes: give the FK "
-                            "a related_name",
-                            rs_schema_short_name(mb, sizeof mb, f->model->name),
-                            rs_schema_short_name(fb, sizeof fb, f->name), STORE_NAME_MAX);
-    }
-    char *r = malloc(n + 2);
-    if (!r)
-        return STORE_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        char c = f->model->name[i];
-        r[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-    }
-    memcpy(r + n, "s", 2);
-    f->related_name = r;
-    return STORE_OK;
-}
-
 /* Lowercases the N bytes at FROM into TO. */
 static void lower_into(char *to, const char *from, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         to[i] = from[i] >= 'A' && from[i] <= 'Z' ? (char)(from[i] - 'A' + 'a') : from[i];
+}
+
+/* The Tortoise default related_name of field FIELD (a KIND: "FK" or "M2M") of model M: the
+ * model's name lowercased + "s", in *OUT (malloc'd). A model name of STORE_NAME_MAX bytes
+ * leaves no room for the "s": the field must name its relation itself (a name cut or
+ * changed here would surprise whoever looks for it). */
+static int default_related_name(const store_model *m, const char *field, const char *kind,
+                                char **out)
+{
+    size_t n = strlen(m->name);
+    if (n + 1 > STORE_NAME_MAX) {
+        char mb[RS_SHORT_NAME_SIZE], fb[RS_SHORT_NAME_SIZE];
+        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default related_name (the "
+                            "model's name lowercased + \"s\") would pass %d bytes: give the %s "
+                            "a related_name",
+                            rs_schema_short_name(mb, sizeof mb, m->name),
+                            rs_schema_short_name(fb, sizeof fb, field), STORE_NAME_MAX, kind);
+    }
+    char *r = malloc(n + 2);
+    if (!r)
+        return STORE_ENOMEM;
+    lower_into(r, m->name, n);
+    memcpy(r + n, "s", 2);
+    *out = r;
+    return STORE_OK;
 }
 
 /* Starts model M of DB called NAME with the N fields FIELDS that are not STORE_M2M. */
@@ -427,13 +439,6 @@ static int uniq_init(store_model *m, const rs_decl *d)
     return STORE_OK;
 }
 
-static const rs_decl *decl_find(const store_schema *s, const char *name)
-{
-    for (size_t i = 0; i < s->ndecls; i++)
-        if (!strcmp(s->decls[i].name, name))
-            return &s->decls[i];
-    return NULL;
-}
 
 /* Checks the declaration F of a STORE_M2M field of model MN on its own, and that a field of
  * another type has no .through. */
@@ -462,8 +467,8 @@ static int check_m2m_decl(const store_schema *s, const char *mn, const store_fie
                             rs_schema_short_name(fb, sizeof fb, f->name), STORE_NAME_MAX);
     }
     if (!f->through) {
-        char name[2 * STORE_NAME_MAX + 2];
-        snprintf(name, sizeof name, "%s_%s", mn, f->name);
+        char name[THROUGH_NAME_SIZE];
+        through_name(name, mn, f->name);
         if (decl_find(s, name))
             return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the through model the store would "
                                 "declare, %s, is already a model: give .through", mn, f->name,
@@ -481,8 +486,8 @@ static int check_m2m_decl(const store_schema *s, const char *mn, const store_fie
 static int auto_through(store *db, store_model *t, const char *mn, const store_field *f)
 {
     size_t nl = strlen(mn), tl = strlen(f->to);
-    char name[2 * STORE_NAME_MAX + 2];
-    int n = snprintf(name, sizeof name, "%s_%s", mn, f->name);
+    char name[THROUGH_NAME_SIZE];
+    int n = through_name(name, mn, f->name);
     bool self = !strcmp(mn, f->to);
     /* A name of STORE_NAME_MAX bytes with "_rel" would not be a name: such a relation of a
      * model with itself needs .through. */
@@ -534,8 +539,8 @@ static int models_build(store *db, const store_schema *s)
             const store_field *f = &s->decls[i].fields[j];
             if (f->type != STORE_M2M || f->through)
                 continue;
-            char name[2 * STORE_NAME_MAX + 2];
-            snprintf(name, sizeof name, "%s_%s", s->decls[i].name, f->name);
+            char name[THROUGH_NAME_SIZE];
+            through_name(name, s->decls[i].name, f->name);
             if (rs_schema_model_find(db, name)) /* another relation's through model */
                 return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the through model the store "
                                     "would declare, %s, is declared for another M2M: give "
@@ -562,7 +567,8 @@ static int relations_resolve(store *db)
             if (!f->to || !(f->target = rs_schema_model_find(db, f->to)))
                 return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: FK to unknown model \"%s\"",
                                     m->name, f->name, f->to ? f->to : "(none)");
-            if (!f->related_name && (rc = default_related_name(f)))
+            if (!f->related_name &&
+                (rc = default_related_name(m, f->name, "FK", &f->related_name)))
                 return rc;
             if (!is_identifier(f->related_name))
                 return rs_error_set(NULL, STORE_ESCHEMA,
@@ -669,22 +675,10 @@ static int m2m_resolve(store *db, const store_schema *s)
                 if (rc)
                     return rc;
                 char *related = NULL;
-                if (f->related_name) {
-                    related = copy_str(f->related_name);
-                } else {
-                    size_t n = strlen(m->name);
-                    if (n + 1 > STORE_NAME_MAX)
-                        return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the default "
-                                            "related_name (the model's name lowercased + \"s\") "
-                                            "would pass %d bytes: give the M2M a related_name",
-                                            m->name, f->name, STORE_NAME_MAX);
-                    if ((related = malloc(n + 2))) {
-                        lower_into(related, m->name, n);
-                        memcpy(related + n, "s", 2);
-                    }
-                }
-                if (!related)
+                if (f->related_name && !(related = copy_str(f->related_name)))
                     return STORE_ENOMEM;
+                if (!related && (rc = default_related_name(m, f->name, "M2M", &related)))
+                    return rc;
                 if (name_taken(m, f->name))
                     rc = rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: the name is already a "
                                       "relation on %s", m->name, f->name, m->name);

@@ -72,9 +72,9 @@ store_obj *rs_uniq_find(const rs_uniq *u, const rs_probe *p, const store_obj *ex
     return NULL;
 }
 
-int rs_uniq_reserve(rs_uniq *u)
+int rs_uniq_reserve(rs_uniq *u, size_t n)
 {
-    return rs_hash_reserve(&u->idx, 1);
+    return rs_hash_reserve(&u->idx, n);
 }
 
 /* Logs and makes the change KIND (RS_UNDO_PUT: an add; RS_UNDO_DEL: a remove) of O's entry

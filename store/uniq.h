@@ -23,8 +23,8 @@ bool rs_uniq_same(const rs_uniq *u, const rs_probe *q, const rs_probe *p);
 /* rs_uniq_find() - the object other than EXCEPT whose values of U's fields are P, or NULL. */
 store_obj *rs_uniq_find(const rs_uniq *u, const rs_probe *p, const store_obj *except);
 
-/* rs_uniq_reserve() - room in U's table for one more entry: 0, or -1 when out of memory. */
-int rs_uniq_reserve(rs_uniq *u);
+/* rs_uniq_reserve() - room in U's table for N more entries: 0, or -1 when out of memory. */
+int rs_uniq_reserve(rs_uniq *u, size_t n);
 
 /* rs_uniq_add(), rs_uniq_remove() - file O under its values of U's fields, or take it out
  * (nothing when one is null). Logged inside a transaction; an add needs room reserved
