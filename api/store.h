@@ -169,6 +169,9 @@ typedef struct store_field {
     store_value default_value; /* .kind STORE_KIND_NONE: no default (not FK) */
     const char *through;       /* STORE_M2M: the model whose objects are the links; NULL: one
                                   the store declares, named MODEL_FIELD ("Book_tags") */
+    bool ordered;              /* an ordered index (any type but M2M): ranges, startswith,
+                                  order_by, offsets, counts and MIN / MAX without a scan
+                                  (see "Queries" below) */
 } store_field;
 
 /* store_options.flags. STORE_OPEN_READONLY takes neither STORE_OPEN_NOSYNC nor a durability

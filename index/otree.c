@@ -33,6 +33,7 @@ enum {
 struct rs_onode {
     uint16_t n;
     bool leaf;
+    uint64_t epoch; /* last saved under this epoch (the undo hooks) */
     rs_onode *prev, *next; /* leaves: the neighbours; a spare: the next spare */
     union {
         rs_oent e[LEAF_MAX];
@@ -94,18 +95,47 @@ static uint32_t bound(const rs_otree *t, const rs_onode *x, const rs_oprobe *p, 
 
 /* ---- Nodes ---------------------------------------------------------------------------------- */
 
+/* The undo hooks' epoch now: 0 when nothing is saved. */
+static uint64_t epoch_now(const rs_otree *t)
+{
+    return t->undo.epoch ? *t->undo.epoch : 0;
+}
+
+/* Node X, or the header, is about to change: saved first when the hooks ask. */
+static void touch(rs_otree *t, rs_onode *x)
+{
+    uint64_t ep = epoch_now(t);
+    if (ep && x->epoch != ep) {
+        t->undo.save(t->undo.ctx, x, sizeof *x);
+        x->epoch = ep;
+    }
+}
+
+static void touch_tree(rs_otree *t)
+{
+    uint64_t ep = epoch_now(t);
+    if (ep && t->epoch != ep) {
+        t->undo.save(t->undo.ctx, t, sizeof *t);
+        t->epoch = ep;
+    }
+}
+
 static rs_onode *take(rs_otree *t)
 {
     rs_onode *x = t->spare;
     assert(x && "an insert beyond the room reserved");
+    touch(t, x);
     t->spare = x->next;
     t->nspare--;
+    uint64_t ep = x->epoch;
     memset(x, 0, offsetof(rs_onode, u));
+    x->epoch = ep;
     return x;
 }
 
 static void give(rs_otree *t, rs_onode *x)
 {
+    touch(t, x);
     x->next = t->spare;
     t->spare = x;
     t->nspare++;
@@ -178,7 +208,9 @@ void rs_otree_free(rs_otree *t)
         t->spare = x->next;
         free(x);
     }
+    rs_otree_undo undo = t->undo;
     rs_otree_init(t, t->tie, t->ctx);
+    t->undo = undo;
 }
 
 /* The nodes N inserts may take (see the top of this file). */
@@ -189,13 +221,38 @@ static size_t need(const rs_otree *t, size_t n)
     return leaves + inner;
 }
 
+size_t rs_otree_shortfall(const rs_otree *t, size_t n)
+{
+    size_t want = need(t, n);
+    return want > t->nspare ? want - t->nspare : 0;
+}
+
+/* An insert touches the nodes on its path, its leaf, a neighbour it spills into, the new
+ * leaf and the next one's back link, a new node per level and a new root; a delete its
+ * path, its leaf, the neighbour it merges with and that one's neighbours in the chain. */
+size_t rs_otree_undo_bound(const rs_otree *t)
+{
+    return 2 * (size_t)t->height + 8;
+}
+
+size_t rs_otree_undo_size(void)
+{
+    return sizeof(rs_onode) > sizeof(rs_otree) ? sizeof(rs_onode) : sizeof(rs_otree);
+}
+
 int rs_otree_reserve(rs_otree *t, size_t n)
 {
     size_t want = need(t, n);
+    if (t->nspare >= want)
+        return 0;
+    touch_tree(t);
     while (t->nspare < want) {
         rs_onode *x = malloc(sizeof *x);
         if (!x)
             return -1;
+        x->epoch = epoch_now(t); /* new since the epoch began: nothing to save */
+        if (x->epoch)
+            t->undo.made(t->undo.ctx, x);
         give(t, x);
     }
     return 0;
@@ -203,6 +260,8 @@ int rs_otree_reserve(rs_otree *t, size_t n)
 
 void rs_otree_trim(rs_otree *t)
 {
+    if (epoch_now(t))
+        return; /* a spare may be a node the saved bytes name */
     while (t->nspare > SPARE_KEEP) {
         rs_onode *x = t->spare;
         t->spare = x->next;
@@ -226,13 +285,14 @@ static void leaf_put(rs_onode *x, uint32_t at, const rs_oent *e)
  * than splits alone leave them (about 80% instead of 70% under random inserts). Whether E
  * found a place.
  */
-static bool spill(step *s, rs_onode *x, uint32_t at, const rs_oent *e)
+static bool spill(rs_otree *t, step *s, rs_onode *x, uint32_t at, const rs_oent *e)
 {
     rs_onode *pn = s->node;
     uint32_t i = s->at;
     rs_onode *r = i + 1 < pn->n ? pn->u.in.kid[i + 1] : NULL;
     rs_onode *l = i > 0 ? pn->u.in.kid[i - 1] : NULL;
     if (r && r->n + 2 <= LEAF_MAX) {
+        touch(t, r);
         uint32_t m = (LEAF_MAX - r->n) / 2;
         memmove(&r->u.e[m], r->u.e, r->n * sizeof *e);
         memcpy(r->u.e, &x->u.e[x->n - m], m * sizeof *e);
@@ -251,6 +311,7 @@ static bool spill(step *s, rs_onode *x, uint32_t at, const rs_oent *e)
         return true;
     }
     if (l && l->n + 2 <= LEAF_MAX) {
+        touch(t, l);
         uint32_t m = (LEAF_MAX - l->n) / 2;
         memcpy(&l->u.e[l->n], x->u.e, m * sizeof *e);
         l->n = (uint16_t)(l->n + m);
@@ -274,6 +335,7 @@ static bool spill(step *s, rs_onode *x, uint32_t at, const rs_oent *e)
 void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
 {
     rs_oent e = {p->key, p->id};
+    touch_tree(t);
     t->count++;
     if (!t->root) {
         rs_onode *x = take(t);
@@ -290,18 +352,20 @@ void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
     rs_onode *x = t->root;
     while (!x->leaf) {
         uint32_t i = route(t, x, p);
+        touch(t, x);
         x->u.in.cnt[i]++;
         path[h++] = (step){x, i};
         x = x->u.in.kid[i];
     }
     uint32_t at = bound(t, x, p, true);
+    touch(t, x);
     if (x->n < LEAF_MAX) {
         memmove(&x->u.e[at + 1], &x->u.e[at], (x->n - at) * sizeof e);
         x->u.e[at] = e;
         x->n = (uint16_t)(x->n + 1u);
         return;
     }
-    if (h > 0 && spill(&path[h - 1], x, at, &e))
+    if (h > 0 && spill(t, &path[h - 1], x, at, &e))
         return;
     /* A full leaf splits: in half, or at the end of the tree after its last entry. */
     rs_onode *r = take(t);
@@ -313,8 +377,10 @@ void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
     x->n = (uint16_t)(keep);
     r->next = x->next;
     r->prev = x;
-    if (x->next)
+    if (x->next) {
+        touch(t, x->next);
         x->next->prev = r;
+    }
     x->next = r;
     rs_onode *into = at <= keep && keep < LEAF_MAX ? x : r;
     uint32_t pos = into == x ? at : at - keep;
@@ -367,10 +433,14 @@ void rs_otree_insert(rs_otree *t, const rs_oprobe *p)
 static void drop(rs_otree *t, step *path, uint32_t h, rs_onode *x)
 {
     if (x->leaf) {
-        if (x->prev)
+        if (x->prev) {
+            touch(t, x->prev);
             x->prev->next = x->next;
-        if (x->next)
+        }
+        if (x->next) {
+            touch(t, x->next);
             x->next->prev = x->prev;
+        }
         t->nleaves--;
     } else {
         t->ninner--;
@@ -424,6 +494,8 @@ static void merge(rs_otree *t, step *path, uint32_t h, rs_onode *x)
     } else {
         return;
     }
+    touch(t, l);
+    touch(t, r);
     memcpy(&l->u.e[l->n], r->u.e, r->n * sizeof(rs_oent));
     l->n = (uint16_t)((uint32_t)l->n + r->n);
     pn->u.in.cnt[ri - 1] += pn->u.in.cnt[ri];
@@ -446,8 +518,12 @@ bool rs_otree_delete(rs_otree *t, const rs_oprobe *p)
     uint32_t at = bound(t, x, p, false);
     if (at == x->n || cmp(t, p, &x->u.e[at]) != 0)
         return false;
-    for (uint32_t k = 0; k < h; k++)
+    touch_tree(t);
+    touch(t, x);
+    for (uint32_t k = 0; k < h; k++) {
+        touch(t, path[k].node);
         path[k].node->u.in.cnt[path[k].at]--;
+    }
     t->count--;
     memmove(&x->u.e[at], &x->u.e[at + 1], (x->n - at - 1) * sizeof(rs_oent));
     x->n = (uint16_t)(x->n - 1u);

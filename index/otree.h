@@ -38,6 +38,23 @@ typedef int (*rs_otree_tie)(const void *ctx, const void *full, uint64_t id);
 
 typedef struct rs_onode rs_onode;
 
+/*
+ * Undo hooks, for a caller that must put a tree back as it was (a transaction's rollback):
+ * while *EPOCH is nonzero, the tree calls SAVE(CTX, addr, size) with each node, and with its
+ * own header, before the first change to it since *EPOCH took its value, and MADE(CTX, node)
+ * for each node rs_otree_reserve() allocates. Writing the saved bytes back, newest first, and
+ * freeing the nodes made, returns the tree to the state at the change of *EPOCH, without an
+ * allocation or a comparison. *EPOCH must take a value never used before each time the
+ * caller starts a new point to return to. rs_otree_trim() and rs_otree_free() are the
+ * caller's to hold back meanwhile.
+ */
+typedef struct rs_otree_undo {
+    void (*save)(void *ctx, void *addr, size_t size);
+    void (*made)(void *ctx, void *node);
+    void *ctx;
+    const uint64_t *epoch; /* NULL: never saves */
+} rs_otree_undo;
+
 typedef struct rs_otree {
     rs_onode *root; /* NULL when empty */
     uint32_t height; /* 1: the root is a leaf */
@@ -47,6 +64,8 @@ typedef struct rs_otree {
     size_t nspare;
     rs_otree_tie tie; /* NULL: keys are whole values */
     const void *ctx;
+    rs_otree_undo undo;
+    uint64_t epoch; /* the header was last saved under this epoch */
 } rs_otree;
 
 /* A value to look for: its key, the whole value for TIE (NULL: the key is whole), and an id,
@@ -75,6 +94,15 @@ void rs_otree_free(rs_otree *t);
 /* rs_otree_reserve() - room for N more inserts: afterwards they cannot fail. 0, or -1 when
  * out of memory (the tree unchanged, spares made so far kept). */
 int rs_otree_reserve(rs_otree *t, size_t n);
+
+/* rs_otree_shortfall() - the nodes rs_otree_reserve(T, N) would allocate now (each one a
+ * MADE call while the undo hooks save). */
+size_t rs_otree_shortfall(const rs_otree *t, size_t n);
+
+/* rs_otree_undo_bound() - the SAVE calls one insert or delete may make, at most; each saves
+ * at most rs_otree_undo_size() bytes. */
+size_t rs_otree_undo_bound(const rs_otree *t);
+size_t rs_otree_undo_size(void);
 
 /* rs_otree_trim() - free the spares past a few (after a change that reserved many). */
 void rs_otree_trim(rs_otree *t);

@@ -14,7 +14,8 @@
  *   76      4     number of models
  *   80      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
  *                 each field: fid (4), name (str), type (1), flags (1: null 1, unique 2,
- *                 index 4), on_delete (1), max_length (8), to (str), related_name (str);
+ *                 index 4, ordered 8), on_delete (1), max_length (8), to (str), related_name
+ *                 (str);
  *                 a STORE_M2M the model declares is an entry of type STORE_M2M with fid 0,
  *                 the far model in to, and the number of its through model (its place in
  *                 this list of models) in max_length
@@ -89,7 +90,7 @@ static uint8_t *put_field(uint8_t *p, const store_fld *f)
     p = put_str(p + 4, f->name);
     p[0] = (uint8_t)f->type;
     p[1] = (uint8_t)((f->null ? RS_CAT_NULL : 0) | (f->unique ? RS_CAT_UNIQUE : 0) |
-                     (f->indexed ? RS_CAT_INDEX : 0));
+                     (f->indexed ? RS_CAT_INDEX : 0) | (f->ordered ? RS_CAT_ORDERED : 0));
     p[2] = (uint8_t)f->on_delete;
     rs_put_u64(p + 3, f->max_length);
     p = put_str(p + 11, f->type == STORE_FK ? f->target->name : NULL);

@@ -11,7 +11,7 @@
 
 #define RS_FORMAT_VERSION 1
 
-enum { RS_CAT_NULL = 1, RS_CAT_UNIQUE = 2, RS_CAT_INDEX = 4 };
+enum { RS_CAT_NULL = 1, RS_CAT_UNIQUE = 2, RS_CAT_INDEX = 4, RS_CAT_ORDERED = 8 };
 
 typedef struct rs_cat_field {
     uint32_t fid;

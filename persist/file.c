@@ -907,7 +907,8 @@ static int schema_of(const rs_catalog *cat, store_schema **out)
                 .name = cf->name, .type = (store_type)cf->type, .max_length = cf->max_length,
                 .to = cf->to, .related_name = cf->related_name,
                 .on_delete = (store_on_delete)cf->on_delete, .null = cf->flags & RS_CAT_NULL,
-                .unique = cf->flags & RS_CAT_UNIQUE, .index = cf->flags & RS_CAT_INDEX};
+                .unique = cf->flags & RS_CAT_UNIQUE, .index = cf->flags & RS_CAT_INDEX,
+                .ordered = cf->flags & RS_CAT_ORDERED};
         }
         for (uint32_t k = 0; k < cm->nm2m; k++) { /* its through model is in the file */
             const rs_cat_field *cf = &cm->m2m[k];

@@ -23,6 +23,7 @@
 #include "persist/log.h"
 #include "store/error.h"
 #include "store/object.h"
+#include "store/oindex.h"
 #include "store/schema.h"
 #include "store/uniq.h"
 #include "store/vindex.h"
@@ -508,6 +509,8 @@ static int connect(store *db, loaded *all, const rs_catalog *cat)
                 rc = resolve_fk(db, f, &all[i]);
             if (!rc && (f->unique || f->indexed))
                 rc = index_values(f, &all[i]);
+            if (!rc && f->ordered) /* in bulk; new to the file or not */
+                rc = rs_oindex_build(f, all[i].objs, all[i].n);
             if (rc)
                 return rc;
         }

@@ -7,7 +7,8 @@
  * values do not repeat; each reverse relation is a consistent doubly linked list whose
  * members all point back at the parent, whose count and tail are right, and which together
  * hold every child with a non-null foreign key, in join order; no many-to-many pair is linked
- * twice; the tables of fields unique together file every object once. It reads only,
+ * twice; the tables of fields unique together file every object once; each ordered index is
+ * a sound tree filing every object once under its value, in order. It reads only,
  * allocates nothing, and stops at the first problem, which it names.
  */
 #include <assert.h>
@@ -17,6 +18,7 @@
 #include "store/error.h"
 #include "store/m2m.h"
 #include "store/object.h"
+#include "store/oindex.h"
 #include "store/uniq.h"
 #include "store/vindex.h"
 
@@ -121,6 +123,8 @@ int rs_check_store(store *db)
                 rc = rs_vindex_check(db, f);
             if (!rc && f->type == STORE_FK)
                 rc = check_relation(db, f);
+            if (!rc && f->ordered)
+                rc = rs_oindex_check(db, f);
         }
         if (!rc && m->pair)
             rc = check_pairs(db, m->pair);

@@ -34,5 +34,6 @@ void rs_db_close(store *db)
     rs_error_forget(db);
     free(db->undo); /* the transactions' undo log: its room is kept between them */
     free(db->retired);
+    free(db->imgs);
     free(db);
 }

@@ -22,6 +22,7 @@
 
 #include "store/error.h"
 #include "store/object.h"
+#include "store/oindex.h"
 #include "store/uniq.h"
 #include "store/vindex.h"
 
@@ -119,6 +120,8 @@ static void set_null_children(const doomed *d, store_obj *p)
         while (c) {
             store_obj *next = next_child(rel, c);
             if (!is_doomed(d, c)) {
+                if (rel->ordered)
+                    rs_oindex_remove(rel, c);
                 if (rel->unique || rel->indexed)
                     rs_vindex_remove(rel, c);
                 for (uint32_t k = 0; k < c->model->nuniq; k++)
@@ -126,6 +129,8 @@ static void set_null_children(const doomed *d, store_obj *p)
                         rs_uniq_remove(&c->model->uniq[k], c);
                 rs_obj_link_remove(rel, p, c);
                 rs_fk_parent_set(c, rel, NULL);
+                if (rel->ordered)
+                    rs_oindex_add(rel, c, c->id); /* reserved: cannot fail */
                 rs_obj_mark_dirty(c);
             }
             c = next;
@@ -141,6 +146,8 @@ static void detach(store_obj *o)
         rs_uniq_remove(&m->uniq[k], o);
     for (uint32_t j = 0; j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
+        if (f->ordered) /* nulls too: every object has an entry */
+            rs_oindex_remove(f, o);
         if (rs_field_null(f, o))
             continue;
         if (f->unique || f->indexed)
@@ -148,6 +155,53 @@ static void detach(store_obj *o)
         if (f->type == STORE_FK)
             rs_obj_link_remove(f, rs_fk_parent(o, f), o);
     }
+}
+
+/* Phase 2, for the ordered indexes: room for the SET_NULL children's new entries, and inside
+ * a transaction for the node bytes phase 3 may keep: CHANGES counts, per field of the store
+ * (model by model), the entries that will go out or come in. */
+static int reserve_ordered(store *db, const doomed *d)
+{
+    size_t nf = 0;
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        nf += db->models[i].nfields;
+    size_t *changes = calloc(nf ? nf : 1, sizeof *changes), *at = changes;
+    if (!changes)
+        return rs_error_set(db, STORE_ENOMEM, "out of memory planning a delete");
+    size_t **first = malloc((db->nmodels ? db->nmodels : 1) * sizeof *first);
+    if (!first) {
+        free(changes);
+        return rs_error_set(db, STORE_ENOMEM, "out of memory planning a delete");
+    }
+    for (uint32_t i = 0; i < db->nmodels; i++) {
+        first[i] = at;
+        at += db->models[i].nfields;
+    }
+    int rc = STORE_OK;
+    for (size_t i = 0; i < d->n && !rc; i++) {
+        store_obj *p = d->all[i];
+        store_model *m = p->model;
+        for (uint32_t j = 0; j < m->nfields; j++)
+            first[m - db->models][j] += m->fields[j].ordered;
+        for (uint32_t r = 0; r < m->nrels && !rc; r++) {
+            store_fld *rel = m->rels[r];
+            if (rel->on_delete != STORE_SET_NULL || !rel->ordered)
+                continue;
+            size_t kids = rs_rel_count(p, rel);
+            first[rel->model - db->models][rel - rel->model->fields] += 2 * kids;
+            rc = rs_oindex_reserve(rel, kids);
+        }
+    }
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        for (uint32_t j = 0; j < db->models[i].nfields; j++)
+            if (first[i][j])
+                bytes += rs_oindex_txn_bytes(&db->models[i].fields[j], first[i][j]);
+    if (!rc)
+        rc = rs_txn_reserve_bytes(db, bytes);
+    free(first);
+    free(changes);
+    return rc;
 }
 
 /* Inside a transaction, room in the undo log for everything phase 3 may log. */
@@ -159,10 +213,13 @@ static int reserve_undo(store *db, const doomed *d)
     for (size_t i = 0; i < d->n; i++) {
         store_obj *p = d->all[i];
         n += rs_txn_bound_delete(p);
-        for (uint32_t r = 0; r < p->model->nrels; r++)
-            if (p->model->rels[r]->on_delete == STORE_SET_NULL)
-                n += (RS_TXN_BOUND_SET_NULL + p->model->rels[r]->model->nuniq) *
-                     rs_rel_count(p, p->model->rels[r]);
+        for (uint32_t r = 0; r < p->model->nrels; r++) {
+            const store_fld *rel = p->model->rels[r];
+            if (rel->on_delete == STORE_SET_NULL)
+                n += (RS_TXN_BOUND_SET_NULL + rel->model->nuniq +
+                      (rel->ordered ? 2 * rs_oindex_txn_entries(rel) : 0)) *
+                     rs_rel_count(p, rel);
+        }
     }
     return rs_txn_reserve(db, n);
 }
@@ -185,6 +242,8 @@ int rs_delete_objs(store *db, store_obj *const *objs, size_t n)
                           objs[0]->model->name, objs[0]->id, n > 1 ? " and others" : "");
     else
         rc = check_restrict(db, &d);
+    if (!rc)
+        rc = reserve_ordered(db, &d);
     if (!rc)
         rc = reserve_undo(db, &d);
     if (rc)
@@ -209,6 +268,8 @@ int rs_delete_objs(store *db, store_obj *const *objs, size_t n)
             rs_arena_drop(&xm->arena, id, xm->next_id);
         }
     }
+    for (uint32_t i = 0; !rs_txn_logging(db) && i < db->nmodels; i++)
+        rs_oindex_trim(&db->models[i]);
 free_doomed:
     rs_hash_free(&d.set);
     free(d.all);

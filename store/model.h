@@ -45,6 +45,7 @@
 #include <store.h>
 
 #include "index/hash.h"
+#include "index/otree.h"
 #include "store/arena.h"
 #include "store/lock.h"
 
@@ -66,10 +67,11 @@ struct store_fld {
     uint32_t word;  /* w[word] holds the value (CHAR, TEXT: and w[word + 1]) */
     uint32_t nullb; /* for nullable INT/FLOAT/BOOL: the bit in the null words */
     size_t max_length;
-    bool null, unique, indexed;
+    bool null, unique, indexed, ordered;
     store_value dflt; /* .s copied; kind NONE: none */
     rs_hash vidx;     /* .unique or .index: value key -> first holder (store/vindex.c) */
     uint32_t ilink;   /* .index, not .unique: w[ilink] next, +1 prev, in the value's group */
+    rs_otree otree;   /* .ordered: every object by its value, nulls first (store/oindex.c) */
     /* STORE_FK only */
     char *to;
     char *related_name;
@@ -153,6 +155,11 @@ struct store {
     char **retired; /* strings the open transaction replaced or deleted: freed at its commit */
     size_t nretired, capretired;
     size_t nlost;   /* objects it deleted: their chunks settle at its commit */
+    unsigned char *imgs; /* bytes of ordered index nodes saved before they changed */
+    size_t nimgs, capimgs;
+    uint64_t oepoch;      /* the ordered indexes' undo epoch: 0 outside a write transaction,
+                             a new value at each level's begin and end (index/otree.h) */
+    uint64_t oepoch_last; /* the last epoch handed out */
     size_t txn_readers;
 };
 

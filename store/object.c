@@ -17,6 +17,7 @@
 #include "store/error.h"
 #include "store/m2m.h"
 #include "store/object.h"
+#include "store/oindex.h"
 #include "store/schema.h"
 #include "store/uniq.h"
 #include "store/vindex.h"
@@ -337,11 +338,18 @@ static rs_probe staged_probe(const stage *s, const store_fld *f)
     return p;
 }
 
-/* Step 2 for indexes: unique values do not repeat, and every index has room for the change. */
-static int stage_indexes(store *db, const stage *s, store_model *m, const store_obj *self)
+/* Step 2 for indexes: unique values do not repeat, and every index has room for the change
+ * (of N objects: a create is one, whose every ordered field takes an entry). */
+static int stage_indexes(store *db, const stage *s, store_model *m, const store_obj *self,
+                         size_t n)
 {
     for (uint32_t j = 0; j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
+        if (f->ordered && (s->st[j] & ST_SET)) {
+            int rc = rs_oindex_reserve(f, n);
+            if (rc)
+                return rc;
+        }
         if (!(s->st[j] & ST_SET) || (s->st[j] & ST_NULL) || !(f->unique || f->indexed))
             continue;
         rs_probe p = staged_probe(s, f);
@@ -352,6 +360,19 @@ static int stage_indexes(store *db, const stage *s, store_model *m, const store_
             return rs_error_set(db, STORE_ENOMEM, "%s.%s: out of memory", m->name, f->name);
     }
     return STORE_OK;
+}
+
+/* Inside a transaction, room for the bytes of ordered index nodes that committing S into N
+ * objects of M may keep. */
+static int stage_images(store *db, const stage *s, const store_model *m, size_t n)
+{
+    if (!rs_txn_logging(db))
+        return STORE_OK;
+    size_t bytes = 0;
+    for (uint32_t j = 0; j < m->nfields; j++)
+        if (m->fields[j].ordered && (s->st[j] & ST_SET))
+            bytes += rs_oindex_txn_bytes(&m->fields[j], 2 * n);
+    return rs_txn_reserve_bytes(db, bytes);
 }
 
 /* ---- Reverse relations -------------------------------------------------------------------- */
@@ -454,7 +475,11 @@ static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, ui
     if (f->type == STORE_FK && !fresh && !was_null && !is_null && old == w)
         return; /* same parent: stays where it is in the relation */
     /* A value set again keeps its place in its group (moving in costs up to the group). */
-    bool reindex = (f->unique || f->indexed) && (was_null || is_null || !same_value(f, o, w, st));
+    bool same = !was_null && !is_null && same_value(f, o, w, st);
+    bool reindex = (f->unique || f->indexed) && !same;
+    bool reorder = f->ordered && (fresh || (!same && !(was_null && is_null)));
+    if (reorder && !fresh)
+        rs_oindex_remove(f, o); /* before the value it is filed under changes */
     if (reindex && !was_null)
         rs_vindex_remove(f, o);
     if (f->type == STORE_FK && !was_null)
@@ -476,6 +501,8 @@ static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, ui
         link_append(f, (store_obj *)(uintptr_t)w, o);
     if (reindex && !is_null)
         rs_vindex_add(f, o, id); /* reserved: cannot fail */
+    if (reorder)
+        rs_oindex_add(f, o, id); /* reserved: cannot fail */
 }
 
 /* Step 3: commits every staged field into O, whose id is (or is to be) ID; the stage no
@@ -681,7 +708,7 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
     if (!rc)
         rc = stage_values(db, &s, m, v, true);
     if (!rc)
-        rc = stage_indexes(db, &s, m, NULL);
+        rc = stage_indexes(db, &s, m, NULL, 1);
     if (!rc)
         rc = stage_pairs(db, &s, m, NULL, 0);
     if (!rc)
@@ -693,6 +720,8 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
     if (!rc)
         rc = rs_txn_reserve(db, rs_txn_bound_create(m));
+    if (!rc)
+        rc = stage_images(db, &s, m, 1);
     if (rc)
         goto out_free_stage;
     store_obj *o = rs_arena_take(&m->arena, id); /* nothing below can fail */
@@ -723,16 +752,20 @@ int rs_obj_update(store *db, store_obj *o, const store_value *v)
     if (!rc)
         rc = stage_values(db, &s, m, v, false);
     if (!rc)
-        rc = stage_indexes(db, &s, m, o);
+        rc = stage_indexes(db, &s, m, o, 1);
     if (!rc)
         rc = stage_pairs(db, &s, m, &o, 1);
     if (!rc)
         rc = stage_uniqs(db, &s, m, &o, 1);
     if (!rc)
         rc = rs_txn_reserve(db, rs_txn_bound_update(m, count_values(v)));
+    if (!rc)
+        rc = stage_images(db, &s, m, 1);
     if (!rc) {
         commit(&s, o, o->id, false);
         rs_obj_mark_dirty(o);
+        if (!rs_txn_logging(db))
+            rs_oindex_trim(m);
     }
     stage_free(&s, m);
     return rc;
@@ -809,7 +842,7 @@ int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t
     if (!rc)
         rc = check_many(db, m, v, &s, objs, n);
     if (!rc)
-        rc = stage_indexes(db, &s, m, objs[0]);
+        rc = stage_indexes(db, &s, m, objs[0], n);
     if (!rc)
         rc = stage_pairs(db, &s, m, objs, n);
     if (!rc)
@@ -825,6 +858,8 @@ int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t
     if (!rc)
         rc = bound > SIZE_MAX / n ? rs_error_set(db, STORE_ENOMEM, "%s: too many objects", m->name)
                                   : rs_txn_reserve(db, bound * n);
+    if (!rc)
+        rc = stage_images(db, &s, m, n);
     if (rc)
         goto free_copies;
     for (size_t i = 0; i < n; i++) {
@@ -836,6 +871,8 @@ int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t
         rs_obj_mark_dirty(objs[i]);
     }
     c.n = 0; /* every copy now belongs to an object */
+    if (!rs_txn_logging(db))
+        rs_oindex_trim(m);
 free_copies:
     copies_free(&c);
     free(fields);

@@ -45,7 +45,7 @@ typedef struct plan {
     const rs_qbind *bind;
     size_t cost;
     bool ordered;   /* yields objects in id order */
-    uint32_t known; /* the root condition every object it yields meets, or RS_QUERY_ALL */
+    uint64_t known; /* the root conditions every object it yields meets (rs_query_known()) */
 } plan;
 
 /* The values a driving term asks for: its one value, or its list. */
@@ -220,7 +220,7 @@ static plan choose(const rs_qrun *r, rs_qbind *own)
         size_t nv;
         const rs_qval *v = plan_values(&p, &nv);
         p.ordered = p.kind == PLAN_IDS || (p.kind == PLAN_INDEX && nv <= 1);
-        p.known = k;
+        p.known = rs_query_known(k);
         for (size_t i = 0; i < nv; i++)
             if (v[i].kind == STORE_KIND_NULL)
                 p.known = RS_QUERY_ALL;
@@ -269,7 +269,7 @@ typedef struct gather {
     size_t n, cap;
     size_t heap; /* > 0: keep only the HEAP first in order (a max-heap: the last on top) */
     size_t stop; /* > 0: the plan yields the order: stop once STOP are kept */
-    uint32_t known;
+    uint64_t known;
     bool oom;
     /* A heap of at most HEAP_KEYED objects ordered by keys keeps each one's first key beside
      * it, so that sifting compares values instead of reading paths again: KEYS, or NULL. */
@@ -436,7 +436,7 @@ int rs_qrun_find(const rs_qrun *r, store_result *out)
 typedef struct counter {
     const rs_qrun *r;
     size_t n, stop;
-    uint32_t known;
+    uint64_t known;
 } counter;
 
 static bool count_one(const store_obj *o, void *arg)
@@ -544,7 +544,7 @@ typedef struct visitor {
     size_t skip, left; /* left: SIZE_MAX for no limit */
     bool (*fn)(store_obj *obj, void *arg);
     void *arg;
-    uint32_t known;
+    uint64_t known;
 } visitor;
 
 static bool visit_one(const store_obj *o, void *arg)
@@ -599,7 +599,7 @@ typedef struct aggregating {
     const rs_qrun *r;
     agg_state *st;
     size_t n;
-    uint32_t known;
+    uint64_t known;
 } aggregating;
 
 static void agg_add(agg_state *s, const store_obj *o)
@@ -825,7 +825,7 @@ int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
     size_t at = n < 0 ? 0 : (size_t)n;
     const char *sort = !q->nkeys ? (p.ordered ? "" : ", sort by id")
                                  : q->limit ? ", order by a bounded heap" : ", sort";
-    uint32_t checked = q->nroot - (p.known != RS_QUERY_ALL);
+    uint32_t checked = q->nroot - (uint32_t)__builtin_popcountll(p.known);
     if (at < size)
         snprintf(buf + at, size - at, ": %zu to look at, %u condition%s to check%s", p.cost,
                  checked, checked == 1 ? "" : "s", sort);

@@ -564,6 +564,20 @@ int rs_query_order(store_query *q, const char *const *keys)
             free(k);
             return rc;
         }
+        rs_path *kp = &k[i].path;
+        if (kp->final == RS_FINAL_FIELD && kp->fld->type == STORE_FK) {
+            if (kp->nhops == RS_PATH_MAX) {
+                free(k);
+                return rs_error_set(q->db, STORE_EINVAL, "%s: more than %d hops (a foreign "
+                                    "key orders by its parent's id: one more)", path,
+                                    RS_PATH_MAX);
+            }
+            /* A foreign key orders by its parent's id: the key is FK__id. */
+            kp->rev[kp->nhops] = false;
+            kp->hop[kp->nhops++] = kp->fld;
+            kp->final = RS_FINAL_ID;
+            kp->fld = NULL;
+        }
     }
     free(q->keys);
     q->keys = k;
@@ -857,10 +871,10 @@ static bool cond_holds(const rs_qrun *r, uint32_t c, const store_obj *o)
     }
 }
 
-bool rs_query_matches(const rs_qrun *r, const store_obj *o, uint32_t known)
+bool rs_query_matches(const rs_qrun *r, const store_obj *o, uint64_t known)
 {
     for (uint32_t k = 0; k < r->q->nroot; k++)
-        if (k != known && !cond_holds(r, r->q->root[k], o))
+        if (!(known & rs_query_known(k)) && !cond_holds(r, r->q->root[k], o))
             return false;
     return true;
 }

@@ -159,12 +159,20 @@ int rs_query_bind(rs_qrun *r, const store_query *q, const store_value *binds);
 /* rs_query_unbind() - free what rs_query_bind() allocated. */
 void rs_query_unbind(rs_qrun *r);
 
-/* No root condition: for rs_query_matches() to check them all. */
-#define RS_QUERY_ALL UINT32_MAX
+/* No root condition known to hold: for rs_query_matches() to check them all. */
+#define RS_QUERY_ALL UINT64_C(0)
 
-/* rs_query_matches() - whether O meets every root condition of R's query but the one at
- * KNOWN in its root list (a condition the caller knows O meets; RS_QUERY_ALL for none). */
-bool rs_query_matches(const rs_qrun *r, const store_obj *o, uint32_t known);
+/* rs_query_known() - the set of root conditions holding only the one at K in the root list
+ * (conditions past the 64th are always checked). */
+static inline uint64_t rs_query_known(uint32_t k)
+{
+    return k < 64 ? UINT64_C(1) << k : 0;
+}
+
+/* rs_query_matches() - whether O meets every root condition of R's query but those in KNOWN
+ * (bit K: the one at K in its root list, which the caller knows O meets; RS_QUERY_ALL for
+ * none). */
+bool rs_query_matches(const rs_qrun *r, const store_obj *o, uint64_t known);
 
 /* rs_query_read() - the value at the end of PATH (which has no reverse hop) read from O. */
 rs_qval rs_query_read(const rs_path *path, const store_obj *o);

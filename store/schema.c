@@ -15,6 +15,7 @@
 
 #include "store/error.h"
 #include "store/object.h"
+#include "store/oindex.h"
 #include "store/schema.h"
 #include "store/uniq.h"
 
@@ -340,9 +341,11 @@ static int fld_init(store_model *m, store_fld *f, const store_field *decl)
     f->null = decl->null;
     f->unique = decl->unique;
     f->indexed = decl->index;
+    f->ordered = decl->ordered;
     f->on_delete = decl->on_delete;
     f->dflt = decl->default_value;
     rs_hash_init(&f->vidx);
+    rs_oindex_init(f);
     if (f->dflt.kind == STORE_KIND_STR)
         f->dflt.u.s = NULL; /* not ours until copied below */
     if (!(f->name = copy_str(decl->name)))
@@ -448,7 +451,7 @@ static int check_m2m_decl(const store_schema *s, const char *mn, const store_fie
         return f->through ? rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: only an M2M has .through",
                                          mn, f->name)
                           : STORE_OK;
-    if (f->null || f->unique || f->index || f->max_length || f->on_delete ||
+    if (f->null || f->unique || f->index || f->ordered || f->max_length || f->on_delete ||
         f->default_value.kind != STORE_KIND_NONE)
         return rs_error_set(NULL, STORE_ESCHEMA, "%s.%s: an M2M takes .to, .related_name and "
                             ".through only (the through model's foreign keys carry the rules)",
@@ -779,6 +782,7 @@ void rs_schema_models_free(store *db)
         for (uint32_t j = 0; j < m->nfields; j++) {
             store_fld *f = &m->fields[j];
             rs_hash_free(&f->vidx);
+            rs_otree_free(&f->otree);
             free(f->name);
             free(f->to);
             free(f->related_name);

@@ -5,9 +5,11 @@
 #include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/error.h"
 #include "store/object.h"
+#include "store/oindex.h"
 #include "store/txn.h"
 
 /* ---- The log ------------------------------------------------------------------------------- */
@@ -54,6 +56,42 @@ int rs_txn_reserve(store *db, size_t n)
     return STORE_OK;
 }
 
+int rs_txn_reserve_bytes(store *db, size_t n)
+{
+    if (!db->txn || db->capimgs - db->nimgs >= n)
+        return STORE_OK;
+    size_t cap = db->capimgs ? db->capimgs : 16384;
+    while (cap - db->nimgs < n) {
+        if (cap > SIZE_MAX / 2)
+            return rs_error_set(db, STORE_ENOMEM, "transaction: too many index nodes kept");
+        cap *= 2;
+    }
+    unsigned char *more = realloc(db->imgs, cap);
+    if (!more)
+        return rs_error_set(db, STORE_ENOMEM, "transaction: out of memory keeping %zu bytes of "
+                            "index nodes", cap);
+    db->imgs = more;
+    db->capimgs = cap;
+    return STORE_OK;
+}
+
+void rs_txn_save_bytes(void *ctx, void *addr, size_t size)
+{
+    store *db = ctx;
+    assert(db->capimgs - db->nimgs >= size && "index bytes beyond the room reserved");
+    if (db->capimgs - db->nimgs < size && rs_txn_reserve_bytes(db, size))
+        abort(); /* a bound was wrong and memory ran out: see rs_txn_log() */
+    memcpy(db->imgs + db->nimgs, addr, size);
+    rs_txn_log(db, (rs_undo){.kind = RS_UNDO_BYTES, .p = addr, .a = db->nimgs,
+                             .b = (void *)(uintptr_t)size});
+    db->nimgs += size;
+}
+
+void rs_txn_made(void *ctx, void *node)
+{
+    rs_txn_log(ctx, (rs_undo){.kind = RS_UNDO_MADE, .p = node});
+}
+
 /* The words of one of M's slots. */
 static size_t slot_words(const store_model *m)
 {
@@ -71,21 +109,33 @@ static size_t slot_words(const store_model *m)
  */
 enum { PER_FIELD = 40 };
 
+/* The nodes an entry out of and one into each ordered index of M may save. */
+static size_t ordered_bound(const store_model *m)
+{
+    size_t n = 0;
+    for (uint32_t j = 0; j < m->nfields; j++)
+        if (m->fields[j].ordered)
+            n += 2 * rs_oindex_txn_entries(&m->fields[j]);
+    return n;
+}
+
 /* Each set of fields unique together: a table entry out and one in. */
 size_t rs_txn_bound_create(const store_model *m)
 {
-    return 8 + slot_words(m) + PER_FIELD * (size_t)m->nfields + 2 * (size_t)m->nuniq;
+    return 8 + slot_words(m) + PER_FIELD * (size_t)m->nfields + 2 * (size_t)m->nuniq +
+           ordered_bound(m);
 }
 
 size_t rs_txn_bound_update(const store_model *m, size_t nvalues)
 {
-    return 8 + PER_FIELD * nvalues + 2 * (size_t)m->nuniq;
+    return 8 + PER_FIELD * nvalues + 2 * (size_t)m->nuniq + ordered_bound(m);
 }
 
 size_t rs_txn_bound_delete(const store_obj *x)
 {
     const store_model *m = x->model;
-    return 8 + 2 * slot_words(m) + PER_FIELD * (size_t)m->nfields + 2 * (size_t)m->nuniq;
+    return 8 + 2 * slot_words(m) + PER_FIELD * (size_t)m->nfields + 2 * (size_t)m->nuniq +
+           ordered_bound(m);
 }
 
 void rs_txn_log_grow(store *db)
@@ -129,7 +179,7 @@ int rs_txn_begin(store *db, store_txn *outer, bool readonly, store_txn **out)
         return rs_error_set(db, STORE_ENOMEM, "store_begin: out of memory");
     }
     *t = (store_txn){.db = db, .outer = outer, .readonly = readonly, .log_at = db->nundo,
-                     .retired_at = db->nretired, .lost_at = db->nlost,
+                     .retired_at = db->nretired, .lost_at = db->nlost, .imgs_at = db->nimgs,
                      .join_seq = db->join_seq, .counters = counters};
     if (outer)
         outer->inner = t;
@@ -137,8 +187,10 @@ int rs_txn_begin(store *db, store_txn *outer, bool readonly, store_txn **out)
         counters[2 * i] = db->models[i].next_id;
         counters[2 * i + 1] = db->models[i].count;
     }
-    if (!readonly)
+    if (!readonly) {
+        db->oepoch = ++db->oepoch_last;
         __atomic_store_n(&db->txn, t, __ATOMIC_RELEASE);
+    }
     *out = t;
     return STORE_OK;
 }
@@ -150,6 +202,19 @@ static const store_model *model_of_arena(const store *db, const rs_arena *a)
         if (&db->models[i].arena == a)
             return &db->models[i];
     return NULL;
+}
+
+/* The end of a level of a write transaction: the ordered indexes save again from here (a
+ * new epoch) inside the level outside, and give back the nodes they no longer need once the
+ * outermost ends. */
+static void level_end(store *db, const store_txn *t)
+{
+    db->oepoch = t->outer ? ++db->oepoch_last : 0;
+    if (t->outer)
+        return;
+    db->nimgs = 0;
+    for (uint32_t i = 0; i < db->nmodels; i++)
+        rs_oindex_trim(&db->models[i]);
 }
 
 void rs_txn_commit(store_txn *t)
@@ -168,18 +233,26 @@ void rs_txn_commit(store_txn *t)
         }
         db->nundo = db->nretired = db->nlost = 0;
     }
-    if (!t->readonly)
+    if (!t->readonly) {
+        level_end(db, t);
         __atomic_store_n(&db->txn, t->outer, __ATOMIC_RELEASE);
+    }
     if (t->outer)
         t->outer->inner = NULL;
     free(t->counters);
     free(t);
 }
 
-/* Replays entry E backwards. */
-static void undo_one(const rs_undo *e)
+/* Replays entry E of DB's log backwards. */
+static void undo_one(store *db, const rs_undo *e)
 {
     switch (e->kind) {
+    case RS_UNDO_BYTES:
+        memcpy(e->p, db->imgs + e->a, (size_t)(uintptr_t)e->b);
+        break;
+    case RS_UNDO_MADE:
+        free(e->p);
+        break;
     case RS_UNDO_WORD:
         __atomic_store_n((uint64_t *)e->p, e->a, __ATOMIC_RELEASE);
         break;
@@ -220,7 +293,7 @@ void rs_txn_rollback(store_txn *t)
     store *db = t->db;
     if (!t->readonly) {
         while (db->nundo > t->log_at)
-            undo_one(&db->undo[--db->nundo]);
+            undo_one(db, &db->undo[--db->nundo]);
         db->nretired = t->retired_at; /* back in their slots: kept */
         db->nlost = t->lost_at;
         for (uint32_t i = 0; i < db->nmodels; i++) {
@@ -228,6 +301,8 @@ void rs_txn_rollback(store_txn *t)
             db->models[i].count = (size_t)t->counters[2 * i + 1];
         }
         db->join_seq = t->join_seq;
+        db->nimgs = t->imgs_at;
+        level_end(db, t);
         __atomic_store_n(&db->txn, t->outer, __ATOMIC_RELEASE);
     }
     if (t->outer)

@@ -19,6 +19,10 @@
  * emptied inside a transaction keeps its pages until that commit, so that an object deleted
  * there can come back at its own address.
  *
+ * An ordered index is put back differently: before a transaction changes one of its nodes for
+ * the first time at a level, the node's bytes are kept (store/oindex.c), and a rollback
+ * writes them back, so it needs neither memory nor the comparisons a re-insert would.
+ *
  * A savepoint (a begin inside a begin) is a mark in the log: its rollback replays the log
  * back to the mark, its commit leaves the entries to the level outside.
  */
@@ -42,6 +46,9 @@ typedef enum rs_undo_kind {
     RS_UNDO_MOVE,    /* key A of table P held B, now C */
     RS_UNDO_MARKS,   /* id A of arena P had the mark bits B (one bit per plane) */
     RS_UNDO_LIVE,    /* chunk A of arena P gained (B non-NULL) or lost an object */
+    RS_UNDO_BYTES,   /* the (size_t)B bytes at P were those kept at offset A of the images */
+    RS_UNDO_MADE,    /* P is an ordered index node made by the transaction: freed by a
+                        rollback */
 } rs_undo_kind;
 
 typedef struct rs_undo {
@@ -60,6 +67,7 @@ struct store_txn {
     size_t log_at;        /* the log's length at this level's begin */
     size_t retired_at;    /* the retired strings' count at the begin */
     size_t lost_at;       /* the deleted objects' count at the begin */
+    size_t imgs_at;       /* the saved bytes' length at the begin */
     uint64_t join_seq;    /* the store's join sequence at the begin */
     uint64_t *counters;   /* each model's next_id and count at the begin: 2 * nmodels */
     store_txn *inner;     /* the level open inside this one, or NULL */
@@ -83,6 +91,15 @@ size_t rs_txn_bound_create(const store_model *m);
 size_t rs_txn_bound_update(const store_model *m, size_t nvalues);
 size_t rs_txn_bound_delete(const store_obj *x);
 #define RS_TXN_BOUND_SET_NULL 16
+
+/* rs_txn_reserve_bytes() - room for N more bytes of saved ordered index nodes, when a write
+ * transaction is open. STORE_OK or STORE_ENOMEM (detail set). */
+int rs_txn_reserve_bytes(store *db, size_t n);
+
+/* The ordered indexes' undo hooks (index/otree.h), CTX the store: keep the SIZE bytes at
+ * ADDR, about to change, in room reserved before; a node made inside the transaction. */
+void rs_txn_save_bytes(void *ctx, void *addr, size_t size);
+void rs_txn_made(void *ctx, void *node);
 
 /* rs_txn_log_grow() - room for one more entry when a bound was wrong (store/txn.c). */
 void rs_txn_log_grow(store *db);

@@ -392,3 +392,122 @@ Test(otree, an_empty_tree)
     check(&t);
     rs_otree_free(&t);
 }
+
+/* ---- The undo hooks ------------------------------------------------------------------------ */
+
+/* A log of saved bytes and made nodes, put back newest first as a rollback would. */
+typedef struct undo_log {
+    struct {
+        void *addr, *copy;
+        size_t size;
+    } *e;
+    size_t n, cap, saves;
+} undo_log;
+
+static void log_push(undo_log *l, void *addr, void *copy, size_t size)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->e = realloc(l->e, l->cap * sizeof *l->e);
+        cr_assert_not_null(l->e);
+    }
+    l->e[l->n].addr = addr;
+    l->e[l->n].copy = copy;
+    l->e[l->n].size = size;
+    l->n++;
+}
+
+static void log_save(void *ctx, void *addr, size_t size)
+{
+    undo_log *l = ctx;
+    void *copy = malloc(size);
+    cr_assert_not_null(copy);
+    memcpy(copy, addr, size);
+    log_push(l, addr, copy, size);
+    l->saves++;
+}
+
+static void log_made(void *ctx, void *node)
+{
+    log_push(ctx, node, NULL, 0);
+}
+
+/* Puts back the log's entries from the last down to AT. */
+static void log_undo(undo_log *l, size_t at)
+{
+    while (l->n > at) {
+        l->n--;
+        if (l->e[l->n].copy) {
+            memcpy(l->e[l->n].addr, l->e[l->n].copy, l->e[l->n].size);
+            free(l->e[l->n].copy);
+        } else {
+            free(l->e[l->n].addr);
+        }
+    }
+}
+
+static void log_forget(undo_log *l)
+{
+    for (size_t k = 0; k < l->n; k++)
+        free(l->e[k].copy);
+    l->n = 0;
+}
+
+Test(otree, saved_bytes_put_back_newest_first_restore_the_tree)
+{
+    rs_otree t;
+    undo_log l = {0};
+    uint64_t epoch = 0, next_epoch = 1, seed = 0x51ed;
+    rs_otree_init(&t, NULL, NULL);
+    t.undo = (rs_otree_undo){log_save, log_made, &l, &epoch};
+    ref r = {malloc(400000 * sizeof(rs_oent)), 0};
+    for (int round = 0; round < 60; round++) {
+        /* A stretch of changes kept, then one (with a savepoint inside) rolled back. */
+        for (int k = 0; k < 2000; k++) {
+            rs_oent x = {rnd(&seed) % 3000, rnd(&seed) % 50 + 1};
+            if (rnd(&seed) % 3 && ref_insert(&r, x))
+                insert(&t, x);
+            else if (ref_delete(&r, x))
+                cr_assert(rs_otree_delete(&t, &(rs_oprobe){x.key, NULL, x.id}));
+        }
+        ref before = {malloc((r.n + 1) * sizeof(rs_oent)), r.n};
+        memcpy(before.e, r.e, r.n * sizeof(rs_oent));
+        size_t count = t.count;
+        epoch = next_epoch++;
+        size_t at_outer = l.n, at_inner = 0;
+        int changes = (int)(rnd(&seed) % 3000);
+        for (int k = 0; k < changes; k++) {
+            if (k == changes / 2) {
+                epoch = next_epoch++; /* a savepoint: a new point to return to */
+                at_inner = l.n;
+            }
+            size_t saves = l.saves;
+            rs_oent x = {rnd(&seed) % 3000, rnd(&seed) % 50 + 1};
+            size_t bound = rs_otree_undo_bound(&t);
+            if (rnd(&seed) % 2 && ref_insert(&r, x))
+                insert(&t, x);
+            else if (ref_delete(&r, x))
+                cr_assert(rs_otree_delete(&t, &(rs_oprobe){x.key, NULL, x.id}));
+            cr_assert_leq(l.saves - saves, bound + 1, "one change saved %zu times",
+                          l.saves - saves);
+        }
+        if (round % 2) { /* the savepoint rolled back, then everything */
+            log_undo(&l, at_inner);
+            epoch = next_epoch++;
+            check(&t);
+        }
+        log_undo(&l, at_outer);
+        epoch = 0;
+        check(&t);
+        cr_assert_eq(t.count, count);
+        same(&t, &before, &seed);
+        free(r.e);
+        r = before;
+        r.e = realloc(r.e, 400000 * sizeof(rs_oent));
+        log_forget(&l);
+    }
+    free(l.e);
+    free(r.e);
+    rs_otree_trim(&t);
+    rs_otree_free(&t);
+}
