@@ -23,12 +23,12 @@
 
 /* ---- Keys ---------------------------------------------------------------------------------- */
 
-uint64_t rs_okey_int(int64_t v)
+uint64_t rs_oindex_key_int(int64_t v)
 {
     return (uint64_t)v ^ (UINT64_C(1) << 63);
 }
 
-uint64_t rs_okey_float(double v)
+uint64_t rs_oindex_key_float(double v)
 {
     if (v == 0)
         v = 0; /* -0 and +0 are one value */
@@ -37,7 +37,7 @@ uint64_t rs_okey_float(double v)
     return b >> 63 ? ~b : b | UINT64_C(1) << 63;
 }
 
-uint64_t rs_okey_str(const char *s, size_t len)
+uint64_t rs_oindex_key_str(const char *s, size_t len)
 {
     uint64_t k = 0;
     for (size_t i = 0; i < 8; i++)
@@ -50,7 +50,7 @@ rs_oprobe rs_oindex_value_probe(uint64_t key, const char *s, size_t len, rs_ostr
 {
     rs_oprobe p = {.key = key, .full = NULL, .id = id};
     if (s) {
-        p.key = rs_okey_str(s, len);
+        p.key = rs_oindex_key_str(s, len);
         if (len >= 8) { /* another string may share the first 8 bytes */
             *full = (rs_ostr){s, len};
             p.full = full;
@@ -74,12 +74,12 @@ static rs_oprobe probe_of(const store_fld *f, const store_obj *o, uint64_t id, r
         return rs_oindex_value_probe(0, s, rs_str_len(s), full, id | RS_OID_VALUE);
     }
     case STORE_INT:
-        key = rs_okey_int((int64_t)w);
+        key = rs_oindex_key_int((int64_t)w);
         break;
     case STORE_FLOAT: {
         double d;
         memcpy(&d, &w, sizeof d);
-        key = rs_okey_float(d);
+        key = rs_oindex_key_float(d);
         break;
     }
     case STORE_FK:
@@ -90,6 +90,11 @@ static rs_oprobe probe_of(const store_fld *f, const store_obj *o, uint64_t id, r
         break;
     }
     return (rs_oprobe){.key = key, .full = NULL, .id = id | RS_OID_VALUE};
+}
+
+rs_oprobe rs_oindex_probe(const store_fld *f, const store_obj *o, rs_ostr *full)
+{
+    return probe_of(f, o, o->id, full);
 }
 
 /* Orders the whole string FULL against the string of entry ID, whose key is the same. */

@@ -28,15 +28,19 @@ typedef struct rs_ostr {
 } rs_ostr;
 
 /* The keys of values. */
-uint64_t rs_okey_int(int64_t v);
-uint64_t rs_okey_float(double v);
-uint64_t rs_okey_str(const char *s, size_t len);
+uint64_t rs_oindex_key_int(int64_t v);
+uint64_t rs_oindex_key_float(double v);
+uint64_t rs_oindex_key_str(const char *s, size_t len);
 
 /* rs_oindex_value_probe() - a probe for string S of LEN bytes (FULL: room for the whole
  * string, used when the key is only a prefix) or, with S NULL, for KEY; ID RS_OTREE_LOW
  * stands before every holder of the value, RS_OTREE_HIGH after. */
 rs_oprobe rs_oindex_value_probe(uint64_t key, const char *s, size_t len, rs_ostr *full,
                                 uint64_t id);
+
+/* rs_oindex_probe() - the probe of the entry of O as it holds F now (FULL: room for a whole
+ * string); its id is O's entry's. */
+rs_oprobe rs_oindex_probe(const store_fld *f, const store_obj *o, rs_ostr *full);
 
 /* rs_oindex_init() - F's empty tree, with its tie function and the store's undo hooks. */
 void rs_oindex_init(store_fld *f);

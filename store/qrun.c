@@ -25,6 +25,7 @@
 
 #include "store/error.h"
 #include "store/object.h"
+#include "store/oindex.h"
 #include "store/qrun.h"
 #include "store/vindex.h"
 
@@ -37,6 +38,7 @@ typedef enum plan_kind {
     PLAN_INDEX,
     PLAN_CROSS,
     PLAN_LINKED, /* `tags = obj`: obj's links in a many-to-many, each to its near object */
+    PLAN_ORDERED, /* a stretch of an ordered index: ranks [lo, hi) of OFLD's tree */
 } plan_kind;
 
 typedef struct plan {
@@ -45,6 +47,11 @@ typedef struct plan {
     const rs_qbind *bind;
     size_t cost;
     bool ordered;   /* yields objects in id order */
+    bool in_order;  /* yields objects in the query's order (it has one) */
+    /* PLAN_ORDERED: the field, the stretch, and whether it is walked from its end */
+    const store_fld *ofld;
+    size_t lo, hi;
+    bool desc;
     uint64_t known; /* the root conditions every object it yields meets (rs_query_known()) */
 } plan;
 
@@ -129,10 +136,17 @@ static bool drivable(const rs_term *t, const rs_qbind *b, plan_kind *kind)
 
 /* Walks the objects plan P yields, calling FN until it returns false. With FN NULL, only
  * counts them, up to BOUND; returns the count. */
+static void walk_ordered(const plan *p, size_t skip, visit_fn fn, void *arg);
+
 static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn fn, void *arg)
 {
     size_t n = 0, nv;
     bool stop = false;
+    if (p->kind == PLAN_ORDERED) {
+        if (fn)
+            walk_ordered(p, 0, fn, arg);
+        return p->hi - p->lo;
+    }
     if (p->kind == PLAN_SCAN) {
         uint64_t pos = 0;
         for (store_obj *o; !stop && (o = rs_arena_scan(&m->arena, &pos));)
@@ -201,6 +215,328 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
     return n;
 }
 
+
+/* ---- Ordered indexes ----------------------------------------------------------------------- */
+
+/* The rank in F's tree of the first entry not before probe P. */
+static size_t rank_of(const store_fld *f, const rs_oprobe *p)
+{
+    size_t rank;
+    rs_otree_seek(&f->otree, p, &rank);
+    return rank;
+}
+
+/* The number of nulls in F's tree: they come first. */
+static size_t nulls_of(const store_fld *f)
+{
+    return rank_of(f, &(rs_oprobe){.key = 0, .full = NULL, .id = RS_OID_VALUE});
+}
+
+/* The probe for value V (not null) of F, before (RS_OTREE_LOW) or after (RS_OTREE_HIGH)
+ * every holder; false when V has no place in F's order. */
+static bool value_probe(const store_fld *f, const rs_qval *v, uint64_t id, rs_ostr *full,
+                        rs_oprobe *out)
+{
+    uint64_t key;
+    switch (v->kind) {
+    case STORE_KIND_STR:
+        if (!rs_is_string(f))
+            return false;
+        *out = rs_oindex_value_probe(0, v->u.str.s, v->u.str.len, full, id);
+        return true;
+    case STORE_KIND_INT:
+        if (f->type != STORE_INT)
+            return false;
+        key = rs_oindex_key_int(v->u.i);
+        break;
+    case STORE_KIND_FLOAT:
+        if (f->type != STORE_FLOAT)
+            return false;
+        key = rs_oindex_key_float(v->u.f);
+        break;
+    case STORE_KIND_BOOL:
+        if (f->type != STORE_BOOL)
+            return false;
+        key = v->u.b;
+        break;
+    case STORE_KIND_REF: /* a deleted parent reads id 0: no child holds it */
+        if (f->type != STORE_FK)
+            return false;
+        key = __atomic_load_n(&v->u.ref->id, __ATOMIC_RELAXED);
+        break;
+    default:
+        return false;
+    }
+    *out = rs_oindex_value_probe(key, NULL, 0, NULL, id);
+    return true;
+}
+
+/* The rank of the first entry of F holding V (AFTER: the first after them). */
+static bool value_rank(const store_fld *f, const rs_qval *v, bool after, size_t *rank)
+{
+    rs_ostr full;
+    rs_oprobe p;
+    if (!value_probe(f, v, after ? RS_OTREE_HIGH : RS_OTREE_LOW, &full, &p))
+        return false;
+    *rank = rank_of(f, &p);
+    return true;
+}
+
+/* The first string after every string starting with the LEN bytes P, into BUF (of at least
+ * LEN bytes); its length, or -1 when none is (P is all 0xff bytes). */
+static long prefix_end(const char *p, size_t len, char *buf)
+{
+    memcpy(buf, p, len);
+    while (len && (unsigned char)buf[len - 1] == 0xff)
+        len--;
+    if (!len)
+        return -1;
+    buf[len - 1] = (char)((unsigned char)buf[len - 1] + 1);
+    return (long)len;
+}
+
+enum { PREFIX_MAX = 256 };
+
+/* Narrows [*LO, *HI) of F's tree to the entries whose value meets term T with B's value
+ * (NULLS: the count of nulls, first). false when T's lookup has no stretch there. */
+static bool term_narrow(const store_fld *f, const rs_term *t, const rs_qbind *b, size_t nulls,
+                        size_t *lo, size_t *hi)
+{
+    const rs_qval *x = b->val;
+    size_t l = nulls, h = f->otree.count, r;
+    bool null = t->lookup != RS_LK_RANGE && x->kind == STORE_KIND_NULL;
+    switch (t->lookup) {
+    case RS_LK_ISNULL:
+    case RS_LK_NOT_ISNULL:
+        if (x->u.b == (t->lookup == RS_LK_ISNULL)) {
+            l = 0;
+            h = nulls;
+        }
+        break;
+    case RS_LK_EQ:
+        if (null) {
+            l = 0;
+            h = nulls;
+        } else if (!value_rank(f, x, false, &l) || !value_rank(f, x, true, &h)) {
+            return false;
+        }
+        break;
+    case RS_LK_GT:
+    case RS_LK_GTE: /* after a null: every value */
+        if (!null && !value_rank(f, x, t->lookup == RS_LK_GT, &l))
+            return false;
+        break;
+    case RS_LK_LT:
+    case RS_LK_LTE: /* before a null: nothing */
+        if (null)
+            h = nulls;
+        else if (!value_rank(f, x, t->lookup == RS_LK_LTE, &h))
+            return false;
+        break;
+    case RS_LK_RANGE:
+        if (b->list[0].kind != STORE_KIND_NULL && !value_rank(f, &b->list[0], false, &l))
+            return false;
+        if (b->list[1].kind == STORE_KIND_NULL)
+            h = nulls;
+        else if (!value_rank(f, &b->list[1], true, &h))
+            return false;
+        break;
+    case RS_LK_STARTSWITH: {
+        char end[PREFIX_MAX];
+        if (null || !rs_is_string(f) || x->u.str.len > PREFIX_MAX ||
+            !value_rank(f, x, false, &l))
+            return false;
+        long n = prefix_end(x->u.str.s, x->u.str.len, end);
+        if (n >= 0) {
+            rs_qval e = {.kind = STORE_KIND_STR, .u.str = {end, (size_t)n}};
+            if (!value_rank(f, &e, false, &r))
+                return false;
+            h = r;
+        }
+        break;
+    }
+    default:
+        return false;
+    }
+    if (l > *lo)
+        *lo = l;
+    if (h < *hi)
+        *hi = h;
+    if (*hi < *lo)
+        *hi = *lo;
+    return true;
+}
+
+/* Whether the order key K reads ordered field F (a foreign key orders as FK__id). */
+static bool key_reads(const rs_key *k, const store_fld *f)
+{
+    const rs_path *p = &k->path;
+    if (f->type == STORE_FK)
+        return p->nhops == 1 && !p->rev[0] && p->hop[0] == f && p->final == RS_FINAL_ID;
+    return p->nhops == 0 && p->final == RS_FINAL_FIELD && p->fld == f;
+}
+
+/* Whether walking F's index (DESC: from its end) gives Q's order: its first key reads F and
+ * any other is id ascending, the order of ties anyway. */
+static bool order_by(const store_query *q, const store_fld *f, bool *desc)
+{
+    if (!q->nkeys || !key_reads(&q->keys[0], f))
+        return false;
+    for (uint32_t k = 1; k < q->nkeys; k++)
+        if (q->keys[k].path.nhops || q->keys[k].path.final != RS_FINAL_ID || q->keys[k].desc)
+            return false;
+    *desc = q->keys[0].desc;
+    return true;
+}
+
+/* Whether root term T of R's query can narrow an ordered index: its field's, at the root. */
+static const store_fld *ordered_field(const rs_term *t)
+{
+    const rs_path *p = &t->path;
+    return p->nhops == 0 && p->final == RS_FINAL_FIELD && p->fld->ordered ? p->fld : NULL;
+}
+
+/* The ordered-index plan over F for run R: the stretch every root term on F narrows (KNOWN:
+ * those terms), walked in the query's order when that is F's. */
+static plan ordered_plan(const rs_qrun *r, const store_fld *f)
+{
+    const store_query *q = r->q;
+    plan p = {.kind = PLAN_ORDERED, .ofld = f, .lo = 0, .hi = f->otree.count,
+              .known = RS_QUERY_ALL};
+    size_t nulls = nulls_of(f);
+    for (uint32_t k = 0; k < q->nroot; k++) {
+        const rs_cond *c = &q->conds[q->root[k] - 1];
+        if (c->kind != RS_COND_TERM || ordered_field(&q->terms[c->term]) != f || k >= 64)
+            continue;
+        const rs_term *t = &q->terms[c->term];
+        rs_qbind mine = {.val = &t->val, .list = t->list, .nlist = t->nlist};
+        if (term_narrow(f, t, r->binds ? &r->binds[c->term] : &mine, nulls, &p.lo, &p.hi))
+            p.known |= rs_query_known(k);
+    }
+    p.cost = p.hi - p.lo;
+    p.in_order = order_by(q, f, &p.desc);
+    /* One value (or the nulls) holds its objects in id order. */
+    p.ordered = !p.desc && (p.lo == p.hi || rs_oindex_same(f, rs_otree_entry(rs_otree_at(
+                                                                  &f->otree, p.lo)),
+                                                              rs_otree_entry(rs_otree_at(
+                                                                  &f->otree, p.hi - 1))));
+    return p;
+}
+
+/* Whether every root condition of Q holds for every object plan P yields. */
+static bool exact(const store_query *q, const plan *p)
+{
+    return q->nroot <= 64 && (uint32_t)__builtin_popcountll(p->known) == q->nroot;
+}
+
+/* What P costs to run for a query that keeps at most WANT (0: all): a plan that yields the
+ * order and checks nothing stops at WANT. */
+static size_t effective(const store_query *q, const plan *p, size_t want)
+{
+    bool streams = q->nkeys ? p->in_order : p->ordered;
+    return streams && want && exact(q, p) && want < p->cost ? want : p->cost;
+}
+
+/* Ordered-index plans for R beside BEST: a stretch for each ordered field the root terms
+ * narrow, and a walk of the index the query's first key reads. */
+static void choose_ordered(const rs_qrun *r, plan *best)
+{
+    const store_query *q = r->q;
+    size_t want = q->limit ? (q->offset + q->limit < q->offset ? 0 : q->offset + q->limit) : 0;
+    size_t matches = best->cost ? best->cost : 1; /* at most */
+    for (uint32_t k = 0; k <= q->nroot; k++) {
+        const store_fld *f = NULL;
+        if (k < q->nroot) {
+            const rs_cond *c = &q->conds[q->root[k] - 1];
+            if (c->kind == RS_COND_TERM)
+                f = ordered_field(&q->terms[c->term]);
+            for (uint32_t j = 0; f && j < k; j++) { /* once per field */
+                const rs_cond *d = &q->conds[q->root[j] - 1];
+                if (d->kind == RS_COND_TERM && ordered_field(&q->terms[d->term]) == f)
+                    f = NULL;
+            }
+        } else if (q->nkeys) { /* the walk in order, if no term narrowed that field */
+            const rs_path *kp = &q->keys[0].path;
+            f = kp->nhops == 0 && kp->final == RS_FINAL_FIELD ? kp->fld
+                : kp->nhops == 1 && kp->final == RS_FINAL_ID ? kp->hop[0] : NULL;
+            if (f && !f->ordered)
+                f = NULL;
+            for (uint32_t j = 0; f && j < q->nroot; j++) {
+                const rs_cond *d = &q->conds[q->root[j] - 1];
+                if (d->kind == RS_COND_TERM && ordered_field(&q->terms[d->term]) == f)
+                    f = NULL;
+            }
+        }
+        if (!f)
+            continue;
+        plan p = ordered_plan(r, f);
+        if (!p.known && !p.in_order)
+            continue; /* narrows nothing, orders nothing: a scan in another order */
+        size_t cost = effective(q, &p, want), now = effective(q, best, want);
+        if (!p.known && want && p.cost) /* a walk in order stops once WANT matched */
+            cost = want >= matches ? p.cost : (size_t)((double)want * p.cost / matches);
+        if (cost < now || (cost == now && p.in_order && !best->in_order))
+            *best = p;
+    }
+}
+
+/* Walks ranks [P->lo, P->hi) of P's index, skipping the first SKIP it would give, calling FN
+ * until it returns false. Backwards, each run of one value still comes in id order (the
+ * order's ties): found by stepping back a few entries, or by seeking the value's first. */
+static void walk_ordered(const plan *p, size_t skip, visit_fn fn, void *arg)
+{
+    const store_fld *f = p->ofld;
+    const rs_otree *t = &f->otree;
+    if (p->lo >= p->hi || skip >= p->hi - p->lo)
+        return;
+    if (!p->desc) {
+        size_t left = p->hi - p->lo - skip;
+        for (rs_ocursor c = rs_otree_at(t, p->lo + skip); left-- && c.leaf; c = rs_otree_next(c))
+            if (!fn(rs_oindex_obj(f, rs_otree_entry(c)), arg))
+                return;
+        return;
+    }
+    enum { STEPS = 16 };
+    size_t end = p->hi - skip; /* the runs below END are to give whole */
+    rs_ocursor last = rs_otree_at(t, end - 1);
+    bool first = true;
+    while (end > p->lo) {
+        const rs_oent *e = rs_otree_entry(last);
+        size_t a = end - 1, b = end;
+        rs_ocursor c = last;
+        for (int steps = 0; a > p->lo; steps++) {
+            rs_ocursor pc = rs_otree_prev(c);
+            if (!rs_oindex_same(f, rs_otree_entry(pc), e))
+                break;
+            if (steps == STEPS) { /* a long run: its first by a seek */
+                rs_ostr full;
+                rs_oprobe pr = rs_oindex_probe(f, rs_oindex_obj(f, e), &full);
+                pr.id = pr.id & RS_OID_VALUE ? RS_OID_VALUE : 0;
+                a = rank_of(f, &pr);
+                if (a < p->lo)
+                    a = p->lo;
+                c = rs_otree_at(t, a);
+                break;
+            }
+            c = pc;
+            a--;
+        }
+        if (first) { /* a skip may end inside a run: its end too */
+            rs_ocursor nc = rs_otree_next(last);
+            for (; b < p->hi && rs_oindex_same(f, rs_otree_entry(nc), e); nc = rs_otree_next(nc))
+                b++;
+            first = false;
+        }
+        /* The run [a, b) comes first to last; its first b - end were skipped. */
+        rs_ocursor start = c;
+        for (size_t i = a; i < b; i++, c = rs_otree_next(c))
+            if (i >= a + (b - end) && !fn(rs_oindex_obj(f, rs_otree_entry(c)), arg))
+                return;
+        end = a;
+        last = rs_otree_prev(start);
+    }
+}
+
 /* The cheapest plan for run R; OWN holds the driving term's own values when it has no
  * parameter. */
 static plan choose(const rs_qrun *r, rs_qbind *own)
@@ -233,6 +569,7 @@ static plan choose(const rs_qrun *r, rs_qbind *own)
             best = p;
         }
     }
+    choose_ordered(r, &best);
     return best;
 }
 
@@ -391,7 +728,14 @@ static int collect(const rs_qrun *r, size_t offset, size_t limit, store_obj ***o
     rs_qbind own;
     plan p = choose(r, &own);
     gather g = {.r = r, .known = p.known};
-    bool sorted = p.ordered && !q->nkeys;
+    bool sorted = q->nkeys ? p.in_order : p.ordered;
+    /* A stretch of an ordered index in the order asked, every condition met: the offset is
+     * a jump, not a walk. */
+    size_t skip = 0;
+    if (sorted && p.kind == PLAN_ORDERED && exact(q, &p)) {
+        skip = offset;
+        offset = 0;
+    }
     size_t want = limit ? (offset + limit < offset ? SIZE_MAX : offset + limit) : 0;
     rs_qval key_room[HEAP_KEYED];
     if (sorted)
@@ -400,7 +744,10 @@ static int collect(const rs_qrun *r, size_t offset, size_t limit, store_obj ***o
         g.heap = want;
     if (g.heap && g.heap <= HEAP_KEYED && q->nkeys)
         g.keys = key_room;
-    drive(q->model, &p, SIZE_MAX, gather_one, &g);
+    if (p.kind == PLAN_ORDERED)
+        walk_ordered(&p, skip, gather_one, &g);
+    else
+        drive(q->model, &p, SIZE_MAX, gather_one, &g);
     if (g.oom) {
         free(g.objs);
         return rs_error_set(q->db, STORE_ENOMEM, "%s: out of memory running a query",
@@ -447,16 +794,12 @@ static bool count_one(const store_obj *o, void *arg)
     return !c->stop || c->n < c->stop;
 }
 
-/* Whether R's only root condition is the term plan P is driven by, so that the plan's own
- * count is the answer. */
+/* Whether plan P yields exactly R's matches, so that the plan's own count is the answer: it
+ * meets every root condition, and is of a kind choose() counts exactly. */
 static bool only_the_driver(const rs_qrun *r, const plan *p)
 {
-    const store_query *q = r->q;
-    if (q->nroot != 1 || !p->term)
-        return false;
-    const rs_cond *c = &q->conds[q->root[0] - 1];
-    return c->kind == RS_COND_TERM && &q->terms[c->term] == p->term &&
-           (p->kind == PLAN_CHILDREN || p->kind == PLAN_IDS || p->kind == PLAN_INDEX);
+    return exact(r->q, p) && (p->kind == PLAN_CHILDREN || p->kind == PLAN_IDS ||
+                              p->kind == PLAN_INDEX || p->kind == PLAN_ORDERED);
 }
 
 /* The matches of R, ignoring the slice, stopping past STOP (0: never). */
@@ -564,10 +907,15 @@ int rs_qrun_visit(const rs_qrun *r, bool (*fn)(store_obj *obj, void *arg), void 
     const store_query *q = r->q;
     rs_qbind own;
     plan p = choose(r, &own);
-    if (p.ordered && !q->nkeys) { /* stream: nothing to allocate */
+    if (q->nkeys ? p.in_order : p.ordered) { /* stream: nothing to allocate */
         visitor v = {.r = r, .skip = q->offset, .left = q->limit ? q->limit : SIZE_MAX,
                      .fn = fn, .arg = arg, .known = p.known};
-        drive(q->model, &p, SIZE_MAX, visit_one, &v);
+        if (p.kind == PLAN_ORDERED && exact(q, &p)) {
+            v.skip = 0;
+            walk_ordered(&p, q->offset, visit_one, &v);
+        } else {
+            drive(q->model, &p, SIZE_MAX, visit_one, &v);
+        }
         return STORE_OK;
     }
     store_obj **all;
@@ -721,6 +1069,48 @@ static int agg_finish(const store_query *q, agg_state *s)
     }
 }
 
+/* Answers the N aggregates ST from an ordered index, without visiting the objects, when each
+ * is a COUNT of objects or a MIN / MAX of one ordered field F, and the matches are a stretch
+ * of F's index (every object, or an exact plan). Whether it did. */
+static bool agg_ordered(const rs_qrun *r, agg_state *st, size_t n)
+{
+    const store_query *q = r->q;
+    const store_fld *f = NULL;
+    for (size_t k = 0; k < n; k++) {
+        if (st[k].counts_objects)
+            continue;
+        const rs_path *p = &st[k].path;
+        if ((st[k].a->op != STORE_AGG_MIN && st[k].a->op != STORE_AGG_MAX) || p->nhops ||
+            p->final != RS_FINAL_FIELD || !p->fld->ordered || (f && p->fld != f))
+            return false;
+        f = p->fld;
+    }
+    if (!f)
+        return false;
+    plan p = {.kind = PLAN_ORDERED, .ofld = f, .lo = 0, .hi = f->otree.count};
+    if (q->nroot) {
+        rs_qbind own;
+        p = choose(r, &own);
+        if (p.kind != PLAN_ORDERED || p.ofld != f || !exact(q, &p))
+            return false;
+    }
+    size_t nulls = nulls_of(f), lo = p.lo > nulls ? p.lo : nulls;
+    for (size_t k = 0; k < n; k++) {
+        store_agg *a = st[k].a;
+        if (st[k].counts_objects) {
+            a->n = p.hi - p.lo;
+            continue;
+        }
+        a->n = p.hi > lo ? p.hi - lo : 0;
+        if (a->n) {
+            size_t at = a->op == STORE_AGG_MIN ? lo : p.hi - 1;
+            const rs_oent *e = rs_otree_entry(rs_otree_at(&f->otree, at));
+            st[k].best = rs_query_read(&st[k].path, rs_oindex_obj(f, e));
+        }
+    }
+    return true;
+}
+
 int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs)
 {
     const store_query *q = r->q;
@@ -734,7 +1124,9 @@ int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs)
     for (size_t k = 0; k < n && !rc; k++)
         rc = agg_compile(q, &aggs[k], &st[k]);
     aggregating g = {.r = r, .st = st, .n = n};
-    if (!rc && !q->offset && !q->limit) { /* no slice: no order needed */
+    if (!rc && !q->offset && !q->limit && agg_ordered(r, st, n)) {
+        /* answered from an ordered index */
+    } else if (!rc && !q->offset && !q->limit) { /* no slice: no order needed */
         rs_qbind own;
         plan p = choose(r, &own);
         g.known = p.known;
@@ -816,6 +1208,11 @@ int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
         n = snprintf(buf, size, "links of %zu %s through %s.%s", nv, path->fld->target->name,
                      path->fld->model->name, path->fld->name);
         break;
+    case PLAN_ORDERED:
+        n = snprintf(buf, size, "ordered index %s.%s (%zu of %zu entries%s)", q->model->name,
+                     p.ofld->name, p.hi - p.lo, p.ofld->otree.count,
+                     p.desc && p.in_order ? ", from the end" : "");
+        break;
     default:
         n = snprintf(buf, size, "index %s.%s (%zu value%s), then children through %s.%s",
                      path->fld->model->name, path->fld->name, nv, nv == 1 ? "" : "s",
@@ -823,8 +1220,10 @@ int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
         break;
     }
     size_t at = n < 0 ? 0 : (size_t)n;
-    const char *sort = !q->nkeys ? (p.ordered ? "" : ", sort by id")
-                                 : q->limit ? ", order by a bounded heap" : ", sort";
+    const char *sort = !q->nkeys    ? (p.ordered ? "" : ", sort by id")
+                       : p.in_order ? ", in index order"
+                       : q->limit   ? ", order by a bounded heap"
+                                    : ", sort";
     uint32_t checked = q->nroot - (uint32_t)__builtin_popcountll(p.known);
     if (at < size)
         snprintf(buf + at, size - at, ": %zu to look at, %u condition%s to check%s", p.cost,
