@@ -293,6 +293,11 @@ bool store_field_unique(const store_fld *fld)
     return fld && fld->unique;
 }
 
+bool store_field_ordered(const store_fld *fld)
+{
+    return fld && fld->ordered;
+}
+
 bool store_m2m_at(const store_model *model, size_t i, const char **name, store_model **other,
                   store_model **through, bool *declared)
 {

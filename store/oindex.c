@@ -123,7 +123,13 @@ void rs_oindex_init(store_fld *f)
 int rs_oindex_reserve(store_fld *f, size_t n)
 {
     store *db = f->model->db;
-    int rc = rs_txn_reserve(db, rs_otree_shortfall(&f->otree, n)); /* a MADE entry each */
+    size_t made = rs_otree_shortfall(&f->otree, n);
+    if (!made)
+        return STORE_OK;
+    /* Inside a transaction: a MADE entry for each node, and the header, saved first. */
+    int rc = rs_txn_reserve(db, made + 1);
+    if (!rc)
+        rc = rs_txn_reserve_bytes(db, rs_otree_undo_size());
     if (!rc && rs_otree_reserve(&f->otree, n))
         rc = rs_error_set(db, STORE_ENOMEM, "%s.%s: out of memory growing its ordered index",
                           f->model->name, f->name);

@@ -52,6 +52,7 @@ typedef struct plan {
     const store_fld *ofld;
     size_t lo, hi;
     bool desc;
+    bool runs;      /* backwards, each run of one value in id order (ties ascending) */
     uint64_t known; /* the root conditions every object it yields meets (rs_query_known()) */
 } plan;
 
@@ -300,7 +301,7 @@ enum { PREFIX_MAX = 256 };
 /* Narrows [*LO, *HI) of F's tree to the entries whose value meets term T with B's value
  * (NULLS: the count of nulls, first). false when T's lookup has no stretch there. */
 static bool term_narrow(const store_fld *f, const rs_term *t, const rs_qbind *b, size_t nulls,
-                        size_t *lo, size_t *hi)
+                        size_t *lo, size_t *hi, bool *one)
 {
     const rs_qval *x = b->val;
     size_t l = nulls, h = f->otree.count, r;
@@ -364,6 +365,8 @@ static bool term_narrow(const store_fld *f, const rs_term *t, const rs_qbind *b,
         *hi = h;
     if (*hi < *lo)
         *hi = *lo;
+    /* One value's holders, or the nulls: in id order. */
+    *one |= t->lookup == RS_LK_EQ || h <= nulls;
     return true;
 }
 
@@ -377,15 +380,24 @@ static bool key_reads(const rs_key *k, const store_fld *f)
 }
 
 /* Whether walking F's index (DESC: from its end) gives Q's order: its first key reads F and
- * any other is id ascending, the order of ties anyway. */
-static bool order_by(const store_query *q, const store_fld *f, bool *desc)
+ * the next, if any, is the id: ascending (the order of ties anyway; walked backwards, each
+ * run of one value is given in id order: *RUNS), or descending with a descending first key
+ * (the plain walk backwards). */
+static bool order_by(const store_query *q, const store_fld *f, bool *desc, bool *runs)
 {
-    if (!q->nkeys || !key_reads(&q->keys[0], f))
+    if (!q->nkeys || !key_reads(&q->keys[0], f) || q->nkeys > 2)
         return false;
-    for (uint32_t k = 1; k < q->nkeys; k++)
-        if (q->keys[k].path.nhops || q->keys[k].path.final != RS_FINAL_ID || q->keys[k].desc)
-            return false;
     *desc = q->keys[0].desc;
+    bool ties_desc = false;
+    if (q->nkeys == 2) {
+        const rs_key *k = &q->keys[1];
+        if (k->path.nhops || k->path.final != RS_FINAL_ID)
+            return false;
+        ties_desc = k->desc;
+    }
+    if (ties_desc && !*desc)
+        return false;
+    *runs = *desc && !ties_desc;
     return true;
 }
 
@@ -403,23 +415,20 @@ static plan ordered_plan(const rs_qrun *r, const store_fld *f)
     const store_query *q = r->q;
     plan p = {.kind = PLAN_ORDERED, .ofld = f, .lo = 0, .hi = f->otree.count,
               .known = RS_QUERY_ALL};
-    size_t nulls = nulls_of(f);
+    size_t nulls = f->null || rs_is_string(f) || f->type == STORE_FK ? nulls_of(f) : 0;
+    bool one = false;
     for (uint32_t k = 0; k < q->nroot; k++) {
         const rs_cond *c = &q->conds[q->root[k] - 1];
         if (c->kind != RS_COND_TERM || ordered_field(&q->terms[c->term]) != f || k >= 64)
             continue;
         const rs_term *t = &q->terms[c->term];
         rs_qbind mine = {.val = &t->val, .list = t->list, .nlist = t->nlist};
-        if (term_narrow(f, t, r->binds ? &r->binds[c->term] : &mine, nulls, &p.lo, &p.hi))
+        if (term_narrow(f, t, r->binds ? &r->binds[c->term] : &mine, nulls, &p.lo, &p.hi, &one))
             p.known |= rs_query_known(k);
     }
     p.cost = p.hi - p.lo;
-    p.in_order = order_by(q, f, &p.desc);
-    /* One value (or the nulls) holds its objects in id order. */
-    p.ordered = !p.desc && (p.lo == p.hi || rs_oindex_same(f, rs_otree_entry(rs_otree_at(
-                                                                  &f->otree, p.lo)),
-                                                              rs_otree_entry(rs_otree_at(
-                                                                  &f->otree, p.hi - 1))));
+    p.in_order = order_by(q, f, &p.desc, &p.runs);
+    p.ordered = one || p.cost <= 1; /* one value's holders (or the nulls) are in id order */
     return p;
 }
 
@@ -467,7 +476,8 @@ static void choose_ordered(const rs_qrun *r, plan *best)
                     f = NULL;
             }
         }
-        if (!f)
+        /* A stretch cannot do much better than a handful of objects to look at. */
+        if (!f || (k < q->nroot && best->cost < 32))
             continue;
         plan p = ordered_plan(r, f);
         if (!p.known && !p.in_order)
@@ -489,9 +499,16 @@ static void walk_ordered(const plan *p, size_t skip, visit_fn fn, void *arg)
     const rs_otree *t = &f->otree;
     if (p->lo >= p->hi || skip >= p->hi - p->lo)
         return;
+    size_t left = p->hi - p->lo - skip;
     if (!p->desc) {
-        size_t left = p->hi - p->lo - skip;
         for (rs_ocursor c = rs_otree_at(t, p->lo + skip); left-- && c.leaf; c = rs_otree_next(c))
+            if (!fn(rs_oindex_obj(f, rs_otree_entry(c)), arg))
+                return;
+        return;
+    }
+    if (!p->runs) {
+        for (rs_ocursor c = rs_otree_at(t, p->hi - 1 - skip); left-- && c.leaf;
+             c = rs_otree_prev(c))
             if (!fn(rs_oindex_obj(f, rs_otree_entry(c)), arg))
                 return;
         return;

@@ -131,6 +131,8 @@ static int info(const char *path)
                        store_model_name(store_field_target(f)), store_field_related_name(f),
                        store_field_unique(f) ? "one-to-one" : "one-to-many",
                        rule_name(store_field_on_delete(f)));
+            if (store_field_ordered(f))
+                printf(", ordered");
             printf("\n");
         }
         const char *name;

@@ -3,10 +3,11 @@
  *
  * The input is a program: each op is a byte choosing the call (a create, a few creates, an
  * update, a delete, a get, a check, a query, a transaction op, a many-to-many op), then bytes
- * for its arguments. The store (in memory) has Author (name CHAR(6) .index, age INT .null,
- * score FLOAT .null), Book (title CHAR(6), author FK CASCADE "books", editor FK .null SET_NULL
- * "edited", code INT .null .unique, flag BOOL default false) and Loan (book FK RESTRICT
- * "loans", note TEXT .null), with two many-to-many relations (fuzz_api_m2m.c): Book.tags to
+ * for its arguments. The store (in memory) has Author (name CHAR(6) .index, age INT .null
+ * .ordered, score FLOAT .null .ordered), Book (title CHAR(6) .ordered, author FK CASCADE
+ * "books", editor FK .null SET_NULL "edited" .ordered, code INT .null .unique, flag BOOL
+ * default false .ordered) and Loan (book FK RESTRICT "loans", note TEXT .null .ordered), with
+ * two many-to-many relations (fuzz_api_m2m.c): Book.tags to
  * Author ("tagged"), through the model Book_tags the store declares, and Loan.readers to Author
  * ("read"), through Reading (loan FK RESTRICT "readings", reader FK CASCADE "readings", pages
  * INT .null; loan and pages unique together). Beside it, a reference model keeps the same
@@ -75,25 +76,25 @@ store_model *models[NMODELS];
 
 static const store_field author_fields[] = {
     {.name = "name", .type = STORE_CHAR, .max_length = 6, .index = true},
-    {.name = "age", .type = STORE_INT, .null = true},
-    {.name = "score", .type = STORE_FLOAT, .null = true},
+    {.name = "age", .type = STORE_INT, .null = true, .ordered = true},
+    {.name = "score", .type = STORE_FLOAT, .null = true, .ordered = true},
     {0},
 };
 static const store_field book_fields[] = {
-    {.name = "title", .type = STORE_CHAR, .max_length = 6},
+    {.name = "title", .type = STORE_CHAR, .max_length = 6, .ordered = true},
     {.name = "author", .type = STORE_FK, .to = "Author", .related_name = "books",
      .on_delete = STORE_CASCADE},
     {.name = "editor", .type = STORE_FK, .to = "Author", .related_name = "edited", .null = true,
-     .on_delete = STORE_SET_NULL},
+     .on_delete = STORE_SET_NULL, .ordered = true},
     {.name = "code", .type = STORE_INT, .null = true, .unique = true},
-    {.name = "flag", .type = STORE_BOOL, STORE_DEFAULT_BOOL(false)},
+    {.name = "flag", .type = STORE_BOOL, STORE_DEFAULT_BOOL(false), .ordered = true},
     {.name = "tags", .type = STORE_M2M, .to = "Author", .related_name = "tagged"},
     {0},
 };
 static const store_field loan_fields[] = {
     {.name = "book", .type = STORE_FK, .to = "Book", .related_name = "loans",
      .on_delete = STORE_RESTRICT},
-    {.name = "note", .type = STORE_TEXT, .null = true},
+    {.name = "note", .type = STORE_TEXT, .null = true, .ordered = true},
     {.name = "readers", .type = STORE_M2M, .to = "Author", .related_name = "read",
      .through = "Reading"},
     {0},
