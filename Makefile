@@ -20,21 +20,23 @@ demo: deps $(BUILD)/build.ninja
 	./$(BUILD)/examples/async_books $(BUILD)/async_books.db
 	./$(BUILD)/bench/bench --scales 10000 --repeats 3
 
-# The quick benchmark: 10,000 authors, every system, then the queries, the transactions and
-# the many-to-many relations against SQLite, printed (under 30 seconds).
+# The quick benchmark: 10,000 authors, every system, then the queries, the transactions, the
+# many-to-many relations and the ordered indexes against SQLite, printed.
 bench-quick: deps $(BUILD)/build.ninja
 	meson compile -C $(BUILD)
 	./$(BUILD)/bench/bench --scales 10000 --repeats 3
 	./$(BUILD)/bench/query_bench --scales 10000 --repeats 3 --budget 40
 	./$(BUILD)/bench/txn_bench --repeats 3
 	./$(BUILD)/bench/m2m_bench --books 20000 --repeats 3
+	./$(BUILD)/bench/ordered_bench --objects 100000 --repeats 3
 
 # The full benchmark: 10,000, 100,000 and 1,000,000 authors; tables, CSV and plot into
 # bench/results/, and the tables into the README. Then the queries against SQLite at 10,000
 # and 100,000 authors: bench/results/QUERIES.md and queries.csv, and the README's query tables.
 # Then the transactions against SQLite: bench/results/TXN.md and the README's table; and the
 # many-to-many relations against SQLite at 100,000 books: bench/results/M2M.md and the README's
-# table.
+# table; then the ordered indexes against SQLite at 1M and 10M books: bench/results/ORDERED.md
+# and the README's table, and the tree alone beside libjudy: bench/results/OTREE.md.
 bench: $(BUILD)/build.ninja
 	./tools/deps.sh bench
 	meson compile -C $(BUILD)
@@ -48,6 +50,9 @@ bench: $(BUILD)/build.ninja
 	./tools/bench-readme.sh bench/results/TXN.md README.md txn
 	./$(BUILD)/bench/m2m_bench --repeats 5 > bench/results/M2M.md
 	./tools/bench-readme.sh bench/results/M2M.md README.md m2m
+	./$(BUILD)/bench/ordered_bench --objects 1000000,10000000 --repeats 5 > bench/results/ORDERED.md
+	./tools/bench-readme.sh bench/results/ORDERED.md README.md ordered
+	[ ! -x $(BUILD)/bench/otree_bench ] || ./$(BUILD)/bench/otree_bench > bench/results/OTREE.md
 
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # the threaded and async tests also under ThreadSanitizer.

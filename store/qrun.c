@@ -9,7 +9,11 @@
  * `tags = obj` through a many-to-many costs obj's links; else the scan costs the model's
  * count. Index groups are counted by walking them, never
  * past the best cost found so far. The cheapest wins; ties go to the one that yields id
- * order. Every object a plan yields is checked against every other root condition; the
+ * order. Then the ordered indexes (store/oindex.h): the root terms on an ordered field narrow
+ * a stretch of its tree, whose size two seeks give (its cost), and an order whose first key
+ * is an ordered field may walk that tree instead of sorting, stopping at the slice's end
+ * (its cost estimated from the slice and the best plan's count); one of these wins when it
+ * looks at fewer objects, or as many and yields the order. Every object a plan yields is checked against every other root condition; the
  * driving term's own check is skipped only when the plan yields exactly its matches (no
  * null among its values: a null would probe for 0 or no parent), which bind guarantees by
  * sorting a list and dropping repeats.
@@ -415,7 +419,7 @@ static plan ordered_plan(const rs_qrun *r, const store_fld *f)
     const store_query *q = r->q;
     plan p = {.kind = PLAN_ORDERED, .ofld = f, .lo = 0, .hi = f->otree.count,
               .known = RS_QUERY_ALL};
-    size_t nulls = f->null || rs_is_string(f) || f->type == STORE_FK ? nulls_of(f) : 0;
+    size_t nulls = f->null ? nulls_of(f) : 0;
     bool one = false;
     for (uint32_t k = 0; k < q->nroot; k++) {
         const rs_cond *c = &q->conds[q->root[k] - 1];
@@ -1111,7 +1115,7 @@ static bool agg_ordered(const rs_qrun *r, agg_state *st, size_t n)
         if (p.kind != PLAN_ORDERED || p.ofld != f || !exact(q, &p))
             return false;
     }
-    size_t nulls = nulls_of(f), lo = p.lo > nulls ? p.lo : nulls;
+    size_t nulls = f->null ? nulls_of(f) : 0, lo = p.lo > nulls ? p.lo : nulls;
     for (size_t k = 0; k < n; k++) {
         store_agg *a = st[k].a;
         if (st[k].counts_objects) {
@@ -1134,7 +1138,7 @@ int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs)
     size_t n = 0;
     while (aggs[n].op)
         n++;
-    agg_state *st = calloc(n ? n : 1, sizeof *st);
+    agg_state room[4], *st = n <= 4 ? room : calloc(n, sizeof *st);
     if (!st)
         return rs_error_set(q->db, STORE_ENOMEM, "out of memory running an aggregate");
     int rc = STORE_OK;
@@ -1160,7 +1164,8 @@ int rs_qrun_aggregate(const rs_qrun *r, store_agg *aggs)
     }
     for (size_t k = 0; k < n && !rc; k++)
         rc = agg_finish(q, &st[k]);
-    free(st);
+    if (st != room)
+        free(st);
     return rc;
 }
 
