@@ -175,34 +175,157 @@ void rs_oindex_trim(store_model *m)
 
 /* ---- Building in bulk ---------------------------------------------------------------------- */
 
-static int cmp_built(const void *a, const void *b, void *ctx)
+/*
+ * A load gives every object at once: the entries are sorted, then the tree built from them
+ * full. The sort is a radix sort on the key (least significant digit first, 11 bits a pass,
+ * passes whose digit every key shares skipped: a year's keys share their high bits), stable,
+ * so that the objects, given in id order, keep it among equal keys. Strings then sort each
+ * run of one key by their next 8 bytes, kept beside the entry, and read the rest from the
+ * objects only when those are equal too: a comparison sort that read every string from its
+ * object cost about 2.4 us an object at 10 million titles sharing their first words.
+ */
+typedef struct built {
+    uint64_t key, next; /* a string's bytes 8..15, big-endian */
+    const char *s;
+    size_t len;
+    uint64_t id;
+} built;
+
+enum { DIGIT = 11 };
+
+/* Sorts the N entries E by key, stably, with SPARE as room for N more; false when out of
+ * memory (E unchanged). */
+static bool radix_sort(rs_oent *e, rs_oent *spare, size_t n)
 {
-    const store_fld *f = ctx;
+    static const int shifts[] = {0, 11, 22, 33, 44, 55};
+    size_t *count = calloc((size_t)1 << DIGIT, sizeof *count);
+    if (!count)
+        return false;
+    rs_oent *from = e, *to = spare;
+    for (size_t p = 0; p < sizeof shifts / sizeof *shifts; p++) {
+        int sh = shifts[p];
+        uint64_t mask = ((uint64_t)1 << DIGIT) - 1, first = n ? e[0].key >> sh & mask : 0;
+        bool same = true;
+        memset(count, 0, ((size_t)1 << DIGIT) * sizeof *count);
+        for (size_t k = 0; k < n; k++) {
+            uint64_t d = from[k].key >> sh & mask;
+            count[d]++;
+            same &= d == first;
+        }
+        if (same)
+            continue;
+        size_t at = 0;
+        for (size_t d = 0; d <= mask; d++) {
+            size_t c = count[d];
+            count[d] = at;
+            at += c;
+        }
+        for (size_t k = 0; k < n; k++)
+            to[count[from[k].key >> sh & mask]++] = from[k];
+        rs_oent *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != e)
+        memcpy(e, from, n * sizeof *e);
+    free(count);
+    /* Key 0 holds the nulls and maybe values (INT64_MIN, ""): the nulls first, as the
+     * tree orders them (their ids lack RS_OID_VALUE), each part still in id order. */
+    size_t run = 0, nulls = 0;
+    while (run < n && e[run].key == 0)
+        nulls += !(e[run++].id & RS_OID_VALUE);
+    if (nulls && nulls < run) {
+        size_t a = 0, b = nulls;
+        for (size_t k = 0; k < run; k++)
+            spare[e[k].id & RS_OID_VALUE ? b++ : a++] = e[k];
+        memcpy(e, spare, run * sizeof *e);
+    }
+    return true;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
     const rs_oent *x = a, *y = b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
-    if (rs_is_string(f) && (x->id & RS_OID_VALUE) && (y->id & RS_OID_VALUE)) {
-        const char *s = rs_str_get(rs_oindex_obj(f, x), f);
-        int c = tie(f, &(rs_ostr){s, rs_str_len(s)}, y->id);
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int cmp_string(const void *a, const void *b)
+{
+    const built *x = a, *y = b;
+    if (x->next != y->next)
+        return x->next < y->next ? -1 : 1;
+    if (x->len > 16 && y->len > 16) {
+        size_t n = (x->len < y->len ? x->len : y->len) - 16;
+        int c = memcmp(x->s + 16, y->s + 16, n);
         if (c)
             return c;
     }
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
     return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Orders each run of one key in E (sorted by key) by the whole string: the run's strings'
+ * next 8 bytes first. Nulls (key 0, no string) stay first in id order. */
+static int sort_runs(const store_fld *f, rs_oent *e, size_t n)
+{
+    size_t cap = 0;
+    built *b = NULL;
+    for (size_t i = 0, j; i < n; i = j) {
+        for (j = i + 1; j < n && e[j].key == e[i].key; j++)
+            ;
+        size_t m = 0;
+        for (size_t k = i; k < j; k++)
+            m += (e[k].id & RS_OID_VALUE) != 0;
+        if (m < 2)
+            continue;
+        if (m > cap) {
+            built *more = realloc(b, m * sizeof *more);
+            if (!more) {
+                free(b);
+                return STORE_ENOMEM;
+            }
+            b = more;
+            cap = m;
+        }
+        size_t from = j - m; /* the values follow the nulls of key 0 */
+        for (size_t k = from; k < j; k++) {
+            const char *str = rs_str_get(rs_oindex_obj(f, &e[k]), f);
+            size_t len = rs_str_len(str);
+            b[k - from] = (built){.key = e[k].key,
+                                  .next = len > 8 ? rs_oindex_key_str(str + 8, len - 8) : 0,
+                                  .s = str, .len = len, .id = e[k].id};
+        }
+        qsort(b, m, sizeof *b, cmp_string);
+        for (size_t k = 0; k < m; k++)
+            e[from + k] = (rs_oent){b[k].key, b[k].id};
+    }
+    free(b);
+    return STORE_OK;
 }
 
 int rs_oindex_build(store_fld *f, store_obj *const *objs, size_t n)
 {
-    rs_oent *e = malloc((n ? n : 1) * sizeof *e);
-    if (!e)
-        return rs_error_set(NULL, STORE_ENOMEM, "%s.%s: out of memory building its ordered "
-                            "index", f->model->name, f->name);
-    for (size_t k = 0; k < n; k++) {
+    rs_oent *e = malloc((n ? n : 1) * sizeof *e), *spare = malloc((n ? n : 1) * sizeof *e);
+    int rc = e && spare ? STORE_OK : STORE_ENOMEM;
+    bool by_id = true;
+    for (size_t k = 0; !rc && k < n; k++) {
         rs_ostr full;
         rs_oprobe p = probe_of(f, objs[k], objs[k]->id, &full);
         e[k] = (rs_oent){p.key, p.id};
+        by_id &= k == 0 || objs[k]->id > objs[k - 1]->id;
     }
-    qsort_r(e, n, sizeof *e, cmp_built, f);
-    int rc = rs_otree_build(&f->otree, e, n);
+    /* Given in id order (as a load gives them), a stable radix sort; else, or with no room
+     * for its counts, a comparison sort. */
+    if (!rc && !(by_id && radix_sort(e, spare, n)))
+        qsort(e, n, sizeof *e, cmp_entry);
+    free(spare);
+    if (!rc && rs_is_string(f))
+        rc = sort_runs(f, e, n);
+    if (!rc && rs_otree_build(&f->otree, e, n))
+        rc = STORE_ENOMEM;
     free(e);
     if (rc)
         return rs_error_set(NULL, STORE_ENOMEM, "%s.%s: out of memory building its ordered "
@@ -244,7 +367,7 @@ int rs_oindex_check(store *db, const store_fld *f)
             p.key != e->key || p.id != e->id)
             return FAIL(db, "%s.%s: the ordered index files %s %" PRIu64 " under another value",
                         m->name, f->name, m->name, e->id & RS_OID_MASK);
-        int c = last && last->key == e->key && p.full ? tie(f, p.full, last->id) : 0;
+        int c = last && last->key == e->key && p.full ? tie(f, p.full, last->id) : 0; /* 0: ids */
         if (last && last->key == e->key && (c < 0 || (c == 0 && last->id >= e->id)))
             return FAIL(db, "%s.%s: the ordered index holds %s %" PRIu64 " out of order",
                         m->name, f->name, m->name, o->id);
