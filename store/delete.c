@@ -177,19 +177,27 @@ static int reserve_ordered(store *db, const doomed *d)
         first[i] = at;
         at += db->models[i].nfields;
     }
-    int rc = STORE_OK;
-    for (size_t i = 0; i < d->n && !rc; i++) {
+    for (size_t i = 0; i < d->n; i++) {
         store_obj *p = d->all[i];
         store_model *m = p->model;
         for (uint32_t j = 0; j < m->nfields; j++)
             first[m - db->models][j] += m->fields[j].ordered;
-        for (uint32_t r = 0; r < m->nrels && !rc; r++) {
+        for (uint32_t r = 0; r < m->nrels; r++) {
             store_fld *rel = m->rels[r];
-            if (rel->on_delete != STORE_SET_NULL || !rel->ordered)
-                continue;
-            size_t kids = rs_rel_count(p, rel);
-            first[rel->model - db->models][rel - rel->model->fields] += 2 * kids;
-            rc = rs_oindex_reserve(rel, kids);
+            if (rel->on_delete == STORE_SET_NULL && rel->ordered) /* out, and in as a null */
+                first[rel->model - db->models][rel - rel->model->fields] +=
+                    2 * rs_rel_count(p, rel);
+        }
+    }
+    /* The SET_NULL children's new entries, all of a field's at once: reserves for one field
+     * do not add up. A doomed child is counted too (an overestimate). */
+    int rc = STORE_OK;
+    for (uint32_t i = 0; i < db->nmodels && !rc; i++) {
+        store_model *m = &db->models[i];
+        for (uint32_t j = 0; j < m->nfields && !rc; j++) {
+            store_fld *f = &m->fields[j];
+            if (f->ordered && f->type == STORE_FK && f->on_delete == STORE_SET_NULL)
+                rc = rs_oindex_reserve(f, first[i][j] / 2);
         }
     }
     size_t bytes = 0;

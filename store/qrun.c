@@ -1124,7 +1124,17 @@ static bool agg_ordered(const rs_qrun *r, agg_state *st, size_t n)
         }
         a->n = p.hi > lo ? p.hi - lo : 0;
         if (a->n) {
-            size_t at = a->op == STORE_AGG_MIN ? lo : p.hi - 1;
+            /* The first holder of the value, as a scan in id order keeps it (-0 and +0 are
+             * one value, but not one double). */
+            size_t at = lo;
+            if (a->op == STORE_AGG_MAX) {
+                const rs_oent *e = rs_otree_entry(rs_otree_at(&f->otree, p.hi - 1));
+                rs_ostr full;
+                rs_oprobe pr = rs_oindex_probe(f, rs_oindex_obj(f, e), &full);
+                pr.id = RS_OID_VALUE;
+                at = rank_of(f, &pr);
+                at = at > lo ? at : lo;
+            }
             const rs_oent *e = rs_otree_entry(rs_otree_at(&f->otree, at));
             st[k].best = rs_query_read(&st[k].path, rs_oindex_obj(f, e));
         }

@@ -443,6 +443,30 @@ Test(ordered, random_queries_answer_what_a_scan_answers)
     many_queries(3000);
     cr_assert_gt(used_index, queries_run / 3, "only %zu of %zu queries used an ordered index",
                  used_index, queries_run);
+    /* Every writer at once, in one delete: each one's items become null (SET_NULL), so the
+     * index of Item.writer takes the nulls of many parents in one change. */
+    for (int inside = 1; inside >= 0; inside--) {
+        store_txn *t = NULL;
+        if (inside)
+            cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
+        store_query *all;
+        size_t n;
+        cr_assert_eq(store_query_new(s, Writer, &all), STORE_OK);
+        cr_assert_eq(store_query_delete(all, NULL, &n), STORE_OK, "%s", store_errmsg(s));
+        cr_assert_eq(n, 12);
+        store_query_free(all);
+        check_invariants(s);
+        if (inside) {
+            cr_assert_eq(store_rollback(t), STORE_OK);
+            check_invariants(s);
+            find_writers();
+        }
+    }
+    for (int k = 0; k < 12; k++)
+        cr_assert_eq(store_create(s, Writer, (store_value[]){STORE_V_STR("name", "w"), {0}},
+                                  &writers[k]),
+                     STORE_OK);
+    many_queries(300);
 }
 
 Test(ordered, random_changes_in_and_out_of_transactions_keep_the_indexes)
@@ -614,6 +638,46 @@ Test(ordered, long_runs_of_one_value_backwards_and_deep_offsets)
             spec.terms[0] = (store_value)STORE_V_INT("year__gte", 2001);
             same_answers(&spec);
         }
+}
+
+Test(ordered, one_delete_nulls_the_children_of_many_parents)
+{
+    open_memory();
+    for (int k = 0; k < 500; k++)
+        create_pair();
+    /* 6,000 writers of one item each, every other one deleted in one call: each of their
+     * items' writer becomes null, 3,000 new entries in Item.writer's index from 3,000
+     * parents, while the entries that leave do not empty a leaf (they alternate). */
+    for (int k = 0; k < 6000; k++) {
+        store_obj *w;
+        cr_assert_eq(store_create(s, Writer,
+                                  (store_value[]){STORE_V_STR("name", k % 2 ? "x" : "y"), {0}},
+                                  &w),
+                     STORE_OK);
+        store_value v[] = {STORE_V_INT("year", k), STORE_V_FLOAT("price", 1),
+                           STORE_V_STR("title", "t"), STORE_V_BOOL("flag", false),
+                           STORE_V_REF("writer", w), STORE_V_INT("n", 1), {0}};
+        cr_assert_eq(store_create(s, Item, v, NULL), STORE_OK);
+        cr_assert_eq(store_create(s, Twin, v, NULL), STORE_OK);
+    }
+    for (int inside = 1; inside >= 0; inside--) {
+        store_txn *t = NULL;
+        if (inside)
+            cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
+        store_query *q;
+        size_t n;
+        cr_assert_eq(store_query_new(s, Writer, &q), STORE_OK);
+        cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_STR("name", "x"), {0}}),
+                     STORE_OK);
+        cr_assert_eq(store_query_delete(q, NULL, &n), STORE_OK, "%s", store_errmsg(s));
+        cr_assert_eq(n, 3000);
+        store_query_free(q);
+        check_invariants(s);
+        if (inside)
+            cr_assert_eq(store_rollback(t), STORE_OK);
+        check_invariants(s);
+    }
+    many_queries(200);
 }
 
 /* ---- Allocation failures ------------------------------------------------------------------- */
