@@ -24,8 +24,8 @@
  * place; the minimum and maximum), and a mismatch stops the run.
  * The costs: creating the N books one by one in a store with the two .ordered fields and in
  * one without (median of R loads each; SQLite with and without its indexes, one load each);
- * the resident set's growth of the ordered store over the plain one's, per index entry (two a
- * book; SQLite: page_count * page_size with the indexes less without); and a store on a file
+ * the resident set's growth of the ordered store over the plain one's (each loaded in a new
+ * child process, on a fresh heap), per index entry (two a book; SQLite: page_count * page_size with the indexes less without); and a store on a file
  * in DIR (default: a new folder in the system's temporary folder, removed at the end), made,
  * snapshotted, closed, then opened R times (the open builds the ordered indexes in bulk): the
  * open per book, and until the first top-20 page. One markdown table per scale; the plans of
@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <store.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench/common.h"
@@ -490,21 +491,55 @@ static void file_reopen(const data *d, bool ordered, const char *path, int repea
     res->first[!ordered] = bench_median(first, repeats);
 }
 
-/* Loads the plain store, then the ordered one beside it (kept in R, for the queries), each
- * one's resident growth measured; then REPEATS - 1 more loads of each in a new store. */
+/* The resident growth of loading a store (ORDERED or not) in a new child process: a fresh
+ * heap, so that memory an earlier scale freed does not flatter either store. */
+static double child_growth(bool ordered, const data *d)
+{
+    int fds[2];
+    if (pipe(fds)) {
+        perror("ordered_bench: pipe");
+        exit(1);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("ordered_bench: fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        rel c;
+        size_t m0 = rss();
+        rel_open(&c, ordered, NULL);
+        rel_load(&c, d);
+        double grown = (double)(rss() - m0);
+        ssize_t w = write(fds[1], &grown, sizeof grown);
+        _exit(w == sizeof grown ? 0 : 1);
+    }
+    double grown = -1;
+    ssize_t got = read(fds[0], &grown, sizeof grown);
+    int status;
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    close(fds[1]);
+    if (got != sizeof grown || !WIFEXITED(status) || WEXITSTATUS(status)) {
+        fprintf(stderr, "ordered_bench: the child measuring memory failed\n");
+        exit(1);
+    }
+    return grown;
+}
+
+/* The resident growth of each store, in a child each; then the plain store and the ordered
+ * one (kept in R, for the queries) loaded here, and REPEATS - 1 more loads of each in a new
+ * store. */
 static void rel_costs(rel *r, const data *d, int repeats, result *res)
 {
     rel plain;
-    size_t m0 = rss();
+    res->rs_mem[0] = child_growth(true, d);
+    res->rs_mem[1] = child_growth(false, d);
     rel_open(&plain, false, NULL);
     res->ins[1][0] = rel_load(&plain, d);
-    size_t m1 = rss();
     rel_open(r, true, NULL);
     res->ins[0][0] = rel_load(r, d);
-    size_t m2 = rss();
     rel_close(&plain);
-    res->rs_mem[0] = (double)(m2 - m1);
-    res->rs_mem[1] = (double)(m1 - m0);
     for (int k = 1; k < repeats; k++)
         for (int j = 0; j < 2; j++) {
             int which = (k + j) % 2; /* alternate which goes first */
