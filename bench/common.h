@@ -5,6 +5,7 @@
 #ifndef RS_BENCH_COMMON_H
 #define RS_BENCH_COMMON_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,40 @@ static inline double bench_median(const double *v, int n)
     memcpy(s, v, (size_t)n * sizeof *v);
     qsort(s, (size_t)n, sizeof *s, bench_by_value);
     return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+/* The next number of the xorshift generator whose state is *S. */
+static inline uint64_t bench_rnd(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Text of words (the first NWORDS, at most 30, of a fixed list) into BUF, between MIN and MAX
+ * bytes (a short last word padded with 'x'), drawn from the generator *SEED. */
+static inline const char *bench_text(uint64_t *seed, char *buf, size_t min, size_t max,
+                                     size_t nwords)
+{
+    static const char *const words[30] = {
+        "the", "silent", "river", "of", "night", "garden", "a", "memory", "stone", "winter",
+        "kingdom", "light", "and", "shadow", "journey", "last", "house", "ocean", "poetry",
+        "crime", "history", "french", "travel", "science", "war", "classic", "modern", "love",
+        "island", "fiction"};
+    size_t n = 0, want = min + bench_rnd(seed) % (max - min + 1);
+    buf[0] = 0;
+    while (n < want) {
+        const char *w = words[bench_rnd(seed) % (nwords < 30 ? nwords : 30)];
+        n += (size_t)snprintf(buf + n, max + 1 - n, "%s%s", n ? " " : "", w);
+        if (n >= max)
+            break;
+    }
+    if (n < min) /* pad the last word */
+        for (; n < min; n++)
+            buf[n] = 'x';
+    buf[n > max ? max : n] = 0;
+    return buf;
 }
 
 /* Stops the program on a failed call, saying which and why. */

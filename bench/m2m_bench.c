@@ -47,34 +47,13 @@ static uint64_t seed = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
+    return bench_rnd(&seed);
 }
-
-static const char *const words[] = {
-    "the", "silent", "river", "of", "night", "garden", "a", "memory", "stone", "winter",
-    "kingdom", "light", "and", "shadow", "journey", "last", "house", "ocean", "poetry",
-    "crime", "history", "french", "travel", "science", "war", "classic", "modern", "love",
-    "island", "fiction"};
 
 /* Words into BUF until it holds between MIN and MAX bytes. */
 static const char *text(char *buf, size_t min, size_t max)
 {
-    size_t n = 0, want = min + rnd() % (max - min + 1);
-    buf[0] = 0;
-    while (n < want) {
-        const char *w = words[rnd() % (sizeof words / sizeof *words)];
-        n += (size_t)snprintf(buf + n, max + 1 - n, "%s%s", n ? " " : "", w);
-        if (n >= max)
-            break;
-    }
-    if (n < min) /* pad the last word */
-        for (; n < min; n++)
-            buf[n] = 'x';
-    buf[n > max ? max : n] = 0;
-    return buf;
+    return bench_text(&seed, buf, min, max, 30);
 }
 
 /* ---- The data, made once for both systems -------------------------------------------------- */

@@ -62,34 +62,13 @@ static uint64_t seed = 0x2545f4914f6cdd1dull;
 
 static uint64_t rnd(void)
 {
-    seed ^= seed << 13;
-    seed ^= seed >> 7;
-    seed ^= seed << 17;
-    return seed;
+    return bench_rnd(&seed);
 }
-
-static const char *const words[] = {
-    "the", "silent", "river", "of", "night", "garden", "a", "memory", "stone", "winter",
-    "kingdom", "light", "and", "shadow", "journey", "last", "house", "ocean", "poetry",
-    "crime", "history", "french", "travel", "science", "war", "classic", "modern", "love",
-    "island", "fiction"};
 
 /* Words into BUF until it holds between MIN and MAX bytes. */
 static const char *text(char *buf, size_t min, size_t max)
 {
-    size_t n = 0, want = min + rnd() % (max - min + 1);
-    buf[0] = 0;
-    while (n < want) {
-        const char *w = words[rnd() % (sizeof words / sizeof *words)];
-        n += (size_t)snprintf(buf + n, max + 1 - n, "%s%s", n ? " " : "", w);
-        if (n >= max)
-            break;
-    }
-    if (n < min) /* pad the last word */
-        for (; n < min; n++)
-            buf[n] = 'x';
-    buf[n > max ? max : n] = 0;
-    return buf;
+    return bench_text(&seed, buf, min, max, 30);
 }
 
 /* ---- The data, made once for both systems -------------------------------------------------- */
@@ -610,7 +589,7 @@ static void print_table(const result *res, int repeats)
     printf("### Ordered indexes: %ld books, median of %d\n\n", res->n, repeats);
     printf("Book: title CHAR(60) of 20-60 bytes made of %zu words, year INT uniform in 0..%d, "
            "pages INT 1..1000; relstore with title and year .ordered, SQLite :memory: with an "
-           "index on each.\n\n", sizeof words / sizeof *words, YEARS - 1);
+           "index on each.\n\n", (size_t)30, YEARS - 1);
     printf("| measure | unit | relstore | SQLite | SQLite/relstore | goal |\n");
     printf("| --- | --- | ---: | ---: | ---: | --- |\n");
     for (int i = 0; i < NQ; i++) {

@@ -14,24 +14,36 @@
 
 /* ---- The log ------------------------------------------------------------------------------- */
 
+/* Room for N more items of SIZE bytes in the array *BUF of *CAP items, USED in use (FIRST:
+ * the capacity it starts at); WHAT names the items for a message. */
+static int grow(store *db, void **buf, size_t *cap, size_t used, size_t n, size_t size,
+                size_t first, const char *what)
+{
+    if (*cap - used >= n)
+        return STORE_OK;
+    size_t c = *cap ? *cap : first;
+    while (c - used < n) {
+        if (c > SIZE_MAX / 2 / size)
+            return rs_error_set(db, STORE_ENOMEM, "transaction: too many %s", what);
+        c *= 2;
+    }
+    void *more = realloc(*buf, c * size);
+    if (!more)
+        return rs_error_set(db, STORE_ENOMEM, "transaction: out of memory keeping %zu %s", c,
+                            what);
+    *buf = more;
+    *cap = c;
+    return STORE_OK;
+}
+
 /* Room for N more retired strings (a change retires at most one per undo entry). */
 static int reserve_retired(store *db, size_t n)
 {
-    if (db->capretired - db->nretired >= n)
-        return STORE_OK;
-    size_t cap = db->capretired ? db->capretired : 64;
-    while (cap - db->nretired < n) {
-        if (cap > SIZE_MAX / 2 / sizeof *db->retired)
-            return rs_error_set(db, STORE_ENOMEM, "transaction: too many strings replaced");
-        cap *= 2;
-    }
-    char **more = realloc(db->retired, cap * sizeof *more);
-    if (!more)
-        return rs_error_set(db, STORE_ENOMEM, "transaction: out of memory keeping %zu "
-                            "replaced strings", cap);
-    db->retired = more;
-    db->capretired = cap;
-    return STORE_OK;
+    void *p = db->retired;
+    int rc = grow(db, &p, &db->capretired, db->nretired, n, sizeof *db->retired, 64,
+                  "replaced strings");
+    db->retired = p;
+    return rc;
 }
 
 int rs_txn_reserve(store *db, size_t n)
@@ -39,40 +51,21 @@ int rs_txn_reserve(store *db, size_t n)
     if (!db->txn)
         return STORE_OK;
     int rc = reserve_retired(db, n);
-    if (rc || db->capundo - db->nundo >= n)
-        return rc;
-    size_t cap = db->capundo ? db->capundo : 256;
-    while (cap - db->nundo < n) {
-        if (cap > SIZE_MAX / 2 / sizeof *db->undo)
-            return rs_error_set(db, STORE_ENOMEM, "transaction: the undo log is too large");
-        cap *= 2;
-    }
-    rs_undo *more = realloc(db->undo, cap * sizeof *more);
-    if (!more)
-        return rs_error_set(db, STORE_ENOMEM, "transaction: out of memory growing the undo "
-                            "log to %zu entries", cap);
-    db->undo = more;
-    db->capundo = cap;
-    return STORE_OK;
+    void *p = db->undo;
+    if (!rc)
+        rc = grow(db, &p, &db->capundo, db->nundo, n, sizeof *db->undo, 256, "undo entries");
+    db->undo = p;
+    return rc;
 }
 
 int rs_txn_reserve_bytes(store *db, size_t n)
 {
-    if (!db->txn || db->capimgs - db->nimgs >= n)
+    if (!db->txn)
         return STORE_OK;
-    size_t cap = db->capimgs ? db->capimgs : 16384;
-    while (cap - db->nimgs < n) {
-        if (cap > SIZE_MAX / 2)
-            return rs_error_set(db, STORE_ENOMEM, "transaction: too many index nodes kept");
-        cap *= 2;
-    }
-    unsigned char *more = realloc(db->imgs, cap);
-    if (!more)
-        return rs_error_set(db, STORE_ENOMEM, "transaction: out of memory keeping %zu bytes of "
-                            "index nodes", cap);
-    db->imgs = more;
-    db->capimgs = cap;
-    return STORE_OK;
+    void *p = db->imgs;
+    int rc = grow(db, &p, &db->capimgs, db->nimgs, n, 1, 16384, "bytes of index nodes");
+    db->imgs = p;
+    return rc;
 }
 
 void rs_txn_save_bytes(void *ctx, void *addr, size_t size)

@@ -419,6 +419,30 @@ static void many_queries(int n)
     }
 }
 
+/* Deletes the writers TERMS match (N of them) in one call: first inside a transaction rolled
+ * back, then for good; the indexes are checked after each. */
+static void delete_writers(const store_value *terms, size_t n)
+{
+    for (int inside = 1; inside >= 0; inside--) {
+        store_txn *t = NULL;
+        if (inside)
+            cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
+        store_query *q;
+        size_t got;
+        cr_assert_eq(store_query_new(s, Writer, &q), STORE_OK);
+        cr_assert_eq(store_query_filter(q, terms), STORE_OK);
+        cr_assert_eq(store_query_delete(q, NULL, &got), STORE_OK, "%s", store_errmsg(s));
+        cr_assert_eq(got, n);
+        store_query_free(q);
+        check_invariants(s);
+        if (inside) {
+            cr_assert_eq(store_rollback(t), STORE_OK);
+            check_invariants(s);
+            find_writers();
+        }
+    }
+}
+
 /* ---- Tests --------------------------------------------------------------------------------- */
 
 static void teardown(void)
@@ -445,23 +469,7 @@ Test(ordered, random_queries_answer_what_a_scan_answers)
                  used_index, queries_run);
     /* Every writer at once, in one delete: each one's items become null (SET_NULL), so the
      * index of Item.writer takes the nulls of many parents in one change. */
-    for (int inside = 1; inside >= 0; inside--) {
-        store_txn *t = NULL;
-        if (inside)
-            cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
-        store_query *all;
-        size_t n;
-        cr_assert_eq(store_query_new(s, Writer, &all), STORE_OK);
-        cr_assert_eq(store_query_delete(all, NULL, &n), STORE_OK, "%s", store_errmsg(s));
-        cr_assert_eq(n, 12);
-        store_query_free(all);
-        check_invariants(s);
-        if (inside) {
-            cr_assert_eq(store_rollback(t), STORE_OK);
-            check_invariants(s);
-            find_writers();
-        }
-    }
+    delete_writers((store_value[]){{0}}, 12);
     for (int k = 0; k < 12; k++)
         cr_assert_eq(store_create(s, Writer, (store_value[]){STORE_V_STR("name", "w"), {0}},
                                   &writers[k]),
@@ -660,23 +668,7 @@ Test(ordered, one_delete_nulls_the_children_of_many_parents)
         cr_assert_eq(store_create(s, Item, v, NULL), STORE_OK);
         cr_assert_eq(store_create(s, Twin, v, NULL), STORE_OK);
     }
-    for (int inside = 1; inside >= 0; inside--) {
-        store_txn *t = NULL;
-        if (inside)
-            cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
-        store_query *q;
-        size_t n;
-        cr_assert_eq(store_query_new(s, Writer, &q), STORE_OK);
-        cr_assert_eq(store_query_filter(q, (store_value[]){STORE_V_STR("name", "x"), {0}}),
-                     STORE_OK);
-        cr_assert_eq(store_query_delete(q, NULL, &n), STORE_OK, "%s", store_errmsg(s));
-        cr_assert_eq(n, 3000);
-        store_query_free(q);
-        check_invariants(s);
-        if (inside)
-            cr_assert_eq(store_rollback(t), STORE_OK);
-        check_invariants(s);
-    }
+    delete_writers((store_value[]){STORE_V_STR("name", "x"), {0}}, 3000);
     many_queries(200);
 }
 
