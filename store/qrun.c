@@ -1124,19 +1124,20 @@ static bool agg_ordered(const rs_qrun *r, agg_state *st, size_t n)
         }
         a->n = p.hi > lo ? p.hi - lo : 0;
         if (a->n) {
-            /* The first holder of the value, as a scan in id order keeps it (-0 and +0 are
-             * one value, but not one double). */
-            size_t at = lo;
-            if (a->op == STORE_AGG_MAX) {
-                const rs_oent *e = rs_otree_entry(rs_otree_at(&f->otree, p.hi - 1));
+            /* A FLOAT's MAX is read from the value's first holder, as a scan in id order
+             * keeps it (-0 and +0 are one value, but not one double); for other types any
+             * holder reads the same. */
+            size_t at = a->op == STORE_AGG_MIN ? lo : p.hi - 1;
+            rs_ocursor c = rs_otree_at(&f->otree, at);
+            if (a->op == STORE_AGG_MAX && f->type == STORE_FLOAT && at > lo &&
+                rs_oindex_same(f, rs_otree_entry(rs_otree_prev(c)), rs_otree_entry(c))) {
                 rs_ostr full;
-                rs_oprobe pr = rs_oindex_probe(f, rs_oindex_obj(f, e), &full);
+                rs_oprobe pr = rs_oindex_probe(f, rs_oindex_obj(f, rs_otree_entry(c)), &full);
                 pr.id = RS_OID_VALUE;
                 at = rank_of(f, &pr);
-                at = at > lo ? at : lo;
+                c = rs_otree_at(&f->otree, at > lo ? at : lo);
             }
-            const rs_oent *e = rs_otree_entry(rs_otree_at(&f->otree, at));
-            st[k].best = rs_query_read(&st[k].path, rs_oindex_obj(f, e));
+            st[k].best = rs_query_read(&st[k].path, rs_oindex_obj(f, rs_otree_entry(c)));
         }
     }
     return true;

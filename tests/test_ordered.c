@@ -672,6 +672,31 @@ Test(ordered, one_delete_nulls_the_children_of_many_parents)
     many_queries(200);
 }
 
+Test(ordered, min_and_max_read_the_value_a_scan_reads)
+{
+    open_memory();
+    /* -0 and +0 are one value, not one double: both report the first holder's. */
+    const double prices[] = {-1, -0.0, 0.0, -0.0, -2};
+    for (size_t k = 0; k < 5; k++) {
+        store_value v[] = {STORE_V_INT("year", 1), STORE_V_FLOAT("price", prices[k]),
+                           STORE_V_STR("title", "t"), STORE_V_BOOL("flag", false),
+                           STORE_V_INT("n", 1), {0}};
+        cr_assert_eq(store_create(s, Item, v, NULL), STORE_OK);
+        cr_assert_eq(store_create(s, Twin, v, NULL), STORE_OK);
+    }
+    for (int m = 0; m < 2; m++) {
+        store_query *q;
+        cr_assert_eq(store_query_new(s, m ? Twin : Item, &q), STORE_OK);
+        store_agg a[] = {{.op = STORE_AGG_MAX, .path = "price"},
+                         {.op = STORE_AGG_MIN, .path = "price"}, {0}};
+        cr_assert_eq(store_query_aggregate(q, NULL, a), STORE_OK);
+        cr_assert(a[0].out.u.f == 0 && signbit(a[0].out.u.f), "%s: MAX is %g, not -0",
+                  m ? "scan" : "index", a[0].out.u.f);
+        cr_assert_eq(a[1].out.u.f, -2);
+        store_query_free(q);
+    }
+}
+
 /* ---- Allocation failures ------------------------------------------------------------------- */
 
 /* Runs FN with each allocation failing in turn until it succeeds: every failure leaves the
