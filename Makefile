@@ -52,7 +52,8 @@ bench: $(BUILD)/build.ninja
 	./tools/bench-readme.sh bench/results/M2M.md README.md m2m
 	./$(BUILD)/bench/ordered_bench --objects 1000000,10000000 --repeats 5 > bench/results/ORDERED.md
 	./tools/bench-readme.sh bench/results/ORDERED.md README.md ordered
-	[ ! -x $(BUILD)/bench/otree_bench ] || ./$(BUILD)/bench/otree_bench > bench/results/OTREE.md
+	[ ! -x $(BUILD)/bench/otree_bench ] || { ./$(BUILD)/bench/otree_bench > bench/results/OTREE.md && \
+		./tools/bench-readme.sh bench/results/OTREE.md README.md otree; }
 
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # the threaded and async tests also under ThreadSanitizer.
