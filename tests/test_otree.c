@@ -461,7 +461,7 @@ Test(otree, saved_bytes_put_back_newest_first_restore_the_tree)
     rs_otree_init(&t, NULL, NULL);
     t.undo = (rs_otree_undo){log_save, log_made, &l, &epoch};
     ref r = {malloc(400000 * sizeof(rs_oent)), 0};
-    for (int round = 0; round < 60; round++) {
+    for (int round = 0; round < 24; round++) {
         /* A stretch of changes kept, then one (with a savepoint inside) rolled back. */
         for (int k = 0; k < 2000; k++) {
             rs_oent x = {rnd(&seed) % 3000, rnd(&seed) % 50 + 1};
