@@ -412,6 +412,31 @@ static const store_fld *ordered_field(const rs_term *t)
     return p->nhops == 0 && p->final == RS_FINAL_FIELD && p->fld->ordered ? p->fld : NULL;
 }
 
+/* The ordered field root condition K of Q narrows (a term on it at the root), or NULL. */
+static const store_fld *root_field(const store_query *q, uint32_t k)
+{
+    const rs_cond *c = &q->conds[q->root[k] - 1];
+    return c->kind == RS_COND_TERM ? ordered_field(&q->terms[c->term]) : NULL;
+}
+
+/* Whether one of the first N root conditions of Q narrows F. */
+static bool narrowed(const store_query *q, const store_fld *f, uint32_t n)
+{
+    for (uint32_t j = 0; j < n; j++)
+        if (root_field(q, j) == f)
+            return true;
+    return false;
+}
+
+/* The rank of the first entry of F's tree holding the value entry E holds. */
+static size_t run_start(const store_fld *f, const rs_oent *e)
+{
+    rs_ostr full;
+    rs_oprobe pr = rs_oindex_probe(f, rs_oindex_obj(f, e), &full);
+    pr.id = pr.id & RS_OID_VALUE ? RS_OID_VALUE : 0; /* a value's first, or the nulls' */
+    return rank_of(f, &pr);
+}
+
 /* The ordered-index plan over F for run R: the stretch every root term on F narrows (KNOWN:
  * those terms), walked in the query's order when that is F's. */
 static plan ordered_plan(const rs_qrun *r, const store_fld *f)
@@ -421,10 +446,10 @@ static plan ordered_plan(const rs_qrun *r, const store_fld *f)
               .known = RS_QUERY_ALL};
     size_t nulls = f->null ? nulls_of(f) : 0;
     bool one = false;
-    for (uint32_t k = 0; k < q->nroot; k++) {
-        const rs_cond *c = &q->conds[q->root[k] - 1];
-        if (c->kind != RS_COND_TERM || ordered_field(&q->terms[c->term]) != f || k >= 64)
+    for (uint32_t k = 0; k < q->nroot && k < 64; k++) {
+        if (root_field(q, k) != f)
             continue;
+        const rs_cond *c = &q->conds[q->root[k] - 1];
         const rs_term *t = &q->terms[c->term];
         rs_qbind mine = {.val = &t->val, .list = t->list, .nlist = t->nlist};
         if (term_narrow(f, t, r->binds ? &r->binds[c->term] : &mine, nulls, &p.lo, &p.hi, &one))
@@ -460,25 +485,15 @@ static void choose_ordered(const rs_qrun *r, plan *best)
     for (uint32_t k = 0; k <= q->nroot; k++) {
         const store_fld *f = NULL;
         if (k < q->nroot) {
-            const rs_cond *c = &q->conds[q->root[k] - 1];
-            if (c->kind == RS_COND_TERM)
-                f = ordered_field(&q->terms[c->term]);
-            for (uint32_t j = 0; f && j < k; j++) { /* once per field */
-                const rs_cond *d = &q->conds[q->root[j] - 1];
-                if (d->kind == RS_COND_TERM && ordered_field(&q->terms[d->term]) == f)
-                    f = NULL;
-            }
+            f = root_field(q, k);
+            if (f && narrowed(q, f, k)) /* once per field */
+                f = NULL;
         } else if (q->nkeys) { /* the walk in order, if no term narrowed that field */
             const rs_path *kp = &q->keys[0].path;
             f = kp->nhops == 0 && kp->final == RS_FINAL_FIELD ? kp->fld
                 : kp->nhops == 1 && kp->final == RS_FINAL_ID ? kp->hop[0] : NULL;
-            if (f && !f->ordered)
+            if (f && (!f->ordered || narrowed(q, f, q->nroot)))
                 f = NULL;
-            for (uint32_t j = 0; f && j < q->nroot; j++) {
-                const rs_cond *d = &q->conds[q->root[j] - 1];
-                if (d->kind == RS_COND_TERM && ordered_field(&q->terms[d->term]) == f)
-                    f = NULL;
-            }
         }
         /* A stretch cannot do much better than a handful of objects to look at. */
         if (!f || (k < q->nroot && best->cost < 32))
@@ -530,10 +545,7 @@ static void walk_ordered(const plan *p, size_t skip, visit_fn fn, void *arg)
             if (!rs_oindex_same(f, rs_otree_entry(pc), e))
                 break;
             if (steps == STEPS) { /* a long run: its first by a seek */
-                rs_ostr full;
-                rs_oprobe pr = rs_oindex_probe(f, rs_oindex_obj(f, e), &full);
-                pr.id = pr.id & RS_OID_VALUE ? RS_OID_VALUE : 0;
-                a = rank_of(f, &pr);
+                a = run_start(f, e);
                 if (a < p->lo)
                     a = p->lo;
                 c = rs_otree_at(t, a);
@@ -1131,10 +1143,7 @@ static bool agg_ordered(const rs_qrun *r, agg_state *st, size_t n)
             rs_ocursor c = rs_otree_at(&f->otree, at);
             if (a->op == STORE_AGG_MAX && f->type == STORE_FLOAT && at > lo &&
                 rs_oindex_same(f, rs_otree_entry(rs_otree_prev(c)), rs_otree_entry(c))) {
-                rs_ostr full;
-                rs_oprobe pr = rs_oindex_probe(f, rs_oindex_obj(f, rs_otree_entry(c)), &full);
-                pr.id = RS_OID_VALUE;
-                at = rank_of(f, &pr);
+                at = run_start(f, rs_otree_entry(c));
                 c = rs_otree_at(&f->otree, at > lo ? at : lo);
             }
             st[k].best = rs_query_read(&st[k].path, rs_oindex_obj(f, rs_otree_entry(c)));
