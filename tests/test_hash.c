@@ -14,6 +14,7 @@
 
 #include "index/hash.h"
 #include "tests/failalloc.h"
+#include "tests/xorshift.h"
 
 static void *val_of(uint64_t id)
 {
@@ -32,16 +33,6 @@ static uint64_t mix(uint64_t x)
     x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
     x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
     return x ^ (x >> 31);
-}
-
-/* A xorshift64 generator; STATE must start non-zero. */
-static uint64_t rnd(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
 }
 
 static size_t home_of(size_t mask, uint64_t key)

@@ -24,6 +24,7 @@
 
 #include "store/check.h"
 #include "tests/helpers.h"
+#include "tests/xorshift.h"
 
 static store *s;
 static store_model *Writer, *Item, *Twin;
@@ -31,13 +32,10 @@ static store_obj *writers[12];
 static uint64_t seed = 0x0dde5eed;
 static char dir[64], path[128];
 
-static uint64_t rnd(void)
+/* The next number of the test's generator. */
+static uint64_t draw(void)
 {
-    uint64_t x = seed;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return seed = x;
+    return rnd(&seed);
 }
 
 static store_schema *ordered_schema(bool ordered)
@@ -105,31 +103,31 @@ static void random_string(char *buf, size_t max)
 {
     static const char *heads[] = {"The Great ", "The Grea", "The ", "A", "Zebra crossing at ",
                                   "\xc3\xa9t\xc3\xa9 ", "", "The Great Gatsby, again"};
-    const char *h = heads[rnd() % 8];
-    size_t n = strlen(h), tail = rnd() % 20;
+    const char *h = heads[draw() % 8];
+    size_t n = strlen(h), tail = draw() % 20;
     if (n > max)
         n = max;
     memcpy(buf, h, n);
     for (size_t i = 0; i < tail && n < max; i++)
-        buf[n++] = (char)('a' + rnd() % 3);
+        buf[n++] = (char)('a' + draw() % 3);
     buf[n] = 0;
 }
 
 static double random_price(void)
 {
     static const double some[] = {-INFINITY, -10.5, -0.0, 0.0, 1.25, 3.5, 1e300, INFINITY};
-    return rnd() % 2 ? some[rnd() % 8] : (double)(int64_t)(rnd() % 2000 - 1000) / 8;
+    return draw() % 2 ? some[draw() % 8] : (double)(int64_t)(draw() % 2000 - 1000) / 8;
 }
 
 static int64_t random_year(void)
 {
-    switch (rnd() % 50) {
+    switch (draw() % 50) {
     case 0:
         return INT64_MIN;
     case 1:
         return INT64_MAX;
     default:
-        return 1900 + (int64_t)(rnd() % 120);
+        return 1900 + (int64_t)(draw() % 120);
     }
 }
 
@@ -137,27 +135,27 @@ static int64_t random_year(void)
 static void random_values(store_value *v, char bufs[2][64], bool all)
 {
     size_t k = 0;
-    if (all || rnd() % 2)
-        v[k++] = rnd() % 8 ? (store_value)STORE_V_INT("year", random_year())
+    if (all || draw() % 2)
+        v[k++] = draw() % 8 ? (store_value)STORE_V_INT("year", random_year())
                            : (store_value)STORE_V_NULL("year");
-    if (all || rnd() % 2)
+    if (all || draw() % 2)
         v[k++] = (store_value)STORE_V_FLOAT("price", random_price());
-    if (all || rnd() % 2) {
+    if (all || draw() % 2) {
         random_string(bufs[0], 60);
         v[k++] = (store_value)STORE_V_STR("title", bufs[0]);
     }
-    if (all || rnd() % 3 == 0) {
+    if (all || draw() % 3 == 0) {
         random_string(bufs[1], 60);
-        v[k++] = rnd() % 5 ? (store_value)STORE_V_STR("body", bufs[1])
+        v[k++] = draw() % 5 ? (store_value)STORE_V_STR("body", bufs[1])
                            : (store_value)STORE_V_NULL("body");
     }
-    if (all || rnd() % 3 == 0)
-        v[k++] = (store_value)STORE_V_BOOL("flag", rnd() % 2);
-    if (all || rnd() % 3 == 0)
-        v[k++] = rnd() % 6 ? (store_value)STORE_V_REF("writer", writers[rnd() % 12])
+    if (all || draw() % 3 == 0)
+        v[k++] = (store_value)STORE_V_BOOL("flag", draw() % 2);
+    if (all || draw() % 3 == 0)
+        v[k++] = draw() % 6 ? (store_value)STORE_V_REF("writer", writers[draw() % 12])
                            : (store_value)STORE_V_NULL("writer");
-    if (all || rnd() % 3 == 0)
-        v[k++] = (store_value)STORE_V_INT("n", (int64_t)(rnd() % 10));
+    if (all || draw() % 3 == 0)
+        v[k++] = (store_value)STORE_V_INT("n", (int64_t)(draw() % 10));
     v[k] = (store_value){0};
 }
 
@@ -178,7 +176,7 @@ static uint64_t some_id(void)
 {
     uint64_t next = store_model_next_id(Item);
     for (int tries = 0; tries < 20 && next > 1; tries++) {
-        uint64_t id = 1 + rnd() % (next - 1);
+        uint64_t id = 1 + draw() % (next - 1);
         store_obj *o;
         if (store_get(s, Item, id, &o) == STORE_OK)
             return id;
@@ -191,7 +189,7 @@ static void change_pair(void)
 {
     uint64_t id = some_id();
     store_obj *a, *b;
-    int what = (int)(rnd() % 10);
+    int what = (int)(draw() % 10);
     if (what < 6 && id) {
         store_value v[8];
         char bufs[2][64];
@@ -207,10 +205,10 @@ static void change_pair(void)
         cr_assert_eq(store_get(s, Twin, id, &b), STORE_OK);
         cr_assert_eq(store_delete(s, a), STORE_OK);
         cr_assert_eq(store_delete(s, b), STORE_OK);
-    } else if (what == 9 && rnd() % 8 == 0) {
+    } else if (what == 9 && draw() % 8 == 0) {
         /* A writer goes: both models' pointers to it become null (SET_NULL), then it comes
          * back as a new writer in its place in the list. */
-        size_t k = rnd() % 12;
+        size_t k = draw() % 12;
         cr_assert_eq(store_delete(s, writers[k]), STORE_OK);
         cr_assert_eq(store_create(s, Writer, (store_value[]){STORE_V_STR("name", "again"), {0}},
                                   &writers[k]),
@@ -229,22 +227,22 @@ static const char *looks[] = {"", "__gt", "__gte", "__lt", "__lte", "__range", "
 /* A random value for field F (0..5) as a query takes it; NULL sometimes. */
 static store_value random_arg(int f, const char *name, char *buf, bool allow_null)
 {
-    if (allow_null && rnd() % 12 == 0)
+    if (allow_null && draw() % 12 == 0)
         return (store_value)STORE_V_NULL(name);
     switch (f) {
     case 0:
         return (store_value)STORE_V_INT(name, random_year());
     case 1:
-        return rnd() % 4 ? (store_value)STORE_V_FLOAT(name, random_price())
-                         : (store_value)STORE_V_INT(name, (int64_t)(rnd() % 10) - 5);
+        return draw() % 4 ? (store_value)STORE_V_FLOAT(name, random_price())
+                         : (store_value)STORE_V_INT(name, (int64_t)(draw() % 10) - 5);
     case 2:
     case 3:
-        random_string(buf, 12 + rnd() % 20);
+        random_string(buf, 12 + draw() % 20);
         return (store_value)STORE_V_STR(name, buf);
     case 4:
-        return (store_value)STORE_V_BOOL(name, rnd() % 2);
+        return (store_value)STORE_V_BOOL(name, draw() % 2);
     default:
-        return (store_value)STORE_V_REF(name, writers[rnd() % 12]);
+        return (store_value)STORE_V_REF(name, writers[draw() % 12]);
     }
 }
 
@@ -273,12 +271,12 @@ static void random_query(qspec *q)
 {
     memset(q, 0, sizeof *q);
     size_t nt = 0;
-    int f = (int)(rnd() % 6);
-    int nterms = (int)(rnd() % 3);
+    int f = (int)(draw() % 6);
+    int nterms = (int)(draw() % 3);
     for (int k = 0; k < nterms; k++) {
         int l;
         do
-            l = (int)(rnd() % 9);
+            l = (int)(draw() % 9);
         while (!fits(f, l));
         snprintf(q->names[k], sizeof q->names[k], "%s%s", fields[f], looks[l]);
         if (l == 5) {
@@ -286,7 +284,7 @@ static void random_query(qspec *q)
             q->range[k][1] = random_arg(f, NULL, q->bufs[2 * k + 1], false);
             q->terms[nt++] = (store_value)STORE_V_LIST(q->names[k], q->range[k]);
         } else if (l >= 7) {
-            q->terms[nt++] = (store_value)STORE_V_BOOL(q->names[k], rnd() % 2);
+            q->terms[nt++] = (store_value)STORE_V_BOOL(q->names[k], draw() % 2);
         } else {
             q->terms[nt++] = random_arg(f, q->names[k], q->bufs[2 * k], l == 0);
             if (l == 6 && q->terms[nt - 1].kind != STORE_KIND_STR)
@@ -294,24 +292,24 @@ static void random_query(qspec *q)
         }
         q->ordered_term = true;
     }
-    if (rnd() % 3 == 0) {
+    if (draw() % 3 == 0) {
         snprintf(q->names[2], sizeof q->names[2], "n__lt");
-        q->terms[nt++] = (store_value)STORE_V_INT(q->names[2], (int64_t)(rnd() % 10));
+        q->terms[nt++] = (store_value)STORE_V_INT(q->names[2], (int64_t)(draw() % 10));
     }
     q->terms[nt] = (store_value){0};
-    int order = (int)(rnd() % 4);
+    int order = (int)(draw() % 4);
     if (order) {
-        int kf = rnd() % 3 ? f : (int)(rnd() % 6);
-        snprintf(q->keybuf[0], sizeof q->keybuf[0], "%s%s", rnd() % 2 ? "-" : "", fields[kf]);
+        int kf = draw() % 3 ? f : (int)(draw() % 6);
+        snprintf(q->keybuf[0], sizeof q->keybuf[0], "%s%s", draw() % 2 ? "-" : "", fields[kf]);
         q->keys[0] = q->keybuf[0];
         if (order == 3) {
             static const char *second[] = {"id", "-id", "-n"};
-            q->keys[1] = second[rnd() % 3];
+            q->keys[1] = second[draw() % 3];
         }
     }
-    if (rnd() % 2) {
-        q->offset = rnd() % 3 ? 0 : rnd() % 200;
-        q->limit = rnd() % 40;
+    if (draw() % 2) {
+        q->offset = draw() % 3 ? 0 : draw() % 200;
+        q->limit = draw() % 40;
     }
 }
 
@@ -375,7 +373,7 @@ static void same_answers(const qspec *spec)
     cr_assert_eq(ei, et);
     /* MIN and MAX of each orderable field, and COUNT. */
     static const char *agg_paths[] = {"year", "price", "title", "body", "flag"};
-    const char *p = agg_paths[rnd() % 5];
+    const char *p = agg_paths[draw() % 5];
     store_agg ai[] = {{.op = STORE_AGG_MIN, .path = p}, {.op = STORE_AGG_MAX, .path = p},
                       {.op = STORE_AGG_COUNT}, {0}};
     store_agg at2[] = {{.op = STORE_AGG_MIN, .path = p}, {.op = STORE_AGG_MAX, .path = p},
@@ -483,7 +481,7 @@ Test(ordered, random_changes_in_and_out_of_transactions_keep_the_indexes)
     for (int k = 0; k < 1500; k++)
         create_pair();
     for (int round = 0; round < 40; round++) {
-        int kind = (int)(rnd() % 4);
+        int kind = (int)(draw() % 4);
         store_txn *t = NULL, *sp = NULL;
         if (kind)
             cr_assert_eq(store_begin(s, 0, &t), STORE_OK);
@@ -493,7 +491,7 @@ Test(ordered, random_changes_in_and_out_of_transactions_keep_the_indexes)
             change_pair();
         }
         if (sp) {
-            if (rnd() % 2)
+            if (draw() % 2)
                 cr_assert_eq(store_rollback(sp), STORE_OK);
             else
                 cr_assert_eq(store_commit(sp), STORE_OK);

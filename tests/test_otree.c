@@ -15,15 +15,7 @@
 
 #include "index/otree.h"
 #include "tests/failalloc.h"
-
-static uint64_t rnd(uint64_t *state)
-{
-    uint64_t x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *state = x;
-}
+#include "tests/xorshift.h"
 
 static int cmp_ent(const void *a, const void *b)
 {
