@@ -3,7 +3,8 @@
  *
  * relstore: the objects live in memory and go to a file only when snapshot, so "persist"
  * is a full store_snapshot() and "update" is the updates followed by an incremental one.
- * Reads use field and relation handles, as a hot loop should.
+ * Get and walk use the calls the README shows, by name (store_reverse(a, "books"),
+ * store_str(b, "title")); get_fld and walk_fld the same through handles found once.
  *
  * arrays: what no store can beat. Authors and books are arrays indexed by id, an author's
  * books contiguous, titles inline; persist writes the arrays to a file and syncs; an update
@@ -66,17 +67,17 @@ static void *rel_create(const char *dir)
 static int rel_insert(void *ctx, long authors)
 {
     rel *r = ctx;
-    char text[32];
     long book = 1;
+    size_t len;
     for (long a = 1; a <= authors; a++) {
         store_obj *author;
-        snprintf(text, sizeof text, "Author %ld", a);
-        int rc = store_create(r->db, r->Author, (store_value[]){STORE_V_STR("name", text), {0}},
+        const char *name = bench_name((uint64_t)a, &len);
+        int rc = store_create(r->db, r->Author, (store_value[]){STORE_V_STR("name", name), {0}},
                               &author);
         for (int b = 0; !rc && b < 10; b++, book++) {
-            snprintf(text, sizeof text, "Book %ld", book);
+            const char *title = bench_title((uint64_t)book, &len);
             rc = store_create(r->db, r->Book,
-                              (store_value[]){STORE_V_STR("title", text),
+                              (store_value[]){STORE_V_STR("title", title),
                                               STORE_V_REF("author", author), {0}},
                               NULL);
         }
@@ -90,10 +91,30 @@ static size_t rel_get(void *ctx, uint64_t id)
 {
     rel *r = ctx;
     store_obj *b;
-    return store_get(r->db, r->Book, id, &b) ? 0 : strlen(store_field_str(b, r->title));
+    return store_get(r->db, r->Book, id, &b) ? 0 : strlen(store_str(b, "title"));
 }
 
 static size_t rel_walk(void *ctx, uint64_t id)
+{
+    rel *r = ctx;
+    store_obj *a;
+    if (store_get(r->db, r->Author, id, &a))
+        return 0;
+    size_t sum = 0;
+    store_iter it = store_reverse(a, "books");
+    for (store_obj *b; (b = store_next(&it));)
+        sum += strlen(store_str(b, "title"));
+    return sum;
+}
+
+static size_t rel_get_fld(void *ctx, uint64_t id)
+{
+    rel *r = ctx;
+    store_obj *b;
+    return store_get(r->db, r->Book, id, &b) ? 0 : strlen(store_field_str(b, r->title));
+}
+
+static size_t rel_walk_fld(void *ctx, uint64_t id)
 {
     rel *r = ctx;
     store_obj *a;
@@ -161,8 +182,8 @@ static void rel_destroy(void *ctx)
 
 const bench_sys bench_relstore = {
     .name = "relstore", .create = rel_create, .insert = rel_insert, .get = rel_get,
-    .walk = rel_walk, .update = rel_update, .persist = rel_persist, .reopen = rel_reopen,
-    .load = rel_load, .destroy = rel_destroy,
+    .walk = rel_walk, .get_fld = rel_get_fld, .walk_fld = rel_walk_fld, .update = rel_update,
+    .persist = rel_persist, .reopen = rel_reopen, .load = rel_load, .destroy = rel_destroy,
 };
 
 /* ---- arrays: the floor -------------------------------------------------------------------- */
@@ -170,13 +191,13 @@ const bench_sys bench_relstore = {
 typedef struct abook {
     int64_t pages;
     uint32_t author;
-    char title[20];
+    char title[BENCH_TITLE_MAX + 1]; /* inline: no pointer to follow */
 } abook;
 
 typedef struct aauthor {
     uint32_t first; /* index of its first book; its 10 books follow */
     uint32_t count;
-    char name[24];
+    char name[BENCH_NAME_MAX + 1];
 } aauthor;
 
 typedef struct arr {
@@ -205,10 +226,13 @@ static int arr_insert(void *ctx, long authors)
     for (long i = 0; i < authors; i++) {
         x->a[i].first = (uint32_t)(i * 10);
         x->a[i].count = 10;
-        snprintf(x->a[i].name, sizeof x->a[i].name, "Author %u", (unsigned)(i + 1));
+        size_t len;
+        const char *s = bench_name((uint64_t)i + 1, &len);
+        memcpy(x->a[i].name, s, len + 1);
         for (long k = i * 10; k < i * 10 + 10; k++) {
             x->b[k].author = (uint32_t)(i + 1);
-            snprintf(x->b[k].title, sizeof x->b[k].title, "Book %u", (unsigned)(k + 1));
+            s = bench_title((uint64_t)k + 1, &len);
+            memcpy(x->b[k].title, s, len + 1);
         }
     }
     return 0;

@@ -259,16 +259,16 @@ static void *wal_create(const char *dir)
 
 static int insert_author(sq_ctx *c, long a)
 {
-    char buf[32];
-    snprintf(buf, sizeof(buf), "Author %ld", a);
+    size_t len;
+    const char *s = bench_name((uint64_t)a, &len);
     sqlite3_bind_int64(c->ins_author, 1, a);
-    sqlite3_bind_text(c->ins_author, 2, buf, -1, SQLITE_STATIC);
+    sqlite3_bind_text(c->ins_author, 2, s, (int)len, SQLITE_STATIC);
     if (run(c, c->ins_author, "INSERT INTO author"))
         return -1;
     for (long id = (a - 1) * BOOKS_PER_AUTHOR + 1; id <= a * BOOKS_PER_AUTHOR; id++) {
-        snprintf(buf, sizeof(buf), "Book %ld", id);
+        s = bench_title((uint64_t)id, &len);
         sqlite3_bind_int64(c->ins_book, 1, id);
-        sqlite3_bind_text(c->ins_book, 2, buf, -1, SQLITE_STATIC);
+        sqlite3_bind_text(c->ins_book, 2, s, (int)len, SQLITE_STATIC);
         sqlite3_bind_int64(c->ins_book, 3, a);
         if (run(c, c->ins_book, "INSERT INTO book"))
             return -1;
