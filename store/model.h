@@ -21,13 +21,14 @@
  *
  * A string field's two words hold one of:
  *   - 0: null;
- *   - a pointer to the string's own allocation: its bytes, NUL-ended, with their length in
- *     the 8 bytes before them (pointers are 8-aligned, so the low bit is 0);
+ *   - a pointer to the string in its model's string pages (store/strings.h), or to an
+ *     allocation of its own for a long one: its bytes, NUL-ended, with their length and a
+ *     tag before them; both start at an even address, so the low bit is 0;
  *   - the string itself, when a create or a load gives one of at most RS_INLINE_MAX bytes:
  *     byte 0 is 2 * length + 1 (odd, so the low bit is 1), the bytes and the NUL follow.
  * Either way rs_str_len() finds the length in the byte(s) before the string, and a short
  * string costs no cache miss of its own. A string is never modified in place: an update
- * stores a new allocation, then frees the old (the slot's own room is written only before
+ * stores a new string, then frees the old (the slot's own room is written only before
  * the object is published), so a reader sees the one string or the other, but must not use
  * the old one after the update (store.h says so to the caller).
  *
@@ -48,6 +49,7 @@
 #include "index/otree.h"
 #include "store/arena.h"
 #include "store/lock.h"
+#include "store/strings.h"
 
 _Static_assert(sizeof(void *) <= sizeof(uint64_t), "pointers fit a word");
 _Static_assert(sizeof(double) == sizeof(uint64_t), "doubles fit a word");
@@ -106,6 +108,22 @@ typedef struct rs_uniq {
     rs_hash idx; /* the key of the values -> the object holding them */
 } rs_uniq;
 
+enum { RS_FAST_FIELDS = 8 };
+
+/* rs_name_key() - NAME's bytes as a word, zeros after, when it has fewer than 8; else 0.
+ * Reads NAME up to its NUL only. */
+static inline uint64_t rs_name_key(const char *name)
+{
+    uint64_t k = 0;
+    for (int i = 0; i < 8; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (!c)
+            return k;
+        k |= (uint64_t)c << (8 * i);
+    }
+    return 0;
+}
+
 struct store_model {
     store *db;
     char *name;
@@ -119,11 +137,21 @@ struct store_model {
     uint32_t nuniq;
     rs_uniq *uniq;    /* its sets of fields unique together */
     uint32_t nullw;   /* first null word */
+    /* The fields whose names have fewer than 8 bytes (the first RS_FAST_FIELDS of them), each
+     * name's bytes as a word, zeros after: a call by name finds such a field by comparing one
+     * word, reading this line of the model only (api/store.c). */
+    uint32_t nfast;
+    bool fast_some;   /* some short names are not among them */
+    uint8_t fast_fld[RS_FAST_FIELDS];
+    uint64_t fast_key[RS_FAST_FIELDS];
+    uint32_t nstrw;   /* string fields (up to 2) whose strings a walk asks for ahead */
+    uint32_t strw[2]; /* their words */
     /* The objects, each in the slot of its id, with the changes since the last snapshot
      * as marks (only when the store has a file): RS_MARK_DIRTY for created or updated
      * objects, RS_MARK_TOMB for deleted ids, and the _OUT planes for what a snapshot in
      * progress is writing (see persist/snapshot.c). */
     rs_arena arena;
+    rs_strheap strs;  /* its strings longer than a slot holds (store/strings.h) */
     uint64_t next_id; /* the id the next create gets */
     size_t count;     /* live objects */
 };
@@ -375,6 +403,9 @@ static inline size_t rs_str_len(const char *s)
     unsigned char tag = (unsigned char)s[-1];
     if (tag & 1)
         return tag >> 1; /* inside a slot */
+    if (tag == RS_STR_TAG_PAGE)
+        return ((size_t)(unsigned char)s[-4] | (size_t)(unsigned char)s[-3] << 8) &
+               (((size_t)1 << RS_STR_LEN_BITS) - 1);
     uint64_t len;
     memcpy(&len, s - sizeof len, sizeof len);
     return (size_t)len;
@@ -396,6 +427,28 @@ static inline const char *rs_str_decode(const store_obj *o, const store_fld *f, 
 static inline const char *rs_str_get(const store_obj *o, const store_fld *f)
 {
     return rs_str_decode(o, f, rs_word(o, f->word));
+}
+
+/*
+ * rs_strings_ahead() - ask for the strings of COUNT objects of M from FIRST on, children
+ * walked in a reverse relation: created together, their strings were appended side by side
+ * to M's pages (store/strings.h), as their slots sit side by side. For each of the first two
+ * string fields, the run from FIRST's string on is asked for, RS_STR_GUESS bytes an object,
+ * at most RS_AHEAD_MAX. Reading FIRST's words waits for its slot, which the walk's first step
+ * would wait for anyway; a wrong guess costs prefetches, never a wrong answer.
+ */
+enum { RS_STR_GUESS = 64, RS_AHEAD_MAX = 2048 };
+
+static inline void rs_strings_ahead(const store_model *m, const store_obj *first, size_t count)
+{
+    size_t bytes = count * RS_STR_GUESS < RS_AHEAD_MAX ? count * RS_STR_GUESS : RS_AHEAD_MAX;
+    for (uint32_t k = 0; first && k < m->nstrw; k++) {
+        uint64_t w = rs_word(first, m->strw[k]);
+        if (!w || (w & 1)) /* null, or inside the slot */
+            continue;
+        for (size_t off = 0; off < bytes; off += 64)
+            __builtin_prefetch((const char *)(uintptr_t)w - 4 + off);
+    }
 }
 
 static inline bool rs_null_bit(const store_obj *o, const store_fld *f)

@@ -124,22 +124,14 @@ typedef struct stage {
     const store_fld *named[STAGE_FIELDS];
 } stage;
 
-char *rs_obj_str_new(const char *s, size_t len)
+char *rs_obj_str_new(store_model *m, const char *s, size_t len)
 {
-    uint64_t *p = malloc(sizeof(uint64_t) + len + 1);
-    if (!p)
-        return NULL;
-    *p = len;
-    char *c = (char *)(p + 1);
-    memcpy(c, s, len);
-    c[len] = 0; /* S need not be NUL-ended (a record's bytes are not) */
-    return c;
+    return rs_strings_new(&m->strs, s, len); /* S need not be NUL-ended (a record's bytes are not) */
 }
 
 void rs_obj_str_free(char *s)
 {
-    if (s)
-        free(s - sizeof(uint64_t));
+    rs_strings_free(s);
 }
 
 /* Writes the LEN (<= RS_INLINE_MAX) bytes at S into O's field F itself: a tag byte, the
@@ -163,7 +155,7 @@ int rs_obj_str_set_fresh(store_obj *o, const store_fld *f, const char *s, size_t
         str_inline(o, f, s, len);
         return 0;
     }
-    char *c = rs_obj_str_new(s, len);
+    char *c = rs_obj_str_new(o->model, s, len);
     if (!c)
         return -1;
     rs_field_word_set(o, f, (uint64_t)(uintptr_t)c);
@@ -278,7 +270,7 @@ static int stage_value(stage *s, const store_fld *f, const store_value *v, bool 
             s->st[j] |= ST_BORROW;
             break;
         }
-        char *c = rs_obj_str_new(v->u.s, len);
+        char *c = rs_obj_str_new(f->model, v->u.s, len);
         if (!c)
             return STORE_ENOMEM;
         s->w[j] = (uint64_t)(uintptr_t)c;
@@ -786,7 +778,8 @@ static void copies_free(copies *c)
 }
 
 /* Copies the staged strings of fields FIELDS (NS of them) for N - 1 more objects. */
-static int copies_make(copies *c, const stage *s, const uint32_t *fields, size_t ns, size_t n)
+static int copies_make(copies *c, store_model *m, const stage *s, const uint32_t *fields,
+                       size_t ns, size_t n)
 {
     c->n = 0;
     c->s = NULL;
@@ -797,7 +790,7 @@ static int copies_make(copies *c, const stage *s, const uint32_t *fields, size_t
     for (size_t i = 1; i < n; i++)
         for (size_t k = 0; k < ns; k++) {
             const char *str = (const char *)(uintptr_t)s->w[fields[k]];
-            char *d = rs_obj_str_new(str, rs_str_len(str));
+            char *d = rs_obj_str_new(m, str, rs_str_len(str));
             if (!d)
                 return STORE_ENOMEM;
             c->s[c->n++] = d;
@@ -851,7 +844,7 @@ int rs_obj_update_many(store *db, store_model *m, store_obj *const *objs, size_t
     for (uint32_t j = 0; !rc && j < m->nfields; j++)
         if ((s.st[j] & ST_OWN) && rs_is_string(&m->fields[j]))
             fields[ns++] = j;
-    if (!rc && copies_make(&c, &s, fields, ns, n))
+    if (!rc && copies_make(&c, m, &s, fields, ns, n))
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory copying strings for %zu "
                           "objects", m->name, n);
     size_t bound = rs_txn_bound_update(m, count_values(v));

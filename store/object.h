@@ -73,8 +73,9 @@ int rs_obj_get_by(store *db, store_model *m, const store_fld *f, const store_val
  */
 void rs_obj_link_join(const store_fld *fk, store_obj *parent, store_obj *child, uint64_t seq);
 
-/* rs_obj_str_new() - a store string: a copy of the LEN bytes at S, NUL-ended, or NULL. */
-char *rs_obj_str_new(const char *s, size_t len);
+/* rs_obj_str_new() - a store string of M: a copy of the LEN bytes at S, NUL-ended, or NULL
+ * (store/strings.h says where it lives). */
+char *rs_obj_str_new(store_model *m, const char *s, size_t len);
 
 /* rs_obj_str_free() - free a store string; NULL is allowed. */
 void rs_obj_str_free(char *s);

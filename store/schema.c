@@ -725,6 +725,15 @@ static void layout(store_model *m)
         f->word = w++;
         if (rs_is_string(f))
             w += (RS_INLINE_MAX + 2 + 7) / 8 - 1; /* room for a short string */
+        if (rs_is_string(f) && m->nstrw < 2)
+            m->strw[m->nstrw++] = f->word;
+        uint64_t key = rs_name_key(f->name);
+        if (key && m->nfast < RS_FAST_FIELDS && j <= UINT8_MAX) {
+            m->fast_key[m->nfast] = key;
+            m->fast_fld[m->nfast++] = (uint8_t)j;
+        } else if (key) {
+            m->fast_some = true; /* a short name left out: the long way must look too */
+        }
         if (f->null && !rs_is_string(f) && f->type != STORE_FK)
             f->nullb = nullable++;
     }
@@ -766,11 +775,14 @@ int rs_schema_compile(store *db, const store_schema *s)
     return STORE_OK;
 }
 
+/* Frees M's strings: those of an allocation of their own one by one (a walk over the
+ * objects only when there are some), then the pages at once. */
 static void objects_free(store_model *m)
 {
     uint64_t pos = 0;
-    for (store_obj *o; (o = rs_arena_scan(&m->arena, &pos));)
+    for (store_obj *o; m->strs.nown && (o = rs_arena_scan(&m->arena, &pos));)
         rs_obj_strings_free(o);
+    rs_strings_free_all(&m->strs);
 }
 
 void rs_schema_models_free(store *db)

@@ -1068,8 +1068,10 @@ static void added_payload(void)
     cr_assert_str_eq(walk(fresh, "playlists", "name"), "Mix");
 }
 
+/* Outside a transaction it allocates nothing: the note goes to the page of strings the
+ * fixture's links started (store/strings.h), which has room. */
 SCENARIO(adding_a_link_with_payload, .inside = add_song, .call = add_payload,
-         .verify = added_payload)
+         .verify = added_payload, .quiet_outside = true)
 
 static int add_wide(void)
 {
