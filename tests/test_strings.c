@@ -1,0 +1,168 @@
+/*
+ * tests/test_strings.c - the pages a model's long strings live in (store/strings.h): every
+ * length reads back whole, at an even address, with its length; strings too long for a page
+ * get an allocation of their own; pages go back when their strings die, so that a churn of
+ * updates does not pile pages up; a rollback and a reopen leave the strings whole.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/model.h" /* the pages are counted in the model's heap */
+#include "store/object.h"
+#include "tests/helpers.h"
+#include "tests/xorshift.h"
+
+TestSuite(strings, .init = library_setup, .fini = library_teardown);
+
+/* LEN bytes of text into BUF (NUL-ended), a pattern that depends on SEED. */
+static char *text(char *buf, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (char)('a' + (i * 7 + seed) % 26);
+    buf[len] = 0;
+    return buf;
+}
+
+Test(strings, every_length_reads_back_whole_at_an_even_address)
+{
+    rs_strheap h = {0};
+    enum { N = 1100 };
+    static char *s[N + 1];
+    static char buf[N + 1];
+    for (size_t len = 0; len <= N; len++) {
+        s[len] = rs_strings_new(&h, text(buf, len, (unsigned)len), len);
+        cr_assert_not_null(s[len]);
+        cr_assert_eq((uintptr_t)s[len] & 1, 0, "length %zu at an odd address", len);
+    }
+    for (size_t len = 0; len <= N; len++) {
+        cr_assert_eq(rs_str_len(s[len]), len);
+        cr_assert_str_eq(s[len], text(buf, len, (unsigned)len));
+    }
+    cr_assert_eq(h.nown, N - RS_STRPAGE_MAX, "the strings past RS_STRPAGE_MAX are their own");
+    cr_assert_gt(h.npages, 1);
+    for (size_t len = 0; len <= N; len += 2) /* every other one, then the rest */
+        rs_strings_free(s[len]);
+    for (size_t len = 1; len <= N; len += 2)
+        rs_strings_free(s[len]);
+    cr_assert_eq(h.nown, 0);
+    cr_assert_leq(h.npages, 1, "only the page in use stays");
+    cr_assert_eq(h.bytes, h.npages * RS_STRPAGE_SIZE);
+    char *again = rs_strings_new(&h, "written again from the page's start", 35);
+    cr_assert_str_eq(again, "written again from the page's start");
+    rs_strings_free(again);
+    rs_strings_free_all(&h);
+    cr_assert_eq(h.npages, 0);
+    cr_assert_eq(h.bytes, 0);
+}
+
+/* The pages of Book's strings now. */
+static size_t book_pages(void)
+{
+    return Book->strs.npages;
+}
+
+Test(strings, a_churn_of_updates_gives_its_pages_back)
+{
+    enum { N = 2000, ROUNDS = 30 };
+    static store_obj *books[N];
+    static unsigned order[N];
+    char buf[80];
+    store_obj *ann = make_author("Ann");
+    for (unsigned i = 0; i < N; i++) {
+        books[i] = make_book(text(buf, 20 + i % 41, i), ann);
+        order[i] = i;
+    }
+    size_t first = book_pages();
+    cr_assert_gt(first, 2);
+    uint64_t seed = 42;
+    for (unsigned r = 1; r <= ROUNDS; r++) {
+        for (unsigned i = N - 1; i > 0; i--) { /* a new order each round */
+            unsigned j = (unsigned)(rnd(&seed) % (i + 1)), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        for (unsigned i = 0; i < N; i++) {
+            unsigned k = order[i];
+            store_value v[] = {STORE_V_STR("title", text(buf, 20 + (k + r) % 41, k + r)), {0}};
+            cr_assert_eq(store_update(db, books[k], v), STORE_OK, "%s", store_errmsg(db));
+        }
+        /* Every string from before the round died in it: the pages it filled are all that
+         * can hold a living string, and the ones before went back. */
+        cr_assert_leq(book_pages(), 2 * first + 2, "round %u: %zu pages (%zu at first)", r,
+                      book_pages(), first);
+    }
+    for (unsigned k = 0; k < N; k++)
+        cr_assert_str_eq(store_str(books[k], "title"), text(buf, 20 + (k + ROUNDS) % 41,
+                                                            k + ROUNDS));
+    check_invariants(db);
+}
+
+Test(strings, deleting_every_object_gives_every_page_but_one_back)
+{
+    char buf[80];
+    store_obj *ann = make_author("Ann");
+    for (unsigned i = 0; i < 3000; i++)
+        make_book(text(buf, 30 + i % 20, i), ann);
+    cr_assert_gt(book_pages(), 3);
+    cr_assert_eq(store_delete(db, ann), STORE_OK); /* CASCADE: every book */
+    cr_assert_eq(store_model_count(Book), 0);
+    cr_assert_leq(book_pages(), 1);
+}
+
+Test(strings, a_rollback_frees_the_strings_it_made_and_keeps_the_old_ones)
+{
+    char buf[80];
+    store_obj *ann = make_author("Ann");
+    store_obj *kept = make_book(text(buf, 50, 1), ann);
+    const char *before = dump_store(db);
+    store_txn *t;
+    cr_assert_eq(store_begin(db, 0, &t), STORE_OK);
+    for (unsigned i = 0; i < 2000; i++)
+        make_book(text(buf, 40, i), ann);
+    store_value v[] = {STORE_V_STR("title", "a new title, long enough for a page"), {0}};
+    cr_assert_eq(store_update(db, kept, v), STORE_OK);
+    cr_assert_eq(store_rollback(t), STORE_OK);
+    cr_assert(same_store(db, before));
+    cr_assert_str_eq(store_str(kept, "title"), text(buf, 50, 1));
+    cr_assert_leq(book_pages(), 2, "the pages of the rolled back books went back");
+    check_invariants(db);
+}
+
+TestSuite(strings_file, .init = library_files_setup, .fini = library_files_teardown);
+
+Test(strings_file, a_reopen_reads_every_string_back)
+{
+    static char buf[1200];
+    store *d;
+    cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_model *A = store_model_find(d, "Author"), *B = store_model_find(d, "Book");
+    store_model *R = store_model_find(d, "Review");
+    store_obj *ann, *book = NULL;
+    cr_assert_eq(store_create(d, A, (store_value[]){STORE_V_STR("name", "Ann, whose name is "
+                                                                        "longer than a slot"),
+                                                    {0}},
+                              &ann),
+                 STORE_OK);
+    for (unsigned i = 0; i < 500; i++) /* inline, page and longer strings */
+        cr_assert_eq(store_create(d, B,
+                                  (store_value[]){STORE_V_STR("title", text(buf, i % 3 == 2 ? 200
+                                                                            : 5 + i % 50, i)),
+                                                  STORE_V_REF("author", ann), {0}},
+                                  &book),
+                     STORE_OK);
+    cr_assert_eq(store_create(d, R, (store_value[]){STORE_V_REF("book", book),
+                                                    STORE_V_STR("body", text(buf, 1100, 9)),
+                                                    {0}},
+                              NULL),
+                 STORE_OK);
+    char *before = strdup(dump_store(d));
+    cr_assert_eq(store_close(d), STORE_OK);
+    cr_assert_eq(store_open(&d, schema, test_path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert(same_store(d, before));
+    cr_assert_eq(store_model_find(d, "Review")->strs.nown, 1,
+                 "the long body is an allocation of its own");
+    check_invariants(d);
+    cr_assert_eq(store_close(d), STORE_OK);
+    free(before);
+}
