@@ -48,37 +48,40 @@ static rs_strpage *page_new(rs_strheap *h)
     h->pages = p;
     h->npages++;
     h->bytes += RS_STRPAGE_SIZE;
-    /* The page left behind goes back once its last string is freed; if it holds none now,
-     * nothing will free one: it goes now. */
-    rs_strpage *old = h->cur;
+    /* The page left behind holds a string at least (the page in use starts over when it
+     * empties, so a string always fits it then): it goes back with its last one. */
     h->cur = p;
-    if (old && !old->live) {
-        page_unlink(h, old);
-        free(old);
-    }
     return p;
+}
+
+/* A string of an allocation of its own: a copy of the LEN bytes at S, or NULL. */
+static char *own_new(rs_strheap *h, const char *s, size_t len)
+{
+    uint64_t *own = malloc(2 * sizeof(uint64_t) + len + 1);
+    if (!own)
+        return NULL;
+    own[0] = (uint64_t)(uintptr_t)h;
+    own[1] = len;
+    char *c = (char *)(own + 2);
+    memcpy(c, s, len);
+    c[len] = 0;
+    h->nown++;
+    h->bytes += 2 * sizeof(uint64_t) + len + 1;
+    return c;
 }
 
 char *rs_strings_new(rs_strheap *h, const char *s, size_t len)
 {
-    if (len > RS_STRPAGE_MAX) {
-        uint64_t *own = malloc(2 * sizeof(uint64_t) + len + 1);
-        if (!own)
-            return NULL;
-        own[0] = (uint64_t)(uintptr_t)h;
-        own[1] = len;
-        char *c = (char *)(own + 2);
-        memcpy(c, s, len);
-        c[len] = 0;
-        h->nown++;
-        h->bytes += 2 * sizeof(uint64_t) + len + 1;
-        return c;
-    }
+    if (len > RS_STRPAGE_MAX)
+        return own_new(h, s, len);
     /* The string starts at an even address: the low bit of a slot's word tells an inline
      * string (store/model.h). */
     rs_strpage *p = h->cur;
     size_t start = p ? (p->used + 4 + 1) & ~(size_t)1 : 0;
     if (!p || start + len + 1 > RS_STRPAGE_SIZE) {
+        if (h->npages >= RS_STRPAGE_SLACK &&
+            h->npages * RS_STRPAGE_SIZE > RS_STRPAGE_DEAD * h->live)
+            return own_new(h, s, len); /* the pages are mostly dead: see strings.h */
         if (!(p = page_new(h)))
             return NULL;
         start = (p->used + 4 + 1) & ~(size_t)1;
@@ -94,6 +97,7 @@ char *rs_strings_new(rs_strheap *h, const char *s, size_t len)
     c[len] = 0;
     p->used = (uint32_t)(start + len + 1);
     p->live++;
+    h->live += len + PAGE_EXTRA;
     return c;
 }
 
@@ -114,10 +118,11 @@ void rs_strings_free(char *s)
     const unsigned char *at = (const unsigned char *)s - 4;
     uint32_t v = (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16;
     rs_strpage *p = (rs_strpage *)(void *)(s - (v >> RS_STR_LEN_BITS));
+    rs_strheap *h = p->heap;
     assert(p->live > 0);
+    h->live -= (v & ((1u << RS_STR_LEN_BITS) - 1)) + PAGE_EXTRA;
     if (--p->live)
         return;
-    rs_strheap *h = p->heap;
     if (p == h->cur) {
         p->used = sizeof *p; /* empty: start again from the beginning */
         return;

@@ -19,7 +19,16 @@
  * starts again from its beginning instead. A string is never moved, so a pointer to it stays
  * good until its object is updated or deleted (store.h), as before.
  *
- * Strings longer than RS_STRPAGE_MAX bytes still get an allocation of their own:
+ * Since strings never move, a page stays while any of its strings lives: objects that die in
+ * great numbers around a few that live on (a table of jobs that keeps one in a hundred)
+ * would pin pages holding little. So a new page is made only while the pages are not mostly
+ * dead: once they hold more than RS_STRPAGE_DEAD times the bytes of their living strings
+ * (past RS_STRPAGE_SLACK pages), a string that does not fit the page in use gets an
+ * allocation of its own instead, until deaths give pages back or new strings fill them.
+ * The pages a model holds thus stay within RS_STRPAGE_DEAD times the most bytes its living
+ * page strings ever took (plus the slack), whatever the number of strings ever written.
+ *
+ * Strings longer than RS_STRPAGE_MAX bytes, and those above, get an allocation of their own:
  *
  *   [the heap, 8 bytes][length, 8 bytes][the bytes][NUL]
  *
@@ -39,6 +48,10 @@
 /* The longest string kept in a page, and the bits of the header its length takes. */
 #define RS_STRPAGE_MAX ((size_t)1000)
 #define RS_STR_LEN_BITS 10
+/* New pages stop while the pages hold more than RS_STRPAGE_DEAD times the bytes of their
+ * living strings, past RS_STRPAGE_SLACK pages. */
+#define RS_STRPAGE_DEAD 4
+#define RS_STRPAGE_SLACK 4
 /* The tag byte before a page string. */
 #define RS_STR_TAG_PAGE 2
 
@@ -49,6 +62,7 @@ typedef struct rs_strheap {
     rs_strpage *pages; /* every page (cur among them), a doubly linked list */
     size_t npages;
     size_t nown;       /* strings of an allocation of their own, alive */
+    size_t live;       /* bytes the living page strings take, their overhead included */
     size_t bytes;      /* bytes of pages and own allocations */
 } rs_strheap;
 

@@ -2,7 +2,8 @@
  * tests/test_strings.c - the pages a model's long strings live in (store/strings.h): every
  * length reads back whole, at an even address, with its length; strings too long for a page
  * get an allocation of their own; pages go back when their strings die, so that a churn of
- * updates does not pile pages up; a rollback and a reopen leave the strings whole.
+ * updates does not pile pages up, nor do a few survivors among many deaths; a rollback and a
+ * reopen leave the strings whole.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,35 @@ Test(strings, a_churn_of_updates_gives_its_pages_back)
     for (unsigned k = 0; k < N; k++)
         cr_assert_str_eq(store_str(books[k], "title"), text(buf, 20 + (k + ROUNDS) % 41,
                                                             k + ROUNDS));
+    check_invariants(db);
+}
+
+Test(strings, a_few_survivors_among_many_deaths_do_not_pile_pages_up)
+{
+    enum { ROUNDS = 20, PER = 3000, KEEP = 100 };
+    static store_obj *made[PER];
+    char buf[80];
+    store_obj *ann = make_author("Ann");
+    size_t most = 0;
+    for (unsigned r = 0; r < ROUNDS; r++) {
+        for (unsigned i = 0; i < PER; i++)
+            made[i] = make_book(text(buf, 50, r * PER + i), ann);
+        most = Book->strs.live > most ? Book->strs.live : most;
+        for (unsigned i = 0; i < PER; i++) /* one in KEEP lives on */
+            if (i % KEEP)
+                cr_assert_eq(store_delete(db, made[i]), STORE_OK);
+    }
+    /* Each round's survivors pin the pages it filled (a page a round, at least, without the
+     * bound); the pages stay within RS_STRPAGE_DEAD times the most living bytes. */
+    size_t pages = Book->strs.npages;
+    cr_assert_leq(pages * RS_STRPAGE_SIZE, RS_STRPAGE_DEAD * most +
+                                               (RS_STRPAGE_SLACK + 1) * RS_STRPAGE_SIZE,
+                  "%zu pages for at most %zu living bytes", pages, most);
+    cr_assert_lt(pages, (size_t)ROUNDS * PER * 55 / RS_STRPAGE_SIZE / 2,
+                 "%zu pages: as many as without the bound", pages);
+    for (unsigned i = 0; i < PER; i += KEEP)
+        cr_assert_str_eq(store_str(made[i], "title"), text(buf, 50, (ROUNDS - 1) * PER + i));
+    cr_assert_eq(store_model_count(Book), ROUNDS * PER / KEEP);
     check_invariants(db);
 }
 
