@@ -558,36 +558,12 @@ bool store_field_is_null(const store_obj *obj, const store_fld *fld)
 }
 
 /* The field NAME of OBJ's model, or NULL (also when an argument is NULL, or OBJ is a deleted
- * object whose slot reads zeros). A name of fewer than 8 bytes is one word, compared with the
- * model's words of such names (store/model.h): its bytes are read while the object's slot is
- * still on its way, and no name of a field is read at all. A longer name is compared inline,
- * a byte at a time past a first byte that matches (a call to strcmp() cost more). The calls
- * by name are the README's, on hot paths. */
+ * object whose slot reads zeros): rs_model_field(), inline. The calls by name are the
+ * README's, on hot paths. */
 static inline const store_fld *named(const store_obj *obj, const char *name)
 {
-    if (!obj || !name)
-        return NULL;
-    uint64_t key = rs_name_key(name);
-    store_model *m = rs_obj_model(obj);
-    if (!m)
-        return NULL;
-    if (key) {
-        for (uint32_t i = 0; i < m->nfast; i++)
-            if (m->fast_key[i] == key)
-                return &m->fields[m->fast_fld[i]];
-        if (!m->fast_some)
-            return NULL; /* every short name is among them */
-    }
-    for (uint32_t i = 0; i < m->nfields; i++) {
-        const char *a = m->fields[i].name, *b = name;
-        if (*a != *b)
-            continue;
-        while (*a && *a == *b)
-            a++, b++;
-        if (*a == *b)
-            return &m->fields[i];
-    }
-    return NULL;
+    store_model *m = obj && name ? rs_obj_model(obj) : NULL;
+    return m ? rs_model_field(m, name) : NULL;
 }
 
 const char *store_str(const store_obj *obj, const char *field)

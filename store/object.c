@@ -138,14 +138,13 @@ void rs_obj_str_free(char *s)
  * bytes, a NUL. Only for an object no reader can reach yet. */
 static void str_inline(store_obj *o, const store_fld *f, const char *s, size_t len)
 {
-    char room[RS_INLINE_MAX + 2] = {0};
+    char room[RS_INLINE_WORDS * 8] = {0};
     room[0] = (char)(2 * len + 1);
     memcpy(room + 1, s, len);
     store *db = o->model->db;
-    if (rs_txn_logging(db)) {
-        rs_txn_log_word(db, &o->w[f->word]);
-        rs_txn_log_word(db, &o->w[f->word + 1]);
-    }
+    if (rs_txn_logging(db))
+        for (uint32_t k = 0; k < RS_INLINE_WORDS; k++)
+            rs_txn_log_word(db, &o->w[f->word + k]);
     memcpy(&o->w[f->word], room, sizeof room);
 }
 

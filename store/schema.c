@@ -267,10 +267,7 @@ void rs_schema_free(store_schema *s)
 
 store_fld *rs_schema_field_find(const store_model *m, const char *name)
 {
-    for (uint32_t i = 0; i < m->nfields; i++)
-        if (m->fields[i].name[0] == name[0] && !strcmp(m->fields[i].name, name))
-            return &m->fields[i];
-    return NULL;
+    return rs_model_field(m, name);
 }
 
 store_fld *rs_schema_relation_find(const store_model *m, const char *name)
@@ -422,6 +419,14 @@ static int model_init(store *db, store_model *m, const char *name, const store_f
         int rc = fld_init(m, &m->fields[k], &fields[j]);
         if (rc)
             return rc;
+        /* Found by one word compare (rs_model_field()) from here on. */
+        uint64_t key = rs_name_key(m->fields[k].name);
+        if (key && m->nfast < RS_FAST_FIELDS && k <= UINT8_MAX) {
+            m->fast_key[m->nfast] = key;
+            m->fast_fld[m->nfast++] = (uint8_t)k;
+        } else if (key) {
+            m->fast_some = true; /* a short name left out: the long way must look too */
+        }
     }
     return STORE_OK;
 }
@@ -724,16 +729,9 @@ static void layout(store_model *m)
         store_fld *f = &m->fields[j];
         f->word = w++;
         if (rs_is_string(f))
-            w += (RS_INLINE_MAX + 2 + 7) / 8 - 1; /* room for a short string */
+            w += RS_INLINE_WORDS - 1; /* room for a short string */
         if (rs_is_string(f) && m->nstrw < 2)
             m->strw[m->nstrw++] = f->word;
-        uint64_t key = rs_name_key(f->name);
-        if (key && m->nfast < RS_FAST_FIELDS && j <= UINT8_MAX) {
-            m->fast_key[m->nfast] = key;
-            m->fast_fld[m->nfast++] = (uint8_t)j;
-        } else if (key) {
-            m->fast_some = true; /* a short name left out: the long way must look too */
-        }
         if (f->null && !rs_is_string(f) && f->type != STORE_FK)
             f->nullb = nullable++;
     }

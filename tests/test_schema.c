@@ -345,3 +345,39 @@ Test(schema, a_read_only_store_in_memory_refuses_changes)
     check_invariants(d);
     store_close(d);
 }
+
+/* Names of every length, more short ones than the model keeps as words (store/model.h), and
+ * names that begin other names: each call by name finds its own field, and only it. */
+Test(schema, every_field_is_found_by_its_name_and_no_other)
+{
+    static const char *const names[] = {
+        "a", "ab", "abc", "abcdefg", "abcdefgh", "abcdefghi", "b", "ba", "c", "d", "e",
+        "f", "g", "h", "a_much_longer_name", "a_much_longer_names", "z",
+    };
+    enum { N = sizeof names / sizeof *names };
+    store_field fields[N + 1] = {{0}};
+    for (int i = 0; i < N; i++)
+        fields[i] = (store_field){.name = names[i], .type = STORE_INT, .null = true};
+    cr_assert_eq(store_schema_add(s, "Wide", fields), STORE_OK);
+    store *d;
+    cr_assert_eq(store_open(&d, s, NULL, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_model *m = store_model_find(d, "Wide");
+    store_value v[N + 1] = {{0}};
+    for (int i = 0; i < N; i++)
+        v[i] = (store_value)STORE_V_INT(names[i], 100 + i);
+    store_obj *o;
+    cr_assert_eq(store_create(d, m, v, &o), STORE_OK, "%s", store_errmsg(d));
+    char buf[32];
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(store_field_find(m, names[i]), store_field_find(m, strcpy(buf, names[i])));
+        cr_assert_eq(store_int(o, buf), 100 + i, "%s", names[i]);
+        cr_assert_str_eq(store_field_name(store_field_find(m, buf)), names[i]);
+    }
+    static const char *const none[] = {"", "abcd", "abcdefgj", "abcdefghij", "bb", "y",
+                                       "a_much_longer_nam", "id"};
+    for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+        cr_assert_null(store_field_find(m, none[i]), "\"%s\"", none[i]);
+        cr_assert_eq(store_int(o, none[i]), 0);
+    }
+    store_close(d);
+}
