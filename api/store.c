@@ -568,6 +568,16 @@ static inline const store_fld *named(const store_obj *obj, const char *name)
 
 const char *store_str(const store_obj *obj, const char *field)
 {
+    /* The README's call, on the hottest path of all: a short name reads the string's word
+     * straight from the model's words of short names (store/model.h). */
+    uint64_t key = field ? rs_name_key(field) : 0;
+    store_model *m = obj ? rs_obj_model(obj) : NULL;
+    if (key && m) {
+        bool found;
+        const char *s = rs_str_fast(obj, m, key, &found);
+        if (found || !m->fast_some)
+            return s;
+    }
     const store_fld *f = named(obj, field);
     return f ? store_field_str(obj, f) : NULL;
 }

@@ -143,6 +143,7 @@ struct store_model {
     uint32_t nfast;
     bool fast_some;   /* some short names are not among them */
     uint8_t fast_fld[RS_FAST_FIELDS];
+    uint32_t fast_strw[RS_FAST_FIELDS]; /* a string field's word + 1; 0: not a string */
     uint64_t fast_key[RS_FAST_FIELDS];
     uint32_t nstrw;   /* string fields (up to 2) whose strings a walk asks for ahead */
     uint32_t strw[2]; /* their words */
@@ -426,6 +427,26 @@ static inline char *rs_str_inline(const store_obj *o, const store_fld *f)
 static inline const char *rs_str_decode(const store_obj *o, const store_fld *f, uint64_t w)
 {
     return w & 1 ? rs_str_inline(o, f) : (const char *)(uintptr_t)w;
+}
+
+/* rs_str_fast() - O's string whose field's short name has KEY (rs_name_key(), not 0), in M's
+ * words of short names: one compare a field, and the string's word read without reading the
+ * field. Sets *FOUND (whether M has a field of that name, of any type); NULL when it has none,
+ * when that field is no string, or when the string is null. */
+static inline const char *rs_str_fast(const store_obj *o, const store_model *m, uint64_t key,
+                                      bool *found)
+{
+    for (uint32_t i = 0; i < m->nfast; i++)
+        if (m->fast_key[i] == key) {
+            uint32_t w = m->fast_strw[i];
+            *found = true;
+            if (!w)
+                return NULL;
+            uint64_t v = rs_word(o, w - 1);
+            return v & 1 ? (const char *)(uintptr_t)&o->w[w - 1] + 1 : (const char *)(uintptr_t)v;
+        }
+    *found = false;
+    return NULL;
 }
 
 /* rs_str_get() - O's string field F, or NULL when it is null. */

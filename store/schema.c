@@ -429,7 +429,7 @@ static int model_init(store *db, store_model *m, const char *name, const store_f
         uint64_t key = rs_name_key(m->fields[k].name);
         if (key && m->nfast < RS_FAST_FIELDS && k <= UINT8_MAX) {
             m->fast_key[m->nfast] = key;
-            m->fast_fld[m->nfast++] = (uint8_t)k;
+            m->fast_fld[m->nfast++] = (uint8_t)k; /* fast_strw: set by layout() */
         } else if (key) {
             m->fast_some = true; /* a short name left out: the long way must look too */
         }
@@ -738,6 +738,9 @@ static void layout(store_model *m)
             w += RS_INLINE_WORDS - 1; /* room for a short string */
         if (rs_is_string(f) && m->nstrw < 2)
             m->strw[m->nstrw++] = f->word;
+        for (uint32_t i = 0; i < m->nfast; i++)
+            if (m->fast_fld[i] == j)
+                m->fast_strw[i] = rs_is_string(f) ? f->word + 1 : 0;
         if (f->null && !rs_is_string(f) && f->type != STORE_FK)
             f->nullb = nullable++;
     }

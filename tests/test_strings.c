@@ -196,3 +196,45 @@ Test(strings_file, a_reopen_reads_every_string_back)
     cr_assert_eq(store_close(d), STORE_OK);
     free(before);
 }
+
+/* store_str() by a short name reads the string's word straight from the model's words of
+ * short names: it must answer as the call by handle does, for every kind of field. */
+Test(strings, store_str_by_name_answers_as_the_handle_does)
+{
+    static const store_field fields[] = {
+        {.name = "t", .type = STORE_CHAR, .max_length = 80},
+        {.name = "n", .type = STORE_INT},
+        {.name = "maybe", .type = STORE_CHAR, .max_length = 80, .null = true},
+        {.name = "a_long_string_name", .type = STORE_TEXT},
+        {.name = "i", .type = STORE_CHAR, .max_length = 8},
+        {0},
+    };
+    store_schema *sc;
+    store *d;
+    cr_assert_eq(store_schema_new(&sc), STORE_OK);
+    cr_assert_eq(store_schema_add(sc, "Note", fields), STORE_OK);
+    cr_assert_eq(store_open(&d, sc, NULL, NULL), STORE_OK);
+    store_model *m = store_model_find(d, "Note");
+    store_obj *o;
+    cr_assert_eq(store_create(d, m, (store_value[]){STORE_V_STR("t", "a title past the slot"),
+                                                    STORE_V_INT("n", 7),
+                                                    STORE_V_STR("a_long_string_name", "body"),
+                                                    STORE_V_STR("i", "short"), {0}},
+                              &o),
+                 STORE_OK);
+    static const char *const names[] = {"t", "n", "maybe", "a_long_string_name", "i", "x",
+                                        "tt", "", "a_long_string_nam"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        const store_fld *f = store_field_find(m, names[k]);
+        const char *want = f ? store_field_str(o, f) : NULL;
+        cr_assert_eq(store_str(o, names[k]), want, "\"%s\"", names[k]);
+    }
+    cr_assert_str_eq(store_str(o, "t"), "a title past the slot");
+    cr_assert_str_eq(store_str(o, "i"), "short"); /* inside the slot */
+    cr_assert_null(store_str(o, "n"), "an INT is no string");
+    cr_assert_null(store_str(o, "maybe"), "a null string");
+    cr_assert_null(store_str(NULL, "t"));
+    cr_assert_null(store_str(o, NULL));
+    store_close(d);
+    store_schema_free(sc);
+}
