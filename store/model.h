@@ -410,11 +410,16 @@ static inline size_t rs_str_len(const char *s)
     if (tag & 1)
         return tag >> 1; /* inside a slot */
     if (tag == RS_STR_TAG_PAGE)
-        return ((size_t)(unsigned char)s[-4] | (size_t)(unsigned char)s[-3] << 8) &
-               (((size_t)1 << RS_STR_LEN_BITS) - 1);
+        return rs_strings_head(s) & ((1u << RS_STR_LEN_BITS) - 1);
     uint64_t len;
     memcpy(&len, s - sizeof len, sizeof len);
     return (size_t)len;
+}
+
+/* rs_str_at() - the string that W, read from O's string word I, stands for, or NULL. */
+static inline const char *rs_str_at(const store_obj *o, uint32_t i, uint64_t w)
+{
+    return w & 1 ? (const char *)(uintptr_t)&o->w[i] + 1 : (const char *)(uintptr_t)w;
 }
 
 /* rs_str_inline() - where a short string of O's field F lives: inside the slot. */
@@ -426,7 +431,17 @@ static inline char *rs_str_inline(const store_obj *o, const store_fld *f)
 /* rs_str_decode() - the string that word W (read from O's field F) stands for, or NULL. */
 static inline const char *rs_str_decode(const store_obj *o, const store_fld *f, uint64_t w)
 {
-    return w & 1 ? rs_str_inline(o, f) : (const char *)(uintptr_t)w;
+    return rs_str_at(o, f->word, w);
+}
+
+/* rs_fast_find() - where KEY (rs_name_key(), not 0) stands among M's words of short names,
+ * or -1. */
+static inline int rs_fast_find(const store_model *m, uint64_t key)
+{
+    for (uint32_t i = 0; i < m->nfast; i++)
+        if (m->fast_key[i] == key)
+            return (int)i;
+    return -1;
 }
 
 /* rs_str_fast() - O's string whose field's short name has KEY (rs_name_key(), not 0), in M's
@@ -436,17 +451,10 @@ static inline const char *rs_str_decode(const store_obj *o, const store_fld *f, 
 static inline const char *rs_str_fast(const store_obj *o, const store_model *m, uint64_t key,
                                       bool *found)
 {
-    for (uint32_t i = 0; i < m->nfast; i++)
-        if (m->fast_key[i] == key) {
-            uint32_t w = m->fast_strw[i];
-            *found = true;
-            if (!w)
-                return NULL;
-            uint64_t v = rs_word(o, w - 1);
-            return v & 1 ? (const char *)(uintptr_t)&o->w[w - 1] + 1 : (const char *)(uintptr_t)v;
-        }
-    *found = false;
-    return NULL;
+    int i = rs_fast_find(m, key);
+    *found = i >= 0;
+    uint32_t w = i >= 0 ? m->fast_strw[i] : 0;
+    return w ? rs_str_at(o, w - 1, rs_word(o, w - 1)) : NULL;
 }
 
 /* rs_str_get() - O's string field F, or NULL when it is null. */
@@ -492,21 +500,19 @@ static inline bool rs_null_bit(const store_obj *o, const store_fld *f)
 static inline store_fld *rs_model_field(const store_model *m, const char *name)
 {
     uint64_t key = rs_name_key(name);
-    if (key) {
-        for (uint32_t i = 0; i < m->nfast; i++)
-            if (m->fast_key[i] == key)
-                return &m->fields[m->fast_fld[i]];
-        if (!m->fast_some)
-            return NULL; /* every short name is among them */
-    }
-    for (uint32_t i = 0; i < m->nfields; i++) {
-        const char *a = m->fields[i].name, *b = name;
+    int i = key ? rs_fast_find(m, key) : -1;
+    if (i >= 0)
+        return &m->fields[m->fast_fld[i]];
+    if (key && !m->fast_some)
+        return NULL; /* every short name is among them */
+    for (uint32_t j = 0; j < m->nfields; j++) {
+        const char *a = m->fields[j].name, *b = name;
         if (*a != *b)
             continue;
         while (*a && *a == *b)
             a++, b++;
         if (*a == *b)
-            return &m->fields[i];
+            return &m->fields[j];
     }
     return NULL;
 }

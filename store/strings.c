@@ -115,8 +115,7 @@ void rs_strings_free(char *s)
         free(own);
         return;
     }
-    const unsigned char *at = (const unsigned char *)s - 4;
-    uint32_t v = (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16;
+    uint32_t v = rs_strings_head(s);
     rs_strpage *p = (rs_strpage *)(void *)(s - (v >> RS_STR_LEN_BITS));
     rs_strheap *h = p->heap;
     assert(p->live > 0);

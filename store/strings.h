@@ -57,6 +57,14 @@
 
 typedef struct rs_strpage rs_strpage;
 
+/* rs_strings_head() - the 3 bytes before page string S: its length | its offset in the page
+ * << RS_STR_LEN_BITS. */
+static inline uint32_t rs_strings_head(const char *s)
+{
+    const unsigned char *at = (const unsigned char *)s - 4;
+    return (uint32_t)at[0] | (uint32_t)at[1] << 8 | (uint32_t)at[2] << 16;
+}
+
 typedef struct rs_strheap {
     rs_strpage *cur;   /* the page strings are appended to, or NULL */
     rs_strpage *pages; /* every page (cur among them), a doubly linked list */
