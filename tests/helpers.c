@@ -113,6 +113,15 @@ void check_invariants(store *s)
     cr_assert_eq(rc, STORE_OK, "store_check: %s: %s", store_strerror(rc), store_errmsg(s));
 }
 
+store *one_model_store(store_schema **schema, const char *name, const store_field *fields)
+{
+    store *d;
+    cr_assert_eq(store_schema_new(schema), STORE_OK);
+    cr_assert_eq(store_schema_add(*schema, name, fields), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_open(&d, *schema, NULL, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    return d;
+}
+
 store_obj *make_author(const char *name)
 {
     store_obj *o;

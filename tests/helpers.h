@@ -40,6 +40,10 @@ bool same_store(store *s, const char *before);
 /* Asserts store_check(S) == STORE_OK, printing the problem if not. */
 void check_invariants(store *s);
 
+/* A new store in memory of one model NAME with FIELDS, its schema in *SCHEMA (the caller
+ * closes the one and frees the other); asserts success. */
+store *one_model_store(store_schema **schema, const char *name, const store_field *fields);
+
 /* Shorthands that assert success. */
 store_obj *make_author(const char *name);
 store_obj *make_book(const char *title, store_obj *author);

@@ -505,10 +505,7 @@ Test(strings, strings_that_together_pass_the_limit_are_refused_at_the_call)
         {0},
     };
     store_schema *s;
-    store *d;
-    cr_assert_eq(store_schema_new(&s), STORE_OK);
-    cr_assert_eq(store_schema_add(s, "Doc", doc_fields), STORE_OK);
-    cr_assert_eq(store_open(&d, s, NULL, NULL), STORE_OK);
+    store *d = one_model_store(&s, "Doc", doc_fields);
     store_model *Doc = store_model_find(d, "Doc");
     huge h;
     size_t half = (size_t)STORE_STR_MAX / 2 + 1; /* each fits; two do not */

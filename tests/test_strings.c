@@ -210,10 +210,7 @@ Test(strings, store_str_by_name_answers_as_the_handle_does)
         {0},
     };
     store_schema *sc;
-    store *d;
-    cr_assert_eq(store_schema_new(&sc), STORE_OK);
-    cr_assert_eq(store_schema_add(sc, "Note", fields), STORE_OK);
-    cr_assert_eq(store_open(&d, sc, NULL, NULL), STORE_OK);
+    store *d = one_model_store(&sc, "Note", fields);
     store_model *m = store_model_find(d, "Note");
     store_obj *o;
     cr_assert_eq(store_create(d, m, (store_value[]){STORE_V_STR("t", "a title past the slot"),
