@@ -20,6 +20,15 @@
 #define STORE_ASYNC_H
 
 #include <store.h>
+
+/* libuv's <uv.h> declares POSIX thread types (pthread_rwlock_t, pthread_barrier_t), which a
+ * strict -std=c99 or -std=c11 hides unless a feature macro asks for them: say so here, at
+ * the include that needs them, rather than with an error from inside libuv. */
+#if defined(__STRICT_ANSI__) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) &&     \
+    !defined(_BSD_SOURCE) && !(defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L) && \
+    !(defined(_XOPEN_SOURCE) && _XOPEN_SOURCE >= 600)
+#error "store_async.h includes <uv.h>, which needs POSIX: compile with -std=gnu11, or with -std=c11 -D_POSIX_C_SOURCE=200809L (defined before any #include)"
+#endif
 #include <uv.h>
 
 #ifdef __cplusplus
