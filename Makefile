@@ -9,16 +9,25 @@ all: $(BUILD)/build.ninja
 deps:
 	@./tools/deps.sh
 
+# meson's own output goes to BUILD.setup.log; shown only if the setup fails.
 $(BUILD)/build.ninja:
-	meson setup $(BUILD)
+	@meson setup $(BUILD) >$(BUILD).setup.log 2>&1 || { cat $(BUILD).setup.log; exit 1; }
 
-# The seed's authors/books program, then the same on a libuv loop with a file.
+# The seed's authors/books program, then the same on a libuv loop with a file, then the quick
+# benchmark in words. Builds only those three programs, its output in BUILD/demo-build.log
+# (shown only if the build fails).
+DEMO_TARGETS = examples/books examples/async_books bench/bench
 demo: deps $(BUILD)/build.ninja
-	meson compile -C $(BUILD)
-	./$(BUILD)/examples/books
-	rm -f $(BUILD)/async_books.db $(BUILD)/async_books.db-lock
-	./$(BUILD)/examples/async_books $(BUILD)/async_books.db
-	./$(BUILD)/bench/bench --scales 10000 --repeats 3
+	@echo "relstore: building the demo (log in $(BUILD)/demo-build.log)"
+	@meson compile -C $(BUILD) $(DEMO_TARGETS) >$(BUILD)/demo-build.log 2>&1 || \
+		{ cat $(BUILD)/demo-build.log; exit 1; }
+	@echo; echo "== the seed's program: an author and his books, in memory (examples/books.c)"
+	@./$(BUILD)/examples/books
+	@rm -f $(BUILD)/async_books.db $(BUILD)/async_books.db-lock
+	@echo; echo "== the same on a libuv loop, kept in a file (examples/async_books.c)"
+	@./$(BUILD)/examples/async_books $(BUILD)/async_books.db
+	@echo; echo "== the quick benchmark (make bench-quick for its tables, make bench for all sizes)"
+	@./$(BUILD)/bench/bench --scales 10000 --repeats 3 --summary
 
 # The quick benchmark: 10,000 authors, every system, then the queries, the transactions, the
 # many-to-many relations and the ordered indexes against SQLite, printed.
