@@ -298,6 +298,30 @@ bool store_field_ordered(const store_fld *fld)
     return fld && fld->ordered;
 }
 
+bool store_field_null(const store_fld *fld)
+{
+    return fld && fld->null;
+}
+
+bool store_field_indexed(const store_fld *fld)
+{
+    return fld && fld->indexed;
+}
+
+size_t store_field_max_length(const store_fld *fld)
+{
+    return fld && fld->type == STORE_CHAR ? fld->max_length : 0;
+}
+
+bool store_field_default(const store_fld *fld, store_value *out)
+{
+    if (!fld || !out || fld->dflt.kind == STORE_KIND_NONE)
+        return false;
+    *out = fld->dflt;
+    out->name = fld->name;
+    return true;
+}
+
 bool store_m2m_at(const store_model *model, size_t i, const char **name, store_model **other,
                   store_model **through, bool *declared)
 {

@@ -230,7 +230,8 @@ typedef struct store_stats {
     size_t log_entries;        /* small snapshots kept in the change log, not yet folded into
                                   the models' records (they are folded by a larger one) */
     int last_error;            /* STORE_DURABLE_INTERVAL: the last background snapshot's code */
-    uint32_t format_version;   /* the file format */
+    uint32_t format_version;   /* the file's format: 2 (defaults recorded), or 1 for a file
+                                  no snapshot of this version has written yet */
 } store_stats;
 
 /*
@@ -320,7 +321,8 @@ STORE_API void store_schema_free(store_schema *s);
  * (a type, a max_length, a removed field or model, a changed FK) is STORE_ESCHEMA.
  *
  * S NULL opens PATH with the schema recorded in it, read-only (STORE_OPEN_READONLY must be
- * given): for tools such as the relstore inspector. Defaults are not recorded in a file.
+ * given): for tools such as the relstore inspector. The schema includes the defaults the
+ * file's last snapshot recorded (a file of format 1 recorded none).
  *
  * Returns STORE_OK, STORE_EINVAL (OUT is NULL, S is NULL without PATH and
  * STORE_OPEN_READONLY, unknown flags or durability, STORE_OPEN_READONLY with
@@ -403,6 +405,17 @@ STORE_API store_on_delete store_field_on_delete(const store_fld *fld);
 STORE_API bool store_field_unique(const store_fld *fld);
 /* store_field_ordered() - whether FLD has an ordered index (.ordered); false for NULL. */
 STORE_API bool store_field_ordered(const store_fld *fld);
+/* store_field_null(), store_field_indexed(), store_field_max_length() - whether FLD takes a
+ * null (.null), whether it was declared .index (a .unique field has a hash index without
+ * it), and its .max_length (0 for other types than CHAR); false and 0 for a NULL FLD. */
+STORE_API bool store_field_null(const store_fld *fld);
+STORE_API bool store_field_indexed(const store_fld *fld);
+STORE_API size_t store_field_max_length(const store_fld *fld);
+/* store_field_default() - FLD's default (.default_value) into *OUT, a string owned by the
+ * store: true, or false when FLD has none (or an argument is NULL). A store opened with a
+ * NULL schema has the defaults its file's last snapshot recorded (none in a file of format
+ * 1: store_stats.format_version). */
+STORE_API bool store_field_default(const store_fld *fld, store_value *out);
 /* store_m2m_at() - the I-th many-to-many relation MODEL is a side of: its NAME on MODEL, the
  * model at the OTHER end and the THROUGH model (each out pointer may be NULL); whether MODEL
  * declares it (its STORE_M2M field) in *DECLARED. false past the last, or for a NULL MODEL. */

@@ -21,9 +21,9 @@
 
 #include <store.h>
 
-/* libuv's <uv.h> declares POSIX thread types (pthread_rwlock_t, pthread_barrier_t), which a
- * strict -std=c99 or -std=c11 hides unless a feature macro asks for them: say so here, at
- * the include that needs them, rather than with an error from inside libuv. */
+/* libuv's <uv.h> declares POSIX thread types (its read-write lock and barrier types), which a
+ * strict -std=c99 or -std=c11 hides unless a feature macro asks for them: say so here, at the
+ * include that needs them, rather than with an error from inside libuv. */
 #if defined(__STRICT_ANSI__) && !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE) &&     \
     !defined(_BSD_SOURCE) && !(defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L) && \
     !(defined(_XOPEN_SOURCE) && _XOPEN_SOURCE >= 600)

@@ -14,14 +14,17 @@
  *   76      4     number of models
  *   80      ...   each model: name (str), next_id (8), count (8), hsum (8), nfields (4), then
  *                 each field: fid (4), name (str), type (1), flags (1: null 1, unique 2,
- *                 index 4, ordered 8), on_delete (1), max_length (8), to (str), related_name
- *                 (str);
+ *                 index 4, ordered 8, default 16), on_delete (1), max_length (8), to (str),
+ *                 related_name (str), and when flags has 16 (format 2) the default: its kind
+ *                 (1: STORE_KIND_STR, INT, FLOAT or BOOL), then a u32 length n and n bytes
+ *                 ending in a NUL, or 8 bytes of the integer or of the double, or 1 byte;
  *                 a STORE_M2M the model declares is an entry of type STORE_M2M with fid 0,
  *                 the far model in to, and the number of its through model (its place in
  *                 this list of models) in max_length
  *
  * A str is a u16 length n then n bytes, the last a NUL (n = 0: absent). Numbers are
- * little-endian. count and hsum are the number of records in the model's database and the
+ * little-endian. Format 1 (read, no longer written) is format 2 without defaults: a default
+ * changes no record, so a file of format 1 opens as it is and its next snapshot writes 2. count and hsum are the number of records in the model's database and the
  * sum mod 2^64 of their checksums: the loader recomputes both, so a record lost, added or
  * altered is found even when its own checksum happens to be right.
  */
@@ -53,9 +56,27 @@ static uint8_t *put_str(uint8_t *p, const char *s)
     return p + 2 + n;
 }
 
+/* Whether F's default is recorded: the kinds a field's default can have (store/schema.c). */
+static bool has_default(const store_fld *f)
+{
+    store_kind k = f->dflt.kind;
+    return (k == STORE_KIND_STR && f->dflt.u.s) || k == STORE_KIND_INT ||
+           k == STORE_KIND_FLOAT || k == STORE_KIND_BOOL;
+}
+
+static size_t default_size(const store_fld *f)
+{
+    if (!has_default(f))
+        return 0;
+    return 1 + (f->dflt.kind == STORE_KIND_STR    ? 4 + strlen(f->dflt.u.s) + 1
+                : f->dflt.kind == STORE_KIND_BOOL ? 1
+                                                  : 8);
+}
+
 static size_t field_size(const store_fld *f)
 {
-    return 4 + str_size(f->name) + 3 + 8 + str_size(f->to) + str_size(f->related_name);
+    return 4 + str_size(f->name) + 3 + 8 + str_size(f->to) + str_size(f->related_name) +
+           default_size(f);
 }
 
 static size_t m2m_size(const rs_m2m *r)
@@ -90,11 +111,35 @@ static uint8_t *put_field(uint8_t *p, const store_fld *f)
     p = put_str(p + 4, f->name);
     p[0] = (uint8_t)f->type;
     p[1] = (uint8_t)((f->null ? RS_CAT_NULL : 0) | (f->unique ? RS_CAT_UNIQUE : 0) |
-                     (f->indexed ? RS_CAT_INDEX : 0) | (f->ordered ? RS_CAT_ORDERED : 0));
+                     (f->indexed ? RS_CAT_INDEX : 0) | (f->ordered ? RS_CAT_ORDERED : 0) |
+                     (has_default(f) ? RS_CAT_DEFAULT : 0));
     p[2] = (uint8_t)f->on_delete;
     rs_put_u64(p + 3, f->max_length);
     p = put_str(p + 11, f->type == STORE_FK ? f->target->name : NULL);
-    return put_str(p, f->type == STORE_FK ? f->related_name : NULL);
+    p = put_str(p, f->type == STORE_FK ? f->related_name : NULL);
+    if (!has_default(f))
+        return p;
+    *p++ = (uint8_t)f->dflt.kind;
+    switch (f->dflt.kind) {
+    case STORE_KIND_STR: {
+        size_t n = strlen(f->dflt.u.s) + 1;
+        rs_put_u32(p, (uint32_t)n);
+        memcpy(p + 4, f->dflt.u.s, n);
+        return p + 4 + n;
+    }
+    case STORE_KIND_BOOL:
+        *p = f->dflt.u.b;
+        return p + 1;
+    case STORE_KIND_FLOAT: {
+        uint64_t bits;
+        memcpy(&bits, &f->dflt.u.f, 8);
+        rs_put_u64(p, bits);
+        return p + 8;
+    }
+    default: /* STORE_KIND_INT */
+        rs_put_u64(p, (uint64_t)f->dflt.u.i);
+        return p + 8;
+    }
 }
 
 int rs_catalog_encode(const store *db, const rs_cat_head *head, const rs_cat_state *state,
@@ -191,6 +236,38 @@ static const char *take_str(cursor *c, bool required)
     return s;
 }
 
+/* A field's default, after its related_name (format 2): kind, then the value. */
+static void take_default(cursor *c, store_value *d)
+{
+    d->kind = (store_kind)take_u8(c);
+    switch (d->kind) {
+    case STORE_KIND_STR: {
+        uint32_t n = take_u32(c);
+        const char *s = n ? (const char *)take(c, n) : NULL;
+        if (!s || s[n - 1] != 0 || memchr(s, 0, n - 1))
+            c->bad = true;
+        d->u.s = s;
+        break;
+    }
+    case STORE_KIND_BOOL: {
+        uint8_t b = take_u8(c);
+        c->bad |= b > 1;
+        d->u.b = b;
+        break;
+    }
+    case STORE_KIND_FLOAT: {
+        uint64_t bits = take_u64(c);
+        memcpy(&d->u.f, &bits, 8);
+        break;
+    }
+    case STORE_KIND_INT:
+        d->u.i = (int64_t)take_u64(c);
+        break;
+    default:
+        c->bad = true;
+    }
+}
+
 static int damaged(void)
 {
     return rs_error_set(NULL, STORE_ECORRUPT, "the catalog is damaged");
@@ -201,7 +278,7 @@ static int out_of_memory(void)
     return rs_error_set(NULL, STORE_ENOMEM, "out of memory");
 }
 
-static int decode_model(cursor *c, rs_cat_model *m, uint32_t nmodels)
+static int decode_model(cursor *c, rs_cat_model *m, uint32_t nmodels, uint32_t version)
 {
     m->name = take_str(c, true);
     m->next_id = take_u64(c);
@@ -222,6 +299,10 @@ static int decode_model(cursor *c, rs_cat_model *m, uint32_t nmodels)
         f->max_length = take_u64(c);
         f->to = take_str(c, false);
         f->related_name = take_str(c, false);
+        if (f->flags & RS_CAT_DEFAULT) {
+            c->bad |= version < 2;
+            take_default(c, &f->dflt);
+        }
     }
     if (c->bad)
         return damaged();
@@ -249,9 +330,10 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
     if (len < HEAD || memcmp(b, MAGIC, 8))
         return damaged();
     cat->version = rs_get_u32(b + 8);
-    if (cat->version != RS_FORMAT_VERSION)
+    if (cat->version < RS_FORMAT_OLDEST || cat->version > RS_FORMAT_VERSION)
         return rs_error_set(NULL, STORE_ECORRUPT, "format version %u; this relstore reads "
-                            "version %d", cat->version, RS_FORMAT_VERSION);
+                            "versions %d to %d", cat->version, RS_FORMAT_OLDEST,
+                            RS_FORMAT_VERSION);
     if (rs_get_u64(b + 12) != XXH3_64bits(b + HASHED, len - HASHED))
         return damaged();
     if (!(cat->bytes = malloc(len)))
@@ -276,7 +358,7 @@ int rs_catalog_decode(rs_catalog *cat, const void *p, size_t len)
         goto free_catalog;
     }
     for (uint32_t i = 0; !rc && i < cat->nmodels; i++)
-        rc = decode_model(&c, &cat->models[i], cat->nmodels);
+        rc = decode_model(&c, &cat->models[i], cat->nmodels, cat->version);
     if (!rc && c.p != c.end)
         rc = damaged();
     if (!rc)
@@ -289,7 +371,9 @@ free_catalog:
 uint64_t rs_catalog_generation(const void *p, size_t len)
 {
     const uint8_t *b = p;
-    if (len < HEAD || memcmp(b, MAGIC, 8) || rs_get_u32(b + 8) != RS_FORMAT_VERSION ||
+    uint32_t version = len < HEAD ? 0 : rs_get_u32(b + 8);
+    if (len < HEAD || memcmp(b, MAGIC, 8) || version < RS_FORMAT_OLDEST ||
+        version > RS_FORMAT_VERSION ||
         rs_get_u64(b + 12) != XXH3_64bits(b + HASHED, len - HASHED))
         return 0;
     return rs_get_u64(b + 20);

@@ -9,9 +9,13 @@
 
 #include "store/model.h"
 
-#define RS_FORMAT_VERSION 1
+/* The format this code writes; it reads RS_FORMAT_OLDEST to RS_FORMAT_VERSION (format 1 is
+ * format 2 without defaults). */
+#define RS_FORMAT_VERSION 2
+#define RS_FORMAT_OLDEST 1
 
-enum { RS_CAT_NULL = 1, RS_CAT_UNIQUE = 2, RS_CAT_INDEX = 4, RS_CAT_ORDERED = 8 };
+enum { RS_CAT_NULL = 1, RS_CAT_UNIQUE = 2, RS_CAT_INDEX = 4, RS_CAT_ORDERED = 8,
+       RS_CAT_DEFAULT = 16 };
 
 typedef struct rs_cat_field {
     uint32_t fid;
@@ -19,6 +23,7 @@ typedef struct rs_cat_field {
     uint8_t type, flags, on_delete;
     uint64_t max_length;
     const char *to, *related_name; /* NULL when absent */
+    store_value dflt;              /* kind STORE_KIND_NONE when none; .s points into BYTES */
 } rs_cat_field;
 
 typedef struct rs_cat_model {

@@ -747,6 +747,7 @@ static void rewrite_all(store_model *m)
 static void adopt(store *db, struct rs_persist *p, const rs_catalog *cat)
 {
     p->generation = cat->generation;
+    p->format = cat->version;
     p->time_ns = cat->time_ns;
     p->log = cat->log;
     for (uint32_t i = 0; i < db->nmodels; i++) {
@@ -908,7 +909,7 @@ static int schema_of(const rs_catalog *cat, store_schema **out)
                 .to = cf->to, .related_name = cf->related_name,
                 .on_delete = (store_on_delete)cf->on_delete, .null = cf->flags & RS_CAT_NULL,
                 .unique = cf->flags & RS_CAT_UNIQUE, .index = cf->flags & RS_CAT_INDEX,
-                .ordered = cf->flags & RS_CAT_ORDERED};
+                .ordered = cf->flags & RS_CAT_ORDERED, .default_value = cf->dflt};
         }
         for (uint32_t k = 0; k < cm->nm2m; k++) { /* its through model is in the file */
             const rs_cat_field *cf = &cm->m2m[k];
@@ -1088,7 +1089,7 @@ void rs_file_stat(const store *db, store_stats *st)
     st->map_size = __atomic_load_n(&p->map_size, __ATOMIC_RELAXED);
     st->log_entries = (size_t)p->log.count;
     st->last_error = __atomic_load_n(&p->last_error, __ATOMIC_RELAXED);
-    st->format_version = RS_FORMAT_VERSION;
+    st->format_version = p->format ? p->format : RS_FORMAT_VERSION;
 }
 
 /* Reads the catalog of P's file into *CAT; P's entry's USE lock held by the caller. */

@@ -36,6 +36,7 @@ struct rs_persist {
     bool made_lock;  /* PATH-lock was missing, so LMDB made it: a failed open removes it */
     pthread_mutex_t snap; /* one snapshot (or backup) at a time */
     uint64_t generation, time_ns;
+    uint32_t format;     /* the file's format version: its catalog's, or ours once written */
     rs_cat_state *state; /* per model: the file as of the last commit */
     rs_cat_log log;      /* the change log as of the last commit */
     size_t last_written, last_deleted, last_bytes;

@@ -538,6 +538,7 @@ static int write_batch(store *db, batch *b, uint64_t *now)
 static void account(struct rs_persist *p, const store *db, const batch *b, uint64_t now)
 {
     p->generation++;
+    p->format = RS_FORMAT_VERSION;
     p->time_ns = now;
     p->stale = false;
     memcpy(p->state, b->state, db->nmodels * sizeof *p->state);

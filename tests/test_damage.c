@@ -609,6 +609,16 @@ Test(damage, a_flipped_byte_in_the_catalog_is_reported_as_damage)
     free(b);
 }
 
+/* Sets the version of the catalog at CAT in B to VERSION, and its checksum to match. */
+static void set_catalog_version(uint8_t *b, span cat, uint32_t version)
+{
+    for (int i = 0; i < 4; i++)
+        b[cat.off + 8 + i] = (uint8_t)(version >> (8 * i));
+    uint64_t h = XXH3_64bits(b + cat.off + 20, cat.len - 20);
+    for (int i = 0; i < 8; i++)
+        b[cat.off + 12 + i] = (uint8_t)(h >> (8 * i));
+}
+
 Test(damage, a_future_format_version_is_refused_and_named)
 {
     char orig[128];
@@ -618,12 +628,69 @@ Test(damage, a_future_format_version_is_refused_and_named)
     uint8_t *b = read_all(orig, &len);
     span cat = find_catalog(b, len);
     uint32_t version = (uint32_t)get_le(b + cat.off + 8, 4);
-    cr_assert_eq(version, 1, "the file's format version is %u", version);
-    for (int i = 0; i < 4; i++)
-        b[cat.off + 8 + i] = (uint8_t)((version + 1) >> (8 * i));
-    probe p = expect_refused("a catalog of format version 2", b, len);
-    cr_expect(strstr(p.msg, "version 2"), "the message does not name the version: %s", p.msg);
+    cr_assert_eq(version, 2, "the file's format version is %u", version);
+    set_catalog_version(b, cat, version + 1);
+    probe p = expect_refused("a catalog of format version 3", b, len);
+    cr_expect(strstr(p.msg, "version 3"), "the message does not name the version: %s", p.msg);
     free(b);
+}
+
+/* Format 1 had no defaults: a catalog that says 1 but records defaults (this schema has
+ * some) is damage, not a file to read as format 2. */
+Test(damage, a_format_1_catalog_holding_defaults_is_refused)
+{
+    char orig[128];
+    path_of(orig, sizeof orig, "orig");
+    free(build_store(orig, 1, false, NULL));
+    size_t len;
+    uint8_t *b = read_all(orig, &len);
+    span cat = find_catalog(b, len);
+    set_catalog_version(b, cat, 1);
+    probe p = expect_refused("a format 1 catalog with defaults", b, len);
+    cr_expect(strstr(p.msg, "catalog is damaged"), "%s", p.msg);
+    free(b);
+}
+
+/* A file of format 1 (a schema without defaults: the same bytes as format 2) still opens, and
+ * its next snapshot writes format 2. */
+Test(damage, a_format_1_file_opens_and_its_next_snapshot_writes_format_2)
+{
+    static const store_field fields[] = {{.name = "name", .type = STORE_CHAR, .max_length = 30},
+                                         {0}};
+    char path[128];
+    path_of(path, sizeof path, "format1");
+    remove_store(path);
+    store_schema *s;
+    store_schema_new(&s);
+    cr_assert_eq(store_schema_add(s, "Author", fields), STORE_OK);
+    store *d;
+    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_create(d, store_model_find(d, "Author"),
+                              (store_value[]){STORE_V_STR("name", "John Doe"), {0}}, NULL),
+                 STORE_OK);
+    cr_assert_eq(store_close(d), STORE_OK);
+    size_t len;
+    uint8_t *b = read_all(path, &len);
+    set_catalog_version(b, find_catalog(b, len), 1);
+    write_all(path, b, len);
+    free(b);
+
+    store_stats st;
+    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    store_stat(d, &st);
+    cr_expect_eq(st.format_version, 1);
+    store_obj *john;
+    cr_expect_eq(store_get(d, store_model_find(d, "Author"), 1, &john), STORE_OK);
+    cr_expect_str_eq(store_str(john, "name"), "John Doe");
+    cr_assert_eq(store_create(d, store_model_find(d, "Author"),
+                              (store_value[]){STORE_V_STR("name", "Jane Roe"), {0}}, NULL),
+                 STORE_OK);
+    cr_assert_eq(store_snapshot(d), STORE_OK, "%s", store_errmsg(d));
+    store_stat(d, &st);
+    cr_expect_eq(st.format_version, 2);
+    cr_assert_eq(store_close(d), STORE_OK);
+    store_schema_free(s);
+    remove_store(path);
 }
 
 /*

@@ -1025,3 +1025,72 @@ Test(persist, each_write_reports_a_failed_snapshot_with_the_change_made)
     cr_assert_eq(store_close(d), STORE_EFULL);
     remove_files();
 }
+
+/* The schema read back from a file (store_open() with a NULL schema) holds every attribute
+ * of every field: types, max_length, null, unique, index, ordered, and a default of each kind
+ * (recorded since format 2), as the accessors a tool uses return them. */
+Test(persist, a_file_opened_without_a_schema_gives_back_every_attribute_and_default)
+{
+    static const store_field kinds[] = {
+        {.name = "code", .type = STORE_CHAR, .max_length = 12, .unique = true},
+        {.name = "label", .type = STORE_CHAR, .max_length = 40, STORE_DEFAULT_STR("née ☃")},
+        {.name = "note", .type = STORE_TEXT, .null = true},
+        {.name = "count", .type = STORE_INT, .index = true, STORE_DEFAULT_INT(-7)},
+        {.name = "price", .type = STORE_FLOAT, .ordered = true, STORE_DEFAULT_FLOAT(9.99)},
+        {.name = "on", .type = STORE_BOOL, STORE_DEFAULT_BOOL(true)},
+        {.name = "off", .type = STORE_BOOL, .null = true, STORE_DEFAULT_BOOL(false)},
+        {0},
+    };
+    store_schema *s;
+    cr_assert_eq(store_schema_new(&s), STORE_OK);
+    cr_assert_eq(store_schema_add(s, "Kind", kinds), STORE_OK, "%s", store_errmsg(NULL));
+    store *d;
+    cr_assert_eq(store_open(&d, s, path, NULL), STORE_OK, "%s", store_errmsg(NULL));
+    cr_assert_eq(store_close(d), STORE_OK);
+    store_schema_free(s);
+
+    store_options ro = {.flags = STORE_OPEN_READONLY};
+    cr_assert_eq(store_open(&d, NULL, path, &ro), STORE_OK, "%s", store_errmsg(NULL));
+    store_model *m = store_model_find(d, "Kind");
+    cr_assert_not_null(m);
+    for (size_t i = 0; kinds[i].name; i++) {
+        const store_fld *f = store_field_at(m, i);
+        const store_field *k = &kinds[i];
+        cr_assert_str_eq(store_field_name(f), k->name);
+        cr_expect_eq(store_field_type(f), k->type, "%s", k->name);
+        cr_expect_eq(store_field_max_length(f), k->max_length, "%s", k->name);
+        cr_expect_eq(store_field_null(f), k->null, "%s", k->name);
+        cr_expect_eq(store_field_unique(f), k->unique, "%s", k->name);
+        cr_expect_eq(store_field_indexed(f), k->index, "%s", k->name);
+        cr_expect_eq(store_field_ordered(f), k->ordered, "%s", k->name);
+        store_value v;
+        bool has = store_field_default(f, &v);
+        cr_expect_eq(has, k->default_value.kind != STORE_KIND_NONE, "%s", k->name);
+        if (!has)
+            continue;
+        cr_expect_eq(v.kind, k->default_value.kind, "%s", k->name);
+        cr_expect_str_eq(v.name, k->name);
+        switch (v.kind) {
+        case STORE_KIND_STR:
+            cr_expect_str_eq(v.u.s, k->default_value.u.s);
+            break;
+        case STORE_KIND_INT:
+            cr_expect_eq(v.u.i, k->default_value.u.i);
+            break;
+        case STORE_KIND_FLOAT:
+            cr_expect_eq(v.u.f, k->default_value.u.f);
+            break;
+        default:
+            cr_expect_eq(v.u.b, k->default_value.u.b, "%s", k->name);
+        }
+    }
+    store_value v;
+    cr_expect_not(store_field_default(NULL, &v));
+    cr_expect_not(store_field_default(store_field_at(m, 0), NULL));
+    cr_expect_not(store_field_null(NULL));
+    cr_expect_eq(store_field_max_length(store_field_at(m, 2)), 0, "TEXT has no max_length");
+    store_stats st;
+    store_stat(d, &st);
+    cr_expect_eq(st.format_version, 2);
+    cr_assert_eq(store_close(d), STORE_OK);
+}

@@ -6,6 +6,9 @@
  *   relstore dump FILE [--model M] [--json]  every object, one a line
  *   relstore find FILE MODEL [TERM...] [--order KEY]... [--offset N] [--limit N] [--json]
  *                                            the objects of MODEL a query finds, in its order
+ *   relstore export FILE --sql OUT | --sqlite OUT
+ *                                            the schema and every object as portable SQL, or
+ *                                            as a new SQLite database (tools/export.c)
  *
  * dump --json prints JSON Lines, one object a line as {"model":M,"id":N,"fields":{...}}:
  * the fields have an object of their own, so none can clash with "model" or "id". A FK is
@@ -31,7 +34,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,12 +42,17 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "export.h"
+#include "values.h"
+
 static const char usage[] =
     "usage: relstore info FILE\n"
     "       relstore verify FILE\n"
     "       relstore dump FILE [--model MODEL] [--json]\n"
     "       relstore find FILE MODEL [TERM...] [--order [-]KEY]... [--offset N] [--limit N]\n"
-    "                     [--json]\n";
+    "                     [--json]\n"
+    "       relstore export FILE --sql OUT|-\n"
+    "       relstore export FILE --sqlite OUT\n";
 
 /* What --help adds to the usage; a usage error points at it. */
 static const char details[] =
@@ -68,7 +75,12 @@ static const char details[] =
     "          repeat it to break ties (the last tie-break is id)\n"
     "  --offset N, --limit N  skip the first N found, keep at most N (after the order)\n"
     "e.g.  relstore find books.db Book author__name='John Doe' '!title=Book 2' --order -id\n"
-    "      relstore find books.db Author books__count__gte=3 --json\n";
+    "      relstore find books.db Author books__count__gte=3 --json\n"
+    "\n"
+    "export: a table a model (\"id\" its primary key; FKs with their ON DELETE rule, unique\n"
+    "constraints, indexes, defaults), then the rows: --sql OUT writes SQL that SQLite and\n"
+    "PostgreSQL load (- for standard output), --sqlite OUT a SQLite database. OUT must not\n"
+    "exist yet.\n";
 
 /* Prints the usage on stderr. Returns the exit status of a usage error, 2. */
 static int usage_error(void)
@@ -100,6 +112,33 @@ static const char *rule_name(store_on_delete rule)
     return rule == STORE_RESTRICT ? "RESTRICT" : rule == STORE_SET_NULL ? "SET_NULL" : "CASCADE";
 }
 
+/* One line of info: F's name and type, then each of its attributes that is set. */
+static void print_field(const store_fld *f)
+{
+    printf("  %s %s", store_field_name(f), type_name(store_field_type(f)));
+    if (store_field_type(f) == STORE_FK)
+        printf(" -> %s, related_name %s, %s, on_delete %s",
+               store_model_name(store_field_target(f)), store_field_related_name(f),
+               store_field_unique(f) ? "one-to-one" : "one-to-many",
+               rule_name(store_field_on_delete(f)));
+    if (store_field_max_length(f))
+        printf(", max_length %zu", store_field_max_length(f));
+    if (store_field_null(f))
+        printf(", null");
+    if (store_field_unique(f) && store_field_type(f) != STORE_FK)
+        printf(", unique");
+    if (store_field_indexed(f))
+        printf(", index");
+    if (store_field_ordered(f))
+        printf(", ordered");
+    store_value v;
+    if (store_field_default(f, &v)) {
+        printf(", default ");
+        values_json_value(stdout, &v);
+    }
+    printf("\n");
+}
+
 static int info(const char *path)
 {
     store *db = open_file(path);
@@ -124,17 +163,8 @@ static int info(const char *path)
         printf("model %s: %zu objects, next id %" PRIu64 "\n", store_model_name(m),
                store_model_count(m), store_model_next_id(m));
         const store_fld *f;
-        for (size_t j = 0; (f = store_field_at(m, j)); j++) {
-            printf("  %s %s", store_field_name(f), type_name(store_field_type(f)));
-            if (store_field_type(f) == STORE_FK)
-                printf(" -> %s, related_name %s, %s, on_delete %s",
-                       store_model_name(store_field_target(f)), store_field_related_name(f),
-                       store_field_unique(f) ? "one-to-one" : "one-to-many",
-                       rule_name(store_field_on_delete(f)));
-            if (store_field_ordered(f))
-                printf(", ordered");
-            printf("\n");
-        }
+        for (size_t j = 0; (f = store_field_at(m, j)); j++)
+            print_field(f);
         const char *name;
         store_model *other, *through;
         bool declared;
@@ -169,93 +199,39 @@ static int verify(const char *path)
     return 0;
 }
 
-/* A double as JSON: a number when finite; JSON has none for the others, so the strings
- * "inf", "-inf" and "nan" (the field's type, FLOAT, tells them from a string). */
-static json_t *float_json(double d)
+/* OBJ of M as one line of JSON, {"model":M,"id":N,"fields":{...}}, without the newline: its
+ * fields in their own object, so that no field name (a field may be called "model") can clash
+ * with the object's own keys. */
+static void object_json(const store_model *m, const store_obj *obj)
 {
-    if (isnan(d))
-        return json_string("nan");
-    if (isinf(d))
-        return json_string(d > 0 ? "inf" : "-inf");
-    return json_real(d);
-}
-
-/* OBJ's field F as a JSON value (a new reference; NULL only when out of memory). */
-static json_t *field_json(const store_obj *obj, const store_fld *f)
-{
-    if (store_field_is_null(obj, f))
-        return json_null();
-    switch (store_field_type(f)) {
-    case STORE_CHAR:
-    case STORE_TEXT:
-        return json_string(store_field_str(obj, f));
-    case STORE_INT:
-        return json_integer(store_field_int(obj, f));
-    case STORE_FLOAT:
-        return float_json(store_field_float(obj, f));
-    case STORE_BOOL:
-        return json_boolean(store_field_bool(obj, f));
-    case STORE_FK:
-        return json_integer((json_int_t)store_id(store_field_ref(obj, f)));
-    case STORE_M2M: /* a relation, never a model's field */
-        break;
-    }
-    return json_null();
-}
-
-/* OBJ as {"model": M, "id": N, "fields": {...}}: its fields in their own object, so that no
- * field name (a field may be called "model") can clash with the object's own keys. NULL
- * when out of memory: a field is never left out. */
-static json_t *object_json(const store_model *m, const store_obj *obj)
-{
-    json_t *o = json_object(), *fields = json_object();
-    int rc = !o || !fields;
-    rc = rc || json_object_set_new(o, "model", json_string(store_model_name(m)));
-    rc = rc || json_object_set_new(o, "id", json_integer((json_int_t)store_id(obj)));
+    fputs("{\"model\":", stdout);
+    values_json_str(stdout, store_model_name(m));
+    printf(",\"id\":%" PRIu64 ",\"fields\":{", store_id(obj));
     const store_fld *f;
-    for (size_t j = 0; !rc && (f = store_field_at(m, j)); j++)
-        rc = json_object_set_new(fields, store_field_name(f), field_json(obj, f));
-    rc = rc || json_object_set(o, "fields", fields);
-    json_decref(fields);
-    if (rc) {
-        json_decref(o);
-        return NULL;
+    for (size_t j = 0; (f = store_field_at(m, j)); j++) {
+        if (j)
+            putchar(',');
+        values_json_str(stdout, store_field_name(f));
+        putchar(':');
+        values_json_field(stdout, obj, f);
     }
-    return o;
+    fputs("}}", stdout);
 }
 
-/* O as one line of compact JSON, without the newline. 0, or -1 when out of memory. */
-static int print_json(const json_t *o)
+/* OBJ of M as one line: as JSON, or as "M N field=value ..." with JSON's values. */
+static void dump_object(const store_model *m, const store_obj *obj, bool as_json)
 {
-    return json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-}
-
-static int dump_object(const store_model *m, const store_obj *obj, bool as_json)
-{
-    json_t *o = object_json(m, obj);
-    if (!o) {
-        fprintf(stderr, "relstore: out of memory\n");
-        return -1;
-    }
-    int rc = 0;
     if (as_json) {
-        rc = print_json(o);
-        putchar('\n');
+        object_json(m, obj);
     } else {
-        json_t *fields = json_object_get(o, "fields");
         printf("%s %" PRIu64, store_model_name(m), store_id(obj));
         const store_fld *f;
-        for (size_t j = 0; !rc && (f = store_field_at(m, j)); j++) {
-            char *v = json_dumps(json_object_get(fields, store_field_name(f)),
-                                 JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
-            rc = v ? 0 : -1;
-            printf(" %s=%s", store_field_name(f), v ? v : "?");
-            free(v);
+        for (size_t j = 0; (f = store_field_at(m, j)); j++) {
+            printf(" %s=", store_field_name(f));
+            values_json_field(stdout, obj, f);
         }
-        putchar('\n');
     }
-    json_decref(o);
-    return rc;
+    putchar('\n');
 }
 
 static int dump(const char *path, const char *only, bool as_json)
@@ -269,17 +245,16 @@ static int dump(const char *path, const char *only, bool as_json)
         return 1;
     }
     store_model *m;
-    int rc = 0;
-    for (size_t i = 0; !rc && (m = store_model_at(db, i)); i++) {
+    for (size_t i = 0; (m = store_model_at(db, i)); i++) {
         if (only && strcmp(store_model_name(m), only))
             continue;
         /* In id order, at the cost of the objects: the next id may be far past the last. */
         uint64_t pos = 0;
-        for (store_obj *obj; !rc && (obj = store_model_scan(m, &pos));)
-            rc = dump_object(m, obj, as_json);
+        for (store_obj *obj; (obj = store_model_scan(m, &pos));)
+            dump_object(m, obj, as_json);
     }
     store_close(db);
-    return rc ? 1 : 0;
+    return 0;
 }
 
 /* ---- find --------------------------------------------------------------------------------- */
@@ -291,6 +266,7 @@ typedef struct opts {
     const char **order; /* find --order keys, ended by NULL */
     size_t offset, limit;
     bool has_offset, has_limit;
+    const char *sql, *sqlite; /* export --sql, --sqlite */
 } opts;
 
 static const char *const lookups[] = {
@@ -606,26 +582,20 @@ static int build_query(store *db, store_model *m, store_query *q, char **terms, 
     return rc ? query_failed(db, rc) : 0;
 }
 
-/* Prints the N objects OBJS of M as dump does, or as a JSON array, one a line. 0 or -1. */
-static int print_found(const store_model *m, store_obj *const *objs, size_t n, bool as_json)
+/* Prints the N objects OBJS of M as dump does, or as a JSON array, one a line. */
+static void print_found(const store_model *m, store_obj *const *objs, size_t n, bool as_json)
 {
-    int rc = 0;
     if (!as_json) {
-        for (size_t i = 0; i < n && !rc; i++)
-            rc = dump_object(m, objs[i], false);
-        return rc;
+        for (size_t i = 0; i < n; i++)
+            dump_object(m, objs[i], false);
+        return;
     }
     fputs("[\n", stdout);
-    for (size_t i = 0; i < n && !rc; i++) {
-        json_t *o = object_json(m, objs[i]);
-        rc = o ? print_json(o) : -1;
-        json_decref(o);
+    for (size_t i = 0; i < n; i++) {
+        object_json(m, objs[i]);
         fputs(i + 1 < n ? ",\n" : "\n", stdout);
     }
     fputs("]\n", stdout);
-    if (rc)
-        out_of_memory();
-    return rc;
 }
 
 /* Runs Q and prints what it found. Returns the exit status. */
@@ -637,9 +607,9 @@ static int run_query(store *db, const store_model *m, const store_query *q, cons
         return query_failed(db, rc);
     /* The query's limit 0 is no limit; --limit 0 is none. */
     size_t n = o->has_limit && !o->limit ? 0 : res.count;
-    rc = print_found(m, res.objs, n, o->as_json);
+    print_found(m, res.objs, n, o->as_json);
     store_result_free(&res);
-    return rc ? 1 : 0;
+    return 0;
 }
 
 /* relstore find: the objects of MODEL that the N TERMS find, in O's order and slice. Returns
@@ -661,6 +631,18 @@ static int find(const char *path, const char *model, char **terms, int n, const 
     else if (!(status = build_query(db, m, q, terms, n, o)))
         status = run_query(db, m, q, o);
     store_query_free(q);
+    store_close(db);
+    return status;
+}
+
+/* ---- export ------------------------------------------------------------------------------- */
+
+static int export(const char *path, const opts *o)
+{
+    store *db = open_file(path);
+    if (!db)
+        return 1;
+    int status = o->sql ? export_sql(db, path, o->sql) : export_sqlite(db, path, o->sqlite);
     store_close(db);
     return status;
 }
@@ -689,12 +671,16 @@ static int parse_options(int argc, char **argv, opts *o)
         {"offset", required_argument, NULL, 'O'},
         {"limit", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
+        {"sql", required_argument, NULL, 'q'},
+        {"sqlite", required_argument, NULL, 'Q'},
         {NULL, 0, NULL, 0},
     };
     size_t norder = 0;
     for (int c; (c = getopt_long(argc, argv, "m:jh", longopts, NULL)) != -1;) {
         if (c == 'm') {
             o->only = optarg;
+        } else if (c == 'q' || c == 'Q') {
+            *(c == 'q' ? &o->sql : &o->sqlite) = optarg;
         } else if (c == 'j') {
             o->as_json = true;
         } else if (c == 'o') {
@@ -721,9 +707,13 @@ static int parse_options(int argc, char **argv, opts *o)
 static int run(int n, char **args, const opts *o)
 {
     bool find_options = o->order[0] || o->has_offset || o->has_limit;
-    if (n >= 3 && !strcmp(args[0], "find") && !o->only)
+    bool export_options = o->sql || o->sqlite;
+    if (n >= 3 && !strcmp(args[0], "find") && !o->only && !export_options)
         return find(args[1], args[2], args + 3, n - 3, o);
-    if (n == 2 && !find_options) {
+    if (n == 2 && !strcmp(args[0], "export") && !find_options && !o->only && !o->as_json &&
+        !o->sql != !o->sqlite)
+        return export(args[1], o);
+    if (n == 2 && !find_options && !export_options) {
         if (!strcmp(args[0], "info") && !o->only && !o->as_json)
             return info(args[1]);
         if (!strcmp(args[0], "verify") && !o->only && !o->as_json)
@@ -745,5 +735,10 @@ int main(int argc, char **argv)
     if (status < 0)
         status = run(argc - optind, argv + optind, &o);
     free(order);
+    /* What could not be written (a full disk, a closed pipe) fails the command. */
+    if (fflush(stdout) || ferror(stdout)) {
+        fprintf(stderr, "relstore: writing the output: %s\n", strerror(errno));
+        return status ? status : 1;
+    }
     return status;
 }
