@@ -178,7 +178,9 @@ typedef struct store_field {
  * other than STORE_DURABLE_MANUAL (a read-only store writes nothing): store_open() refuses
  * them, and unknown flags, with STORE_EINVAL. */
 enum {
-    STORE_OPEN_READONLY = 1 << 0, /* no changes, no snapshots; other readers may share the file */
+    STORE_OPEN_READONLY = 1 << 0, /* no changes, no snapshots; other readers may share the
+                                     file, and one writer in another process may run beside:
+                                     the store holds the last snapshot as of the open */
     STORE_OPEN_NOSYNC = 1 << 1,   /* commits are not flushed to the disk: a snapshot survives a
                                      process crash, NOT a power loss or an OS crash */
 };
@@ -328,8 +330,10 @@ STORE_API void store_schema_free(store_schema *s);
  * STORE_OPEN_READONLY, unknown flags or durability, STORE_OPEN_READONLY with
  * STORE_OPEN_NOSYNC or with a durability other than STORE_DURABLE_MANUAL, PATH in a
  * directory that does not exist, PATH or PATH-lock a directory or anything else but a
- * regular file, a read-only open of a missing or empty file), STORE_ESCHEMA, STORE_EBUSY (the
- * file is open in this process or another, by any name), STORE_ECORRUPT (the file is
+ * regular file, a read-only open of a missing or empty file), STORE_ESCHEMA, STORE_EBUSY (a
+ * read-write open of a file that a read-write store has open, in this process or another, by
+ * any name; any open of a file that this process has open the other way; a read-only open
+ * that a writer's commits kept from beginning a read a thousand times), STORE_ECORRUPT (the file is
  * damaged, truncated or not a relstore file), STORE_ENOSPC (the disk is full, or a quota or
  * file size limit is reached: a new file cannot be started, a short one padded), STORE_ENOTSUP
  * (the LMDB library loaded is not of the 0.9 series, the one whose file format relstore

@@ -6,14 +6,16 @@
  * /dev/null if they are closed (so no data file lands on them and a stray write(2, ...) cannot
  * hit it); the path refused unless it is a regular file (symlinks followed; a FIFO would
  * block), opened without blocking and checked again; the file's entry in this process's
- * registry of open files, keyed by inode (a read-write open takes the file alone with an
- * exclusive flock, so a second open, in this process or another, by any path, symlink or hard
- * link, is STORE_EBUSY; read-only opens share a flock and, within a process, one environment);
- * a check of LMDB's meta pages read with pread, so that a truncated or foreign file is
- * STORE_ECORRUPT before LMDB maps a page of it; the environment (MDB_NOSUBDIR: one file, its
+ * registry of open files, keyed by inode, and the file's locks (see "The locks" below: a
+ * second read-write open, in this process or another, by any path, symlink or hard link, is
+ * STORE_EBUSY; read-only opens in other processes go beside a writer, and within a process
+ * share one environment); a check of LMDB's meta pages read with pread, so that a truncated
+ * or foreign file is STORE_ECORRUPT before LMDB maps a page of it; the environment
+ * (MDB_NOSUBDIR: one file, its
  * lock file PATH-lock refused unless regular too; MDB_NOTLS: reader slots are not tied to
  * threads; full sync unless asked otherwise; never MDB_WRITEMAP); a stale-reader check; then
- * one read transaction that checks the catalog against the schema and loads every object. A
+ * one read transaction that checks the catalog against the schema and loads every object (a
+ * read-only open walks the page tree inside it, see begin_read()). A
  * child made by fork() drops its copies of the lock descriptors before fork() returns in the
  * parent, so it never keeps a file locked.
  *
@@ -162,25 +164,66 @@ static void release_std_fds(int held)
             close(fd);
 }
 
+/* ---- The locks ---------------------------------------------------------------------------- */
+
+/*
+ * Two locks on the data file, both held by our descriptor's open file description (released
+ * when its last copy closes) and independent of each other and of LMDB's, which takes record
+ * locks on PATH-lock only, never on the data file:
+ *
+ *   the writer's lock  an open file description lock (F_OFD_SETLK) on byte WRITER_BYTE,
+ *                      write-locked by the one read-write store of the file: a second writer,
+ *                      in any process, is STORE_EBUSY. Readers leave it alone, so a reader in
+ *                      another process (an inspector) opens beside a running writer; LMDB's
+ *                      reader table keeps the snapshot a read transaction uses from being
+ *                      overwritten.
+ *   the users' lock    a shared flock taken by every opener, writer or reader (a flock needs
+ *                      no write access, so a file a reader may not write still opens); made
+ *                      exclusive only by a failed open that made the file or PATH-lock, to
+ *                      learn that it is alone before removing them (remove_made()).
+ *
+ * A read-only open cannot know the file will not change under it, so it walks the page tree
+ * of the snapshot its read transaction pins (begin_read()) instead of the tree before LMDB
+ * opens the file.
+ */
+enum { WRITER_BYTE = 0 };
+
+/* Write-locks the writer's byte of FD's file, without waiting: 0, or -1 (errno EAGAIN or
+ * EACCES when another open of the file holds it). */
+static int lock_writer(int fd)
+{
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = WRITER_BYTE,
+                      .l_len = 1};
+    return fcntl(fd, F_OFD_SETLK, &l);
+}
+
+/* Whether some other open of FD's file, in any process, holds the writer's lock. */
+static bool writer_live(int fd)
+{
+    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = WRITER_BYTE,
+                      .l_len = 1};
+    return !fcntl(fd, F_OFD_GETLK, &l) && l.l_type != F_UNLCK;
+}
+
 /* ---- The files open in this process -------------------------------------------------------- */
 
-static int check_size(const char *path, int fd, bool *fresh, bool pad);
+static int check_size(const char *path, int fd, bool *fresh, bool pad, bool tree);
 
 /*
  * LMDB allows one environment per file per process, and POSIX record locks never conflict
  * within a process, so a second environment of a file would re-initialise the lock file under
  * the first. The registry therefore keeps one entry per data file open in this process, keyed
  * by its inode (so every path, symlink and hard link finds it). An entry owns our descriptor
- * of the file, which holds the flock; a read-only entry also owns the one environment every
+ * of the file, which holds the locks; a read-only entry also owns the one environment every
  * read-only store of the file shares (read transactions with MDB_NOTLS may run on any
  * thread), closed by the last of them. A read-write entry is never shared: its store owns its
  * environment (D4 may reopen it), and any other open of the file in this process is
- * STORE_EBUSY, as a flock from another process is.
+ * STORE_EBUSY, as another process's writer is.
  */
 struct rs_file {
     dev_t dev;
     ino_t ino;
-    int fd;            /* ours, with the flock; -1 in a forked child */
+    int fd;            /* ours, with the locks; -1 in a forked child */
     bool rw;           /* a read-write store's entry: never shared */
     bool orphan;       /* the parent's, seen from a forked child: never touched again */
     unsigned refs;     /* the stores and schema readers using it; under files_lock */
@@ -230,7 +273,7 @@ static void fork_parent(void)
 }
 
 /*
- * In a child made by fork(): the flock belongs to the open file description the child shares
+ * In a child made by fork(): the locks belong to the open file description the child shares
  * with its parent, so the child closes its copy of every lock descriptor at once (the parent's
  * close then releases the lock), then its end of the pipe. Descriptors are per process: nothing
  * of the parent's closes. The entries leave the registry, so the child's own opens start
@@ -274,9 +317,9 @@ static void unlink_file(struct rs_file *f)
 }
 
 /*
- * Drops a reference to F; the last closes its environment, then its descriptor (the flock),
+ * Drops a reference to F; the last closes its environment, then its descriptor (the locks),
  * both under files_lock: a fork() after the entry left the registry but before the close
- * would give the child a copy no handler knows of, keeping the flock.
+ * would give the child a copy no handler knows of, keeping the locks.
  */
 static void file_release(struct rs_file *f)
 {
@@ -366,16 +409,22 @@ static struct rs_file *find_file(const struct stat *st)
 }
 
 /*
- * Registers a new entry for FD (of the file ST) with its flock, in P->file; files_lock held.
+ * Registers a new entry for FD (of the file ST) with its locks, in P->file; files_lock held.
  * A read-only entry is returned with its USE lock held: the caller opens its environment.
  */
 static int add_file(struct rs_persist *p, int fd, const struct stat *st)
 {
     bool ro = p->flags & STORE_OPEN_READONLY;
-    if (flock(fd, (ro ? LOCK_SH : LOCK_EX) | LOCK_NB))
+    if (!ro && lock_writer(fd))
+        return rs_error_set(NULL, errno == EAGAIN || errno == EACCES ? STORE_EBUSY : STORE_EIO,
+                            "%s: the file is open elsewhere%s", p->path,
+                            errno == EAGAIN || errno == EACCES ? ": by a read-write store"
+                                                               : " (locking failed)");
+    if (flock(fd, LOCK_SH | LOCK_NB))
         return rs_error_set(NULL, errno == EWOULDBLOCK ? STORE_EBUSY : STORE_EIO,
                             "%s: the file is open elsewhere%s", p->path,
-                            errno == EWOULDBLOCK ? "" : " (flock failed)");
+                            errno == EWOULDBLOCK ? ": an opener that failed is removing it"
+                                                 : " (flock failed)");
     /* A failed open removes the file it made (remove_made()): one that opened it before
      * and locks it after must see that PATH no longer names it. */
     struct stat now;
@@ -384,7 +433,7 @@ static int add_file(struct rs_persist *p, int fd, const struct stat *st)
                             "it was being opened", p->path);
     struct rs_file *f = calloc(1, sizeof *f);
     if (!f) {
-        if (p->made_file) /* under our exclusive flock: nobody else has it */
+        if (p->made_file && !flock(fd, LOCK_EX | LOCK_NB)) /* nobody else has it */
             unlink(p->path);
         return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
     }
@@ -426,7 +475,7 @@ static int take_file(struct rs_persist *p, bool *first)
                                   f->rw ? "read-write" : "read-only")
                    : add_file(p, fd, &st);
             if (rc)
-                close(fd); /* under the lock: it may hold a flock (see file_release()) */
+                close(fd); /* under the lock: it may hold locks (see file_release()) */
             pthread_mutex_unlock(&files_lock);
             *first = !rc;
             return rc;
@@ -437,7 +486,7 @@ static int take_file(struct rs_persist *p, bool *first)
         bool open = f->env != NULL;
         pthread_mutex_unlock(&f->use);
         if (open) {
-            close(fd); /* the entry's descriptor holds the flock for both */
+            close(fd); /* the entry's descriptor holds the locks for both */
             p->file = f;
             p->fd = f->fd;
             *first = false;
@@ -455,7 +504,7 @@ static int take_file(struct rs_persist *p, bool *first)
 static int open_first(struct rs_persist *p)
 {
     bool ro = p->flags & STORE_OPEN_READONLY, fresh = false;
-    int rc = check_size(p->path, p->fd, &fresh, !ro);
+    int rc = check_size(p->path, p->fd, &fresh, !ro, !ro); /* read-only: see begin_read() */
     if (!rc && fresh && ro)
         rc = rs_error_set(NULL, STORE_EINVAL, "%s: an empty file cannot be opened read-only",
                           p->path);
@@ -553,9 +602,10 @@ static int read_meta(const char *path, int fd, bool second, uint8_t m[RS_MDB_MET
  * pages a transaction allocated and freed again are never written, so a process that dies
  * between a commit and the extension that follows it (rs_file_extend()) leaves such a file.
  * Nothing reaches those pages; when PAD, the file is extended with zeros to cover them
- * before LMDB opens it (a read-only open leaves the file as it is).
+ * before LMDB opens it (a read-only open leaves the file as it is). Without TREE, only the
+ * meta pages and the size: a read-only open walks the tree later (begin_read()).
  */
-static int check_size(const char *path, int fd, bool *fresh, bool pad)
+static int check_size(const char *path, int fd, bool *fresh, bool pad, bool tree)
 {
     struct stat st;
     if (fstat(fd, &st))
@@ -583,8 +633,9 @@ static int check_size(const char *path, int fd, bool *fresh, bool pad)
     if (last > (uint64_t)INT64_MAX / ps0 - 1 || (map && last >= map / ps0))
         return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: a last page of %llu", path,
                             (unsigned long long)last);
-    rc = rs_pagecheck_file(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,
-                           newer ? m0 : m1);
+    rc = tree ? rs_pagecheck_file(fd, path, (uint64_t)st.st_size, ps0, newer ? m1 : m0,
+                                  newer ? m0 : m1)
+              : STORE_OK;
     if (rc)
         return rc;
     off_t need = (off_t)((last + 1) * ps0);
@@ -845,15 +896,86 @@ static int load(store *db, struct rs_persist *p)
 
 /* A meta page naming a later transaction than the catalog its tree holds was damaged: LMDB
  * would be opening an older snapshot than the newest. (A compacted copy names an earlier
- * one: that is fine, the tree is the snapshot copied.) */
-static int check_txnid(const struct rs_persist *p, const rs_catalog *cat)
+ * one: that is fine, the tree is the snapshot copied.) The meta page is the one TXN reads:
+ * a writer in another process may have committed others since. */
+static int check_txnid(const struct rs_persist *p, MDB_txn *txn, const rs_catalog *cat)
 {
-    MDB_envinfo info;
-    if (mdb_env_info(p->env, &info) || info.me_last_txnid <= cat->txnid)
+    size_t id = mdb_txn_id(txn);
+    if (id <= cat->txnid)
         return STORE_OK;
     return rs_error_set(NULL, STORE_ECORRUPT, "%s: damaged: the newest meta page names "
-                        "transaction %zu, its snapshot was written by %llu", p->path,
-                        info.me_last_txnid, (unsigned long long)cat->txnid);
+                        "transaction %zu, its snapshot was written by %llu", p->path, id,
+                        (unsigned long long)cat->txnid);
+}
+
+/*
+ * For a read-only P, D2 on the snapshot TXN pins: the meta page naming TXN's transaction,
+ * read with pread, and the page tree it reaches (rs_pagecheck_file()), which LMDB will not
+ * reuse while TXN lives, whatever a writer in another process commits meanwhile. Without a
+ * live writer the other meta page must not hide a newer snapshot, as for a read-write open;
+ * with one, the other meta page is the writer's to change and is left alone. *MOVED when
+ * neither meta page names TXN's transaction any more (a writer committed twice since TXN
+ * began): the caller begins again.
+ */
+static int check_pinned(const struct rs_persist *p, MDB_txn *txn, bool *moved)
+{
+    uint8_t m[2][RS_MDB_META_END];
+    uint32_t ps = 0;
+    uint64_t last[2], id[2];
+    int rc = read_meta(p->path, p->fd, false, m[0], &ps, &last[0], &id[0]);
+    if (!rc)
+        rc = read_meta(p->path, p->fd, true, m[1], &ps, &last[1], &id[1]);
+    if (rc)
+        return rc;
+    uint64_t want = mdb_txn_id(txn);
+    int at = id[0] == want ? 0 : id[1] == want ? 1 : -1;
+    *moved = at < 0;
+    if (at < 0)
+        return STORE_OK;
+    struct stat st;
+    if (fstat(p->fd, &st))
+        return rs_error_set(NULL, STORE_EIO, "%s: %s", p->path, strerror(errno));
+    bool live = writer_live(p->fd);
+    rc = rs_pagecheck_file(p->fd, p->path, (uint64_t)st.st_size, ps, m[at],
+                           live ? NULL : m[!at]);
+    /* A writer that started during the walk may have been rewriting the other meta's tree. */
+    if (rc == STORE_ECORRUPT && !live && writer_live(p->fd))
+        rc = rs_pagecheck_file(p->fd, p->path, (uint64_t)st.st_size, ps, m[at], NULL);
+    return rc;
+}
+
+/* Tries at beginning a read-only open's checked read before STORE_EBUSY: a writer would have
+ * to commit twice between each begin and its pread of the meta pages, every time. */
+enum { PINNED_TRIES = 1000 };
+
+/*
+ * Begins a read transaction on P's environment into *TXN, the entry's USE lock held. A map
+ * the writer of another process has grown since the environment opened (MDB_MAP_RESIZED) is
+ * adopted and the read begun again. For a read-only P, the snapshot's page tree is checked
+ * first (check_pinned()): nothing is read through LMDB before. STORE_OK or a code with the
+ * detail; on failure no transaction is left.
+ */
+static int begin_read(struct rs_persist *p, MDB_txn **txn)
+{
+    for (int tries = 0; tries < PINNED_TRIES; tries++) {
+        int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, txn);
+        if (rc == MDB_MAP_RESIZED && !(rc = mdb_env_set_mapsize(p->env, 0)))
+            rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, txn);
+        if (rc)
+            return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
+        if (!(p->flags & STORE_OPEN_READONLY))
+            return STORE_OK;
+        bool moved;
+        rc = check_pinned(p, *txn, &moved);
+        if (!rc && !moved)
+            return STORE_OK;
+        mdb_txn_abort(*txn);
+        *txn = NULL;
+        if (rc)
+            return rc;
+    }
+    return rs_error_set(NULL, STORE_EBUSY, "%s: the file's writer commits faster than a read "
+                        "can begin", p->path);
 }
 
 /* Reads the catalog, checks it against DB's schema and loads the objects, in one read
@@ -861,9 +983,9 @@ static int check_txnid(const struct rs_persist *p, const rs_catalog *cat)
 static int load_txn(store *db, struct rs_persist *p)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    int rc = begin_read(p, &txn);
     if (rc)
-        return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
+        return rc;
     rs_catalog cat;
     bool found;
     rc = read_catalog(p, txn, &cat, &found);
@@ -877,7 +999,7 @@ static int load_txn(store *db, struct rs_persist *p)
     rs_kv kv = {.ctx = &src, .open = kv_open, .next = kv_next, .close = kv_close};
     rc = rs_catalog_apply(db, &cat);
     if (!rc)
-        rc = check_txnid(p, &cat);
+        rc = check_txnid(p, txn, &cat);
     if (!rc)
         rc = rs_load_store(db, &kv, &cat);
     if (!rc)
@@ -932,9 +1054,9 @@ free_schema:
 
 /*
  * After a failed open: removes PATH-lock if LMDB made it for this open, and the data file
- * if this open made it, but only while P holds the file alone (its one user in this
- * process, with the exclusive flock), so no other opener can be using either. A read-only
- * P tries to take the flock alone; a file some other opener shares is left as it is.
+ * if this open made it, but only while P holds the file alone: its one user in this process,
+ * and able to make the users' flock exclusive (every other opener holds it shared). A file
+ * some other opener shares is left as it is.
  */
 static void remove_made(struct rs_persist *p)
 {
@@ -942,7 +1064,7 @@ static void remove_made(struct rs_persist *p)
         return;
     pthread_mutex_lock(&files_lock);
     bool alone = p->file->refs == 1 && p->file->fd >= 0 &&
-                 ((p->file->rw) || !flock(p->file->fd, LOCK_EX | LOCK_NB));
+                 !flock(p->file->fd, LOCK_EX | LOCK_NB);
     char *lock = alone && p->made_lock ? lock_path(p->path) : NULL;
     if (lock)
         unlink(lock);
@@ -977,7 +1099,7 @@ static int check_lmdb(const char *path)
 
 static void persist_free(struct rs_persist *p)
 {
-    detach(p); /* the last user's close releases the flock */
+    detach(p); /* the last user's close releases the locks */
     pthread_mutex_destroy(&p->snap);
     pthread_mutex_destroy(&p->tick_lock);
     pthread_cond_destroy(&p->tick);
@@ -1096,9 +1218,9 @@ void rs_file_stat(const store *db, store_stats *st)
 static int read_file_catalog(struct rs_persist *p, rs_catalog *cat)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    int rc = begin_read(p, &txn);
     if (rc)
-        return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
+        return rc;
     bool found;
     rc = read_catalog(p, txn, cat, &found);
     mdb_txn_abort(txn);

@@ -21,7 +21,7 @@ struct rs_file;
 
 struct rs_persist {
     MDB_env *env;         /* read-write: this store's own; read-only: FILE's, shared */
-    struct rs_file *file; /* this process's entry for the file: our descriptor, its flock */
+    struct rs_file *file; /* this process's entry for the file: our descriptor, its locks */
     char *path;
     int fd;          /* FILE's descriptor of the data file (the entry owns it): sizing */
     pid_t pid;       /* the process that opened it (a forked child must not use it) */
@@ -97,7 +97,8 @@ void rs_file_dbname(char *buf, size_t size, const char *name);
 /*
  * rs_pagecheck_file() - D2: walk the page tree that META (the newest meta page's first bytes)
  * reaches in the file FD of FILE_SIZE bytes and PSIZE-byte pages, with pread, and check that
- * OTHER (the other meta page) does not lead to a newer snapshot. STORE_OK, STORE_ECORRUPT or
+ * OTHER (the other meta page; NULL: no such check) does not lead to a newer snapshot.
+ * STORE_OK, STORE_ECORRUPT or
  * STORE_ENOMEM, the detail in store_errmsg(NULL) (persist/pagecheck.c).
  */
 int rs_pagecheck_file(int fd, const char *path, uint64_t file_size, uint32_t psize,

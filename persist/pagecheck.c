@@ -347,7 +347,7 @@ int rs_pagecheck_file(int fd, const char *path, uint64_t file_size, uint32_t psi
                       const uint8_t *meta, const uint8_t *other)
 {
     uint64_t last = rs_mdb_u64(meta + RS_MDB_META_LAST_PG);
-    uint64_t other_last = rs_mdb_u64(other + RS_MDB_META_LAST_PG);
+    uint64_t other_last = other ? rs_mdb_u64(other + RS_MDB_META_LAST_PG) : last;
     walk w = {.fd = fd, .path = path, .psize = psize, .last = last};
     w.pages = pages_below(file_size / psize, last);
     /* The other meta's tree may reach past this one's last page (it may be the newer one,
@@ -371,7 +371,7 @@ int rs_pagecheck_file(int fd, const char *path, uint64_t file_size, uint32_t psi
                  ? bad(&w, "a database of impossible depth")
                  : walk_tree(&w, root, depth, d == 0, d == 0);
     }
-    if (rc)
+    if (rc || !other)
         goto free_walk;
     w.searching = true;
     memset(w.seen, 0, seen_bytes);
