@@ -70,8 +70,10 @@ test: deps
 	./tools/test.sh
 
 # The long runs: the crash test at 10,000 points, the damage test with 10,000 flips, the fault
-# campaign at 3 times the size; then each harness against a build with its bug planted.
-test-long: deps $(BUILD)/build.ninja
+# campaign at 3 times the size, the SQL export loaded into a PostgreSQL server (installed
+# here if missing); then each harness against a build with its bug planted.
+test-long: $(BUILD)/build.ninja
+	./tools/deps.sh pg
 	meson compile -C $(BUILD)
 	meson test -C $(BUILD) --suite long --print-errorlogs
 	./tools/long-summary.sh $(BUILD)

@@ -4,6 +4,8 @@
 #     tools/deps.sh          what building, testing and the quick benchmark need
 #     tools/deps.sh bench    that, and gnuplot for the full benchmark's plot
 #     tools/deps.sh fuzz     that, and clang with its libFuzzer runtime
+#     tools/deps.sh pg       that, and the PostgreSQL server (make test-long loads the SQL
+#                            export into one, tests/pg_export.sh)
 #
 # Does nothing when every package is already installed. Uses apt-get only for
 # what is missing, running `apt-get update` once first. When not root and
@@ -15,6 +17,7 @@ pkgs="build-essential pkg-config meson ninja-build
       libsqlite3-dev"
 [ "${1:-}" = bench ] && pkgs="$pkgs gnuplot-nox libjudy-dev"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
+[ "${1:-}" = pg ] && pkgs="$pkgs postgresql"
 
 missing=""
 for p in $pkgs; do

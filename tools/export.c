@@ -8,7 +8,8 @@
  * may arrive in any order inside the one transaction. NOT NULL unless .null; UNIQUE where
  * .unique (a one-to-one FK too); DEFAULT where the file records a default; CREATE INDEX for
  * .index and .ordered fields and FKs that are not unique (a FK's index is what relstore's
- * reverse relation gives for free: without it, author.books scans every book). The through model of a many-to-many
+ * reverse relation gives for free: without it, author.books scans every book). The through
+ * model of a many-to-many relation gets UNIQUE on its two FKs: no pair is linked twice. The through model of a many-to-many
  * relation is a model like any other, so its table holds the links. Tables come parents
  * first: PostgreSQL needs a table to exist before another refers to it, so --sql refuses a
  * schema whose models refer to each other in a cycle (a model referring to itself is fine).
@@ -139,8 +140,37 @@ static void sql_value(FILE *out, const store_value *v)
     }
 }
 
-/* CREATE TABLE for M, then its CREATE INDEX statements. */
-static void create_table(FILE *out, const store_model *m)
+/*
+ * When M is the through model of a many-to-many relation of DB: its two FKs to the relation's
+ * sides into *NEAR and *FAR (the store links no pair twice: a UNIQUE constraint on the two
+ * says so in SQL). false otherwise, or when the model has other FKs to those sides.
+ */
+static bool through_pair(store *db, const store_model *m, const store_fld **near,
+                         const store_fld **far)
+{
+    store_model *side;
+    for (size_t i = 0; (side = store_model_at(db, i)); i++) {
+        store_model *other, *through;
+        bool declared;
+        for (size_t k = 0; store_m2m_at(side, k, NULL, &other, &through, &declared); k++) {
+            if (!declared || through != m)
+                continue;
+            const store_fld *f, *pair[3] = {NULL};
+            size_t n = 0;
+            for (size_t j = 0; n < 3 && (f = store_field_at(m, j)); j++)
+                if (store_field_type(f) == STORE_FK &&
+                    (store_field_target(f) == side || store_field_target(f) == other))
+                    pair[n++] = f;
+            *near = pair[0];
+            *far = pair[1];
+            return n == 2;
+        }
+    }
+    return false;
+}
+
+/* CREATE TABLE for M (of DB), then its CREATE INDEX statements. */
+static void create_table(FILE *out, store *db, const store_model *m)
 {
     fputs("CREATE TABLE ", out);
     values_sql_ident(out, store_model_name(m));
@@ -167,6 +197,14 @@ static void create_table(FILE *out, const store_model *m)
             fprintf(out, " (\"id\") ON DELETE %s DEFERRABLE INITIALLY DEFERRED",
                     sql_rule(store_field_on_delete(f)));
         }
+    }
+    const store_fld *near, *far;
+    if (through_pair(db, m, &near, &far)) {
+        fputs(",\n  UNIQUE (", out);
+        values_sql_ident(out, store_field_name(near));
+        fputs(", ", out);
+        values_sql_ident(out, store_field_name(far));
+        fputs(")", out);
     }
     fputs("\n);\n", out);
     for (size_t j = 0; (f = store_field_at(m, j)); j++) {
@@ -253,7 +291,7 @@ static void insert_rows(FILE *out, store_model *m)
 }
 
 /* The whole export as SQL on OUT, the tables in ORDER (N). */
-static void write_sql(FILE *out, const char *path, store_model **order, size_t n)
+static void write_sql(FILE *out, store *db, const char *path, store_model **order, size_t n)
 {
     size_t objects = 0;
     for (size_t i = 0; i < n; i++)
@@ -261,7 +299,7 @@ static void write_sql(FILE *out, const char *path, store_model **order, size_t n
     fprintf(out, "-- relstore export of %s: %zu models, %zu objects\nBEGIN;\n", path, n,
             objects);
     for (size_t i = 0; i < n; i++)
-        create_table(out, order[i]);
+        create_table(out, db, order[i]);
     for (size_t i = 0; i < n; i++)
         insert_rows(out, order[i]);
     fputs("COMMIT;\n", out);
@@ -328,7 +366,7 @@ int export_sql(store *db, const char *path, const char *out)
     }
     int status = 0;
     if (!strcmp(out, "-")) {
-        write_sql(stdout, path, order, n);
+        write_sql(stdout, db, path, order, n);
     } else {
         char *tmp = free_to_write(out) ? partial_path(out) : NULL;
         if (tmp)
@@ -341,7 +379,7 @@ int export_sql(store *db, const char *path, const char *out)
             free(order);
             return 1;
         }
-        write_sql(f, path, order, n);
+        write_sql(f, db, path, order, n);
         bool ok = !fflush(f) && !ferror(f);
         int err = errno;
         ok = !fclose(f) && ok;
@@ -423,7 +461,7 @@ static int sqlite_rows(sqlite3 *sq, store_model *m)
 }
 
 /* The tables of ORDER (N) and their rows into the new database TMP. 0 or -1 (said). */
-static int build_sqlite(const char *tmp, store_model **order, size_t n)
+static int build_sqlite(store *db, const char *tmp, store_model **order, size_t n)
 {
     sqlite3 *sq = NULL;
     if (sqlite3_open_v2(tmp, &sq, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
@@ -440,7 +478,7 @@ static int build_sqlite(const char *tmp, store_model **order, size_t n)
         fputs("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA foreign_keys = ON;\n"
               "BEGIN;\n", mem);
         for (size_t i = 0; i < n; i++)
-            create_table(mem, order[i]);
+            create_table(mem, db, order[i]);
         fclose(mem);
         char *err = NULL;
         if (sqlite3_exec(sq, ddl, NULL, NULL, &err) != SQLITE_OK) {
@@ -478,7 +516,7 @@ int export_sqlite(store *db, const char *path, const char *out)
     store_model *cycle;
     parents_first(db, order, &n, &cycle); /* a cycle is fine: SQLite checks at the commit */
     unlink(tmp); /* a leftover of an export that died */
-    int status = build_sqlite(tmp, order, n) || publish(tmp, out) ? 1 : 0;
+    int status = build_sqlite(db, tmp, order, n) || publish(tmp, out) ? 1 : 0;
     if (status)
         unlink(tmp);
     free(tmp);

@@ -11,11 +11,18 @@
 void values_double(double d, char buf[VALUES_DOUBLE_MAX])
 {
     /* 17 significant digits always read back (IEEE 754 binary64); the loop finds the fewest. */
-    for (int digits = 1; digits <= 17; digits++) {
+    int digits = 1;
+    for (; digits <= 17; digits++) {
         snprintf(buf, VALUES_DOUBLE_MAX, "%.*g", digits, d);
         if (strtod(buf, NULL) == d)
             break;
     }
+    /* %g writes 10 with one digit as 1e+01: the same digits without an exponent while the
+     * exponent is from -4 to 14 (as PostgreSQL and most languages print a double). */
+    const char *e = strchr(buf, 'e');
+    int exp = e ? atoi(e + 1) : 0;
+    if (e && exp >= -4 && exp < 15)
+        snprintf(buf, VALUES_DOUBLE_MAX, "%.*f", digits - 1 - exp > 0 ? digits - 1 - exp : 0, d);
     if (!strpbrk(buf, ".eEn")) /* nothing says it is not an integer ("n": inf, nan) */
         strcat(buf, ".0");
 }

@@ -13,8 +13,9 @@ enum { VALUES_DOUBLE_MAX = 32 };
 
 /*
  * values_double() - finite D in the fewest significant digits that read back (strtod) as the
- * same double: 9.99, not 9.9900000000000002; 0.1, 1e+300, 5e-324. A ".0" is added where the
- * digits alone would read as an integer (3.0), so that the text still says FLOAT.
+ * same double: 9.99, not 9.9900000000000002; 0.1, 10.0, 1e+300, 5e-324 (an exponent only
+ * below 1e-4 and from 1e15 on). A ".0" is added where the digits alone would read as an
+ * integer (3.0), so that the text still says FLOAT.
  */
 void values_double(double d, char buf[VALUES_DOUBLE_MAX]);
 
