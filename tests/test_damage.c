@@ -595,15 +595,23 @@ Test(damage, a_flipped_byte_in_a_record_is_reported_as_damage)
     flip_record(true, &seed);  /* a large one: in the Book database */
 }
 
-Test(damage, a_flipped_byte_in_the_catalog_is_reported_as_damage)
+/* The bytes of a file of one snapshot (malloc'd, *LEN of them), its catalog at *CAT. */
+static uint8_t *one_snapshot_file(size_t *len, span *cat)
 {
-    uint64_t seed = pick_seed("catalog flips");
     char orig[128];
     path_of(orig, sizeof orig, "orig");
     free(build_store(orig, 1, false, NULL));
+    uint8_t *b = read_all(orig, len);
+    *cat = find_catalog(b, *len);
+    return b;
+}
+
+Test(damage, a_flipped_byte_in_the_catalog_is_reported_as_damage)
+{
+    uint64_t seed = pick_seed("catalog flips");
     size_t len;
-    uint8_t *b = read_all(orig, &len);
-    span cat = find_catalog(b, len);
+    span cat;
+    uint8_t *b = one_snapshot_file(&len, &cat);
     cr_log_info("the catalog: %zu bytes at %zu", cat.len, cat.off);
     flip_each("the catalog", b, len, cat.off, cat.off + cat.len, &seed);
     free(b);
@@ -621,12 +629,9 @@ static void set_catalog_version(uint8_t *b, span cat, uint32_t version)
 
 Test(damage, a_future_format_version_is_refused_and_named)
 {
-    char orig[128];
-    path_of(orig, sizeof orig, "orig");
-    free(build_store(orig, 1, false, NULL));
     size_t len;
-    uint8_t *b = read_all(orig, &len);
-    span cat = find_catalog(b, len);
+    span cat;
+    uint8_t *b = one_snapshot_file(&len, &cat);
     uint32_t version = (uint32_t)get_le(b + cat.off + 8, 4);
     cr_assert_eq(version, 2, "the file's format version is %u", version);
     set_catalog_version(b, cat, version + 1);
@@ -639,12 +644,9 @@ Test(damage, a_future_format_version_is_refused_and_named)
  * some) is damage, not a file to read as format 2. */
 Test(damage, a_format_1_catalog_holding_defaults_is_refused)
 {
-    char orig[128];
-    path_of(orig, sizeof orig, "orig");
-    free(build_store(orig, 1, false, NULL));
     size_t len;
-    uint8_t *b = read_all(orig, &len);
-    span cat = find_catalog(b, len);
+    span cat;
+    uint8_t *b = one_snapshot_file(&len, &cat);
     set_catalog_version(b, cat, 1);
     probe p = expect_refused("a format 1 catalog with defaults", b, len);
     cr_expect(strstr(p.msg, "catalog is damaged"), "%s", p.msg);

@@ -74,6 +74,17 @@ static char *read_text(const char *p)
     return b;
 }
 
+/* The rich store, exported by the inspector with HOW (sql or sqlite) into DIR/NAME, whose
+ * path goes to OUT (160 bytes). */
+static void rich_export(const char *how, const char *name, char *out)
+{
+    rich_store_write(path);
+    char args[512];
+    snprintf(out, 160, "%s/%s", dir, name);
+    snprintf(args, sizeof args, "export '%s' --%s '%s'", path, how, out);
+    cr_assert_eq(tool(args), 0, "export --%s", how);
+}
+
 /* One row of a query on SQ, as text, or NULL (sqlite3_mprintf'd). */
 static char *one_text(sqlite3 *sq, const char *sql)
 {
@@ -286,11 +297,8 @@ static void compare(sqlite3 *sq, bool from_sql)
 
 Test(export, sql_loads_into_sqlite_with_every_row_and_constraint)
 {
-    rich_store_write(path);
-    char args[512], out[160];
-    snprintf(out, sizeof out, "%s/books.sql", dir);
-    snprintf(args, sizeof args, "export '%s' --sql '%s'", path, out);
-    cr_assert_eq(tool(args), 0);
+    char out[160];
+    rich_export("sql", "books.sql", out);
     char *text = read_text(out);
     cr_expect(strstr(text, "'O''Brien 2'"), "a quote is doubled");
     cr_expect(strstr(text, "9.99,"), "a price in its shortest form");
@@ -307,11 +315,8 @@ Test(export, sql_loads_into_sqlite_with_every_row_and_constraint)
 
 Test(export, sqlite_writes_a_database_with_every_row_and_constraint)
 {
-    rich_store_write(path);
-    char args[512], out[160];
-    snprintf(out, sizeof out, "%s/books.sqlite", dir);
-    snprintf(args, sizeof args, "export '%s' --sqlite '%s'", path, out);
-    cr_assert_eq(tool(args), 0);
+    char out[160];
+    rich_export("sqlite", "books.sqlite", out);
     sqlite3 *sq;
     cr_assert_eq(sqlite3_open_v2(out, &sq, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     compare(sq, false);
