@@ -380,7 +380,9 @@ STORE_API int store_snapshot(store *db);
  * pages), and flush it to the disk, while the store stays in use. The copy opens as a store.
  * Returns STORE_OK, STORE_EINVAL (NULL argument, a store in memory only, PATH exists, its
  * directory does not exist), STORE_ENOSPC (the disk is full, or a quota or file size limit is
- * reached), STORE_ENOMEM, STORE_EIO or STORE_EFORK; store_errmsg(db) names PATH. A file that
+ * reached), STORE_ENOMEM, STORE_EIO, STORE_EFORK, or STORE_EBUSY (a read-only store whose
+ * file a writer in another process has open: back it up through the writer); store_errmsg(db)
+ * names PATH. A file that
  * was at PATH is never touched; on any other failure the file this call created is removed,
  * so the same call can simply be made again.
  */

@@ -164,6 +164,23 @@ static void release_std_fds(int held)
             close(fd);
 }
 
+/* The path P's environment is opened by: P's path with its symlinks resolved, once the file
+ * is there (see "The locks"), else as given. */
+static const char *lmdb_path(const struct rs_persist *p)
+{
+    return p->real_path ? p->real_path : p->path;
+}
+
+/* PATH-lock, malloc'd; NULL when memory runs out. */
+static char *lock_path(const char *path)
+{
+    size_t n = strlen(path) + sizeof "-lock";
+    char *lock = malloc(n);
+    if (lock)
+        snprintf(lock, n, "%s-lock", path);
+    return lock;
+}
+
 /* ---- The locks ---------------------------------------------------------------------------- */
 
 /*
@@ -185,16 +202,85 @@ static void release_std_fds(int held)
  * A read-only open cannot know the file will not change under it, so it walks the page tree
  * of the snapshot its read transaction pins (begin_read()) instead of the tree before LMDB
  * opens the file.
+ *
+ * LMDB keeps a reader's snapshot from being overwritten only if the reader registers in the
+ * writer's reader table, in the lock file named after the path (PATH-lock). So every opener
+ * gives LMDB the path with symlinks resolved (realpath(): one lock file for every symlink),
+ * and a reader that may still not register where the writer looks is "unlisted": one
+ * reaching a file of several hard links (each name has its lock file), or one LMDB runs
+ * without locks (a lock file it cannot write, on a read-only file system). An unlisted
+ * reader read-locks UNLISTED_BYTE, which the writer write-locks for as long as it has the
+ * file, so the two exclude each other (STORE_EBUSY for the later one). A writer that finds
+ * several hard links also takes the file only if no other opener has it (the users' flock
+ * taken exclusive, then shared): a reader that opened before the link was made is listed
+ * under another name.
  */
-enum { WRITER_BYTE = 0 };
+enum { WRITER_BYTE = 0, UNLISTED_BYTE = 1 };
 
-/* Write-locks the writer's byte of FD's file, without waiting: 0, or -1 (errno EAGAIN or
- * EACCES when another open of the file holds it). */
-static int lock_writer(int fd)
+/* Locks BYTE of FD's file for TYPE (F_RDLCK, F_WRLCK), without waiting: 0, or -1 (errno
+ * EAGAIN or EACCES when another open of the file holds a lock in the way). */
+static int lock_byte(int fd, short type, off_t byte)
 {
-    struct flock l = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = WRITER_BYTE,
-                      .l_len = 1};
+    struct flock l = {.l_type = type, .l_whence = SEEK_SET, .l_start = byte, .l_len = 1};
     return fcntl(fd, F_OFD_SETLK, &l);
+}
+
+static bool lock_busy(void)
+{
+    return errno == EAGAIN || errno == EACCES;
+}
+
+/* The writer's locks on FD (the file ST): the writer's byte, then, with several hard links,
+ * the file alone, then the unlisted readers' byte. P names the file in messages. */
+static int lock_writer(const struct rs_persist *p, int fd, const struct stat *st)
+{
+    if (lock_byte(fd, F_WRLCK, WRITER_BYTE))
+        return rs_error_set(NULL, lock_busy() ? STORE_EBUSY : STORE_EIO,
+                            "%s: the file is open elsewhere%s", p->path,
+                            lock_busy() ? ": by a read-write store" : " (locking failed)");
+    if (st->st_nlink > 1 && flock(fd, LOCK_EX | LOCK_NB))
+        return rs_error_set(NULL, errno == EWOULDBLOCK ? STORE_EBUSY : STORE_EIO,
+                            "%s: the file is open elsewhere, and has %ju hard links: a writer "
+                            "of such a file must have it alone%s", p->path,
+                            (uintmax_t)st->st_nlink, errno == EWOULDBLOCK ? "" : " (flock failed)");
+    if (lock_byte(fd, F_WRLCK, UNLISTED_BYTE))
+        return rs_error_set(NULL, lock_busy() ? STORE_EBUSY : STORE_EIO,
+                            "%s: the file is open elsewhere%s", p->path,
+                            lock_busy() ? ": by a reader that cannot register with a writer "
+                                          "(through a hard link, or on a read-only file system)"
+                                        : " (locking failed)");
+    return STORE_OK;
+}
+
+/*
+ * A read-only P with its environment open: unlisted (see "The locks") when its file has
+ * several hard links or LMDB runs without locks; then it read-locks the unlisted readers'
+ * byte, or is STORE_EBUSY beside a writer.
+ */
+static int lock_reader(const struct rs_persist *p)
+{
+    struct stat st;
+    unsigned flags = 0;
+    if (fstat(p->fd, &st) || mdb_env_get_flags(p->env, &flags))
+        return rs_error_set(NULL, STORE_EIO, "%s: %s", p->path, strerror(errno));
+    /* LMDB opens without locks, and says nothing, when the lock file is on a read-only file
+     * system (it does not even set MDB_NOLOCK): ask the file system. */
+    char *lock = lock_path(lmdb_path(p));
+    if (!lock)
+        return rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
+    if (access(lock, W_OK) && errno == EROFS)
+        flags |= MDB_NOLOCK;
+    free(lock);
+    if (st.st_nlink <= 1 && !(flags & MDB_NOLOCK))
+        return STORE_OK;
+    if (!lock_byte(p->fd, F_RDLCK, UNLISTED_BYTE))
+        return STORE_OK;
+    return rs_error_set(NULL, lock_busy() ? STORE_EBUSY : STORE_EIO,
+                        "%s: the file is open read-write elsewhere, and this reader could not "
+                        "register with its writer (%s)%s", p->path,
+                        flags & MDB_NOLOCK ? "its lock file cannot be written"
+                                           : "the file has several hard links",
+                        lock_busy() ? "" : " (locking failed)");
 }
 
 /* Whether some other open of FD's file, in any process, holds the writer's lock. */
@@ -415,11 +501,9 @@ static struct rs_file *find_file(const struct stat *st)
 static int add_file(struct rs_persist *p, int fd, const struct stat *st)
 {
     bool ro = p->flags & STORE_OPEN_READONLY;
-    if (!ro && lock_writer(fd))
-        return rs_error_set(NULL, errno == EAGAIN || errno == EACCES ? STORE_EBUSY : STORE_EIO,
-                            "%s: the file is open elsewhere%s", p->path,
-                            errno == EAGAIN || errno == EACCES ? ": by a read-write store"
-                                                               : " (locking failed)");
+    int rc = ro ? STORE_OK : lock_writer(p, fd, st);
+    if (rc)
+        return rc;
     if (flock(fd, LOCK_SH | LOCK_NB))
         return rs_error_set(NULL, errno == EWOULDBLOCK ? STORE_EBUSY : STORE_EIO,
                             "%s: the file is open elsewhere%s", p->path,
@@ -512,6 +596,8 @@ static int open_first(struct rs_persist *p)
         p->maxdbs = SHARED_MAXDBS;
     if (!rc)
         rc = rs_file_env_open(NULL, p);
+    if (!rc && ro)
+        rc = lock_reader(p);
     if (ro) {
         p->file->env = p->env;
         p->file->maxdbs = p->maxdbs;
@@ -535,8 +621,10 @@ static int join_env(struct rs_persist *p)
     p->env = p->file->env;
     p->maxdbs = p->file->maxdbs;
     MDB_envinfo info;
+    pthread_mutex_lock(&p->file->use); /* begin_read() may be remapping the environment */
     if (!mdb_env_info(p->env, &info))
         p->map_size = info.me_mapsize;
+    pthread_mutex_unlock(&p->file->use);
     return STORE_OK;
 }
 
@@ -547,6 +635,8 @@ static int attach(struct rs_persist *p)
     int held = hold_std_fds();
     bool first = false;
     int rc = take_file(p, &first);
+    if (!rc && !p->real_path && !(p->real_path = realpath(p->path, NULL)) && errno == ENOMEM)
+        rc = rs_error_set(NULL, STORE_ENOMEM, "%s: out of memory", p->path);
     if (!rc)
         rc = first ? open_first(p) : join_env(p);
     release_std_fds(held);
@@ -677,23 +767,13 @@ int rs_file_env_open(const store *errdb, struct rs_persist *p)
     return rc;
 }
 
-/* PATH-lock, malloc'd; NULL when memory runs out. */
-static char *lock_path(const char *path)
-{
-    size_t n = strlen(path) + sizeof "-lock";
-    char *lock = malloc(n);
-    if (lock)
-        snprintf(lock, n, "%s-lock", path);
-    return lock;
-}
-
 /*
  * LMDB opens PATH-lock and would block on a FIFO there; refuses anything irregular. Notes
  * in P->made_lock whether it is missing, so LMDB makes it for this open.
  */
 static int check_lock_file(const store *errdb, struct rs_persist *p)
 {
-    char *lock = lock_path(p->path);
+    char *lock = lock_path(lmdb_path(p));
     if (!lock)
         return rs_error_set(errdb, STORE_ENOMEM, "%s: out of memory", p->path);
     struct stat st;
@@ -723,7 +803,7 @@ static int env_open(const store *errdb, struct rs_persist *p)
     if (!rc)
         rc = mdb_env_set_maxdbs(p->env, p->maxdbs);
     if (!rc)
-        rc = mdb_env_open(p->env, p->path, flags, 0644);
+        rc = mdb_env_open(p->env, lmdb_path(p), flags, 0644);
     if (rc) {
         rc = rs_file_mdb_error_at(errdb, p->path, rc, "opening");
         goto close_env;
@@ -935,13 +1015,22 @@ static int check_pinned(const struct rs_persist *p, MDB_txn *txn, bool *moved)
     struct stat st;
     if (fstat(p->fd, &st))
         return rs_error_set(NULL, STORE_EIO, "%s: %s", p->path, strerror(errno));
-    bool live = writer_live(p->fd);
+    /* The other meta page can hide a newer snapshot only if it names an older transaction
+     * (one naming a newer one was committed after TXN began), and only without a writer,
+     * who may be rewriting it and its tree. */
+    bool other = id[!at] < want && !writer_live(p->fd);
     rc = rs_pagecheck_file(p->fd, p->path, (uint64_t)st.st_size, ps, m[at],
-                           live ? NULL : m[!at]);
+                           other ? m[!at] : NULL);
     /* A writer that started during the walk may have been rewriting the other meta's tree. */
-    if (rc == STORE_ECORRUPT && !live && writer_live(p->fd))
+    if (rc == STORE_ECORRUPT && other && writer_live(p->fd))
         rc = rs_pagecheck_file(p->fd, p->path, (uint64_t)st.st_size, ps, m[at], NULL);
-    return rc;
+    /* The meta page walked must still be the one read: a writer that committed twice since
+     * TXN began rewrites it in place, and the pread may have caught it halfway. */
+    uint8_t again[RS_MDB_META_END];
+    if (pread(p->fd, again, sizeof again, at ? (off_t)ps : 0) != (ssize_t)sizeof again ||
+        memcmp(again, m[at], sizeof again))
+        *moved = true;
+    return *moved ? STORE_OK : rc;
 }
 
 /* Tries at beginning a read-only open's checked read before STORE_EBUSY: a writer would have
@@ -959,8 +1048,10 @@ static int begin_read(struct rs_persist *p, MDB_txn **txn)
 {
     for (int tries = 0; tries < PINNED_TRIES; tries++) {
         int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, txn);
+        /* The entry's USE lock is held, which every use of a shared environment takes (a
+         * load, a schema read, joining it, a backup): no transaction of it is live. */
         if (rc == MDB_MAP_RESIZED && !(rc = mdb_env_set_mapsize(p->env, 0)))
-            rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, txn);
+            continue;
         if (rc)
             return rs_file_mdb_error_at(NULL, p->path, rc, "beginning a read");
         if (!(p->flags & STORE_OPEN_READONLY))
@@ -1065,7 +1156,7 @@ static void remove_made(struct rs_persist *p)
     pthread_mutex_lock(&files_lock);
     bool alone = p->file->refs == 1 && p->file->fd >= 0 &&
                  !flock(p->file->fd, LOCK_EX | LOCK_NB);
-    char *lock = alone && p->made_lock ? lock_path(p->path) : NULL;
+    char *lock = alone && p->made_lock ? lock_path(lmdb_path(p)) : NULL;
     if (lock)
         unlink(lock);
     if (alone && p->made_file)
@@ -1105,6 +1196,7 @@ static void persist_free(struct rs_persist *p)
     pthread_cond_destroy(&p->tick);
     free(p->state);
     free(p->path);
+    free(p->real_path);
     free(p);
 }
 
@@ -1251,9 +1343,30 @@ int rs_file_read_schema(const char *path, store_schema **out)
     if (rc)
         goto detach_file;
     detach(&p);
+    free(p.real_path);
     return STORE_OK;
 detach_file:
     remove_made(&p); /* the files this open made, while it holds them alone */
     detach(&p);
+    free(p.real_path);
     return rc;
+}
+
+int rs_file_share_begin(const store *db, struct rs_persist *p)
+{
+    if (!(p->flags & STORE_OPEN_READONLY))
+        return STORE_OK;
+    pthread_mutex_lock(&p->file->use);
+    if (!writer_live(p->fd))
+        return STORE_OK;
+    pthread_mutex_unlock(&p->file->use);
+    return rs_error_set(db, STORE_EBUSY, "%s: a writer in another process has the file: back "
+                        "it up through that store (a read-only store holds the snapshot of "
+                        "its open, the file a newer one)", p->path);
+}
+
+void rs_file_share_end(struct rs_persist *p)
+{
+    if (p->flags & STORE_OPEN_READONLY)
+        pthread_mutex_unlock(&p->file->use);
 }

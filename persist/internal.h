@@ -23,6 +23,7 @@ struct rs_persist {
     MDB_env *env;         /* read-write: this store's own; read-only: FILE's, shared */
     struct rs_file *file; /* this process's entry for the file: our descriptor, its locks */
     char *path;
+    char *real_path; /* PATH with its symlinks resolved (realpath()), for LMDB; or NULL */
     int fd;          /* FILE's descriptor of the data file (the entry owns it): sizing */
     pid_t pid;       /* the process that opened it (a forked child must not use it) */
     unsigned flags;  /* STORE_OPEN_* */
@@ -86,6 +87,15 @@ int rs_file_write_error(const store *db, const char *path, int fd, int rc, const
  * failure's detail goes to store_errmsg(ERRDB): NULL while opening.
  */
 int rs_file_env_open(const store *errdb, struct rs_persist *p);
+
+/*
+ * rs_file_share_begin(), rs_file_share_end() - around a use of a read-only P's environment
+ * outside the open (a backup): the entry's USE lock, which every user of the shared
+ * environment takes; STORE_EBUSY (nothing held) while a writer in another process has the
+ * file. Nothing for a read-write P.
+ */
+int rs_file_share_begin(const store *db, struct rs_persist *p);
+void rs_file_share_end(struct rs_persist *p);
 
 /* rs_load_store() - read CAT's models, and its change log over them, from KV into the empty
  * store DB (persist/load.c). */

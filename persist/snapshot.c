@@ -651,8 +651,10 @@ int rs_snapshot_backup(store *db, const char *path)
     }
     pthread_mutex_lock(&p->snap);
     rc = reopen_if_broken(db, p);
-    if (!rc)
+    if (!rc && !(rc = rs_file_share_begin(db, p))) {
         rc = copy_to(db, p, fd, path);
+        rs_file_share_end(p);
+    }
     pthread_mutex_unlock(&p->snap);
 close_copy:
     if (close(fd) && !rc)

@@ -1,18 +1,20 @@
 /*
  * tests/live_writer.c - the writer beside which tests/live.sh runs the inspector.
  *
- *     live_writer FILE STOPFILE
+ *     live_writer FILE STOPFILE [reopen]
  *
  * Opens FILE read-write (the seed's Author/Book schema; NOSYNC, to commit as often as it
  * can) and, until STOPFILE exists, changes the store and snapshots it, in a loop: each round
  * creates an author with exactly three books in one transaction, deletes the oldest author
  * (his books go with him) once more than 50 live, and renames a book; then a snapshot. So
  * every snapshot holds three books per author, and each round rewrites part of the file.
+ * With "reopen", each round closes the store (its last snapshot) and opens it again.
  * FILE.ready appears once the first snapshot is written. Prints "live_writer: N snapshots"
  * and exits 0 if every call succeeded; otherwise names the call that failed and exits 1.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <store.h>
 #include <unistd.h>
 
@@ -38,8 +40,8 @@ static void check(int rc, store *db, const char *what)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: live_writer FILE STOPFILE\n");
+    if (argc != 3 && !(argc == 4 && !strcmp(argv[3], "reopen"))) {
+        fprintf(stderr, "usage: live_writer FILE STOPFILE [reopen]\n");
         return 2;
     }
     store_schema *schema;
@@ -50,7 +52,6 @@ int main(int argc, char **argv)
     store_options opts = {.flags = STORE_OPEN_NOSYNC};
     check(store_open(&db, schema, argv[1], &opts), NULL, "open");
     store_model *Author = store_model_find(db, "Author"), *Book = store_model_find(db, "Book");
-    uint64_t oldest = 1;
     long snapshots = 0;
     char ready[512];
     snprintf(ready, sizeof ready, "%s.ready", argv[1]);
@@ -73,8 +74,9 @@ int main(int argc, char **argv)
         }
         check(store_commit(txn), db, "commit");
         if (store_model_count(Author) > 50) {
-            store_obj *old;
-            check(store_get(db, Author, oldest++, &old), db, "get the oldest author");
+            uint64_t pos = 0;
+            store_obj *old = store_model_scan(Author, &pos);
+            check(old ? STORE_OK : STORE_ENOTFOUND, db, "find the oldest author");
             check(store_delete(db, old), db, "delete");
         }
         store_iter books = store_reverse(a, "books");
@@ -82,6 +84,12 @@ int main(int argc, char **argv)
         check(store_update(db, first, (store_value[]){STORE_V_STR("title", "renamed"), {0}}), db,
               "update");
         check(store_snapshot(db), db, "snapshot");
+        if (argc == 4) {
+            check(store_close(db), NULL, "close");
+            check(store_open(&db, schema, argv[1], &opts), NULL, "reopen");
+            Author = store_model_find(db, "Author");
+            Book = store_model_find(db, "Book");
+        }
         if (snapshots++ == 0) {
             FILE *f = fopen(ready, "w");
             if (f)
