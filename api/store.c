@@ -150,28 +150,34 @@ int store_open(store **out, const store_schema *s, const char *path, const store
     int rc = opts ? check_options(opts) : STORE_OK;
     if (rc)
         return rc;
-    store *db;
-    store_schema *from_file = NULL;
-    rc = s ? STORE_OK : rs_file_read_schema(path, &from_file);
-    if (rc)
-        return naming(rc, path);
-    rc = rs_db_open(&db, s ? s : from_file);
-    store_schema_free(from_file);
-    if (rc)
-        return naming(rc, path);
-    db->readonly = ro;
-    if (!path) {
-        *out = db;
-        return STORE_OK;
-    }
-    db->track = !db->readonly;
-    rc = rs_file_open(db, path, opts);
-    if (rc) {
+    /* With a NULL schema, the schema is read in one transaction and the objects loaded in
+     * another: a writer in another process that changed the schema in between (a model or
+     * field added) makes the load refuse it; read it again, a few times. */
+    for (int tries = 0;; tries++) {
+        store *db;
+        store_schema *from_file = NULL;
+        rc = s ? STORE_OK : rs_file_read_schema(path, &from_file);
+        if (rc)
+            return naming(rc, path);
+        rc = rs_db_open(&db, s ? s : from_file);
+        store_schema_free(from_file);
+        if (rc)
+            return naming(rc, path);
+        db->readonly = ro;
+        if (!path) {
+            *out = db;
+            return STORE_OK;
+        }
+        db->track = !db->readonly;
+        rc = rs_file_open(db, path, opts);
+        if (!rc) {
+            *out = db;
+            return STORE_OK;
+        }
         rs_db_close(db);
-        return naming(rc, path);
+        if (s || rc != STORE_ESCHEMA || tries == 2)
+            return naming(rc, path);
     }
-    *out = db;
-    return STORE_OK;
 }
 
 int store_close(store *db)
