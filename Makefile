@@ -13,10 +13,10 @@ deps:
 $(BUILD)/build.ninja:
 	@meson setup $(BUILD) >$(BUILD).setup.log 2>&1 || { cat $(BUILD).setup.log; exit 1; }
 
-# The seed's authors/books program, then the same on a libuv loop with a file, then the quick
-# benchmark in words. Builds only those three programs, its output in BUILD/demo-build.log
-# (shown only if the build fails).
-DEMO_TARGETS = examples/books examples/async_books bench/bench
+# The seed's authors/books program, then the same on a libuv loop with a file, then the seed's
+# own Python program on the Python package, then the quick benchmark in words. Builds only
+# what it runs, its output in BUILD/demo-build.log (shown only if the build fails).
+DEMO_TARGETS = examples/books examples/async_books bench/bench python-package
 demo: deps $(BUILD)/build.ninja
 	@echo "relstore: building the demo (log in $(BUILD)/demo-build.log)"
 	@meson compile -C $(BUILD) $(DEMO_TARGETS) >$(BUILD)/demo-build.log 2>&1 || \
@@ -26,6 +26,8 @@ demo: deps $(BUILD)/build.ninja
 	@rm -f $(BUILD)/async_books.db $(BUILD)/async_books.db-lock
 	@echo; echo "== the same on a libuv loop, kept in a file (examples/async_books.c)"
 	@./$(BUILD)/examples/async_books $(BUILD)/async_books.db
+	@echo; echo "== the seed's Python program on relstore, its import line changed (examples/seed.py)"
+	@PYTHONPATH=$(BUILD)/python python3 examples/seed.py
 	@echo; echo "== the quick benchmark (make bench-quick for its tables, make bench for all sizes)"
 	@./$(BUILD)/bench/bench --scales 10000 --repeats 3 --summary
 

@@ -39,13 +39,13 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 # The random flips of damaged files run again under the sanitizers with other seeds, half as
 # many (about 25 s saved; the plain build's 500 stand).
 export RELSTORE_FLIPS=250
-setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false \
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false -Dpython=disabled \
     -Dc_args=-fno-sanitize-recover=all && check build-asan unit || status=1
 unset RELSTORE_FLIPS
 # Any data race report fails the test (exit code 66). Only the plain executables: Criterion
 # cannot start under ThreadSanitizer.
 export TSAN_OPTIONS=halt_on_error=1:exitcode=66
-setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false &&
+setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbench=false -Dpython=disabled &&
     check build-tsan tsan tests/stress tests/async_close tests/txn_threads || status=1
 
 [ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1

@@ -1,0 +1,1743 @@
+/*
+ * python/relstore/_core.c - relstore for Python: the store, its objects and queries, over the
+ * C library (librelstore). The Tortoise-like layer in the package's .py files is built on it.
+ *
+ * One store is open at a time (relstore.init() opens it), as one Tortoise connection is.
+ * Each Model class is bound to a model of it: its fields and relations become descriptors
+ * (Field, Relation) that read the object's values straight from the store, and an instance
+ * of the class is an Object, a wrapper over a store_obj handle. A handle stays safe to read
+ * after its object is deleted (it reads as an empty object); the store's closing is checked
+ * through an epoch that each wrapper keeps and each close advances. Values given to a create,
+ * an update or a query become store_value lists: str, int, float, bool, None, an Object (a
+ * foreign key), and lists of those for in, not_in and range.
+ *
+ * Nothing here waits: every call is microseconds, under the store's own lock, except
+ * snapshot() and close(), which release the GIL while they write (the Python layer runs them
+ * on an executor thread, so the event loop never waits on the disk).
+ *
+ * Errors: a store code raises the exception class the Python layer registered for it
+ * (setup()), with store_errmsg()'s detail: ENOTFOUND DoesNotExist, ECONSTRAINT
+ * IntegrityError, EMULTIPLE MultipleObjectsReturned, EINVAL ValidationError, ESCHEMA
+ * ConfigurationError, others OperationalError.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <structmember.h>
+
+#include <store.h>
+
+/* ---- The one open store -------------------------------------------------------------------- */
+
+static store *db;             /* NULL while closed */
+static uint64_t epoch = 1;    /* advanced by each close: wrappers of an older epoch are dead */
+static PyObject *errors[16];  /* exception class per -code (index 0: OperationalError) */
+static PyObject *related_cls; /* the Python class of reverse relations (ReverseRelation) */
+static PyObject *m2m_cls;     /* ... and of many-to-many ones (ManyToManyRelation) */
+
+/* The models of the store and the Python class bound to each. */
+typedef struct bound {
+    store_model *model;
+    PyTypeObject *cls; /* a strong reference; NULL until bind() */
+} bound;
+static bound *models;
+static size_t nmodels;
+
+static PyTypeObject ObjectType, FieldType, RelationType, RelIterType, ReadyType;
+
+/* Raises the exception registered for RC, with the store's detail. Returns NULL. */
+static PyObject *store_error(int rc)
+{
+    int i = rc < 0 && -rc < (int)(sizeof errors / sizeof *errors) ? -rc : 0;
+    PyObject *cls = errors[i] ? errors[i] : errors[0] ? errors[0] : PyExc_RuntimeError;
+    const char *msg = store_errmsg(db);
+    PyErr_Format(cls, "%s%s%s", store_strerror(rc), msg && *msg ? ": " : "", msg ? msg : "");
+    return NULL;
+}
+
+static int need_open(void)
+{
+    if (db)
+        return 0;
+    PyErr_SetString(errors[0] ? errors[0] : PyExc_RuntimeError,
+                    "relstore is not initialised: call relstore.init() first");
+    return -1;
+}
+
+static PyTypeObject *class_of(const store_model *m)
+{
+    for (size_t i = 0; i < nmodels; i++)
+        if (models[i].model == m)
+            return models[i].cls;
+    return NULL;
+}
+
+static store_model *model_of(PyTypeObject *cls)
+{
+    for (size_t i = 0; i < nmodels; i++)
+        if (models[i].cls == cls)
+            return models[i].model;
+    return NULL;
+}
+
+/* ---- Objects ------------------------------------------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    store_obj *obj;    /* NULL until saved, and after delete() */
+    uint64_t epoch;    /* the store's epoch when OBJ was taken */
+    PyObject *pending; /* values set and not saved yet (a dict), or NULL */
+} Object;
+
+/* A wrapper of OBJ (NULL: None) as an instance of its model's class. */
+static PyObject *wrap(store_obj *obj)
+{
+    if (!obj)
+        Py_RETURN_NONE;
+    PyTypeObject *cls = class_of(store_obj_model(obj));
+    if (!cls) {
+        PyErr_Format(errors[0], "model %s has no Python class",
+                     store_model_name(store_obj_model(obj)));
+        return NULL;
+    }
+    Object *o = (Object *)cls->tp_alloc(cls, 0);
+    if (o) {
+        o->obj = obj;
+        o->epoch = epoch;
+    }
+    return (PyObject *)o;
+}
+
+/* O's handle, or NULL with an exception: unsaved, or of a closed store. */
+static store_obj *handle(Object *o)
+{
+    if (!o->obj) {
+        PyErr_Format(errors[0], "%s is not saved (or was deleted)", Py_TYPE(o)->tp_name);
+        return NULL;
+    }
+    if (o->epoch != epoch) {
+        PyErr_SetString(errors[0], "the store this object came from is closed");
+        return NULL;
+    }
+    return o->obj;
+}
+
+/* A model's class is a heap subtype: its own dealloc (subtype_dealloc) clears the instance's
+ * __dict__, calls this, then drops its reference to the class. */
+static void object_dealloc(Object *o)
+{
+    PyObject_GC_UnTrack(o);
+    Py_CLEAR(o->pending);
+    Py_TYPE(o)->tp_free(o);
+}
+
+static int object_traverse(Object *o, visitproc visit, void *arg)
+{
+    Py_VISIT(o->pending);
+    return 0;
+}
+
+static int object_clear(Object *o)
+{
+    Py_CLEAR(o->pending);
+    return 0;
+}
+
+/* Object(**values): an unsaved instance holding VALUES; save() creates it. */
+static int object_init(Object *o, PyObject *args, PyObject *kw)
+{
+    if (PyTuple_GET_SIZE(args)) {
+        PyErr_SetString(PyExc_TypeError, "a model takes its values as keywords");
+        return -1;
+    }
+    Py_CLEAR(o->pending);
+    if (kw && PyDict_GET_SIZE(kw) && !(o->pending = PyDict_Copy(kw)))
+        return -1;
+    return 0;
+}
+
+static PyObject *object_get_id(Object *o, void *closure)
+{
+    (void)closure;
+    if (!o->obj)
+        Py_RETURN_NONE;
+    return PyLong_FromUnsignedLongLong(store_id(o->obj));
+}
+
+static PyObject *object_get_saved(Object *o, void *closure)
+{
+    (void)closure;
+    return PyBool_FromLong(o->obj && o->epoch == epoch);
+}
+
+static PyObject *object_get_pending(Object *o, void *closure)
+{
+    (void)closure;
+    if (!o->pending)
+        Py_RETURN_NONE;
+    return Py_NewRef(o->pending);
+}
+
+static int object_set_pending(Object *o, PyObject *v, void *closure)
+{
+    (void)closure;
+    if (v && v != Py_None && !PyDict_Check(v)) {
+        PyErr_SetString(PyExc_TypeError, "_pending is a dict or None");
+        return -1;
+    }
+    Py_XSETREF(o->pending, v && v != Py_None ? Py_NewRef(v) : NULL);
+    return 0;
+}
+
+/* Instances compare and hash by model and id, as Tortoise's do; unsaved ones by identity. */
+static PyObject *object_richcompare(PyObject *a, PyObject *b, int op)
+{
+    if ((op != Py_EQ && op != Py_NE) || !PyObject_TypeCheck(b, &ObjectType))
+        Py_RETURN_NOTIMPLEMENTED;
+    Object *x = (Object *)a, *y = (Object *)b;
+    bool same = x == y || (x->obj && x->obj == y->obj && x->epoch == y->epoch);
+    return PyBool_FromLong(op == Py_EQ ? same : !same);
+}
+
+static Py_hash_t object_hash(Object *o)
+{
+    if (!o->obj)
+        return _Py_HashPointer(o);
+    Py_hash_t h = (Py_hash_t)(store_id(o->obj) * 1000003u) ^ (Py_hash_t)(uintptr_t)Py_TYPE(o);
+    return h == -1 ? -2 : h;
+}
+
+/* await obj: the object itself (a FK's parent is already in memory, where Tortoise would
+ * fetch it). */
+static PyObject *ready_new(PyObject *value);
+
+static PyObject *object_await(PyObject *o)
+{
+    return ready_new(o);
+}
+
+static PyGetSetDef object_getset[] = {
+    {"id", (getter)object_get_id, NULL, "the object's id (None until saved)", NULL},
+    {"pk", (getter)object_get_id, NULL, "the object's id (None until saved)", NULL},
+    {"_saved_in_db", (getter)object_get_saved, NULL, "whether the object is in the store", NULL},
+    {"_pending", (getter)object_get_pending, (setter)object_set_pending,
+     "values set and not saved yet", NULL},
+    {NULL},
+};
+
+static PyAsyncMethods object_async = {.am_await = object_await};
+
+static PyTypeObject ObjectType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.Object",
+    .tp_basicsize = sizeof(Object),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "an object of the store (the base of relstore.models.Model)",
+    .tp_dealloc = (destructor)object_dealloc,
+    .tp_traverse = (traverseproc)object_traverse,
+    .tp_clear = (inquiry)object_clear,
+    .tp_init = (initproc)object_init,
+    .tp_new = PyType_GenericNew,
+    .tp_getset = object_getset,
+    .tp_richcompare = object_richcompare,
+    .tp_hash = (hashfunc)object_hash,
+    .tp_as_async = &object_async,
+};
+
+/* ---- Ready: an awaitable whose value is already there ---------------------------------------- */
+
+/* `await x` on a call that finished at once: __await__ returns the object itself as an
+ * iterator whose first __next__ ends with the value (StopIteration). No coroutine frame, no
+ * trip through the event loop. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *value;
+} Ready;
+
+static PyObject *ready_new(PyObject *value)
+{
+    Ready *r = PyObject_GC_New(Ready, &ReadyType);
+    if (!r)
+        return NULL;
+    r->value = Py_NewRef(value);
+    PyObject_GC_Track(r);
+    return (PyObject *)r;
+}
+
+/* The value V as a Ready, taking V's reference; NULL (V NULL) passes through. */
+static PyObject *ready_steal(PyObject *v)
+{
+    if (!v)
+        return NULL;
+    PyObject *r = ready_new(v);
+    Py_DECREF(v);
+    return r;
+}
+
+static void ready_dealloc(Ready *r)
+{
+    PyObject_GC_UnTrack(r);
+    Py_CLEAR(r->value);
+    PyObject_GC_Del(r);
+}
+
+static int ready_traverse(Ready *r, visitproc visit, void *arg)
+{
+    Py_VISIT(r->value);
+    return 0;
+}
+
+static PyObject *ready_await(PyObject *r)
+{
+    return Py_NewRef(r);
+}
+
+static PyObject *ready_next(Ready *r)
+{
+    if (!r->value)
+        return NULL; /* exhausted */
+    PyObject *v = r->value;
+    r->value = NULL;
+    _PyGen_SetStopIterationValue(v);
+    Py_DECREF(v);
+    return NULL;
+}
+
+static PyObject *ready_send(Ready *r, PyObject *arg)
+{
+    (void)arg;
+    return ready_next(r);
+}
+
+static PyObject *ready_throw(Ready *r, PyObject *args)
+{
+    (void)r;
+    PyObject *type, *value = NULL, *tb = NULL;
+    if (!PyArg_UnpackTuple(args, "throw", 1, 3, &type, &value, &tb))
+        return NULL;
+    PyErr_Restore(Py_NewRef(type), Py_XNewRef(value), Py_XNewRef(tb));
+    return NULL;
+}
+
+static PyObject *ready_close(Ready *r, PyObject *unused)
+{
+    (void)unused;
+    Py_CLEAR(r->value);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef ready_methods[] = {
+    {"send", (PyCFunction)ready_send, METH_O, NULL},
+    {"throw", (PyCFunction)ready_throw, METH_VARARGS, NULL},
+    {"close", (PyCFunction)ready_close, METH_NOARGS, NULL},
+    {NULL},
+};
+
+static PyAsyncMethods ready_async = {.am_await = ready_await};
+
+static PyTypeObject ReadyType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.Ready",
+    .tp_basicsize = sizeof(Ready),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "the result of a call that finished at once, to await",
+    .tp_dealloc = (destructor)ready_dealloc,
+    .tp_traverse = (traverseproc)ready_traverse,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)ready_next,
+    .tp_methods = ready_methods,
+    .tp_as_async = &ready_async,
+};
+
+/* ready(value): VALUE, to await. */
+static PyObject *py_ready(PyObject *self, PyObject *value)
+{
+    (void)self;
+    return ready_new(value);
+}
+
+/* ---- Values: Python to store_value ------------------------------------------------------------ */
+
+/* The memory of one call's value lists (lists inside lists): freed together. */
+typedef struct values {
+    store_value *v;  /* the top list, ended by {0} */
+    void *more[8];   /* lists for in / not_in / range */
+    size_t nmore;
+    PyObject *keep;  /* names made for the call ("author__id" for author_id), or NULL */
+    store_value small[9];
+} values;
+
+static void values_free(values *vs)
+{
+    if (vs->v != vs->small)
+        PyMem_Free(vs->v);
+    for (size_t i = 0; i < vs->nmore; i++)
+        PyMem_Free(vs->more[i]);
+    Py_CLEAR(vs->keep);
+    vs->v = NULL;
+    vs->nmore = 0;
+}
+
+/* PY as the value OUT (name already set). 0, or -1 with an exception. */
+static int to_value(PyObject *py, store_value *out, values *vs, bool lists)
+{
+    if (py == Py_None) {
+        out->kind = STORE_KIND_NULL;
+    } else if (PyBool_Check(py)) {
+        out->kind = STORE_KIND_BOOL;
+        out->u.b = py == Py_True;
+    } else if (PyLong_Check(py)) {
+        int overflow;
+        long long v = PyLong_AsLongLongAndOverflow(py, &overflow);
+        if (overflow) {
+            PyErr_Format(errors[1], "%s: %R does not fit in 64 bits", out->name, py);
+            return -1;
+        }
+        if (v == -1 && PyErr_Occurred())
+            return -1;
+        out->kind = STORE_KIND_INT;
+        out->u.i = v;
+    } else if (PyFloat_Check(py)) {
+        out->kind = STORE_KIND_FLOAT;
+        out->u.f = PyFloat_AS_DOUBLE(py);
+    } else if (PyUnicode_Check(py)) {
+        Py_ssize_t len;
+        const char *s = PyUnicode_AsUTF8AndSize(py, &len);
+        if (!s)
+            return -1;
+        if ((size_t)len != strlen(s)) {
+            PyErr_Format(errors[1], "%s: a string with a NUL character", out->name);
+            return -1;
+        }
+        out->kind = STORE_KIND_STR;
+        out->u.s = s;
+    } else if (PyObject_TypeCheck(py, &ObjectType)) {
+        store_obj *h = handle((Object *)py);
+        if (!h)
+            return -1;
+        out->kind = STORE_KIND_REF;
+        out->u.ref = h;
+    } else if (lists && (PyList_Check(py) || PyTuple_Check(py) || PyAnySet_Check(py))) {
+        PyObject *seq = PySequence_Fast(py, "a list of values");
+        if (!seq)
+            return -1;
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+        store_value *list = NULL;
+        if (vs->nmore == sizeof vs->more / sizeof *vs->more) {
+            PyErr_Format(PyExc_ValueError, "%s: too many lists in one call", out->name);
+        } else if ((list = PyMem_Calloc((size_t)n + 1, sizeof *list))) {
+            vs->more[vs->nmore++] = list;
+            for (Py_ssize_t i = 0; i < n; i++) {
+                list[i].name = out->name;
+                if (to_value(PySequence_Fast_GET_ITEM(seq, i), &list[i], vs, false)) {
+                    Py_DECREF(seq);
+                    return -1;
+                }
+            }
+            out->kind = STORE_KIND_LIST;
+            out->u.list = list;
+        } else {
+            PyErr_NoMemory();
+        }
+        Py_DECREF(seq);
+        return list ? 0 : -1;
+    } else {
+        PyErr_Format(errors[1], "%s: relstore stores no %s (%R)", out->name,
+                     Py_TYPE(py)->tp_name, py);
+        return -1;
+    }
+    return 0;
+}
+
+/* The keyword values KW (a dict, may be NULL) as a list in VS->v. "pk" is "id"; with FKS, a
+ * key NAME_id that names no field but whose NAME is a foreign key of MODEL is that parent by
+ * id (Tortoise's author_id=3). 0, or -1 with an exception (VS freed). */
+static int to_values(PyObject *kw, values *vs, store_model *model, bool lists)
+{
+    Py_ssize_t n = kw ? PyDict_GET_SIZE(kw) : 0;
+    vs->nmore = 0;
+    vs->keep = NULL;
+    vs->v = (size_t)n < sizeof vs->small / sizeof *vs->small
+                ? vs->small
+                : PyMem_Calloc((size_t)n + 1, sizeof *vs->v);
+    if (!vs->v) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    memset(vs->v, 0, ((size_t)n + 1) * sizeof *vs->v);
+    PyObject *key, *val;
+    Py_ssize_t pos = 0, i = 0;
+    while (kw && PyDict_Next(kw, &pos, &key, &val)) {
+        const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+        if (!name) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "field names are strings");
+            goto fail;
+        }
+        if (!strcmp(name, "pk"))
+            name = "id";
+        vs->v[i].name = name;
+        size_t len = strlen(name);
+        if (model && len > 3 && !strcmp(name + len - 3, "_id") &&
+            !store_field_find(model, name)) {
+            char fk[STORE_NAME_MAX + 1];
+            snprintf(fk, sizeof fk, "%.*s", (int)(len - 3), name);
+            const store_fld *f = store_field_find(model, fk);
+            if (f && store_field_type(f) == STORE_FK && !PyErr_Occurred()) {
+                /* the parent by id: "author_id" becomes "author__id" when the key is
+                 * looked up, the parent object when it is set */
+                if (lists) {
+                    PyObject *path = PyUnicode_FromFormat("%s__id", fk);
+                    if (!path || (!vs->keep && !(vs->keep = PyList_New(0))) ||
+                        PyList_Append(vs->keep, path)) {
+                        Py_XDECREF(path);
+                        goto fail;
+                    }
+                    Py_DECREF(path); /* the list keeps it for the call */
+                    vs->v[i].name = PyUnicode_AsUTF8(path);
+                } else if (val != Py_None) {
+                    unsigned long long id = PyLong_Check(val) ? PyLong_AsUnsignedLongLong(val) : 0;
+                    if (PyErr_Occurred())
+                        goto fail;
+                    store_obj *parent = NULL;
+                    int rc = store_get(db, store_field_target(f), id, &parent);
+                    if (rc) {
+                        PyErr_Format(errors[3], "%s: no %s with id %R", name,
+                                     store_model_name(store_field_target(f)), val);
+                        goto fail;
+                    }
+                    vs->v[i].name = store_field_name(f);
+                    vs->v[i].kind = STORE_KIND_REF;
+                    vs->v[i].u.ref = parent;
+                    i++;
+                    continue;
+                } else {
+                    vs->v[i].name = store_field_name(f);
+                }
+            }
+        }
+        if (to_value(val, &vs->v[i], vs, lists))
+            goto fail;
+        i++;
+    }
+    return 0;
+fail:
+    values_free(vs);
+    return -1;
+}
+
+/* ---- Fields: descriptors over a model's values --------------------------------------------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *name;       /* the attribute's name (interned) */
+    const store_fld *fld; /* NULL until bound to an open store */
+    uint64_t epoch;
+    PyObject *decl;       /* the declaration (a relstore.fields.Field), returned on the class */
+} Field;
+
+static void field_dealloc(Field *f)
+{
+    Py_CLEAR(f->name);
+    Py_CLEAR(f->decl);
+    Py_TYPE(f)->tp_free(f);
+}
+
+/* Field(name, decl) */
+static int field_init(Field *f, PyObject *args, PyObject *kw)
+{
+    PyObject *name, *decl = Py_None;
+    static char *kwlist[] = {"name", "decl", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "U|O", kwlist, &name, &decl))
+        return -1;
+    Py_INCREF(name);
+    PyUnicode_InternInPlace(&name);
+    Py_XSETREF(f->name, name);
+    Py_XSETREF(f->decl, Py_NewRef(decl));
+    return 0;
+}
+
+/* The value of field F of O, as Python. */
+static PyObject *field_value(const store_obj *obj, const store_fld *fld)
+{
+    if (store_field_is_null(obj, fld))
+        Py_RETURN_NONE;
+    switch (store_field_type(fld)) {
+    case STORE_CHAR:
+    case STORE_TEXT: {
+        const char *s = store_field_str(obj, fld);
+        return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), NULL);
+    }
+    case STORE_INT:
+        return PyLong_FromLongLong(store_field_int(obj, fld));
+    case STORE_FLOAT:
+        return PyFloat_FromDouble(store_field_float(obj, fld));
+    case STORE_BOOL:
+        return PyBool_FromLong(store_field_bool(obj, fld));
+    case STORE_FK:
+        return wrap(store_field_ref(obj, fld));
+    default:
+        Py_RETURN_NONE;
+    }
+}
+
+static PyObject *field_get(Field *f, PyObject *inst, PyObject *owner)
+{
+    (void)owner;
+    if (!inst || inst == Py_None)
+        return Py_NewRef(f->decl != Py_None ? f->decl : (PyObject *)f);
+    Object *o = (Object *)inst;
+    if (o->pending) {
+        PyObject *v = PyDict_GetItemWithError(o->pending, f->name);
+        if (v)
+            return Py_NewRef(v);
+        if (PyErr_Occurred())
+            return NULL;
+    }
+    if (!o->obj) {
+        /* unsaved: the declared default, or None */
+        if (f->decl != Py_None)
+            return PyObject_CallMethod(f->decl, "_default_value", NULL);
+        Py_RETURN_NONE;
+    }
+    if (!f->fld || f->epoch != epoch || o->epoch != epoch) {
+        PyErr_Format(errors[0], "%U: the store is closed", f->name);
+        return NULL;
+    }
+    return field_value(o->obj, f->fld);
+}
+
+/* obj.field = value: kept until save(). */
+static int field_set(Field *f, PyObject *inst, PyObject *value)
+{
+    Object *o = (Object *)inst;
+    if (!value) {
+        PyErr_Format(PyExc_AttributeError, "%U cannot be deleted", f->name);
+        return -1;
+    }
+    if (!o->pending && !(o->pending = PyDict_New()))
+        return -1;
+    return PyDict_SetItem(o->pending, f->name, value);
+}
+
+static PyMemberDef field_members[] = {
+    {"name", T_OBJECT, offsetof(Field, name), READONLY, NULL},
+    {"decl", T_OBJECT, offsetof(Field, decl), READONLY, NULL},
+    {NULL},
+};
+
+static PyTypeObject FieldType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.Field",
+    .tp_basicsize = sizeof(Field),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "a field of a model: reads the object's value from the store",
+    .tp_dealloc = (destructor)field_dealloc,
+    .tp_init = (initproc)field_init,
+    .tp_new = PyType_GenericNew,
+    .tp_descr_get = (descrgetfunc)field_get,
+    .tp_descr_set = (descrsetfunc)field_set,
+    .tp_members = field_members,
+};
+
+/* ---- Relations: reverse foreign keys, one-to-ones and many-to-manys ------------------------ */
+
+enum { REL_REVERSE, REL_ONE, REL_M2M };
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *name;      /* the relation's name on this model */
+    int kind;            /* REL_* */
+    const store_fld *rel; /* REL_REVERSE: the handle from store_relation_find() */
+    uint64_t epoch;
+    /* a bound view (obj.books): the parent, or NULL on the descriptor itself */
+    PyObject *parent;
+} Relation;
+
+static void relation_dealloc(Relation *r)
+{
+    PyObject_GC_UnTrack(r);
+    Py_CLEAR(r->name);
+    Py_CLEAR(r->parent);
+    Py_TYPE(r)->tp_free(r);
+}
+
+static int relation_traverse(Relation *r, visitproc visit, void *arg)
+{
+    Py_VISIT(r->parent);
+    return 0;
+}
+
+/* Relation(name, kind) */
+static int relation_init(Relation *r, PyObject *args, PyObject *kw)
+{
+    PyObject *name;
+    int kind;
+    static char *kwlist[] = {"name", "kind", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Ui", kwlist, &name, &kind))
+        return -1;
+    Py_INCREF(name);
+    PyUnicode_InternInPlace(&name);
+    Py_XSETREF(r->name, name);
+    r->kind = kind;
+    return 0;
+}
+
+/* The walk of R's children: the reverse relation, or the many-to-many's far objects. */
+static int relation_walk(Relation *r, store_iter *it)
+{
+    store_obj *parent = handle((Object *)r->parent);
+    if (!parent)
+        return -1;
+    if (r->kind == REL_M2M) {
+        *it = store_m2m(parent, PyUnicode_AsUTF8(r->name));
+    } else {
+        if (!r->rel || r->epoch != epoch) {
+            PyErr_Format(errors[0], "%U: the store is closed", r->name);
+            return -1;
+        }
+        *it = store_reverse_fld(parent, r->rel);
+    }
+    return 0;
+}
+
+static PyObject *relation_get(Relation *r, PyObject *inst, PyObject *owner)
+{
+    (void)owner;
+    if (!inst || inst == Py_None)
+        return Py_NewRef(r);
+    if (r->kind == REL_ONE) {
+        store_obj *parent = handle((Object *)inst);
+        if (!parent)
+            return NULL;
+        return wrap(store_reverse_one(parent, PyUnicode_AsUTF8(r->name)));
+    }
+    PyObject *cls = r->kind == REL_M2M ? m2m_cls : related_cls;
+    PyTypeObject *t = cls ? (PyTypeObject *)cls : &RelationType;
+    Relation *view = (Relation *)t->tp_alloc(t, 0);
+    if (!view)
+        return NULL;
+    view->name = Py_NewRef(r->name);
+    view->kind = r->kind;
+    view->rel = r->rel;
+    view->epoch = r->epoch;
+    view->parent = Py_NewRef(inst);
+    return (PyObject *)view;
+}
+
+static Py_ssize_t relation_len(Relation *r)
+{
+    if (!r->parent) {
+        PyErr_SetString(PyExc_TypeError, "a relation of the class has no length");
+        return -1;
+    }
+    store_iter it;
+    if (relation_walk(r, &it))
+        return -1;
+    return (Py_ssize_t)store_count(&it);
+}
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *parent;
+    store_iter it;
+    uint64_t epoch;
+} RelIter;
+
+static PyObject *relation_iter(Relation *r)
+{
+    if (!r->parent) {
+        PyErr_SetString(PyExc_TypeError, "iterate over the relation of an object");
+        return NULL;
+    }
+    RelIter *i = PyObject_GC_New(RelIter, &RelIterType);
+    if (!i)
+        return NULL;
+    i->parent = Py_NewRef(r->parent);
+    i->epoch = epoch;
+    if (relation_walk(r, &i->it)) {
+        i->it = (store_iter){0};
+        PyObject_GC_Track(i);
+        Py_DECREF(i);
+        return NULL;
+    }
+    PyObject_GC_Track(i);
+    return (PyObject *)i;
+}
+
+/* The children as a list. */
+static PyObject *relation_list(Relation *r, PyObject *unused)
+{
+    (void)unused;
+    store_iter it;
+    if (!r->parent) {
+        PyErr_SetString(PyExc_TypeError, "list the relation of an object");
+        return NULL;
+    }
+    if (relation_walk(r, &it))
+        return NULL;
+    PyObject *list = PyList_New((Py_ssize_t)store_count(&it));
+    if (!list)
+        return NULL;
+    Py_ssize_t n = 0;
+    for (store_obj *c; (c = store_next(&it)) && n < PyList_GET_SIZE(list); n++) {
+        PyObject *w = wrap(c);
+        if (!w) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, n, w);
+    }
+    if (n < PyList_GET_SIZE(list) && PyList_SetSlice(list, n, PyList_GET_SIZE(list), NULL)) {
+        Py_DECREF(list);
+        return NULL;
+    }
+    return list;
+}
+
+static PyMemberDef relation_members[] = {
+    {"name", T_OBJECT, offsetof(Relation, name), READONLY, NULL},
+    {"instance", T_OBJECT, offsetof(Relation, parent), READONLY, NULL},
+    {"kind", T_INT, offsetof(Relation, kind), READONLY, NULL},
+    {NULL},
+};
+
+static PyMethodDef relation_methods[] = {
+    {"_list", (PyCFunction)relation_list, METH_NOARGS, "the related objects, as a list"},
+    {NULL},
+};
+
+static PySequenceMethods relation_seq = {.sq_length = (lenfunc)relation_len};
+
+static PyTypeObject RelationType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.Relation",
+    .tp_basicsize = sizeof(Relation),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "a relation of a model, or of one object (obj.books)",
+    .tp_dealloc = (destructor)relation_dealloc,
+    .tp_traverse = (traverseproc)relation_traverse,
+    .tp_init = (initproc)relation_init,
+    .tp_new = PyType_GenericNew,
+    .tp_descr_get = (descrgetfunc)relation_get,
+    .tp_iter = (getiterfunc)relation_iter,
+    .tp_as_sequence = &relation_seq,
+    .tp_members = relation_members,
+    .tp_methods = relation_methods,
+};
+
+static void reliter_dealloc(RelIter *i)
+{
+    PyObject_GC_UnTrack(i);
+    Py_CLEAR(i->parent);
+    PyObject_GC_Del(i);
+}
+
+static int reliter_traverse(RelIter *i, visitproc visit, void *arg)
+{
+    Py_VISIT(i->parent);
+    return 0;
+}
+
+static PyObject *reliter_next(RelIter *i)
+{
+    if (i->epoch != epoch) {
+        PyErr_SetString(errors[0], "the store was closed during the walk");
+        return NULL;
+    }
+    store_obj *c = store_next(&i->it);
+    return c ? wrap(c) : NULL;
+}
+
+static PyTypeObject RelIterType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.RelationIterator",
+    .tp_basicsize = sizeof(RelIter),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_dealloc = (destructor)reliter_dealloc,
+    .tp_traverse = (traverseproc)reliter_traverse,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)reliter_next,
+};
+
+/* ---- Opening and closing ------------------------------------------------------------------ */
+
+static const char *const type_names[] = {"", "char", "text", "int", "float", "bool", "fk", "m2m"};
+
+static store_type type_code(const char *name)
+{
+    for (int t = 1; t < (int)(sizeof type_names / sizeof *type_names); t++)
+        if (!strcmp(name, type_names[t]))
+            return (store_type)t;
+    return 0;
+}
+
+/* A string attribute ATTR of the dict D, or NULL (none, or None); -1 in *BAD on an error. */
+static const char *dict_str(PyObject *d, const char *attr, int *bad)
+{
+    PyObject *v = PyDict_GetItemString(d, attr);
+    if (!v || v == Py_None)
+        return NULL;
+    const char *s = PyUnicode_Check(v) ? PyUnicode_AsUTF8(v) : NULL;
+    if (!s) {
+        if (!PyErr_Occurred())
+            PyErr_Format(PyExc_TypeError, "%s must be a string", attr);
+        *bad = -1;
+    }
+    return s;
+}
+
+static bool dict_flag(PyObject *d, const char *attr)
+{
+    PyObject *v = PyDict_GetItemString(d, attr);
+    return v && PyObject_IsTrue(v) == 1;
+}
+
+/* One field declaration, (name, type, attrs), into F; strings point into the tuple. */
+static int declare_field(PyObject *decl, store_field *f, values *dflt)
+{
+    const char *name, *type;
+    PyObject *attrs;
+    if (!PyArg_ParseTuple(decl, "ssO!", &name, &type, &PyDict_Type, &attrs))
+        return -1;
+    int bad = 0;
+    *f = (store_field){.name = name, .type = type_code(type)};
+    if (!f->type) {
+        PyErr_Format(PyExc_ValueError, "%s: unknown field type %s", name, type);
+        return -1;
+    }
+    PyObject *ml = PyDict_GetItemString(attrs, "max_length");
+    if (ml && ml != Py_None) {
+        f->max_length = PyLong_AsSize_t(ml);
+        if (PyErr_Occurred())
+            return -1;
+    }
+    f->to = dict_str(attrs, "to", &bad);
+    f->related_name = dict_str(attrs, "related_name", &bad);
+    f->through = dict_str(attrs, "through", &bad);
+    const char *rule = dict_str(attrs, "on_delete", &bad);
+    if (bad)
+        return -1;
+    f->on_delete = !rule || !strcmp(rule, "CASCADE") ? STORE_CASCADE
+                   : !strcmp(rule, "RESTRICT")       ? STORE_RESTRICT
+                   : !strcmp(rule, "SET NULL") || !strcmp(rule, "SET_NULL") ? STORE_SET_NULL
+                                                                            : (store_on_delete)-1;
+    if ((int)f->on_delete < 0) {
+        PyErr_Format(PyExc_ValueError, "%s: unknown on_delete rule %s", name, rule);
+        return -1;
+    }
+    f->null = dict_flag(attrs, "null");
+    f->unique = dict_flag(attrs, "unique");
+    f->index = dict_flag(attrs, "index");
+    f->ordered = dict_flag(attrs, "ordered");
+    PyObject *d = PyDict_GetItemString(attrs, "default");
+    if (d && d != Py_None) {
+        dflt->v = dflt->small;
+        dflt->nmore = 0;
+        dflt->keep = NULL;
+        f->default_value.name = name;
+        if (to_value(d, &f->default_value, dflt, false))
+            return -1;
+        if (f->default_value.kind == STORE_KIND_INT && f->type == STORE_FLOAT) {
+            f->default_value.kind = STORE_KIND_FLOAT;
+            f->default_value.u.f = (double)f->default_value.u.i;
+        }
+        f->default_value.name = NULL;
+    }
+    return 0;
+}
+
+/* open(schema, path, readonly, nosync): opens THE store. SCHEMA is a list of (model, fields)
+ * with fields a list of (name, type, attrs). Returns the model names in order. */
+static PyObject *py_open(PyObject *self, PyObject *args, PyObject *kw)
+{
+    (void)self;
+    PyObject *schema, *path_obj = Py_None;
+    int readonly = 0, nosync = 0;
+    static char *kwlist[] = {"schema", "path", "readonly", "nosync", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|Opp", kwlist, &PyList_Type, &schema,
+                                     &path_obj, &readonly, &nosync))
+        return NULL;
+    if (db) {
+        PyErr_SetString(errors[0], "relstore is initialised already: close() it first");
+        return NULL;
+    }
+    const char *path = path_obj == Py_None ? NULL : PyUnicode_AsUTF8(path_obj);
+    if (path_obj != Py_None && !path)
+        return NULL;
+    store_schema *s;
+    int rc = store_schema_new(&s);
+    if (rc)
+        return store_error(rc);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(schema); i++) {
+        const char *name;
+        PyObject *fields;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(schema, i), "sO!", &name, &PyList_Type, &fields))
+            goto fail;
+        Py_ssize_t n = PyList_GET_SIZE(fields);
+        store_field *decl = PyMem_Calloc((size_t)n + 1, sizeof *decl);
+        values *dflts = PyMem_Calloc((size_t)n + 1, sizeof *dflts);
+        if (!decl || !dflts) {
+            PyMem_Free(decl);
+            PyMem_Free(dflts);
+            PyErr_NoMemory();
+            goto fail;
+        }
+        int bad = 0;
+        for (Py_ssize_t j = 0; j < n && !bad; j++)
+            bad = declare_field(PyList_GET_ITEM(fields, j), &decl[j], &dflts[j]);
+        rc = bad ? 0 : store_schema_add(s, name, decl);
+        for (Py_ssize_t j = 0; j < n; j++)
+            if (dflts[j].v)
+                values_free(&dflts[j]);
+        PyMem_Free(decl);
+        PyMem_Free(dflts);
+        if (bad)
+            goto fail;
+        if (rc) {
+            store_error(rc);
+            goto fail;
+        }
+    }
+    store_options opts = {.flags = (readonly ? STORE_OPEN_READONLY : 0) |
+                                   (nosync ? STORE_OPEN_NOSYNC : 0)};
+    store *opened = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    rc = store_open(&opened, s, path, &opts);
+    Py_END_ALLOW_THREADS
+    store_schema_free(s);
+    if (rc)
+        return store_error(rc);
+    db = opened;
+    nmodels = 0;
+    while (store_model_at(db, nmodels))
+        nmodels++;
+    models = PyMem_Calloc(nmodels ? nmodels : 1, sizeof *models);
+    PyObject *names = PyList_New((Py_ssize_t)nmodels);
+    if (!models || !names) {
+        Py_XDECREF(names);
+        PyErr_NoMemory();
+        return NULL; /* the store stays open: close() frees it */
+    }
+    for (size_t i = 0; i < nmodels; i++) {
+        models[i].model = store_model_at(db, i);
+        PyObject *n = PyUnicode_FromString(store_model_name(models[i].model));
+        if (!n) {
+            Py_DECREF(names);
+            return NULL;
+        }
+        PyList_SET_ITEM(names, (Py_ssize_t)i, n);
+    }
+    return names;
+fail:
+    store_schema_free(s);
+    return NULL;
+}
+
+/* bind(model_name, cls, descriptors): CLS is the class of the model; DESCRIPTORS its Field
+ * and Relation objects, resolved here against the open store. */
+static PyObject *py_bind(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *name;
+    PyObject *cls, *descs;
+    if (!PyArg_ParseTuple(args, "sO!O!", &name, &PyType_Type, &cls, &PyList_Type, &descs))
+        return NULL;
+    if (need_open())
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &ObjectType)) {
+        PyErr_SetString(PyExc_TypeError, "a model class derives from relstore.models.Model");
+        return NULL;
+    }
+    store_model *m = store_model_find(db, name);
+    bound *b = NULL;
+    for (size_t i = 0; i < nmodels; i++)
+        if (models[i].model == m)
+            b = &models[i];
+    if (!b) {
+        PyErr_Format(errors[0], "the store has no model %s", name);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(descs); i++) {
+        PyObject *d = PyList_GET_ITEM(descs, i);
+        if (PyObject_TypeCheck(d, &FieldType)) {
+            Field *f = (Field *)d;
+            f->fld = store_field_find(m, PyUnicode_AsUTF8(f->name));
+            f->epoch = epoch;
+            if (!f->fld) {
+                PyErr_Format(errors[0], "%s has no field %U", name, f->name);
+                return NULL;
+            }
+        } else if (PyObject_TypeCheck(d, &RelationType)) {
+            Relation *r = (Relation *)d;
+            r->epoch = epoch;
+            r->rel = r->kind == REL_REVERSE ? store_relation_find(m, PyUnicode_AsUTF8(r->name))
+                                            : NULL;
+            if (r->kind == REL_REVERSE && !r->rel) {
+                PyErr_Format(errors[0], "%s has no relation %U", name, r->name);
+                return NULL;
+            }
+        } else {
+            PyErr_SetString(PyExc_TypeError, "bind() takes Field and Relation objects");
+            return NULL;
+        }
+    }
+    Py_XSETREF(b->cls, (PyTypeObject *)Py_NewRef(cls));
+    Py_RETURN_NONE;
+}
+
+/* Forgets the open store's models and classes and advances the epoch. */
+static void forget(void)
+{
+    for (size_t i = 0; i < nmodels; i++)
+        Py_CLEAR(models[i].cls);
+    PyMem_Free(models);
+    models = NULL;
+    nmodels = 0;
+    epoch++;
+}
+
+/* close(): snapshot (a store with a file) and close, without the GIL. */
+static PyObject *py_close(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (!db)
+        Py_RETURN_NONE;
+    store *d = db;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = store_close(d);
+    Py_END_ALLOW_THREADS
+    if (rc == STORE_EBUSY)
+        return store_error(rc); /* a transaction is open: the store stays */
+    db = NULL;
+    forget();
+    if (rc)
+        return store_error(rc);
+    Py_RETURN_NONE;
+}
+
+/* snapshot(): write the changes to the file, without the GIL. */
+static PyObject *py_snapshot(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (need_open())
+        return NULL;
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = store_snapshot(db);
+    Py_END_ALLOW_THREADS
+    if (rc)
+        return store_error(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_check(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    if (need_open())
+        return NULL;
+    int rc = store_check(db);
+    if (rc)
+        return store_error(rc);
+    Py_RETURN_NONE;
+}
+
+static PyObject *py_is_open(PyObject *self, PyObject *unused)
+{
+    (void)self;
+    (void)unused;
+    return PyBool_FromLong(db != NULL);
+}
+
+/* setup(errors, related_cls, m2m_cls): ERRORS maps codes (0: the default) to classes. */
+static PyObject *py_setup(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *errs, *rel, *m2m;
+    if (!PyArg_ParseTuple(args, "O!OO", &PyDict_Type, &errs, &rel, &m2m))
+        return NULL;
+    for (int i = 0; i < (int)(sizeof errors / sizeof *errors); i++) {
+        PyObject *cls = PyDict_GetItemWithError(errs, PyLong_FromLong(-i));
+        Py_XSETREF(errors[i], Py_XNewRef(cls));
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    Py_XSETREF(related_cls, Py_NewRef(rel));
+    Py_XSETREF(m2m_cls, Py_NewRef(m2m));
+    Py_RETURN_NONE;
+}
+
+/* ---- Objects: create, get, update, delete --------------------------------------------------- */
+
+static store_model *bound_model(PyObject *cls)
+{
+    if (need_open())
+        return NULL;
+    store_model *m = PyType_Check(cls) ? model_of((PyTypeObject *)cls) : NULL;
+    if (!m)
+        PyErr_Format(errors[0], "%R is not a model of the open store", cls);
+    return m;
+}
+
+/* create(cls, values) -> a new object. */
+static PyObject *py_create(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cls, *kw;
+    if (!PyArg_ParseTuple(args, "OO!", &cls, &PyDict_Type, &kw))
+        return NULL;
+    store_model *m = bound_model(cls);
+    values vs;
+    if (!m || to_values(kw, &vs, m, false))
+        return NULL;
+    store_obj *obj;
+    int rc = store_create(db, m, vs.v, &obj);
+    values_free(&vs);
+    return rc ? store_error(rc) : wrap(obj);
+}
+
+/* create_async(cls, **values): create(), to await (Model.create). */
+static PyObject *py_create_async(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                                 PyObject *kwnames)
+{
+    (void)self;
+    if (nargs != 1) {
+        PyErr_SetString(PyExc_TypeError, "create() takes the values as keywords");
+        return NULL;
+    }
+    store_model *m = bound_model(args[0]);
+    if (!m)
+        return NULL;
+    Py_ssize_t n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *kw = PyDict_New();
+    if (!kw)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), args[1 + i])) {
+            Py_DECREF(kw);
+            return NULL;
+        }
+    values vs;
+    if (to_values(kw, &vs, m, false)) {
+        Py_DECREF(kw);
+        return NULL;
+    }
+    store_obj *obj;
+    int rc = store_create(db, m, vs.v, &obj);
+    values_free(&vs);
+    Py_DECREF(kw);
+    return rc ? store_error(rc) : ready_steal(wrap(obj));
+}
+
+/* get(cls, id) -> the object, or DoesNotExist. */
+static PyObject *get_by_id(PyObject *cls, PyObject *id_obj)
+{
+    store_model *m = bound_model(cls);
+    if (!m)
+        return NULL;
+    unsigned long long id = PyLong_Check(id_obj) ? PyLong_AsUnsignedLongLong(id_obj) : 0;
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        id = 0; /* a negative or huge id is no object's */
+    } else if (!PyLong_Check(id_obj)) {
+        PyErr_Format(PyExc_TypeError, "an id is an int, not %s", Py_TYPE(id_obj)->tp_name);
+        return NULL;
+    }
+    store_obj *obj;
+    int rc = store_get(db, m, id, &obj);
+    if (rc == STORE_ENOTFOUND || (!rc && !obj)) {
+        PyErr_Format(errors[-STORE_ENOTFOUND], "%s has no object with id %R",
+                     store_model_name(m), id_obj);
+        return NULL;
+    }
+    return rc ? store_error(rc) : wrap(obj);
+}
+
+static PyObject *py_get(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cls, *id;
+    if (!PyArg_ParseTuple(args, "OO", &cls, &id))
+        return NULL;
+    return get_by_id(cls, id);
+}
+
+/* get_async(cls, id): get(), to await (Model.get(id=...)'s fast path). */
+static PyObject *py_get_async(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "get_async(cls, id)");
+        return NULL;
+    }
+    return ready_steal(get_by_id(args[0], args[1]));
+}
+
+/* update(obj, values): change OBJ's fields, all or nothing. */
+static PyObject *py_update(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o, *kw;
+    if (!PyArg_ParseTuple(args, "O!O!", &ObjectType, &o, &PyDict_Type, &kw))
+        return NULL;
+    store_obj *h = handle((Object *)o);
+    values vs;
+    if (!h || to_values(kw, &vs, store_obj_model(h), false))
+        return NULL;
+    int rc = store_update(db, h, vs.v);
+    values_free(&vs);
+    if (rc)
+        return store_error(rc);
+    Py_RETURN_NONE;
+}
+
+/* save(obj): creates an unsaved OBJ from its pending values, or updates a saved one with
+ * them; the pending values go. */
+static PyObject *py_save(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyObject_TypeCheck(arg, &ObjectType)) {
+        PyErr_SetString(PyExc_TypeError, "save() takes a model's object");
+        return NULL;
+    }
+    Object *o = (Object *)arg;
+    store_model *m = o->obj ? NULL : bound_model((PyObject *)Py_TYPE(o));
+    store_obj *h = o->obj ? handle(o) : NULL;
+    if (!m && !h)
+        return NULL;
+    values vs;
+    if (to_values(o->pending, &vs, m ? m : store_obj_model(h), false))
+        return NULL;
+    int rc;
+    if (m) {
+        store_obj *created;
+        rc = store_create(db, m, vs.v, &created);
+        if (!rc) {
+            o->obj = created;
+            o->epoch = epoch;
+        }
+    } else {
+        rc = vs.v[0].name ? store_update(db, h, vs.v) : STORE_OK;
+    }
+    values_free(&vs);
+    if (rc)
+        return store_error(rc);
+    Py_CLEAR(o->pending);
+    Py_RETURN_NONE;
+}
+
+/* delete(obj): deletes OBJ (its on_delete rules applied); the wrapper becomes unsaved, keeping
+ * its values as pending ones (as a Tortoise object keeps its attributes). */
+static PyObject *py_delete(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    if (!PyObject_TypeCheck(arg, &ObjectType)) {
+        PyErr_SetString(PyExc_TypeError, "delete() takes a model's object");
+        return NULL;
+    }
+    Object *o = (Object *)arg;
+    store_obj *h = handle(o);
+    if (!h)
+        return NULL;
+    /* the values first: nothing of them is readable after */
+    PyObject *kept = PyDict_New();
+    store_model *m = store_obj_model(h);
+    const store_fld *f;
+    for (size_t j = 0; kept && (f = store_field_at(m, j)); j++) {
+        PyObject *name = PyUnicode_FromString(store_field_name(f));
+        PyObject *v = name ? field_value(h, f) : NULL;
+        if (!v || PyDict_SetItem(kept, name, v))
+            Py_CLEAR(kept);
+        Py_XDECREF(name);
+        Py_XDECREF(v);
+    }
+    if (!kept)
+        return NULL;
+    int rc = store_delete(db, h);
+    if (rc) {
+        Py_DECREF(kept);
+        return store_error(rc);
+    }
+    if (o->pending && PyDict_Update(kept, o->pending)) {
+        Py_DECREF(kept);
+        return NULL;
+    }
+    Py_XSETREF(o->pending, kept);
+    o->obj = NULL;
+    Py_RETURN_NONE;
+}
+
+/* create_many(cls, rows) -> the new objects, all or none. A row is a dict of values, or an
+ * unsaved object of CLS (its pending values), which becomes the new object. */
+static PyObject *py_create_many(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cls, *rows;
+    if (!PyArg_ParseTuple(args, "OO!", &cls, &PyList_Type, &rows))
+        return NULL;
+    store_model *m = bound_model(cls);
+    if (!m)
+        return NULL;
+    Py_ssize_t n = PyList_GET_SIZE(rows);
+    values *vs = PyMem_Calloc((size_t)n + 1, sizeof *vs);
+    const store_value **lists = PyMem_Calloc((size_t)n + 1, sizeof *lists);
+    store_obj **objs = PyMem_Calloc((size_t)n + 1, sizeof *objs);
+    PyObject *out = NULL;
+    Py_ssize_t made = 0;
+    if (!vs || !lists || !objs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (; made < n; made++) {
+        PyObject *row = PyList_GET_ITEM(rows, made);
+        bool inst = PyObject_TypeCheck(row, &ObjectType);
+        if (inst && (((Object *)row)->obj || Py_TYPE(row) != (PyTypeObject *)cls)) {
+            PyErr_Format(PyExc_ValueError, "bulk_create() takes unsaved %s objects",
+                         ((PyTypeObject *)cls)->tp_name);
+            goto done;
+        }
+        if (!inst && !PyDict_Check(row)) {
+            PyErr_SetString(PyExc_TypeError, "create_many() takes objects or dicts");
+            goto done;
+        }
+        if (to_values(inst ? ((Object *)row)->pending : row, &vs[made], m, false))
+            goto done;
+        lists[made] = vs[made].v;
+    }
+    int rc = store_create_many(db, m, lists, (size_t)n, objs, NULL);
+    if (rc) {
+        store_error(rc);
+        goto done;
+    }
+    if (!(out = PyList_New(n)))
+        goto done;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i), *w;
+        if (PyObject_TypeCheck(row, &ObjectType)) { /* the given object is now the new one */
+            Object *o = (Object *)row;
+            o->obj = objs[i];
+            o->epoch = epoch;
+            Py_CLEAR(o->pending);
+            w = Py_NewRef(row);
+        } else if (!(w = wrap(objs[i]))) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, i, w);
+    }
+done:
+    for (Py_ssize_t i = 0; vs && i < made; i++)
+        values_free(&vs[i]);
+    PyMem_Free(vs);
+    PyMem_Free(lists);
+    PyMem_Free(objs);
+    return out;
+}
+
+/* ---- Many-to-many changes ------------------------------------------------------------------ */
+
+/* m2m(obj, name, action, other): action "add", "remove" or "clear" (OTHER None). */
+static PyObject *py_m2m(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *o, *other;
+    const char *name, *action;
+    if (!PyArg_ParseTuple(args, "O!ssO", &ObjectType, &o, &name, &action, &other))
+        return NULL;
+    store_obj *h = handle((Object *)o), *far = NULL;
+    if (!h)
+        return NULL;
+    if (strcmp(action, "clear")) {
+        if (!PyObject_TypeCheck(other, &ObjectType)) {
+            PyErr_SetString(PyExc_TypeError, "a many-to-many relation links model objects");
+            return NULL;
+        }
+        if (!(far = handle((Object *)other)))
+            return NULL;
+    }
+    int rc = !strcmp(action, "add")      ? store_m2m_add(db, h, name, far, NULL, NULL)
+             : !strcmp(action, "remove") ? store_m2m_remove(db, h, name, far)
+                                         : store_m2m_clear(db, h, name);
+    if (rc)
+        return store_error(rc);
+    Py_RETURN_NONE;
+}
+
+/* ---- Queries ----------------------------------------------------------------------------- */
+
+/* C, or 0 with the exception of its code: the detail (which names the term) is the one the
+ * failed call just recorded. */
+static store_cond checked(store_cond c)
+{
+    if (c < 0) {
+        store_error(c);
+        return 0;
+    }
+    return c;
+}
+
+/* The condition of the tree T: ("terms", dict) | ("not", t) | ("and", [t...]) | ("or", [t...]).
+ * 0 with an exception on any error. */
+static store_cond build_cond(store_query *q, store_model *m, PyObject *t)
+{
+    const char *op;
+    PyObject *arg;
+    if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "sO", &op, &arg))
+        return 0;
+    if (!strcmp(op, "terms")) {
+        values vs;
+        if (!PyDict_Check(arg) || to_values(arg, &vs, m, true)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "terms are a dict");
+            return 0;
+        }
+        store_cond c = store_cond_terms(q, vs.v);
+        values_free(&vs);
+        return checked(c);
+    }
+    if (!strcmp(op, "not")) {
+        store_cond c = build_cond(q, m, arg);
+        return c == 0 ? 0 : checked(store_cond_not(q, c));
+    }
+    bool any = !strcmp(op, "or");
+    if ((!any && strcmp(op, "and")) || !PyList_Check(arg)) {
+        PyErr_Format(PyExc_ValueError, "unknown condition %s", op);
+        return 0;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(arg);
+    store_cond *cs = PyMem_Calloc((size_t)n + 1, sizeof *cs);
+    if (!cs) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    store_cond c = 1;
+    for (Py_ssize_t i = 0; i < n && c != 0; i++)
+        c = cs[i] = build_cond(q, m, PyList_GET_ITEM(arg, i));
+    if (c != 0)
+        c = checked(any ? store_cond_any(q, cs, (size_t)n) : store_cond_all(q, cs, (size_t)n));
+    PyMem_Free(cs);
+    return c;
+}
+
+/* The query of CLS with WHERE (a tree or None), ORDER (a list of keys), OFFSET and LIMIT
+ * (0: none), in *OUT. 0, or -1 with an exception. */
+static int build_query(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t offset,
+                       Py_ssize_t limit, store_query **out)
+{
+    store_model *m = bound_model(cls);
+    if (!m)
+        return -1;
+    store_query *q;
+    int rc = store_query_new(db, m, &q);
+    if (rc) {
+        store_error(rc);
+        return -1;
+    }
+    if (where != Py_None) {
+        store_cond c = build_cond(q, m, where);
+        if (c == 0) {
+            store_query_free(q);
+            return -1;
+        }
+        rc = store_query_where(q, c);
+    }
+    if (!rc && order != Py_None && PyList_GET_SIZE(order)) {
+        Py_ssize_t n = PyList_GET_SIZE(order);
+        const char **keys = PyMem_Calloc((size_t)n + 1, sizeof *keys);
+        if (!keys) {
+            store_query_free(q);
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *k = PyList_GET_ITEM(order, i);
+            if (!(keys[i] = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL)) {
+                PyMem_Free(keys);
+                store_query_free(q);
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_TypeError, "order keys are strings");
+                return -1;
+            }
+        }
+        rc = store_query_order_by(q, keys);
+        PyMem_Free(keys);
+    }
+    if (!rc && (offset || limit))
+        rc = store_query_slice(q, (size_t)offset, (size_t)limit);
+    if (rc) {
+        store_query_free(q);
+        store_error(rc);
+        return -1;
+    }
+    *out = q;
+    return 0;
+}
+
+/* query(cls, where, order, offset, limit, action, values):
+ *   "find" -> list, "count" -> int, "exists" -> bool, "first" -> object or None,
+ *   "get" -> object (DoesNotExist, MultipleObjectsReturned), "update" -> int (VALUES a dict),
+ *   "delete" -> int. */
+static PyObject *py_query(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cls, *where, *order, *vals = Py_None;
+    Py_ssize_t offset, limit;
+    const char *action;
+    if (!PyArg_ParseTuple(args, "OOOnns|O", &cls, &where, &order, &offset, &limit, &action,
+                          &vals))
+        return NULL;
+    if ((order != Py_None && !PyList_Check(order)) || offset < 0 || limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "query(): order a list, offset and limit >= 0");
+        return NULL;
+    }
+    store_query *q;
+    if (build_query(cls, where, order, offset, limit, &q))
+        return NULL;
+    PyObject *out = NULL;
+    int rc = STORE_OK;
+    if (!strcmp(action, "find")) {
+        store_result res;
+        if (!(rc = store_query_find(q, NULL, &res))) {
+            out = PyList_New((Py_ssize_t)res.count);
+            for (size_t i = 0; out && i < res.count; i++) {
+                PyObject *w = wrap(res.objs[i]);
+                if (!w)
+                    Py_CLEAR(out);
+                else
+                    PyList_SET_ITEM(out, (Py_ssize_t)i, w);
+            }
+            store_result_free(&res);
+        }
+    } else if (!strcmp(action, "count")) {
+        size_t n;
+        if (!(rc = store_query_count(q, NULL, &n)))
+            out = PyLong_FromSize_t(n);
+    } else if (!strcmp(action, "exists")) {
+        bool yes;
+        if (!(rc = store_query_exists(q, NULL, &yes)))
+            out = PyBool_FromLong(yes);
+    } else if (!strcmp(action, "first") || !strcmp(action, "get")) {
+        store_obj *obj;
+        bool first = action[0] == 'f';
+        rc = first ? store_query_first(q, NULL, &obj) : store_query_get(q, NULL, &obj);
+        if (rc == STORE_ENOTFOUND && first) {
+            rc = STORE_OK;
+            obj = NULL;
+        }
+        if (!rc)
+            out = wrap(obj);
+    } else if (!strcmp(action, "update")) {
+        values vs;
+        size_t n = 0;
+        if (PyDict_Check(vals) && !to_values(vals, &vs, bound_model(cls), false)) {
+            rc = store_query_update(q, NULL, vs.v, &n);
+            values_free(&vs);
+            if (!rc)
+                out = PyLong_FromSize_t(n);
+        } else if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_TypeError, "update takes a dict of values");
+        }
+    } else if (!strcmp(action, "delete")) {
+        size_t n = 0;
+        if (!(rc = store_query_delete(q, NULL, &n)))
+            out = PyLong_FromSize_t(n);
+    } else {
+        PyErr_Format(PyExc_ValueError, "unknown query action %s", action);
+    }
+    store_query_free(q);
+    if (rc)
+        return store_error(rc);
+    return out;
+}
+
+/* ---- Transactions ------------------------------------------------------------------------- */
+
+static PyObject *py_begin(PyObject *self, PyObject *args)
+{
+    (void)self;
+    int readonly = 0;
+    if (!PyArg_ParseTuple(args, "|p", &readonly) || need_open())
+        return NULL;
+    store_txn *t;
+    int rc = store_begin(db, readonly ? STORE_TXN_READONLY : 0, &t);
+    if (rc)
+        return store_error(rc);
+    return PyCapsule_New(t, "relstore.txn", NULL);
+}
+
+static PyObject *py_end(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    int commit;
+    if (!PyArg_ParseTuple(args, "O!p", &PyCapsule_Type, &cap, &commit))
+        return NULL;
+    store_txn *t = PyCapsule_GetPointer(cap, "relstore.txn");
+    if (!t)
+        return NULL;
+    if (need_open())
+        return NULL;
+    int rc = commit ? store_commit(t) : store_rollback(t);
+    PyCapsule_SetName(cap, "relstore.txn.ended"); /* never ended twice */
+    if (rc)
+        return store_error(rc);
+    Py_RETURN_NONE;
+}
+
+/* ---- The module ----------------------------------------------------------------------------- */
+
+static PyMethodDef module_methods[] = {
+    {"setup", py_setup, METH_VARARGS, "setup(errors, related_cls, m2m_cls)"},
+    {"open", (PyCFunction)(void (*)(void))py_open, METH_VARARGS | METH_KEYWORDS,
+     "open(schema, path=None, readonly=False, nosync=False) -> the model names"},
+    {"bind", py_bind, METH_VARARGS, "bind(model, cls, descriptors)"},
+    {"close", py_close, METH_NOARGS, "snapshot and close the store"},
+    {"snapshot", py_snapshot, METH_NOARGS, "write the changes to the file"},
+    {"check", py_check, METH_NOARGS, "verify the store's invariants"},
+    {"is_open", py_is_open, METH_NOARGS, "whether a store is open"},
+    {"ready", py_ready, METH_O, "ready(value): value, to await"},
+    {"create", py_create, METH_VARARGS, "create(cls, values) -> object"},
+    {"create_async", (PyCFunction)(void (*)(void))py_create_async,
+     METH_FASTCALL | METH_KEYWORDS, "create_async(cls, **values) -> awaitable object"},
+    {"create_many", py_create_many, METH_VARARGS, "create_many(cls, rows) -> objects"},
+    {"get", py_get, METH_VARARGS, "get(cls, id) -> object"},
+    {"get_async", (PyCFunction)(void (*)(void))py_get_async, METH_FASTCALL,
+     "get_async(cls, id) -> awaitable object"},
+    {"update", py_update, METH_VARARGS, "update(obj, values)"},
+    {"save", py_save, METH_O, "save(obj): create or update from its pending values"},
+    {"delete", py_delete, METH_O, "delete(obj)"},
+    {"m2m", py_m2m, METH_VARARGS, "m2m(obj, name, action, other)"},
+    {"query", py_query, METH_VARARGS,
+     "query(cls, where, order, offset, limit, action, values=None)"},
+    {"begin", py_begin, METH_VARARGS, "begin(readonly=False) -> transaction"},
+    {"end", py_end, METH_VARARGS, "end(transaction, commit)"},
+    {NULL},
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT, .m_name = "relstore._core",
+    .m_doc = "relstore's C core: the store, its objects and queries", .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    PyTypeObject *types[] = {&ObjectType, &FieldType, &RelationType, &RelIterType, &ReadyType};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+        if (PyType_Ready(types[i]))
+            return NULL;
+    PyObject *m = PyModule_Create(&core_module);
+    if (!m)
+        return NULL;
+    if (PyModule_AddObjectRef(m, "Object", (PyObject *)&ObjectType) ||
+        PyModule_AddObjectRef(m, "Field", (PyObject *)&FieldType) ||
+        PyModule_AddObjectRef(m, "Relation", (PyObject *)&RelationType) ||
+        PyModule_AddIntConstant(m, "REL_REVERSE", REL_REVERSE) ||
+        PyModule_AddIntConstant(m, "REL_ONE", REL_ONE) ||
+        PyModule_AddIntConstant(m, "REL_M2M", REL_M2M)) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

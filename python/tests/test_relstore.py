@@ -1,0 +1,313 @@
+"""The Python package against its promise: Tortoise's model API on relstore.
+
+Run by make test (meson test python), with the built package on PYTHONPATH:
+    PYTHONPATH=build/python python3 -m unittest discover -s python/tests
+"""
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import relstore
+from relstore import (DoesNotExist, IntegrityError, MultipleObjectsReturned, Q,
+                      ValidationError, fields, in_transaction, models)
+
+
+class Author(models.Model):
+    name = fields.CharField(max_length=30, unique=True)
+    born = fields.IntField(null=True, index=True)
+    rating = fields.FloatField(default=0.5)
+    active = fields.BooleanField(default=True)
+    bio = fields.TextField(null=True)
+    books = fields.ReverseRelation["Book"]
+
+
+class Tag(models.Model):
+    name = fields.CharField(max_length=20, unique=True)
+
+
+class Book(models.Model):
+    title = fields.CharField(max_length=60)
+    pages = fields.IntField(default=100)
+    author = fields.ForeignKeyField("models.Author", related_name="books",
+                                    on_delete=fields.CASCADE)
+    tags = fields.ManyToManyField("models.Tag", related_name="books")
+
+
+class Cover(models.Model):
+    book = fields.OneToOneField("models.Book", related_name="cover",
+                                on_delete=fields.RESTRICT)
+    color = fields.CharField(max_length=10, default="red")
+
+
+MODELS = [Author, Tag, Book, Cover]
+
+
+class StoreCase(unittest.IsolatedAsyncioTestCase):
+    path = None
+
+    async def asyncSetUp(self):
+        await relstore.init(path=self.path, models=MODELS)
+        self.john = await Author.create(name="John Doe", born=1950)
+        self.jane = await Author.create(name="Jane Roe", born=1960, rating=4.5)
+        for i in range(1, 4):
+            await Book.create(title=f"Book {i}", author=self.john, pages=100 * i)
+        await Book.create(title="Other", author=self.jane)
+
+    async def asyncTearDown(self):
+        if relstore._core.is_open():
+            relstore.check()
+            await relstore.close()
+
+
+class ObjectsTest(StoreCase):
+    async def test_create_gives_ids_and_defaults(self):
+        self.assertEqual((self.john.id, self.jane.id), (1, 2))
+        self.assertEqual(self.john.pk, 1)
+        self.assertEqual(self.john.rating, 0.5)
+        self.assertIs(self.john.active, True)
+        self.assertIsNone(self.john.bio)
+        self.assertEqual(self.jane.rating, 4.5)
+
+    async def test_get_and_get_or_none(self):
+        a = await Author.get(id=1)
+        self.assertEqual(a.name, "John Doe")
+        self.assertEqual(a, self.john)
+        self.assertEqual(hash(a), hash(self.john))
+        self.assertEqual((await Author.get(name="Jane Roe")).id, 2)
+        self.assertIsNone(await Author.get_or_none(id=99))
+        self.assertIsNone(await Author.get_or_none(name="Nobody"))
+        with self.assertRaises(DoesNotExist) as e:
+            await Author.get(id=99)
+        self.assertIn("99", str(e.exception))
+        with self.assertRaises(DoesNotExist):
+            await Book.get(title="Nothing")
+        with self.assertRaises(MultipleObjectsReturned):
+            await Book.get(author=self.john)
+
+    async def test_foreign_key_reads_the_parent(self):
+        b = await Book.get(id=1)
+        self.assertEqual(b.author, self.john)
+        self.assertEqual(b.author_id, 1)
+        self.assertEqual(await b.author, self.john)  # awaitable, as Tortoise's
+        self.assertEqual(b.author.name, "John Doe")
+
+    async def test_save_creates_and_updates(self):
+        a = Author(name="New One")
+        self.assertIsNone(a.id)
+        self.assertEqual(a.rating, 0.5)
+        await a.save()
+        self.assertEqual(a.id, 3)
+        a.name = "Renamed"
+        self.assertEqual(a.name, "Renamed")
+        await a.save()
+        self.assertEqual((await Author.get(id=3)).name, "Renamed")
+
+    async def test_delete_cascades_and_keeps_the_values(self):
+        await self.john.delete()
+        self.assertIsNone(self.john.id)
+        self.assertEqual(self.john.name, "John Doe")
+        self.assertEqual(await Book.all().count(), 1)
+        self.assertIsNone(await Author.get_or_none(id=1))
+
+    async def test_update_from_dict_and_refresh(self):
+        self.john.update_from_dict({"born": 1951})
+        self.assertEqual(self.john.born, 1951)
+        await self.john.refresh_from_db()
+        self.assertEqual(self.john.born, 1950)
+
+    async def test_get_or_create_and_update_or_create(self):
+        a, created = await Author.get_or_create(name="John Doe")
+        self.assertFalse(created)
+        self.assertEqual(a, self.john)
+        a, created = await Author.get_or_create(name="Third", defaults={"born": 1990})
+        self.assertTrue(created)
+        self.assertEqual((a.id, a.born), (3, 1990))
+        a, created = await Author.update_or_create(name="Third", defaults={"born": 1991})
+        self.assertFalse(created)
+        self.assertEqual(a.born, 1991)
+
+    async def test_bulk_create_returns_the_objects_with_ids(self):
+        new = [Author(name=f"Bulk {i}") for i in range(5)]
+        made = await Author.bulk_create(new)
+        self.assertEqual([a.id for a in made], [3, 4, 5, 6, 7])
+        self.assertIs(made[0], new[0])
+        self.assertEqual((await Author.get(id=7)).name, "Bulk 4")
+        with self.assertRaises(IntegrityError):
+            await Author.bulk_create([Author(name="Fresh"), Author(name="John Doe")])
+        self.assertIsNone(await Author.get_or_none(name="Fresh"), "all or nothing")
+
+
+class ErrorsTest(StoreCase):
+    async def test_unique_is_integrity_error_with_detail(self):
+        with self.assertRaises(IntegrityError) as e:
+            await Author.create(name="John Doe")
+        self.assertIn("name", str(e.exception))
+
+    async def test_bad_values_are_validation_errors(self):
+        with self.assertRaises(ValidationError):
+            await Author.create(name="x" * 31)  # max_length
+        with self.assertRaises(ValidationError):
+            await Author.create(name="Bad", born="1950")  # type
+        with self.assertRaises(ValidationError):
+            await Author.create(name="Bad", nope=1)  # no such field
+        with self.assertRaises(ValidationError):
+            await Book.create(title="No author")  # required
+        with self.assertRaises(ValidationError):
+            await Author.create(name="Big", born=2 ** 70)
+
+    async def test_restrict_refuses_the_delete(self):
+        b = await Book.get(id=1)
+        await Cover.create(book=b)
+        with self.assertRaises(IntegrityError):
+            await b.delete()
+        self.assertIsNotNone(await Book.get_or_none(id=1))
+
+    async def test_a_closed_store_is_an_error_not_a_crash(self):
+        a = self.john
+        await relstore.close()
+        with self.assertRaises(relstore.OperationalError):
+            a.name
+        with self.assertRaises(relstore.OperationalError):
+            await Author.get(id=1)
+
+
+class QueryTest(StoreCase):
+    async def test_filter_exclude_order_limit_offset(self):
+        titles = lambda objs: [o.title for o in objs]
+        self.assertEqual(titles(await Book.filter(author=self.john)),
+                         ["Book 1", "Book 2", "Book 3"])
+        self.assertEqual(titles(await Book.filter(author__name="John Doe").order_by("-pages")),
+                         ["Book 3", "Book 2", "Book 1"])
+        self.assertEqual(titles(await Book.all().order_by("-id").limit(2).offset(1)),
+                         ["Book 3", "Book 2"])
+        self.assertEqual(titles(await Book.exclude(title__startswith="Book")), ["Other"])
+        self.assertEqual(titles(await Book.filter(pages__gte=200, pages__lt=300)), ["Book 2"])
+        self.assertEqual(titles(await Book.filter(title__in=["Book 1", "Other"])),
+                         ["Book 1", "Other"])
+        self.assertEqual(titles(await Book.filter(author_id=2)), ["Other"])
+        self.assertEqual(titles(await Book.all()[1:3]), ["Book 2", "Book 3"])
+        self.assertEqual(await Book.all().limit(0), [])
+
+    async def test_q_objects(self):
+        q = Q(title="Book 1") | Q(author__name="Jane Roe")
+        self.assertEqual([b.id for b in await Book.filter(q)], [1, 4])
+        self.assertEqual([b.id for b in await Book.filter(~q)], [2, 3])
+        self.assertEqual([b.id for b in await Book.filter(Q(q, Q(pages=100), join_type="AND"))],
+                         [1, 4])
+
+    async def test_count_exists_first_values(self):
+        self.assertEqual(await Book.filter(author=self.john).count(), 3)
+        self.assertTrue(await Book.exists(title="Other"))
+        self.assertFalse(await Book.filter(title="None").exists())
+        self.assertEqual((await Book.all().order_by("-id").first()).title, "Other")
+        self.assertIsNone(await Book.filter(title="None").first())
+        self.assertEqual(await Author.filter(born__lt=1955).values_list("name", flat=True),
+                         ["John Doe"])
+        self.assertEqual(await Book.filter(id=4).values("title", "author__name"),
+                         [{"title": "Other", "author__name": "Jane Roe"}])
+        self.assertEqual(await Author.filter(books__count=3).count(), 1)
+
+    async def test_update_and_delete_querysets(self):
+        self.assertEqual(await Book.filter(author=self.john).update(pages=7), 3)
+        self.assertEqual([b.pages for b in await Book.filter(author=self.john)], [7, 7, 7])
+        self.assertEqual(await Book.filter(pages=7).delete(), 3)
+        self.assertEqual(await Book.all().count(), 1)
+
+    async def test_async_for(self):
+        seen = [b.title async for b in Book.filter(author=self.jane)]
+        self.assertEqual(seen, ["Other"])
+
+    async def test_an_unknown_field_names_the_term(self):
+        with self.assertRaises(ValidationError) as e:
+            await Book.filter(nope=1)
+        self.assertIn("nope", str(e.exception))
+
+
+class RelationsTest(StoreCase):
+    async def test_reverse_relation_is_there_without_a_query(self):
+        author = await Author.get(id=1)
+        self.assertEqual([b.title for b in author.books], ["Book 1", "Book 2", "Book 3"])
+        self.assertEqual(len(author.books), 3)
+        self.assertEqual(await author.books.all(), list(author.books))
+        self.assertEqual([b.id for b in await author.books], [1, 2, 3])
+        self.assertEqual([b.title for b in await author.books.filter(pages__gt=100)],
+                         ["Book 2", "Book 3"])
+        self.assertEqual(await author.books.count(), 3)
+        self.assertEqual(len(self.jane.books), 1)
+        await Book.create(title="Book 4", author=author)
+        self.assertEqual(len(author.books), 4)
+
+    async def test_one_to_one(self):
+        b = await Book.get(id=2)
+        self.assertIsNone(b.cover)
+        c = await Cover.create(book=b)
+        self.assertEqual(b.cover, c)
+        self.assertEqual(c.color, "red")
+        with self.assertRaises(IntegrityError):
+            await Cover.create(book=b)
+
+    async def test_many_to_many(self):
+        sf, fun = await Tag.create(name="sf"), await Tag.create(name="fun")
+        b1, b2 = await Book.get(id=1), await Book.get(id=2)
+        await b1.tags.add(sf, fun)
+        await b2.tags.add(sf)
+        self.assertEqual([t.name for t in b1.tags], ["sf", "fun"])
+        self.assertEqual([b.id for b in sf.books], [1, 2])
+        self.assertEqual(len(fun.books), 1)
+        self.assertEqual([b.id for b in await Book.filter(tags__name="sf")], [1, 2])
+        await b1.tags.remove(sf)
+        self.assertEqual([t.name for t in b1.tags], ["fun"])
+        await sf.books.clear()
+        self.assertEqual(len(b2.tags), 0)
+
+
+class TransactionTest(StoreCase):
+    async def test_commit_and_rollback(self):
+        async with in_transaction():
+            await Author.create(name="In")
+        self.assertIsNotNone(await Author.get_or_none(name="In"))
+        with self.assertRaises(ZeroDivisionError):
+            async with in_transaction():
+                await Author.create(name="Out")
+                await Book.filter(author=self.john).delete()
+                1 / 0
+        self.assertIsNone(await Author.get_or_none(name="Out"))
+        self.assertEqual(await Book.filter(author=self.john).count(), 3)
+
+
+class FileTest(unittest.IsolatedAsyncioTestCase):
+    async def test_a_file_store_is_reopened_with_its_objects(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "books.db")
+            await relstore.init(path=path, models=MODELS)
+            john = await Author.create(name="Zoë ☃", rating=1 / 3)
+            await Book.create(title="Kept", author=john)
+            await relstore.snapshot()
+            await Book.create(title="Saved by close", author=john)
+            await relstore.close()
+            await relstore.init(path=path, models=MODELS)
+            a = await Author.get(id=1)
+            self.assertEqual((a.name, a.rating), ("Zoë ☃", 1 / 3))
+            self.assertEqual([b.title for b in a.books], ["Kept", "Saved by close"])
+            await relstore.close()
+            await relstore.init(path=path, models=MODELS, readonly=True)
+            self.assertEqual(await Book.all().count(), 2)
+            with self.assertRaises(ValidationError):
+                await Author.create(name="No")
+            await relstore.close()
+
+
+class SeedTest(unittest.TestCase):
+    def test_the_seed_program_prints_the_books(self):
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "seed.py")
+        out = subprocess.run([sys.executable, example], capture_output=True, text=True,
+                             env=dict(os.environ), timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout, "Book 1\nBook 2\nBook 3\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
