@@ -4,7 +4,8 @@
  *
  * The plan is chosen at each run, from the bound values and what the store knows in O(1) or
  * nearly: a root term on id (equal or in) costs its ids; `fk = parent` (or in) costs the
- * parents' child counts; equal or in on a .unique or .index field costs its holders, and
+ * parents' child counts, and so does `fk__id = N` (or in: the parents found by id); equal or
+ * in on a .unique or .index field costs its holders, and
  * through one foreign key to such a field (`author__name = X`) the holders' child counts;
  * `tags = obj` through a many-to-many costs obj's links; else the scan costs the model's
  * count. Index groups are counted by walking them, never
@@ -43,6 +44,7 @@ typedef enum plan_kind {
     PLAN_CROSS,
     PLAN_LINKED, /* `tags = obj`: obj's links in a many-to-many, each to its near object */
     PLAN_ORDERED, /* a stretch of an ordered index: ranks [lo, hi) of OFLD's tree */
+    PLAN_PARENT,  /* `fk__id = N` (or in): the children of the parent N */
 } plan_kind;
 
 typedef struct plan {
@@ -125,6 +127,10 @@ static bool drivable(const rs_term *t, const rs_qbind *b, plan_kind *kind)
         *kind = PLAN_CROSS;
         return true;
     }
+    if (p->nhops == 1 && !p->rev[0] && p->final == RS_FINAL_ID) {
+        *kind = PLAN_PARENT;
+        return true;
+    }
     /* Back through a through model's key and out through its other key: the far object's
      * links, each to its near object. Only there, and for one value: a pair is linked once,
      * so no object comes twice (back through any other relation, or from two far objects,
@@ -187,6 +193,20 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
         case PLAN_INDEX:
             n += holders(path->fld, &v[k], bound - n, fn, arg, &stop);
             break;
+        case PLAN_PARENT: {
+            const store_fld *fk = path->hop[0];
+            const store_obj *parent =
+                v[k].u.i > 0 ? rs_obj_get(fk->target, (uint64_t)v[k].u.i) : NULL;
+            if (!parent)
+                break;
+            if (!fn) {
+                n += rs_rel_count(parent, fk);
+                break;
+            }
+            for (const store_obj *c = rs_rel_first(parent, fk); c && !stop; c = rs_fk_next(c, fk))
+                stop = !fn(c, arg);
+            break;
+        }
         case PLAN_LINKED: {
             /* A deleted object, maybe of another model, has no links. */
             const store_obj *far = v[k].u.ref;
@@ -1249,6 +1269,10 @@ int rs_qrun_explain(const rs_qrun *r, char *buf, size_t size)
     case PLAN_LINKED:
         n = snprintf(buf, size, "links of %zu %s through %s.%s", nv, path->fld->target->name,
                      path->fld->model->name, path->fld->name);
+        break;
+    case PLAN_PARENT:
+        n = snprintf(buf, size, "children of %zu %s by id through %s.%s", nv,
+                     path->hop[0]->target->name, q->model->name, path->hop[0]->name);
         break;
     case PLAN_ORDERED:
         n = snprintf(buf, size, "ordered index %s.%s (%zu of %zu entries%s)", q->model->name,

@@ -813,6 +813,22 @@ Test(query, the_planner_picks_the_cheapest_start)
     cr_assert(starts(p = PLAN(Book, STORE_V_REF("author", author(1)), STORE_V_STR("isbn", "111")),
                      "index Book.isbn (1 value): 1 to look at"),
               "%s", p);
+    /* A parent by its id: its children, like the parent itself; the same objects as a scan
+     * would find (an id no parent has, and a deleted one, give none) */
+    cr_assert(starts(p = PLAN(Book, STORE_V_INT("author__id", 1), STORE_V_INT("pages__gt", 0)),
+                     "children of 1 Author by id through Book.author: 2 to look at, 1 "
+                     "condition to check"),
+              "%s", p);
+    cr_assert(starts(p = PLAN(Book, STORE_V_LIST("author__id__in", LIST(STORE_V_INT(NULL, 2),
+                                                                         STORE_V_INT(NULL, 1)))),
+                     "children of 2 Author by id through Book.author"),
+              "%s", p);
+    cr_assert_str_eq(WHERE(Book, STORE_V_INT("author__id", 1)),
+                     WHERE(Book, STORE_V_REF("author", author(1))));
+    cr_assert_str_eq(WHERE(Book, STORE_V_INT("author__id", 1), STORE_V_INT("pages__gt", 150)),
+                     WHERE(Book, STORE_V_REF("author", author(1)), STORE_V_INT("pages__gt", 150)));
+    cr_assert_str_eq(WHERE(Book, STORE_V_INT("author__id", 99)), "");
+    cr_assert_str_eq(WHERE(Book, STORE_V_INT("author__id", -1)), "");
     /* Nothing to start from: a range, a null, a lookup through a reverse relation */
     cr_assert(starts(p = PLAN(Book, STORE_V_INT("pages__gte", 300)), "scan Book"), "%s", p);
     cr_assert(starts(p = PLAN(Book, STORE_V_NULL("isbn")), "scan Book"), "%s", p);

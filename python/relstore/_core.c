@@ -1520,6 +1520,48 @@ static store_cond build_cond(store_query *q, store_model *m, PyObject *t)
     return c;
 }
 
+/* Adds the tree T to Q at its root: its terms as the query's own filters or excludes, which
+ * the planner may drive from (a parent's children, an index), and an AND's parts each the
+ * same way; other trees as one condition. 0, or -1 with an exception. */
+static int root_conds(store_query *q, store_model *m, PyObject *t)
+{
+    const char *op;
+    PyObject *arg;
+    if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "sO", &op, &arg))
+        return -1;
+    int rc;
+    if (!strcmp(op, "and") && PyList_Check(arg)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(arg); i++)
+            if (root_conds(q, m, PyList_GET_ITEM(arg, i)))
+                return -1;
+        return 0;
+    }
+    bool exclude = !strcmp(op, "not") && PyTuple_Check(arg) && PyTuple_GET_SIZE(arg) == 2 &&
+                   PyUnicode_Check(PyTuple_GET_ITEM(arg, 0)) &&
+                   !PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(arg, 0), "terms");
+    if (!strcmp(op, "terms") || exclude) {
+        PyObject *terms = exclude ? PyTuple_GET_ITEM(arg, 1) : arg;
+        values vs;
+        if (!PyDict_Check(terms) || to_values(terms, &vs, m, true)) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "terms are a dict");
+            return -1;
+        }
+        rc = exclude ? store_query_exclude(q, vs.v) : store_query_filter(q, vs.v);
+        values_free(&vs);
+    } else {
+        store_cond c = build_cond(q, m, t);
+        if (c == 0)
+            return -1;
+        rc = store_query_where(q, c);
+    }
+    if (rc) {
+        store_error(rc);
+        return -1;
+    }
+    return 0;
+}
+
 /* The query of CLS with WHERE (a tree or None), ORDER (a list of keys), OFFSET and LIMIT
  * (0: none), in *OUT. 0, or -1 with an exception. */
 static int build_query(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t offset,
@@ -1534,13 +1576,9 @@ static int build_query(PyObject *cls, PyObject *where, PyObject *order, Py_ssize
         store_error(rc);
         return -1;
     }
-    if (where != Py_None) {
-        store_cond c = build_cond(q, m, where);
-        if (c == 0) {
-            store_query_free(q);
-            return -1;
-        }
-        rc = store_query_where(q, c);
+    if (where != Py_None && root_conds(q, m, where)) {
+        store_query_free(q);
+        return -1;
     }
     if (!rc && order != Py_None && PyList_GET_SIZE(order)) {
         Py_ssize_t n = PyList_GET_SIZE(order);
