@@ -57,7 +57,8 @@ def _open(path=None, models=None, readonly=False, nosync=False):
     _core.open(_schema(classes), path, readonly, nosync)
     try:
         for cls in classes:
-            _core.bind(cls.__name__, cls, models_module._descriptors(cls, names))
+            _core.bind(cls.__name__, cls, models_module._descriptors(cls, names),
+                       bool(cls._meta.callable_defaults))
     except BaseException:
         _core.close()
         raise

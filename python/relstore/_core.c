@@ -41,6 +41,7 @@ static PyObject *m2m_cls;     /* ... and of many-to-many ones (ManyToManyRelatio
 typedef struct bound {
     store_model *model;
     PyTypeObject *cls; /* a strong reference; NULL until bind() */
+    bool slow_create;  /* the class computes defaults in Python: create() goes through it */
 } bound;
 static bound *models;
 static size_t nmodels;
@@ -74,12 +75,18 @@ static PyTypeObject *class_of(const store_model *m)
     return NULL;
 }
 
-static store_model *model_of(PyTypeObject *cls)
+static bound *bound_of(PyTypeObject *cls)
 {
     for (size_t i = 0; i < nmodels; i++)
         if (models[i].cls == cls)
-            return models[i].model;
+            return &models[i];
     return NULL;
+}
+
+static store_model *model_of(PyTypeObject *cls)
+{
+    bound *b = bound_of(cls);
+    return b ? b->model : NULL;
 }
 
 /* ---- Objects ------------------------------------------------------------------------------- */
@@ -334,7 +341,18 @@ static PyMethodDef ready_methods[] = {
     {NULL},
 };
 
-static PyAsyncMethods ready_async = {.am_await = ready_await};
+/* The await itself (PyIter_Send() asks am_send first): the value, with no StopIteration
+ * made to carry it. */
+static PySendResult ready_send_slot(Ready *r, PyObject *arg, PyObject **result)
+{
+    (void)arg;
+    *result = r->value ? r->value : Py_NewRef(Py_None);
+    r->value = NULL;
+    return PYGEN_RETURN;
+}
+
+static PyAsyncMethods ready_async = {.am_await = ready_await,
+                                     .am_send = (sendfunc)ready_send_slot};
 
 static PyTypeObject ReadyType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.Ready",
@@ -449,12 +467,9 @@ static int to_value(PyObject *py, store_value *out, values *vs, bool lists)
     return 0;
 }
 
-/* The keyword values KW (a dict, may be NULL) as a list in VS->v. "pk" is "id"; with FKS, a
- * key NAME_id that names no field but whose NAME is a foreign key of MODEL is that parent by
- * id (Tortoise's author_id=3). 0, or -1 with an exception (VS freed). */
-static int to_values(PyObject *kw, values *vs, store_model *model, bool lists)
+/* VS ready for N values (its list zeroed, ended by {0}). 0, or -1 with an exception. */
+static int values_init(values *vs, Py_ssize_t n)
 {
-    Py_ssize_t n = kw ? PyDict_GET_SIZE(kw) : 0;
     vs->nmore = 0;
     vs->keep = NULL;
     vs->v = (size_t)n < sizeof vs->small / sizeof *vs->small
@@ -465,65 +480,103 @@ static int to_values(PyObject *kw, values *vs, store_model *model, bool lists)
         return -1;
     }
     memset(vs->v, 0, ((size_t)n + 1) * sizeof *vs->v);
+    return 0;
+}
+
+/* The value VAL of keyword KEY as VS->v[*I], *I advanced. "pk" is "id"; with MODEL, a key
+ * NAME_id that names no field but whose NAME is a foreign key of MODEL is that parent by id
+ * (Tortoise's author_id=3): the parent object (LISTS: a query's term, "author__id" when no
+ * parent has that id). 0, or -1 with an exception. */
+static int key_value(values *vs, Py_ssize_t *i, PyObject *key, PyObject *val,
+                     store_model *model, bool lists)
+{
+    const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
+    if (!name) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "field names are strings");
+        return -1;
+    }
+    if (name[0] == 'p' && !strcmp(name, "pk"))
+        name = "id";
+    store_value *out = &vs->v[*i];
+    out->name = name;
+    size_t len = strlen(name);
+    if (model && len > 3 && !strcmp(name + len - 3, "_id") && !store_field_find(model, name)) {
+        char fk[STORE_NAME_MAX + 1];
+        snprintf(fk, sizeof fk, "%.*s", (int)(len - 3), name);
+        const store_fld *f = store_field_find(model, fk);
+        if (f && store_field_type(f) == STORE_FK) {
+            out->name = store_field_name(f);
+            if (val == Py_None) {
+                out->kind = STORE_KIND_NULL;
+                (*i)++;
+                return 0;
+            }
+            unsigned long long id = PyLong_Check(val) ? PyLong_AsUnsignedLongLong(val) : 0;
+            if (PyErr_Occurred()) {
+                if (!lists)
+                    return -1;
+                PyErr_Clear(); /* a negative or huge id: no parent */
+                id = 0;
+            }
+            store_obj *parent = NULL;
+            if (store_get(db, store_field_target(f), id, &parent) == STORE_OK) {
+                out->kind = STORE_KIND_REF;
+                out->u.ref = parent;
+                (*i)++;
+                return 0;
+            }
+            if (!lists) {
+                PyErr_Format(errors[3], "%s: no %s with id %R", name,
+                             store_model_name(store_field_target(f)), val);
+                return -1;
+            }
+            /* no such parent: the term by its path, which matches nothing */
+            PyObject *path = PyUnicode_FromFormat("%s__id", fk);
+            if (!path || (!vs->keep && !(vs->keep = PyList_New(0))) ||
+                PyList_Append(vs->keep, path)) {
+                Py_XDECREF(path);
+                return -1;
+            }
+            Py_DECREF(path); /* the list keeps it for the call */
+            out->name = PyUnicode_AsUTF8(path);
+        }
+    }
+    if (to_value(val, out, vs, lists))
+        return -1;
+    (*i)++;
+    return 0;
+}
+
+/* The keyword values KW (a dict, may be NULL) as a list in VS->v (see key_value()). 0, or -1
+ * with an exception (VS freed). */
+static int to_values(PyObject *kw, values *vs, store_model *model, bool lists)
+{
+    if (values_init(vs, kw ? PyDict_GET_SIZE(kw) : 0))
+        return -1;
     PyObject *key, *val;
     Py_ssize_t pos = 0, i = 0;
-    while (kw && PyDict_Next(kw, &pos, &key, &val)) {
-        const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
-        if (!name) {
-            if (!PyErr_Occurred())
-                PyErr_SetString(PyExc_TypeError, "field names are strings");
-            goto fail;
+    while (kw && PyDict_Next(kw, &pos, &key, &val))
+        if (key_value(vs, &i, key, val, model, lists)) {
+            values_free(vs);
+            return -1;
         }
-        if (!strcmp(name, "pk"))
-            name = "id";
-        vs->v[i].name = name;
-        size_t len = strlen(name);
-        if (model && len > 3 && !strcmp(name + len - 3, "_id") &&
-            !store_field_find(model, name)) {
-            char fk[STORE_NAME_MAX + 1];
-            snprintf(fk, sizeof fk, "%.*s", (int)(len - 3), name);
-            const store_fld *f = store_field_find(model, fk);
-            if (f && store_field_type(f) == STORE_FK && !PyErr_Occurred()) {
-                /* the parent by id: "author_id" becomes "author__id" when the key is
-                 * looked up, the parent object when it is set */
-                if (lists) {
-                    PyObject *path = PyUnicode_FromFormat("%s__id", fk);
-                    if (!path || (!vs->keep && !(vs->keep = PyList_New(0))) ||
-                        PyList_Append(vs->keep, path)) {
-                        Py_XDECREF(path);
-                        goto fail;
-                    }
-                    Py_DECREF(path); /* the list keeps it for the call */
-                    vs->v[i].name = PyUnicode_AsUTF8(path);
-                } else if (val != Py_None) {
-                    unsigned long long id = PyLong_Check(val) ? PyLong_AsUnsignedLongLong(val) : 0;
-                    if (PyErr_Occurred())
-                        goto fail;
-                    store_obj *parent = NULL;
-                    int rc = store_get(db, store_field_target(f), id, &parent);
-                    if (rc) {
-                        PyErr_Format(errors[3], "%s: no %s with id %R", name,
-                                     store_model_name(store_field_target(f)), val);
-                        goto fail;
-                    }
-                    vs->v[i].name = store_field_name(f);
-                    vs->v[i].kind = STORE_KIND_REF;
-                    vs->v[i].u.ref = parent;
-                    i++;
-                    continue;
-                } else {
-                    vs->v[i].name = store_field_name(f);
-                }
-            }
-        }
-        if (to_value(val, &vs->v[i], vs, lists))
-            goto fail;
-        i++;
-    }
     return 0;
-fail:
-    values_free(vs);
-    return -1;
+}
+
+/* The keyword arguments of a vectorcall (KWNAMES, their values at VALS) as to_values(). */
+static int to_values_vec(PyObject *kwnames, PyObject *const *vals, values *vs,
+                         store_model *model, bool lists)
+{
+    Py_ssize_t n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, i = 0;
+    if (values_init(vs, n))
+        return -1;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (key_value(vs, &i, PyTuple_GET_ITEM(kwnames, k), vals[k], model, lists)) {
+            values_free(vs);
+            return -1;
+        }
+    return 0;
 }
 
 /* ---- Fields: descriptors over a model's values --------------------------------------------- */
@@ -1038,7 +1091,9 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
     (void)self;
     const char *name;
     PyObject *cls, *descs;
-    if (!PyArg_ParseTuple(args, "sO!O!", &name, &PyType_Type, &cls, &PyList_Type, &descs))
+    int slow = 0;
+    if (!PyArg_ParseTuple(args, "sO!O!|p", &name, &PyType_Type, &cls, &PyList_Type, &descs,
+                          &slow))
         return NULL;
     if (need_open())
         return NULL;
@@ -1080,6 +1135,7 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
         }
     }
     Py_XSETREF(b->cls, (PyTypeObject *)Py_NewRef(cls));
+    b->slow_create = slow;
     Py_RETURN_NONE;
 }
 
@@ -1197,39 +1253,6 @@ static PyObject *py_create(PyObject *self, PyObject *args)
     return rc ? store_error(rc) : wrap(obj);
 }
 
-/* create_async(cls, **values): create(), to await (Model.create). */
-static PyObject *py_create_async(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
-                                 PyObject *kwnames)
-{
-    (void)self;
-    if (nargs != 1) {
-        PyErr_SetString(PyExc_TypeError, "create() takes the values as keywords");
-        return NULL;
-    }
-    store_model *m = bound_model(args[0]);
-    if (!m)
-        return NULL;
-    Py_ssize_t n = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    PyObject *kw = PyDict_New();
-    if (!kw)
-        return NULL;
-    for (Py_ssize_t i = 0; i < n; i++)
-        if (PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, i), args[1 + i])) {
-            Py_DECREF(kw);
-            return NULL;
-        }
-    values vs;
-    if (to_values(kw, &vs, m, false)) {
-        Py_DECREF(kw);
-        return NULL;
-    }
-    store_obj *obj;
-    int rc = store_create(db, m, vs.v, &obj);
-    values_free(&vs);
-    Py_DECREF(kw);
-    return rc ? store_error(rc) : ready_steal(wrap(obj));
-}
-
 /* get(cls, id) -> the object, or DoesNotExist. */
 static PyObject *get_by_id(PyObject *cls, PyObject *id_obj)
 {
@@ -1263,16 +1286,68 @@ static PyObject *py_get(PyObject *self, PyObject *args)
     return get_by_id(cls, id);
 }
 
-/* get_async(cls, id): get(), to await (Model.get(id=...)'s fast path). */
-static PyObject *py_get_async(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* Calls CLS.NAME(*ARGS, **KWNAMES): the Python side of a class method done in C. */
+static PyObject *call_python(PyTypeObject *cls, const char *name, PyObject *const *args,
+                             Py_ssize_t nargs, PyObject *kwnames)
 {
-    (void)self;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "get_async(cls, id)");
+    PyObject *fn = PyObject_GetAttrString((PyObject *)cls, name);
+    if (!fn)
+        return NULL;
+    PyObject *r = PyObject_Vectorcall(fn, args, (size_t)nargs, kwnames);
+    Py_DECREF(fn);
+    return r;
+}
+
+static PyObject *id_str, *pk_str; /* interned "id" and "pk" */
+
+/* Model.get(*args, **lookups): by id (get(id=N), get(pk=N)) at once, here; any other lookup
+ * through the class's _get_query() (a queryset's get). To await. */
+static PyObject *object_get_cm(PyTypeObject *cls, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames)
+{
+    if (nargs == 0 && kwnames && PyTuple_GET_SIZE(kwnames) == 1 && PyLong_Check(args[0])) {
+        PyObject *k = PyTuple_GET_ITEM(kwnames, 0);
+        if (k == id_str || k == pk_str || !PyUnicode_Compare(k, id_str) ||
+            !PyUnicode_Compare(k, pk_str))
+            return ready_steal(get_by_id((PyObject *)cls, args[0]));
+    }
+    return call_python(cls, "_get_query", args, nargs, kwnames);
+}
+
+/* Model.create(**values): the new object, to await. A class whose defaults Python computes
+ * goes through its _create_slow(). */
+static PyObject *object_create_cm(PyTypeObject *cls, PyObject *const *args, Py_ssize_t nargs,
+                                  PyObject *kwnames)
+{
+    if (nargs) {
+        PyErr_SetString(PyExc_TypeError, "create() takes the values as keywords");
         return NULL;
     }
-    return ready_steal(get_by_id(args[0], args[1]));
+    if (need_open())
+        return NULL;
+    bound *b = bound_of(cls);
+    if (!b) {
+        PyErr_Format(errors[0], "%s is not a model of the open store", cls->tp_name);
+        return NULL;
+    }
+    if (b->slow_create)
+        return call_python(cls, "_create_slow", args, nargs, kwnames);
+    values vs;
+    if (to_values_vec(kwnames, args, &vs, b->model, false))
+        return NULL;
+    store_obj *obj;
+    int rc = store_create(db, b->model, vs.v, &obj);
+    values_free(&vs);
+    return rc ? store_error(rc) : ready_steal(wrap(obj));
 }
+
+static PyMethodDef object_methods[] = {
+    {"get", (PyCFunction)(void (*)(void))object_get_cm, METH_CLASS | METH_FASTCALL | METH_KEYWORDS,
+     "get(**lookups): the one object they match (DoesNotExist, MultipleObjectsReturned)"},
+    {"create", (PyCFunction)(void (*)(void))object_create_cm,
+     METH_CLASS | METH_FASTCALL | METH_KEYWORDS, "create(**values): a new object"},
+    {NULL},
+};
 
 /* update(obj, values): change OBJ's fields, all or nothing. */
 static PyObject *py_update(PyObject *self, PyObject *args)
@@ -1729,19 +1804,15 @@ static PyMethodDef module_methods[] = {
     {"setup", py_setup, METH_VARARGS, "setup(errors, related_cls, m2m_cls)"},
     {"open", (PyCFunction)(void (*)(void))py_open, METH_VARARGS | METH_KEYWORDS,
      "open(schema, path=None, readonly=False, nosync=False) -> the model names"},
-    {"bind", py_bind, METH_VARARGS, "bind(model, cls, descriptors)"},
+    {"bind", py_bind, METH_VARARGS, "bind(model, cls, descriptors, slow_create=False)"},
     {"close", py_close, METH_NOARGS, "snapshot and close the store"},
     {"snapshot", py_snapshot, METH_NOARGS, "write the changes to the file"},
     {"check", py_check, METH_NOARGS, "verify the store's invariants"},
     {"is_open", py_is_open, METH_NOARGS, "whether a store is open"},
     {"ready", py_ready, METH_O, "ready(value): value, to await"},
     {"create", py_create, METH_VARARGS, "create(cls, values) -> object"},
-    {"create_async", (PyCFunction)(void (*)(void))py_create_async,
-     METH_FASTCALL | METH_KEYWORDS, "create_async(cls, **values) -> awaitable object"},
     {"create_many", py_create_many, METH_VARARGS, "create_many(cls, rows) -> objects"},
     {"get", py_get, METH_VARARGS, "get(cls, id) -> object"},
-    {"get_async", (PyCFunction)(void (*)(void))py_get_async, METH_FASTCALL,
-     "get_async(cls, id) -> awaitable object"},
     {"update", py_update, METH_VARARGS, "update(obj, values)"},
     {"save", py_save, METH_O, "save(obj): create or update from its pending values"},
     {"delete", py_delete, METH_O, "delete(obj)"},
@@ -1761,6 +1832,10 @@ static struct PyModuleDef core_module = {
 
 PyMODINIT_FUNC PyInit__core(void)
 {
+    ObjectType.tp_methods = object_methods; /* defined after the type: they use the store */
+    if (!(id_str = PyUnicode_InternFromString("id")) ||
+        !(pk_str = PyUnicode_InternFromString("pk")))
+        return NULL;
     PyTypeObject *types[] = {&ObjectType, &FieldType, &RelationType, &RelIterType, &ReadyType};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (PyType_Ready(types[i]))

@@ -39,9 +39,18 @@ class ModelMeta(type):
         abstract = bool(getattr(meta_decl, "abstract", False)) or name == "Model" and \
             attrs.get("__module__") == __name__
         cls._meta = _Meta(cls, fields, abstract)
+        if cls._meta.callable_defaults and "__init__" not in attrs:
+            cls.__init__ = _init_with_defaults  # computed once, as the object is made
         if not abstract:
             _registry[name] = cls
         return cls
+
+
+def _init_with_defaults(self, **kwargs):
+    for name, f in self._meta.callable_defaults.items():
+        if name not in kwargs:
+            kwargs[name] = f.default()
+    _core.Object.__init__(self, **kwargs)
 
 
 class _Meta:
@@ -104,72 +113,60 @@ class Q:
 
 
 class QuerySet:
-    """The objects of a model that meet conditions, in an order, sliced; run when awaited."""
+    """The objects of a model that meet conditions, in an order, sliced; run when awaited.
+    Each call returns a new queryset (the conditions are shared tuples: cheap to copy)."""
 
     __slots__ = ("model", "_where", "_order", "_offset", "_limit")
 
-    def __init__(self, model):
+    def __init__(self, model, where=(), order=(), offset=0, limit=0):
         self.model = model
-        self._where = []
-        self._order = []
-        self._offset = 0
-        self._limit = 0
-
-    def _clone(self):
-        q = QuerySet(self.model)
-        q._where = list(self._where)
-        q._order = list(self._order)
-        q._offset = self._offset
-        q._limit = self._limit
-        return q
+        self._where = where
+        self._order = order
+        self._offset = offset
+        self._limit = limit
 
     def _tree(self):
-        if not self._where:
+        where = self._where
+        if not where:
             return None
-        return self._where[0] if len(self._where) == 1 else ("and", self._where)
+        return where[0] if len(where) == 1 else ("and", list(where))
 
     def _run(self, action, values=None, limit=None):
-        return _core.query(self.model, self._tree(), self._order, self._offset,
+        return _core.query(self.model, self._tree(), list(self._order), self._offset,
                            self._limit if limit is None else limit, action, values)
 
     # building
     def filter(self, *args, **kwargs):
-        q = self._clone()
-        q._where.extend(a._tree() for a in args)
+        where = self._where + tuple(a._tree() for a in args) if args else self._where
         if kwargs:
-            q._where.append(("terms", kwargs))
-        return q
+            where = where + (("terms", kwargs),)
+        return QuerySet(self.model, where, self._order, self._offset, self._limit)
 
     def exclude(self, *args, **kwargs):
-        q = self._clone()
-        q._where.extend(("not", a._tree()) for a in args)
+        where = self._where + tuple(("not", a._tree()) for a in args)
         if kwargs:
-            q._where.append(("not", ("terms", kwargs)))
-        return q
+            where = where + (("not", ("terms", kwargs)),)
+        return QuerySet(self.model, where, self._order, self._offset, self._limit)
 
     def all(self):
-        return self._clone()
+        return QuerySet(self.model, self._where, self._order, self._offset, self._limit)
 
     def order_by(self, *keys):
-        q = self._clone()
-        q._order = [k if k.lstrip("-") != "pk" else k.replace("pk", "id") for k in keys]
-        return q
+        order = tuple(k if k.lstrip("-") != "pk" else k.replace("pk", "id") for k in keys)
+        return QuerySet(self.model, self._where, order, self._offset, self._limit)
 
     def limit(self, n):
         if n < 0:
             raise ParamsError("limit must be >= 0")
-        q = self._clone()
-        q._limit = n
+        where = self._where
         if n == 0:
-            q._where = [("or", [])]  # LIMIT 0: nothing (the store's 0 is no limit)
-        return q
+            where = where + (("or", []),)  # LIMIT 0: nothing (the store's 0 is no limit)
+        return QuerySet(self.model, where, self._order, self._offset, n)
 
     def offset(self, n):
         if n < 0:
             raise ParamsError("offset must be >= 0")
-        q = self._clone()
-        q._offset = n
-        return q
+        return QuerySet(self.model, self._where, self._order, n, self._limit)
 
     def __getitem__(self, key):
         if not isinstance(key, slice) or key.step not in (None, 1):
@@ -360,27 +357,16 @@ class Model(_core.Object, metaclass=ModelMeta):
     class Meta:
         abstract = True
 
-    def __init__(self, **kwargs):
-        for name, f in self._meta.callable_defaults.items():
-            if name not in kwargs:
-                kwargs[name] = f.default()
-        super().__init__(**kwargs)
-
-    # the class's queries
+    # the class's queries (create() and get() by id are done in C: _core.Object)
     @classmethod
-    def create(cls, **values):
-        if cls._meta.callable_defaults:
-            for name, f in cls._meta.callable_defaults.items():
-                if name not in values:
-                    values[name] = f.default()
-        return _core.create_async(cls, **values)
+    def _create_slow(cls, **values):
+        for name, f in cls._meta.callable_defaults.items():
+            if name not in values:
+                values[name] = f.default()
+        return _ready(_core.create(cls, values))
 
     @classmethod
-    def get(cls, *args, **kwargs):
-        if not args and len(kwargs) == 1:
-            key, value = next(iter(kwargs.items()))
-            if key in ("id", "pk") and isinstance(value, int):
-                return _core.get_async(cls, value)
+    def _get_query(cls, *args, **kwargs):
         return QuerySet(cls).get(*args, **kwargs)
 
     @classmethod
@@ -389,7 +375,7 @@ class Model(_core.Object, metaclass=ModelMeta):
             key, value = next(iter(kwargs.items()))
             if key in ("id", "pk") and isinstance(value, int):
                 try:
-                    return _core.get_async(cls, value)
+                    return _ready(_core.get(cls, value))
                 except DoesNotExist:
                     return _ready(None)
         return QuerySet(cls).get_or_none(*args, **kwargs)
@@ -415,6 +401,8 @@ class Model(_core.Object, metaclass=ModelMeta):
 
     @classmethod
     def filter(cls, *args, **kwargs):
+        if not args:
+            return QuerySet(cls, (("terms", kwargs),) if kwargs else ())
         return QuerySet(cls).filter(*args, **kwargs)
 
     @classmethod

@@ -36,13 +36,22 @@ class Book(models.Model):
     tags = fields.ManyToManyField("models.Tag", related_name="books")
 
 
+_serial = iter(range(1000, 10 ** 9))
+
+
+class Ticket(models.Model):
+    """A default computed by Python, once per object."""
+    number = fields.IntField(default=lambda: next(_serial))
+    note = fields.CharField(max_length=20, default="new")
+
+
 class Cover(models.Model):
     book = fields.OneToOneField("models.Book", related_name="cover",
                                 on_delete=fields.RESTRICT)
     color = fields.CharField(max_length=10, default="red")
 
 
-MODELS = [Author, Tag, Book, Cover]
+MODELS = [Author, Tag, Book, Cover, Ticket]
 
 
 class StoreCase(unittest.IsolatedAsyncioTestCase):
@@ -138,6 +147,19 @@ class ObjectsTest(StoreCase):
         with self.assertRaises(IntegrityError):
             await Author.bulk_create([Author(name="Fresh"), Author(name="John Doe")])
         self.assertIsNone(await Author.get_or_none(name="Fresh"), "all or nothing")
+
+
+class DefaultsTest(StoreCase):
+    async def test_a_callable_default_is_computed_once_per_object(self):
+        t1 = await Ticket.create()
+        t2 = Ticket()
+        self.assertEqual(t2.number, t2.number, "computed as the object is made, not per read")
+        await t2.save()
+        t3, t4 = await Ticket.bulk_create([Ticket(), Ticket(number=5)])
+        self.assertEqual([t.number for t in (t1, t2, t3)], sorted({t1.number, t2.number,
+                                                                   t3.number}))
+        self.assertEqual((t4.number, t4.note), (5, "new"))
+        self.assertEqual((await Ticket.get(id=t2.id)).number, t2.number)
 
 
 class ErrorsTest(StoreCase):
