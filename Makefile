@@ -40,6 +40,7 @@ bench-quick: deps $(BUILD)/build.ninja
 	./$(BUILD)/bench/txn_bench --repeats 3
 	./$(BUILD)/bench/m2m_bench --books 20000 --repeats 3
 	./$(BUILD)/bench/ordered_bench --objects 100000 --repeats 3
+	PYTHONPATH=$(BUILD)/python python3 python/bench.py --authors 10000 --repeats 3
 
 # The full benchmark: 10,000, 100,000 and 1,000,000 authors, with realistic strings and again
 # with short ones; tables, CSV and plot into bench/results/, and the tables into the README. Then the queries against SQLite at 10,000
@@ -47,7 +48,8 @@ bench-quick: deps $(BUILD)/build.ninja
 # Then the transactions against SQLite: bench/results/TXN.md and the README's table; and the
 # many-to-many relations against SQLite at 100,000 books: bench/results/M2M.md and the README's
 # table; then the ordered indexes against SQLite at 1M and 10M books: bench/results/ORDERED.md
-# and the README's table, and the tree alone beside libjudy: bench/results/OTREE.md.
+# and the README's table, and the tree alone beside libjudy: bench/results/OTREE.md. Last, the
+# Python package against Python's sqlite3: bench/results/PYTHON.md and the README's table.
 bench: $(BUILD)/build.ninja
 	./tools/deps.sh bench
 	meson compile -C $(BUILD)
@@ -65,6 +67,9 @@ bench: $(BUILD)/build.ninja
 	./tools/bench-readme.sh bench/results/ORDERED.md README.md ordered
 	[ ! -x $(BUILD)/bench/otree_bench ] || { ./$(BUILD)/bench/otree_bench > bench/results/OTREE.md && \
 		./tools/bench-readme.sh bench/results/OTREE.md README.md otree; }
+	PYTHONPATH=$(BUILD)/python python3 python/bench.py --authors 10000 --repeats 7 \
+		> bench/results/PYTHON.md
+	./tools/bench-readme.sh bench/results/PYTHON.md README.md python
 
 # Every test, in a plain build and again under AddressSanitizer + UndefinedBehaviorSanitizer;
 # the threaded and async tests also under ThreadSanitizer.
