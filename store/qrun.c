@@ -149,6 +149,18 @@ static bool drivable(const rs_term *t, const rs_qbind *b, plan_kind *kind)
  * counts them, up to BOUND; returns the count. */
 static void walk_ordered(const plan *p, size_t skip, visit_fn fn, void *arg);
 
+/* The children of PARENT through FK: their count when FN is NULL; else each given to FN
+ * until it returns false (*STOP set), and 0. */
+static size_t children(const store_obj *parent, const store_fld *fk, visit_fn fn, void *arg,
+                       bool *stop)
+{
+    if (!fn)
+        return rs_rel_count(parent, fk);
+    for (const store_obj *c = rs_rel_first(parent, fk); c && !*stop; c = rs_fk_next(c, fk))
+        *stop = !fn(c, arg);
+    return 0;
+}
+
 static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn fn, void *arg)
 {
     size_t n = 0, nv;
@@ -179,15 +191,8 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
             /* A deleted parent, maybe of another model (its words are not this model's
              * layout), has no children. */
             const store_obj *parent = v[k].u.ref;
-            if (!rs_obj_live(parent))
-                break;
-            if (!fn) {
-                n += rs_rel_count(parent, path->fld);
-                break;
-            }
-            for (const store_obj *c = rs_rel_first(parent, path->fld); c && !stop;
-                 c = rs_fk_next(c, path->fld))
-                stop = !fn(c, arg);
+            if (rs_obj_live(parent))
+                n += children(parent, path->fld, fn, arg, &stop);
             break;
         }
         case PLAN_INDEX:
@@ -197,14 +202,8 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
             const store_fld *fk = path->hop[0];
             const store_obj *parent =
                 v[k].u.i > 0 ? rs_obj_get(fk->target, (uint64_t)v[k].u.i) : NULL;
-            if (!parent)
-                break;
-            if (!fn) {
-                n += rs_rel_count(parent, fk);
-                break;
-            }
-            for (const store_obj *c = rs_rel_first(parent, fk); c && !stop; c = rs_fk_next(c, fk))
-                stop = !fn(c, arg);
+            if (parent)
+                n += children(parent, fk, fn, arg, &stop);
             break;
         }
         case PLAN_LINKED: {
@@ -225,14 +224,8 @@ static size_t drive(const store_model *m, const plan *p, size_t bound, visit_fn 
             const store_fld *fk = path->hop[0];
             store_obj *h = rs_vindex_find(path->fld, probe_of(&v[k]), NULL);
             for (; h && !stop && n <= bound; h = path->fld->unique ? NULL
-                                                                   : rs_group_next(h, path->fld)) {
-                if (!fn) {
-                    n += rs_rel_count(h, fk);
-                    continue;
-                }
-                for (const store_obj *c = rs_rel_first(h, fk); c && !stop; c = rs_fk_next(c, fk))
-                    stop = !fn(c, arg);
-            }
+                                                                   : rs_group_next(h, path->fld))
+                n += children(h, fk, fn, arg, &stop);
             break;
         }
         }
