@@ -7,7 +7,8 @@
 # output block. pkg-config is pointed at the scratch prefix by a wrapper on PATH that only
 # adds --define-variable=prefix=...; no word of the commands is changed. Then
 # examples/async_books.c against the installed store_async.h: refused under a strict
-# -std=c11 with the header's own message, built with -D_POSIX_C_SOURCE=200809L, and run.
+# -std=c11 with the header's own message, built with -D_POSIX_C_SOURCE=200809L, and run. Last,
+# pip install of python/ into a venv against the same install, and the seed's Python program.
 set -eu
 src=$1 build=$2
 dest=$(mktemp -d)
@@ -84,4 +85,18 @@ cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror $cflags \
     fail "async_books.c did not build with -std=c11 -D_POSIX_C_SOURCE=200809L"
 out=$(LD_LIBRARY_PATH="$libdir" ./async_books "$dest/work/async.db")
 echo "$out" | grep -q '^Book 3$' || fail "async_books printed: $out"
+# The Python package from the checkout, with Debian's own tools: pip (offline, Debian's
+# setuptools) in a venv, built against the installed library; then the seed's program.
+if [ -f "$src/python/setup.py" ] && /usr/bin/python3 -c 'import venv, setuptools, pip' 2>/dev/null; then
+    /usr/bin/python3 -m venv --system-site-packages "$dest/venv" >/dev/null ||
+        fail "python3 -m venv failed"
+    cp -r "$src/python" "$dest/pysrc"
+    out=$("$dest/venv/bin/pip" install --no-build-isolation --no-index "$dest/pysrc" 2>&1) ||
+        fail "pip install ./python failed: $out"
+    out=$(cd / && "$dest/venv/bin/python" "$src/examples/seed.py" 2>&1)
+    [ "$out" = "$(printf 'Book 1\nBook 2\nBook 3')" ] ||
+        fail "the pip-installed package ran the seed's program as: $out"
+else
+    fail "python3-venv, python3-pip and python3-setuptools are needed (tools/deps.sh)"
+fi
 echo "install: ok"

@@ -14,7 +14,7 @@ set -eu
 
 pkgs="build-essential pkg-config meson ninja-build
       liblmdb-dev libuv1-dev libxxhash-dev libcriterion-dev
-      libsqlite3-dev python3-dev"
+      libsqlite3-dev python3-dev python3-venv python3-pip python3-setuptools"
 [ "${1:-}" = bench ] && pkgs="$pkgs gnuplot-nox libjudy-dev"
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang libclang-rt-14-dev"
 [ "${1:-}" = pg ] && pkgs="$pkgs postgresql"
