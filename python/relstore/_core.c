@@ -31,8 +31,15 @@
 
 /* ---- The one open store -------------------------------------------------------------------- */
 
-static store *db;             /* NULL while closed */
+static store *db;             /* NULL while closed (and while closing) */
 static uint64_t epoch = 1;    /* advanced by each close: wrappers of an older epoch are dead */
+static bool opening;          /* open() is opening a store, without the GIL */
+static int busy;              /* calls in the store without the GIL: close() refuses meanwhile */
+/* The thread that holds the store's transaction (begun from Python), 0 when none: a call
+ * from another thread may wait for the store's lock, so it waits without the GIL, or the
+ * holder could never take the GIL to finish. */
+static unsigned long txn_thread;
+static int txn_depth;
 static PyObject *errors[16];  /* exception class per -code (index 0: OperationalError) */
 static PyObject *related_cls; /* the Python class of reverse relations (ReverseRelation) */
 static PyObject *m2m_cls;     /* ... and of many-to-many ones (ManyToManyRelation) */
@@ -47,6 +54,19 @@ static bound *models;
 static size_t nmodels;
 
 static PyTypeObject ObjectType, FieldType, RelationType, RelIterType, ReadyType;
+
+/* RC = CALL, without the GIL when another thread holds a transaction (CALL may wait). */
+#define LOCKING(rc, call)                                                                       \
+    do {                                                                                        \
+        if (txn_thread && txn_thread != PyThread_get_thread_ident()) {                          \
+            busy++; /* close() waits for it */                                                  \
+            Py_BEGIN_ALLOW_THREADS(rc) = (call);                                                \
+            Py_END_ALLOW_THREADS                                                                \
+            busy--;                                                                             \
+        } else {                                                                                \
+            (rc) = (call);                                                                      \
+        }                                                                                       \
+    } while (0)
 
 /* Raises the exception registered for RC, with the store's detail. Returns NULL. */
 static PyObject *store_error(int rc)
@@ -94,26 +114,34 @@ static store_model *model_of(PyTypeObject *cls)
 typedef struct {
     PyObject_HEAD
     store_obj *obj;    /* NULL until saved, and after delete() */
+    uint64_t id;       /* OBJ's id, kept here: readable after the store is closed; 0: none */
     uint64_t epoch;    /* the store's epoch when OBJ was taken */
     PyObject *pending; /* values set and not saved yet (a dict), or NULL */
 } Object;
+
+static void adopt(Object *o, store_obj *obj)
+{
+    o->obj = obj;
+    o->id = store_id(obj);
+    o->epoch = epoch;
+}
 
 /* A wrapper of OBJ (NULL: None) as an instance of its model's class. */
 static PyObject *wrap(store_obj *obj)
 {
     if (!obj)
         Py_RETURN_NONE;
-    PyTypeObject *cls = class_of(store_obj_model(obj));
+    store_model *m = store_obj_model(obj);
+    if (!m) /* deleted meanwhile */
+        Py_RETURN_NONE;
+    PyTypeObject *cls = class_of(m);
     if (!cls) {
-        PyErr_Format(errors[0], "model %s has no Python class",
-                     store_model_name(store_obj_model(obj)));
+        PyErr_Format(errors[0], "model %s has no Python class", store_model_name(m));
         return NULL;
     }
     Object *o = (Object *)cls->tp_alloc(cls, 0);
-    if (o) {
-        o->obj = obj;
-        o->epoch = epoch;
-    }
+    if (o)
+        adopt(o, obj);
     return (PyObject *)o;
 }
 
@@ -170,7 +198,7 @@ static PyObject *object_get_id(Object *o, void *closure)
     (void)closure;
     if (!o->obj)
         Py_RETURN_NONE;
-    return PyLong_FromUnsignedLongLong(store_id(o->obj));
+    return PyLong_FromUnsignedLongLong(o->id);
 }
 
 static PyObject *object_get_saved(Object *o, void *closure)
@@ -208,11 +236,15 @@ static PyObject *object_richcompare(PyObject *a, PyObject *b, int op)
     return PyBool_FromLong(op == Py_EQ ? same : !same);
 }
 
+/* By model and id, which never change; an object without an id is unhashable (Tortoise). */
 static Py_hash_t object_hash(Object *o)
 {
-    if (!o->obj)
-        return _Py_HashPointer(o);
-    Py_hash_t h = (Py_hash_t)(store_id(o->obj) * 1000003u) ^ (Py_hash_t)(uintptr_t)Py_TYPE(o);
+    if (!o->obj) {
+        PyErr_Format(PyExc_TypeError, "a %s without an id (unsaved or deleted) is unhashable",
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    Py_hash_t h = (Py_hash_t)(o->id * 1000003u) ^ (Py_hash_t)(uintptr_t)Py_TYPE(o);
     return h == -1 ? -2 : h;
 }
 
@@ -302,8 +334,10 @@ static PyObject *ready_await(PyObject *r)
 
 static PyObject *ready_next(Ready *r)
 {
-    if (!r->value)
-        return NULL; /* exhausted */
+    if (!r->value) {
+        PyErr_SetString(PyExc_RuntimeError, "a relstore result awaited twice");
+        return NULL;
+    }
     PyObject *v = r->value;
     r->value = NULL;
     _PyGen_SetStopIterationValue(v);
@@ -323,7 +357,12 @@ static PyObject *ready_throw(Ready *r, PyObject *args)
     PyObject *type, *value = NULL, *tb = NULL;
     if (!PyArg_UnpackTuple(args, "throw", 1, 3, &type, &value, &tb))
         return NULL;
-    PyErr_Restore(Py_NewRef(type), Py_XNewRef(value), Py_XNewRef(tb));
+    if (PyExceptionInstance_Check(type))
+        PyErr_SetObject((PyObject *)Py_TYPE(type), type);
+    else if (PyExceptionClass_Check(type))
+        PyErr_SetObject(type, value);
+    else
+        PyErr_SetString(PyExc_TypeError, "throw() takes an exception");
     return NULL;
 }
 
@@ -346,7 +385,11 @@ static PyMethodDef ready_methods[] = {
 static PySendResult ready_send_slot(Ready *r, PyObject *arg, PyObject **result)
 {
     (void)arg;
-    *result = r->value ? r->value : Py_NewRef(Py_None);
+    if (!r->value) {
+        PyErr_SetString(PyExc_RuntimeError, "a relstore result awaited twice");
+        return PYGEN_ERROR;
+    }
+    *result = r->value;
     r->value = NULL;
     return PYGEN_RETURN;
 }
@@ -457,6 +500,9 @@ static int to_value(PyObject *py, store_value *out, values *vs, bool lists)
         } else {
             PyErr_NoMemory();
         }
+        /* the items' UTF-8 is read by the store during the call: keep them all alive */
+        if (list && ((!vs->keep && !(vs->keep = PyList_New(0))) || PyList_Append(vs->keep, seq)))
+            list = NULL;
         Py_DECREF(seq);
         return list ? 0 : -1;
     } else {
@@ -544,6 +590,13 @@ static int key_value(values *vs, Py_ssize_t *i, PyObject *key, PyObject *val,
     }
     if (to_value(val, out, vs, lists))
         return -1;
+    if (!lists && model && out->kind == STORE_KIND_INT) { /* 3 for a FLOAT field is 3.0 */
+        const store_fld *f = store_field_find(model, out->name);
+        if (f && store_field_type(f) == STORE_FLOAT) {
+            out->kind = STORE_KIND_FLOAT;
+            out->u.f = (double)out->u.i;
+        }
+    }
     (*i)++;
     return 0;
 }
@@ -585,6 +638,7 @@ typedef struct {
     PyObject_HEAD
     PyObject *name;       /* the attribute's name (interned) */
     const store_fld *fld; /* NULL until bound to an open store */
+    store_model *model;   /* the model FLD belongs to */
     uint64_t epoch;
     PyObject *decl;       /* the declaration (a relstore.fields.Field), returned on the class */
 } Field;
@@ -634,11 +688,29 @@ static PyObject *field_value(const store_obj *obj, const store_fld *fld)
     }
 }
 
+/* Whether INST may be read or set through the descriptor named NAME: an Object (and NAME set:
+ * the descriptor was initialised). */
+static int check_inst(PyObject *name, PyObject *inst)
+{
+    if (!name) {
+        PyErr_SetString(PyExc_TypeError, "an uninitialised relstore descriptor");
+        return -1;
+    }
+    if (!PyObject_TypeCheck(inst, &ObjectType)) {
+        PyErr_Format(PyExc_TypeError, "%U belongs to a relstore model, not to %s", name,
+                     Py_TYPE(inst)->tp_name);
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *field_get(Field *f, PyObject *inst, PyObject *owner)
 {
     (void)owner;
     if (!inst || inst == Py_None)
-        return Py_NewRef(f->decl != Py_None ? f->decl : (PyObject *)f);
+        return Py_NewRef(f->decl && f->decl != Py_None ? f->decl : (PyObject *)f);
+    if (check_inst(f->name, inst))
+        return NULL;
     Object *o = (Object *)inst;
     if (o->pending) {
         PyObject *v = PyDict_GetItemWithError(o->pending, f->name);
@@ -649,12 +721,20 @@ static PyObject *field_get(Field *f, PyObject *inst, PyObject *owner)
     }
     if (!o->obj) {
         /* unsaved: the declared default, or None */
-        if (f->decl != Py_None)
+        if (f->decl && f->decl != Py_None)
             return PyObject_CallMethod(f->decl, "_default_value", NULL);
         Py_RETURN_NONE;
     }
     if (!f->fld || f->epoch != epoch || o->epoch != epoch) {
         PyErr_Format(errors[0], "%U: the store is closed", f->name);
+        return NULL;
+    }
+    store_model *m = store_obj_model(o->obj);
+    if (m != f->model) {
+        if (!m) /* deleted by someone else: an empty object */
+            Py_RETURN_NONE;
+        PyErr_Format(PyExc_TypeError, "%U is a field of another model than %s's", f->name,
+                     store_model_name(m));
         return NULL;
     }
     return field_value(o->obj, f->fld);
@@ -663,6 +743,8 @@ static PyObject *field_get(Field *f, PyObject *inst, PyObject *owner)
 /* obj.field = value: kept until save(). */
 static int field_set(Field *f, PyObject *inst, PyObject *value)
 {
+    if (check_inst(f->name, inst))
+        return -1;
     Object *o = (Object *)inst;
     if (!value) {
         PyErr_Format(PyExc_AttributeError, "%U cannot be deleted", f->name);
@@ -701,6 +783,7 @@ typedef struct {
     PyObject *name;      /* the relation's name on this model */
     int kind;            /* REL_* */
     const store_fld *rel; /* REL_REVERSE: the handle from store_relation_find() */
+    store_model *model;   /* the model the relation is a relation of */
     uint64_t epoch;
     /* a bound view (obj.books): the parent, or NULL on the descriptor itself */
     PyObject *parent;
@@ -758,6 +841,14 @@ static PyObject *relation_get(Relation *r, PyObject *inst, PyObject *owner)
     (void)owner;
     if (!inst || inst == Py_None)
         return Py_NewRef(r);
+    if (check_inst(r->name, inst))
+        return NULL;
+    Object *o = (Object *)inst;
+    if (o->obj && o->epoch == epoch && r->epoch == epoch && store_obj_model(o->obj) &&
+        store_obj_model(o->obj) != r->model) {
+        PyErr_Format(PyExc_TypeError, "%U is a relation of another model", r->name);
+        return NULL;
+    }
     if (r->kind == REL_ONE) {
         store_obj *parent = handle((Object *)inst);
         if (!parent)
@@ -772,6 +863,7 @@ static PyObject *relation_get(Relation *r, PyObject *inst, PyObject *owner)
     view->name = Py_NewRef(r->name);
     view->kind = r->kind;
     view->rel = r->rel;
+    view->model = r->model;
     view->epoch = r->epoch;
     view->parent = Py_NewRef(inst);
     return (PyObject *)view;
@@ -789,11 +881,16 @@ static Py_ssize_t relation_len(Relation *r)
     return (Py_ssize_t)store_count(&it);
 }
 
+/* A walk of a relation from Python: the children are taken when it starts (the store never
+ * reuses an object's memory, so the pointers stay readable), and those deleted since are
+ * skipped; so any change during the loop, deleting the parent included, is safe. */
 typedef struct {
     PyObject_HEAD
     PyObject *parent;
-    store_iter it;
+    store_obj **objs; /* SMALL, or allocated */
+    size_t n, at;
     uint64_t epoch;
+    store_obj *small[16];
 } RelIter;
 
 static PyObject *relation_iter(Relation *r)
@@ -807,13 +904,22 @@ static PyObject *relation_iter(Relation *r)
         return NULL;
     i->parent = Py_NewRef(r->parent);
     i->epoch = epoch;
-    if (relation_walk(r, &i->it)) {
-        i->it = (store_iter){0};
-        PyObject_GC_Track(i);
+    i->objs = i->small;
+    i->n = i->at = 0;
+    PyObject_GC_Track(i);
+    store_iter it;
+    if (relation_walk(r, &it)) {
         Py_DECREF(i);
         return NULL;
     }
-    PyObject_GC_Track(i);
+    size_t n = store_count(&it);
+    if (n > sizeof i->small / sizeof *i->small && !(i->objs = PyMem_Malloc(n * sizeof *i->objs))) {
+        i->objs = i->small;
+        Py_DECREF(i);
+        return PyErr_NoMemory();
+    }
+    for (store_obj *c; i->n < n && (c = store_next(&it));)
+        i->objs[i->n++] = c;
     return (PyObject *)i;
 }
 
@@ -881,6 +987,8 @@ static void reliter_dealloc(RelIter *i)
 {
     PyObject_GC_UnTrack(i);
     Py_CLEAR(i->parent);
+    if (i->objs != i->small)
+        PyMem_Free(i->objs);
     PyObject_GC_Del(i);
 }
 
@@ -896,8 +1004,12 @@ static PyObject *reliter_next(RelIter *i)
         PyErr_SetString(errors[0], "the store was closed during the walk");
         return NULL;
     }
-    store_obj *c = store_next(&i->it);
-    return c ? wrap(c) : NULL;
+    while (i->at < i->n) {
+        store_obj *c = i->objs[i->at++];
+        if (store_obj_model(c)) /* not deleted since the walk began */
+            return wrap(c);
+    }
+    return NULL;
 }
 
 static PyTypeObject RelIterType = {
@@ -937,10 +1049,11 @@ static const char *dict_str(PyObject *d, const char *attr, int *bad)
     return s;
 }
 
-static bool dict_flag(PyObject *d, const char *attr)
+/* A flag attribute ATTR of the dict D: 1, 0, or -1 with an exception. */
+static int dict_flag(PyObject *d, const char *attr)
 {
     PyObject *v = PyDict_GetItemString(d, attr);
-    return v && PyObject_IsTrue(v) == 1;
+    return v ? PyObject_IsTrue(v) : 0;
 }
 
 /* One field declaration, (name, type, attrs), into F; strings point into the tuple. */
@@ -976,10 +1089,14 @@ static int declare_field(PyObject *decl, store_field *f, values *dflt)
         PyErr_Format(PyExc_ValueError, "%s: unknown on_delete rule %s", name, rule);
         return -1;
     }
-    f->null = dict_flag(attrs, "null");
-    f->unique = dict_flag(attrs, "unique");
-    f->index = dict_flag(attrs, "index");
-    f->ordered = dict_flag(attrs, "ordered");
+    int null = dict_flag(attrs, "null"), unique = dict_flag(attrs, "unique");
+    int index = dict_flag(attrs, "index"), ordered = dict_flag(attrs, "ordered");
+    if (null < 0 || unique < 0 || index < 0 || ordered < 0)
+        return -1;
+    f->null = null;
+    f->unique = unique;
+    f->index = index;
+    f->ordered = ordered;
     PyObject *d = PyDict_GetItemString(attrs, "default");
     if (d && d != Py_None) {
         dflt->v = dflt->small;
@@ -1008,7 +1125,7 @@ static PyObject *py_open(PyObject *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|Opp", kwlist, &PyList_Type, &schema,
                                      &path_obj, &readonly, &nosync))
         return NULL;
-    if (db) {
+    if (db || opening) {
         PyErr_SetString(errors[0], "relstore is initialised already: close() it first");
         return NULL;
     }
@@ -1052,9 +1169,11 @@ static PyObject *py_open(PyObject *self, PyObject *args, PyObject *kw)
     store_options opts = {.flags = (readonly ? STORE_OPEN_READONLY : 0) |
                                    (nosync ? STORE_OPEN_NOSYNC : 0)};
     store *opened = NULL;
+    opening = true; /* no other open() meanwhile */
     Py_BEGIN_ALLOW_THREADS
     rc = store_open(&opened, s, path, &opts);
     Py_END_ALLOW_THREADS
+    opening = false;
     store_schema_free(s);
     if (rc)
         return store_error(rc);
@@ -1069,6 +1188,8 @@ static PyObject *py_open(PyObject *self, PyObject *args, PyObject *kw)
         PyErr_NoMemory();
         return NULL; /* the store stays open: close() frees it */
     }
+    txn_thread = 0;
+    txn_depth = 0;
     for (size_t i = 0; i < nmodels; i++) {
         models[i].model = store_model_at(db, i);
         PyObject *n = PyUnicode_FromString(store_model_name(models[i].model));
@@ -1114,7 +1235,12 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
         PyObject *d = PyList_GET_ITEM(descs, i);
         if (PyObject_TypeCheck(d, &FieldType)) {
             Field *f = (Field *)d;
+            if (!f->name) {
+                PyErr_SetString(PyExc_TypeError, "an uninitialised Field");
+                return NULL;
+            }
             f->fld = store_field_find(m, PyUnicode_AsUTF8(f->name));
+            f->model = m;
             f->epoch = epoch;
             if (!f->fld) {
                 PyErr_Format(errors[0], "%s has no field %U", name, f->name);
@@ -1122,6 +1248,11 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
             }
         } else if (PyObject_TypeCheck(d, &RelationType)) {
             Relation *r = (Relation *)d;
+            if (!r->name) {
+                PyErr_SetString(PyExc_TypeError, "an uninitialised Relation");
+                return NULL;
+            }
+            r->model = m;
             r->epoch = epoch;
             r->rel = r->kind == REL_REVERSE ? store_relation_find(m, PyUnicode_AsUTF8(r->name))
                                             : NULL;
@@ -1139,7 +1270,7 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* Forgets the open store's models and classes and advances the epoch. */
+/* Forgets the closed store's models and classes. */
 static void forget(void)
 {
     for (size_t i = 0; i < nmodels; i++)
@@ -1147,7 +1278,6 @@ static void forget(void)
     PyMem_Free(models);
     models = NULL;
     nmodels = 0;
-    epoch++;
 }
 
 /* close(): snapshot (a store with a file) and close, without the GIL. */
@@ -1157,14 +1287,25 @@ static PyObject *py_close(PyObject *self, PyObject *unused)
     (void)unused;
     if (!db)
         Py_RETURN_NONE;
+    if (busy || txn_thread) {
+        PyErr_SetString(errors[-STORE_EBUSY], "relstore: a snapshot or a transaction is under "
+                        "way: close() after it");
+        return NULL;
+    }
+    /* Closed for every other caller before the GIL goes: new calls find no store, and every
+     * object and descriptor of this one is stale (its epoch is past). */
     store *d = db;
+    db = NULL;
+    uint64_t was = epoch++;
     int rc;
     Py_BEGIN_ALLOW_THREADS
     rc = store_close(d);
     Py_END_ALLOW_THREADS
-    if (rc == STORE_EBUSY)
-        return store_error(rc); /* a transaction is open: the store stays */
-    db = NULL;
+    if (rc == STORE_EBUSY) { /* a transaction of some thread is open: the store stays */
+        db = d;
+        epoch = was;
+        return store_error(rc);
+    }
     forget();
     if (rc)
         return store_error(rc);
@@ -1179,9 +1320,12 @@ static PyObject *py_snapshot(PyObject *self, PyObject *unused)
     if (need_open())
         return NULL;
     int rc;
+    store *d = db;
+    busy++; /* close() waits for it */
     Py_BEGIN_ALLOW_THREADS
-    rc = store_snapshot(db);
+    rc = store_snapshot(d);
     Py_END_ALLOW_THREADS
+    busy--;
     if (rc)
         return store_error(rc);
     Py_RETURN_NONE;
@@ -1214,11 +1358,13 @@ static PyObject *py_setup(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!OO", &PyDict_Type, &errs, &rel, &m2m))
         return NULL;
     for (int i = 0; i < (int)(sizeof errors / sizeof *errors); i++) {
-        PyObject *cls = PyDict_GetItemWithError(errs, PyLong_FromLong(-i));
+        PyObject *key = PyLong_FromLong(-i);
+        PyObject *cls = key ? PyDict_GetItemWithError(errs, key) : NULL;
+        Py_XDECREF(key);
+        if (PyErr_Occurred())
+            return NULL;
         Py_XSETREF(errors[i], Py_XNewRef(cls));
     }
-    if (PyErr_Occurred())
-        return NULL;
     Py_XSETREF(related_cls, Py_NewRef(rel));
     Py_XSETREF(m2m_cls, Py_NewRef(m2m));
     Py_RETURN_NONE;
@@ -1248,7 +1394,8 @@ static PyObject *py_create(PyObject *self, PyObject *args)
     if (!m || to_values(kw, &vs, m, false))
         return NULL;
     store_obj *obj;
-    int rc = store_create(db, m, vs.v, &obj);
+    int rc;
+    LOCKING(rc, store_create(db, m, vs.v, &obj));
     values_free(&vs);
     return rc ? store_error(rc) : wrap(obj);
 }
@@ -1336,7 +1483,8 @@ static PyObject *object_create_cm(PyTypeObject *cls, PyObject *const *args, Py_s
     if (to_values_vec(kwnames, args, &vs, b->model, false))
         return NULL;
     store_obj *obj;
-    int rc = store_create(db, b->model, vs.v, &obj);
+    int rc;
+    LOCKING(rc, store_create(db, b->model, vs.v, &obj));
     values_free(&vs);
     return rc ? store_error(rc) : ready_steal(wrap(obj));
 }
@@ -1360,7 +1508,8 @@ static PyObject *py_update(PyObject *self, PyObject *args)
     values vs;
     if (!h || to_values(kw, &vs, store_obj_model(h), false))
         return NULL;
-    int rc = store_update(db, h, vs.v);
+    int rc;
+    LOCKING(rc, store_update(db, h, vs.v));
     values_free(&vs);
     if (rc)
         return store_error(rc);
@@ -1387,13 +1536,11 @@ static PyObject *py_save(PyObject *self, PyObject *arg)
     int rc;
     if (m) {
         store_obj *created;
-        rc = store_create(db, m, vs.v, &created);
-        if (!rc) {
-            o->obj = created;
-            o->epoch = epoch;
-        }
+        LOCKING(rc, store_create(db, m, vs.v, &created));
+        if (!rc)
+            adopt(o, created);
     } else {
-        rc = vs.v[0].name ? store_update(db, h, vs.v) : STORE_OK;
+        LOCKING(rc, vs.v[0].name ? store_update(db, h, vs.v) : STORE_OK);
     }
     values_free(&vs);
     if (rc)
@@ -1429,7 +1576,8 @@ static PyObject *py_delete(PyObject *self, PyObject *arg)
     }
     if (!kept)
         return NULL;
-    int rc = store_delete(db, h);
+    int rc;
+    LOCKING(rc, store_delete(db, h));
     if (rc) {
         Py_DECREF(kept);
         return store_error(rc);
@@ -1440,6 +1588,7 @@ static PyObject *py_delete(PyObject *self, PyObject *arg)
     }
     Py_XSETREF(o->pending, kept);
     o->obj = NULL;
+    o->id = 0;
     Py_RETURN_NONE;
 }
 
@@ -1480,7 +1629,8 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
             goto done;
         lists[made] = vs[made].v;
     }
-    int rc = store_create_many(db, m, lists, (size_t)n, objs, NULL);
+    int rc;
+    LOCKING(rc, store_create_many(db, m, lists, (size_t)n, objs, NULL));
     if (rc) {
         store_error(rc);
         goto done;
@@ -1491,8 +1641,7 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
         PyObject *row = PyList_GET_ITEM(rows, i), *w;
         if (PyObject_TypeCheck(row, &ObjectType)) { /* the given object is now the new one */
             Object *o = (Object *)row;
-            o->obj = objs[i];
-            o->epoch = epoch;
+            adopt(o, objs[i]);
             Py_CLEAR(o->pending);
             w = Py_NewRef(row);
         } else if (!(w = wrap(objs[i]))) {
@@ -1531,9 +1680,10 @@ static PyObject *py_m2m(PyObject *self, PyObject *args)
         if (!(far = handle((Object *)other)))
             return NULL;
     }
-    int rc = !strcmp(action, "add")      ? store_m2m_add(db, h, name, far, NULL, NULL)
-             : !strcmp(action, "remove") ? store_m2m_remove(db, h, name, far)
-                                         : store_m2m_clear(db, h, name);
+    int rc;
+    LOCKING(rc, !strcmp(action, "add")      ? store_m2m_add(db, h, name, far, NULL, NULL)
+                : !strcmp(action, "remove") ? store_m2m_remove(db, h, name, far)
+                                            : store_m2m_clear(db, h, name));
     if (rc)
         return store_error(rc);
     Py_RETURN_NONE;
@@ -1558,7 +1708,11 @@ static store_cond build_cond(store_query *q, store_model *m, PyObject *t)
 {
     const char *op;
     PyObject *arg;
-    if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "sO", &op, &arg))
+    if (!PyTuple_Check(t)) {
+        PyErr_SetString(PyExc_TypeError, "a condition is a tuple (op, argument)");
+        return 0;
+    }
+    if (!PyArg_ParseTuple(t, "sO", &op, &arg))
         return 0;
     if (!strcmp(op, "terms")) {
         values vs;
@@ -1602,7 +1756,11 @@ static int root_conds(store_query *q, store_model *m, PyObject *t)
 {
     const char *op;
     PyObject *arg;
-    if (!PyTuple_Check(t) || !PyArg_ParseTuple(t, "sO", &op, &arg))
+    if (!PyTuple_Check(t)) {
+        PyErr_SetString(PyExc_TypeError, "a condition is a tuple (op, argument)");
+        return -1;
+    }
+    if (!PyArg_ParseTuple(t, "sO", &op, &arg))
         return -1;
     int rc;
     if (!strcmp(op, "and") && PyList_Check(arg)) {
@@ -1711,7 +1869,8 @@ static PyObject *py_query(PyObject *self, PyObject *args)
     int rc = STORE_OK;
     if (!strcmp(action, "find")) {
         store_result res;
-        if (!(rc = store_query_find(q, NULL, &res))) {
+        LOCKING(rc, store_query_find(q, NULL, &res));
+        if (!rc) {
             out = PyList_New((Py_ssize_t)res.count);
             for (size_t i = 0; out && i < res.count; i++) {
                 PyObject *w = wrap(res.objs[i]);
@@ -1724,16 +1883,18 @@ static PyObject *py_query(PyObject *self, PyObject *args)
         }
     } else if (!strcmp(action, "count")) {
         size_t n;
-        if (!(rc = store_query_count(q, NULL, &n)))
+        LOCKING(rc, store_query_count(q, NULL, &n));
+        if (!rc)
             out = PyLong_FromSize_t(n);
     } else if (!strcmp(action, "exists")) {
         bool yes;
-        if (!(rc = store_query_exists(q, NULL, &yes)))
+        LOCKING(rc, store_query_exists(q, NULL, &yes));
+        if (!rc)
             out = PyBool_FromLong(yes);
     } else if (!strcmp(action, "first") || !strcmp(action, "get")) {
         store_obj *obj;
         bool first = action[0] == 'f';
-        rc = first ? store_query_first(q, NULL, &obj) : store_query_get(q, NULL, &obj);
+        LOCKING(rc, first ? store_query_first(q, NULL, &obj) : store_query_get(q, NULL, &obj));
         if (rc == STORE_ENOTFOUND && first) {
             rc = STORE_OK;
             obj = NULL;
@@ -1744,7 +1905,7 @@ static PyObject *py_query(PyObject *self, PyObject *args)
         values vs;
         size_t n = 0;
         if (PyDict_Check(vals) && !to_values(vals, &vs, bound_model(cls), false)) {
-            rc = store_query_update(q, NULL, vs.v, &n);
+            LOCKING(rc, store_query_update(q, NULL, vs.v, &n));
             values_free(&vs);
             if (!rc)
                 out = PyLong_FromSize_t(n);
@@ -1753,7 +1914,8 @@ static PyObject *py_query(PyObject *self, PyObject *args)
         }
     } else if (!strcmp(action, "delete")) {
         size_t n = 0;
-        if (!(rc = store_query_delete(q, NULL, &n)))
+        LOCKING(rc, store_query_delete(q, NULL, &n));
+        if (!rc)
             out = PyLong_FromSize_t(n);
     } else {
         PyErr_Format(PyExc_ValueError, "unknown query action %s", action);
@@ -1773,10 +1935,20 @@ static PyObject *py_begin(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "|p", &readonly) || need_open())
         return NULL;
     store_txn *t;
-    int rc = store_begin(db, readonly ? STORE_TXN_READONLY : 0, &t);
+    int rc;
+    LOCKING(rc, store_begin(db, readonly ? STORE_TXN_READONLY : 0, &t));
     if (rc)
         return store_error(rc);
-    return PyCapsule_New(t, "relstore.txn", NULL);
+    /* the capsule's context is the thread's ident: only that thread may end it */
+    PyObject *cap = PyCapsule_New(t, "relstore.txn", NULL);
+    if (!cap || PyCapsule_SetContext(cap, (void *)(uintptr_t)PyThread_get_thread_ident())) {
+        Py_XDECREF(cap);
+        store_rollback(t);
+        return NULL;
+    }
+    txn_thread = PyThread_get_thread_ident();
+    txn_depth++;
+    return cap;
 }
 
 static PyObject *py_end(PyObject *self, PyObject *args)
@@ -1791,10 +1963,16 @@ static PyObject *py_end(PyObject *self, PyObject *args)
         return NULL;
     if (need_open())
         return NULL;
+    if ((uintptr_t)PyCapsule_GetContext(cap) != PyThread_get_thread_ident()) {
+        PyErr_SetString(errors[-STORE_EBUSY], "a transaction ends on the thread that began it");
+        return NULL;
+    }
     int rc = commit ? store_commit(t) : store_rollback(t);
-    PyCapsule_SetName(cap, "relstore.txn.ended"); /* never ended twice */
     if (rc)
-        return store_error(rc);
+        return store_error(rc); /* not the innermost: it stays, to be ended in its turn */
+    PyCapsule_SetName(cap, "relstore.txn.ended"); /* never ended twice */
+    if (--txn_depth == 0)
+        txn_thread = 0;
     Py_RETURN_NONE;
 }
 

@@ -300,6 +300,100 @@ class TransactionTest(StoreCase):
         self.assertEqual(await Book.filter(author=self.john).count(), 3)
 
 
+class MisuseTest(StoreCase):
+    """What a careless or hostile program can do: an error, never a crash."""
+
+    async def test_close_while_objects_are_in_use(self):
+        a = self.john
+        books = self.john.books
+        task = asyncio.create_task(relstore.close())
+        await asyncio.sleep(0)  # the close has begun on its thread
+        with self.assertRaises(relstore.OperationalError):
+            a.name
+        with self.assertRaises(relstore.OperationalError):
+            list(books)
+        await task
+        self.assertEqual(repr(a), "<Author: 1>")  # the id is the wrapper's own
+        self.assertEqual(a.id, 1)
+
+    async def test_changes_during_a_walk(self):
+        it = iter(self.john.books)
+        first = next(it)
+        await (await Book.get(id=2)).delete()
+        self.assertEqual([b.id for b in it], [3])
+        for b in self.john.books:
+            await self.john.delete()  # the parent and every child go
+        self.assertEqual(await Book.filter(author_id=1).count(), 0)
+        self.assertIsNotNone(first)
+
+    async def test_a_list_whose_items_are_made_as_it_is_read(self):
+        class Made(list):
+            def __iter__(self):
+                return (x * 2 for x in list.__iter__(self))
+        self.assertEqual([b.title for b in await Book.filter(title__in=Made(["Other"]))], [])
+        self.assertEqual(len(await Book.filter(title__in=Made(["Book 1"[:3]]))), 0)
+
+    async def test_awaitables_and_descriptors(self):
+        r = Author.get(id=1)
+        self.assertEqual(await r, self.john)
+        with self.assertRaises(RuntimeError):
+            await r
+        with self.assertRaises(ValueError):
+            relstore._core.ready(1).throw(ValueError("x"))
+        a = await Author.get(id=1)
+        a.__class__ = Book
+        with self.assertRaises(TypeError):
+            a.title
+        with self.assertRaises(TypeError):
+            Book.__dict__["title"].__set__(12345678, "x")
+
+        class Bare:
+            x = relstore._core.Field.__new__(relstore._core.Field)
+        with self.assertRaises(TypeError):
+            Bare().x
+        with self.assertRaises(TypeError):
+            hash(Author(name="unsaved"))
+        self.assertEqual(hash(self.john), hash(await Author.get(id=1)))
+
+    async def test_an_int_for_a_float_field(self):
+        a = await Author.create(name="Int rating", rating=3)
+        self.assertEqual(a.rating, 3.0)
+        self.assertIsInstance(a.rating, float)
+
+    async def test_a_transaction_of_another_thread(self):
+        import threading
+        import time
+        started = threading.Event()
+
+        def worker():
+            with in_transaction():
+                relstore._core.create(Author, {"name": "From a thread"})
+                started.set()
+                time.sleep(0.05)
+
+        t = threading.Thread(target=worker)
+        t.start()
+        started.wait()
+        # waits for the worker's transaction without holding the GIL (no deadlock)
+        await Author.create(name="After it")
+        t.join()
+        self.assertEqual(await Author.filter(name__in=["From a thread", "After it"]).count(), 2)
+
+
+class OpenTest(unittest.IsolatedAsyncioTestCase):
+    async def test_a_declaration_that_raises_leaves_no_store_open(self):
+        class Bad:
+            def __bool__(self):
+                raise ValueError("no")
+
+        class Odd(models.Model):
+            n = fields.IntField(null=Bad())
+        with self.assertRaises(ValueError):
+            await relstore.init(models=[Odd])
+        self.assertFalse(relstore._core.is_open())
+        models._registry.pop("Odd", None)
+
+
 class FileTest(unittest.IsolatedAsyncioTestCase):
     async def test_a_file_store_is_reopened_with_its_objects(self):
         with tempfile.TemporaryDirectory() as d:
