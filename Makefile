@@ -78,13 +78,15 @@ test: deps
 
 # The long runs: the crash test at 10,000 points, the damage test with 10,000 flips, the fault
 # campaign at 3 times the size, the SQL export loaded into a PostgreSQL server (installed
-# here if missing); then each harness against a build with its bug planted.
+# here if missing); then each harness against a build with its bug planted; then the Python
+# package's tests with its extension and the library under ASan+UBSan.
 test-long: $(BUILD)/build.ninja
 	./tools/deps.sh pg
 	meson compile -C $(BUILD)
 	meson test -C $(BUILD) --suite long --print-errorlogs
 	./tools/long-summary.sh $(BUILD)
 	./tools/planted.sh
+	./tools/python-asan.sh
 
 # R8: each libFuzzer target for FUZZ_SECONDS (300 by default), in an ASan+UBSan clang build;
 # the corpus grows in tests/fuzz/corpus/ and make test replays it.
@@ -97,4 +99,4 @@ fuzz:
 	./tools/fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 clean:
-	rm -rf build build-asan build-tsan build-fuzz build-plant-*
+	rm -rf build build-asan build-tsan build-fuzz build-plant-* build-pyasan
