@@ -45,18 +45,26 @@ enum { ROWS_PER_INSERT = 100 };
 /* ---- The order of the tables ----------------------------------------------------------- */
 
 /*
- * The models of DB parents first into ORDER (N of them, in *N): each model after every other
- * model one of its FKs refers to. Returns false when some models refer to each other in a
- * cycle; ORDER then holds every model, in declaration order, and *CYCLE one in the cycle.
+ * The models of DB parents first, in a new array (the caller frees it) of *N: each model
+ * after every other model one of its FKs refers to. When some models refer to each other in
+ * a cycle, the array holds every model in declaration order and *CYCLE is one in the cycle;
+ * else *CYCLE is NULL. NULL (said) when memory runs out.
  */
-static bool parents_first(store *db, store_model **order, size_t *n, store_model **cycle)
+static store_model **parents_first(store *db, size_t *n, store_model **cycle)
 {
     size_t total = 0;
     while (store_model_at(db, total))
         total++;
-    bool *placed = calloc(total ? total : 1, sizeof *placed);
+    store_model **order = calloc(total + 1, sizeof *order);
+    bool *placed = calloc(total + 1, sizeof *placed);
+    if (!order || !placed) {
+        free(order);
+        free(placed);
+        fprintf(stderr, "relstore: out of memory\n");
+        return NULL;
+    }
     *n = 0;
-    for (bool progress = true; placed && progress && *n < total;) {
+    for (bool progress = true; progress && *n < total;) {
         progress = false;
         for (size_t i = 0; i < total; i++) {
             store_model *m = store_model_at(db, i);
@@ -75,16 +83,15 @@ static bool parents_first(store *db, store_model **order, size_t *n, store_model
             }
         }
     }
-    bool ok = placed && *n == total;
     *cycle = NULL;
-    for (size_t i = 0; !ok && i < total; i++)
-        if (!placed || !placed[i])
-            *cycle = *cycle ? *cycle : store_model_at(db, i);
-    for (size_t i = 0; !ok && i < total; i++)
+    for (size_t i = 0; *n < total && i < total; i++) {
+        if (!placed[i] && !*cycle)
+            *cycle = store_model_at(db, i);
         order[i] = store_model_at(db, i);
+    }
     *n = total;
     free(placed);
-    return ok;
+    return order;
 }
 
 /* ---- The schema -------------------------------------------------------------------------- */
@@ -347,17 +354,12 @@ static int publish(const char *tmp, const char *out)
 
 int export_sql(store *db, const char *path, const char *out)
 {
-    size_t total = 0;
-    while (store_model_at(db, total))
-        total++;
-    store_model **order = calloc(total + 1, sizeof *order);
-    if (!order) {
-        fprintf(stderr, "relstore: out of memory\n");
-        return 1;
-    }
     size_t n;
     store_model *cycle;
-    if (!parents_first(db, order, &n, &cycle)) {
+    store_model **order = parents_first(db, &n, &cycle);
+    if (!order)
+        return 1;
+    if (cycle) {
         fprintf(stderr, "relstore: %s: %s and the models it refers to refer to each other in "
                 "a cycle: portable SQL cannot create their tables (export --sqlite can)\n",
                 path, store_model_name(cycle));
@@ -501,20 +503,14 @@ static int build_sqlite(store *db, const char *tmp, store_model **order, size_t 
 int export_sqlite(store *db, const char *path, const char *out)
 {
     (void)path;
-    size_t total = 0;
-    while (store_model_at(db, total))
-        total++;
-    store_model **order = calloc(total + 1, sizeof *order);
-    char *tmp = order && free_to_write(out) ? partial_path(out) : NULL;
+    size_t n;
+    store_model *cycle; /* a cycle is fine: SQLite checks the keys at the commit */
+    store_model **order = free_to_write(out) ? parents_first(db, &n, &cycle) : NULL;
+    char *tmp = order ? partial_path(out) : NULL;
     if (!tmp) {
-        if (!order)
-            fprintf(stderr, "relstore: out of memory\n");
         free(order);
         return 1;
     }
-    size_t n;
-    store_model *cycle;
-    parents_first(db, order, &n, &cycle); /* a cycle is fine: SQLite checks at the commit */
     unlink(tmp); /* a leftover of an export that died */
     int status = build_sqlite(db, tmp, order, n) || publish(tmp, out) ? 1 : 0;
     if (status)
