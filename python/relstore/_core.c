@@ -43,6 +43,14 @@ static int txn_depth;
 static PyObject *errors[16];  /* exception class per -code (index 0: OperationalError) */
 static PyObject *related_cls; /* the Python class of reverse relations (ReverseRelation) */
 static PyObject *m2m_cls;     /* ... and of many-to-many ones (ManyToManyRelation) */
+static PyObject *shapes;      /* the kept queries: bytes (a shape) -> capsule (see prepare()) */
+static PyObject *terms_str, *not_str, *or_str, *tree_str; /* "terms", "not", "or", "_tree" */
+
+/* Frees every kept query: before their store closes. */
+static void shapes_clear(void)
+{
+    Py_CLEAR(shapes);
+}
 
 /* The models of the store and the Python class bound to each. */
 typedef struct bound {
@@ -53,7 +61,7 @@ typedef struct bound {
 static bound *models;
 static size_t nmodels;
 
-static PyTypeObject ObjectType, FieldType, RelationType, RelIterType, ReadyType;
+static PyTypeObject ObjectType, FieldType, RelationType, RelIterType, ReadyType, QueryType;
 
 /* RC = CALL, without the GIL when another thread holds a transaction (CALL may wait). */
 #define LOCKING(rc, call)                                                                       \
@@ -1294,6 +1302,7 @@ static PyObject *py_close(PyObject *self, PyObject *unused)
     }
     /* Closed for every other caller before the GIL goes: new calls find no store, and every
      * object and descriptor of this one is stale (its epoch is past). */
+    shapes_clear(); /* the kept queries go before their store */
     store *d = db;
     db = NULL;
     uint64_t was = epoch++;
@@ -1350,13 +1359,23 @@ static PyObject *py_is_open(PyObject *self, PyObject *unused)
     return PyBool_FromLong(db != NULL);
 }
 
-/* setup(errors, related_cls, m2m_cls): ERRORS maps codes (0: the default) to classes. */
+static PyObject *queryset_cls; /* the Python QuerySet: what Model.filter() makes */
+static PyObject *params_error; /* ParamsError */
+
+/* setup(errors, related_cls, m2m_cls, queryset_cls, params_error): ERRORS maps codes (0: the
+ * default) to classes; QUERYSET_CLS is a subclass of Query. */
 static PyObject *py_setup(PyObject *self, PyObject *args)
 {
     (void)self;
-    PyObject *errs, *rel, *m2m;
-    if (!PyArg_ParseTuple(args, "O!OO", &PyDict_Type, &errs, &rel, &m2m))
+    PyObject *errs, *rel, *m2m, *qs, *perr;
+    if (!PyArg_ParseTuple(args, "O!OOOO", &PyDict_Type, &errs, &rel, &m2m, &qs, &perr))
         return NULL;
+    if (!PyType_Check(qs) || !PyType_IsSubtype((PyTypeObject *)qs, &QueryType)) {
+        PyErr_SetString(PyExc_TypeError, "setup(): the queryset class is not a Query");
+        return NULL;
+    }
+    Py_XSETREF(queryset_cls, Py_NewRef(qs));
+    Py_XSETREF(params_error, Py_NewRef(perr));
     for (int i = 0; i < (int)(sizeof errors / sizeof *errors); i++) {
         PyObject *key = PyLong_FromLong(-i);
         PyObject *cls = key ? PyDict_GetItemWithError(errs, key) : NULL;
@@ -1489,7 +1508,13 @@ static PyObject *object_create_cm(PyTypeObject *cls, PyObject *const *args, Py_s
     return rc ? store_error(rc) : ready_steal(wrap(obj));
 }
 
+static PyObject *object_filter_cm(PyTypeObject *cls, PyObject *const *args, Py_ssize_t nargs,
+                                  PyObject *kwnames);
+
 static PyMethodDef object_methods[] = {
+    {"filter", (PyCFunction)(void (*)(void))object_filter_cm,
+     METH_CLASS | METH_FASTCALL | METH_KEYWORDS,
+     "filter(*q, **terms): a queryset of the objects that meet them all"},
     {"get", (PyCFunction)(void (*)(void))object_get_cm, METH_CLASS | METH_FASTCALL | METH_KEYWORDS,
      "get(**lookups): the one object they match (DoesNotExist, MultipleObjectsReturned)"},
     {"create", (PyCFunction)(void (*)(void))object_create_cm,
@@ -1702,17 +1727,26 @@ static store_cond checked(store_cond c)
     return c;
 }
 
+/* The operator (as UTF-8) and the argument of the tree T, a tuple (op, argument). 0, or -1
+ * with an exception. */
+static int tree_parts(PyObject *t, const char **op, PyObject **arg)
+{
+    if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 2 ||
+        !PyUnicode_Check(PyTuple_GET_ITEM(t, 0))) {
+        PyErr_SetString(PyExc_TypeError, "a condition is a tuple (op, argument)");
+        return -1;
+    }
+    *arg = PyTuple_GET_ITEM(t, 1);
+    return (*op = PyUnicode_AsUTF8(PyTuple_GET_ITEM(t, 0))) ? 0 : -1;
+}
+
 /* The condition of the tree T: ("terms", dict) | ("not", t) | ("and", [t...]) | ("or", [t...]).
  * 0 with an exception on any error. */
 static store_cond build_cond(store_query *q, store_model *m, PyObject *t)
 {
     const char *op;
     PyObject *arg;
-    if (!PyTuple_Check(t)) {
-        PyErr_SetString(PyExc_TypeError, "a condition is a tuple (op, argument)");
-        return 0;
-    }
-    if (!PyArg_ParseTuple(t, "sO", &op, &arg))
+    if (tree_parts(t, &op, &arg))
         return 0;
     if (!strcmp(op, "terms")) {
         values vs;
@@ -1756,11 +1790,7 @@ static int root_conds(store_query *q, store_model *m, PyObject *t)
 {
     const char *op;
     PyObject *arg;
-    if (!PyTuple_Check(t)) {
-        PyErr_SetString(PyExc_TypeError, "a condition is a tuple (op, argument)");
-        return -1;
-    }
-    if (!PyArg_ParseTuple(t, "sO", &op, &arg))
+    if (tree_parts(t, &op, &arg))
         return -1;
     int rc;
     if (!strcmp(op, "and") && PyList_Check(arg)) {
@@ -1795,44 +1825,56 @@ static int root_conds(store_query *q, store_model *m, PyObject *t)
     return 0;
 }
 
-/* The query of CLS with WHERE (a tree or None), ORDER (a list of keys), OFFSET and LIMIT
- * (0: none), in *OUT. 0, or -1 with an exception. */
+/* The query of CLS with WHERE (a tuple of trees, all to hold; or None), ORDER (a tuple or
+ * list of keys, or None), OFFSET and LIMIT (0: none), in *OUT. 0, or -1 with an exception. */
 static int build_query(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t offset,
                        Py_ssize_t limit, store_query **out)
 {
     store_model *m = bound_model(cls);
     if (!m)
         return -1;
+    if ((where != Py_None && !PyTuple_Check(where)) ||
+        (order != Py_None && !PyTuple_Check(order) && !PyList_Check(order)) || offset < 0 ||
+        limit < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "a query: where a tuple, order a tuple or list, offset and limit >= 0");
+        return -1;
+    }
     store_query *q;
     int rc = store_query_new(db, m, &q);
     if (rc) {
         store_error(rc);
         return -1;
     }
-    if (where != Py_None && root_conds(q, m, where)) {
-        store_query_free(q);
-        return -1;
-    }
-    if (!rc && order != Py_None && PyList_GET_SIZE(order)) {
-        Py_ssize_t n = PyList_GET_SIZE(order);
-        const char **keys = PyMem_Calloc((size_t)n + 1, sizeof *keys);
-        if (!keys) {
+    for (Py_ssize_t i = 0; where != Py_None && i < PyTuple_GET_SIZE(where); i++)
+        if (root_conds(q, m, PyTuple_GET_ITEM(where, i))) {
+            store_query_free(q);
+            return -1;
+        }
+    Py_ssize_t n = order == Py_None ? 0 : PySequence_Fast_GET_SIZE(order);
+    if (n) {
+        const char *small[8], **keys = small;
+        if ((size_t)n >= sizeof small / sizeof *small &&
+            !(keys = PyMem_Calloc((size_t)n + 1, sizeof *keys))) {
             store_query_free(q);
             PyErr_NoMemory();
             return -1;
         }
-        for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *k = PyList_GET_ITEM(order, i);
+        for (Py_ssize_t i = 0; i < n && keys; i++) {
+            PyObject *k = PySequence_Fast_GET_ITEM(order, i);
             if (!(keys[i] = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL)) {
-                PyMem_Free(keys);
+                if (keys != small)
+                    PyMem_Free(keys);
                 store_query_free(q);
                 if (!PyErr_Occurred())
                     PyErr_SetString(PyExc_TypeError, "order keys are strings");
                 return -1;
             }
         }
+        keys[n] = NULL;
         rc = store_query_order_by(q, keys);
-        PyMem_Free(keys);
+        if (keys != small)
+            PyMem_Free(keys);
     }
     if (!rc && (offset || limit))
         rc = store_query_slice(q, (size_t)offset, (size_t)limit);
@@ -1845,10 +1887,216 @@ static int build_query(PyObject *cls, PyObject *where, PyObject *order, Py_ssize
     return 0;
 }
 
+/* The objects of the result RES as a list of wrappers (RES freed). */
+static PyObject *result_list(store_result *res)
+{
+    PyObject *out = PyList_New((Py_ssize_t)res->count);
+    for (size_t i = 0; out && i < res->count; i++) {
+        PyObject *w = wrap(res->objs[i]);
+        if (!w)
+            Py_CLEAR(out);
+        else
+            PyList_SET_ITEM(out, (Py_ssize_t)i, w);
+    }
+    store_result_free(res);
+    return out;
+}
+
+/* ---- Prepared queries: one store query per shape, run with the values bound -------------- */
+
+/*
+ * A queryset's conditions, order and slice without their values (its shape) name one store
+ * query, built the first time with a parameter in place of each value and kept; each run
+ * binds the values. Building a store query (resolving the paths, copying the names and
+ * values) costs about what running a typical one does, and a program asks the same few
+ * shapes again and again with other values (Book.filter(author=a, title__gt=t) for each a).
+ * Only querysets of plain terms are kept (filter(**terms) and exclude(**terms), not Q
+ * objects), at most SHAPES_MAX of them: the cache never drops one, so a query can never be
+ * freed while another thread runs it. close() frees them all, before the store closes.
+ */
+enum { SHAPES_MAX = 512, SHAPE_BYTES = 512, SHAPE_PARTS = 8, SHAPE_PARAMS = 32 };
+
+
+static const char *const param_names[SHAPE_PARAMS] = {
+    "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10",
+    "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21",
+    "22", "23", "24", "25", "26", "27", "28", "29", "30", "31"};
+
+static void shape_free(PyObject *capsule)
+{
+    store_query_free(PyCapsule_GetPointer(capsule, "relstore.query"));
+}
+
+/* A query of a queryset, ready to run: kept (OWNED false) or this run's own. */
+typedef struct prepared {
+    store_query *q;
+    bool owned;
+    const store_value *binds; /* NULL: the query holds its values */
+    values parts[SHAPE_PARTS]; /* the values of each terms dict, for the binds */
+    size_t nparts;
+    store_value bind[SHAPE_PARAMS + 1];
+} prepared;
+
+static void prepared_free(prepared *p)
+{
+    for (size_t i = 0; i < p->nparts; i++)
+        values_free(&p->parts[i]);
+    p->nparts = 0;
+    if (p->owned)
+        store_query_free(p->q);
+    p->q = NULL;
+}
+
+/* Appends N bytes at SRC to the shape in BUF (*LEN bytes); false when it does not fit. */
+static bool shape_put(char *buf, size_t *len, const void *src, size_t n)
+{
+    if (*len + n > SHAPE_BYTES)
+        return false;
+    memcpy(buf + *len, src, n);
+    *len += n;
+    return true;
+}
+
+/* The terms dict of the root tree T when it is ("terms", dict) or ("not", ("terms", dict))
+ * (*EXCLUDE then), else NULL. */
+static PyObject *plain_terms(PyObject *t, bool *exclude)
+{
+    *exclude = false;
+    if (!PyTuple_CheckExact(t) || PyTuple_GET_SIZE(t) != 2 ||
+        !PyUnicode_Check(PyTuple_GET_ITEM(t, 0)))
+        return NULL;
+    PyObject *op = PyTuple_GET_ITEM(t, 0), *arg = PyTuple_GET_ITEM(t, 1);
+    if (op == not_str || !PyUnicode_Compare(op, not_str)) {
+        bool twice;
+        PyObject *terms = plain_terms(arg, &twice);
+        *exclude = true;
+        return terms && !twice ? terms : NULL;
+    }
+    return (op == terms_str || !PyUnicode_Compare(op, terms_str)) && PyDict_CheckExact(arg)
+               ? arg
+               : NULL;
+}
+
+/* Builds the store query of the shape of P's parts, each value a parameter. */
+static int build_shape(store_model *m, PyObject *where, const char *const *keys,
+                       Py_ssize_t offset, Py_ssize_t limit, prepared *p, store_query **out)
+{
+    store_query *q;
+    int rc = store_query_new(db, m, &q);
+    size_t k = 0;
+    for (size_t i = 0; !rc && i < p->nparts; i++) {
+        bool exclude;
+        plain_terms(PyTuple_GET_ITEM(where, (Py_ssize_t)i), &exclude);
+        store_value terms[SHAPE_PARAMS + 1];
+        size_t n = 0;
+        for (const store_value *v = p->parts[i].v; v->name; v++, n++, k++)
+            terms[n] = (store_value)STORE_V_PARAM(v->name, param_names[k]);
+        terms[n] = (store_value){0};
+        rc = exclude ? store_query_exclude(q, terms) : store_query_filter(q, terms);
+    }
+    if (!rc && keys[0])
+        rc = store_query_order_by(q, keys);
+    if (!rc && (offset || limit))
+        rc = store_query_slice(q, (size_t)offset, (size_t)limit);
+    if (rc) {
+        store_query_free(q);
+        store_error(rc);
+        return -1;
+    }
+    *out = q;
+    return 0;
+}
+
+/* The query of CLS with WHERE, ORDER, OFFSET and LIMIT (as build_query()) in P: the kept one
+ * of its shape, with P->binds, when WHERE holds plain terms only; else a new one. 0, or -1
+ * with an exception (P empty). */
+static int prepare(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t offset,
+                   Py_ssize_t limit, prepared *p)
+{
+    p->q = NULL;
+    p->owned = true;
+    p->binds = NULL;
+    p->nparts = 0;
+    store_model *m = bound_model(cls);
+    if (!m)
+        return -1;
+    Py_ssize_t nw = where != Py_None && PyTuple_Check(where) ? PyTuple_GET_SIZE(where) : -1;
+    Py_ssize_t nk = order != Py_None && PyTuple_Check(order) ? PyTuple_GET_SIZE(order) : -1;
+    char buf[SHAPE_BYTES];
+    size_t len = 0, k = 0;
+    bool fits = nw >= 0 && nw <= SHAPE_PARTS && nk >= 0 && nk < 8 && offset >= 0 && limit >= 0;
+    fits = fits && shape_put(buf, &len, &m, sizeof m);
+    for (Py_ssize_t i = 0; fits && i < nw; i++) {
+        bool exclude;
+        PyObject *terms = plain_terms(PyTuple_GET_ITEM(where, i), &exclude);
+        if (!(fits = terms && shape_put(buf, &len, exclude ? "X" : "F", 1)))
+            break;
+        if (to_values(terms, &p->parts[p->nparts], m, true)) {
+            prepared_free(p);
+            return -1;
+        }
+        for (const store_value *v = p->parts[p->nparts++].v; fits && v->name; v++, k++) {
+            char kind = (char)v->kind;
+            fits = k < SHAPE_PARAMS && shape_put(buf, &len, v->name, strlen(v->name) + 1) &&
+                   shape_put(buf, &len, &kind, 1);
+            if (fits)
+                p->bind[k] = *v, p->bind[k].name = param_names[k];
+        }
+    }
+    const char *keys[8];
+    for (Py_ssize_t i = 0; fits && i < nk; i++) {
+        PyObject *key = PyTuple_GET_ITEM(order, i);
+        fits = PyUnicode_Check(key) && (keys[i] = PyUnicode_AsUTF8(key)) &&
+               shape_put(buf, &len, "|", 1) && shape_put(buf, &len, keys[i], strlen(keys[i]) + 1);
+        if (PyErr_Occurred()) {
+            prepared_free(p);
+            return -1;
+        }
+    }
+    if (fits) {
+        keys[nk] = NULL;
+        fits = shape_put(buf, &len, &offset, sizeof offset) &&
+               shape_put(buf, &len, &limit, sizeof limit);
+    }
+    if (!fits) { /* not kept: built with its values */
+        prepared_free(p);
+        return build_query(cls, where, order, offset, limit, &p->q);
+    }
+    p->bind[k] = (store_value){0};
+    p->binds = p->bind;
+    PyObject *key = PyBytes_FromStringAndSize(buf, (Py_ssize_t)len);
+    PyObject *kept = key && shapes ? PyDict_GetItemWithError(shapes, key) : NULL;
+    if (kept) {
+        p->q = PyCapsule_GetPointer(kept, "relstore.query");
+        p->owned = false;
+        Py_DECREF(key);
+        return 0;
+    }
+    if (!key || PyErr_Occurred() || build_shape(m, where, keys, offset, limit, p, &p->q)) {
+        Py_XDECREF(key);
+        prepared_free(p);
+        return -1;
+    }
+    /* Kept, when there is room; else this run's own. */
+    if (!shapes && !(shapes = PyDict_New()))
+        PyErr_Clear();
+    if (shapes && PyDict_GET_SIZE(shapes) < SHAPES_MAX) {
+        PyObject *cap = PyCapsule_New(p->q, "relstore.query", shape_free);
+        if (cap && !PyDict_SetItem(shapes, key, cap))
+            p->owned = false;
+        else if (cap) /* the capsule must not free the query: this run does */
+            PyCapsule_SetDestructor(cap, NULL);
+        Py_XDECREF(cap);
+        PyErr_Clear(); /* out of memory for the cache: the query still runs */
+    }
+    Py_DECREF(key);
+    return 0;
+}
+
 /* query(cls, where, order, offset, limit, action, values):
  *   "find" -> list, "count" -> int, "exists" -> bool, "first" -> object or None,
  *   "get" -> object (DoesNotExist, MultipleObjectsReturned), "update" -> int (VALUES a dict),
- *   "delete" -> int. */
+ *   "delete" -> int. WHERE is a tuple of condition trees, all to hold (see root_conds()). */
 static PyObject *py_query(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -1858,43 +2106,32 @@ static PyObject *py_query(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOnns|O", &cls, &where, &order, &offset, &limit, &action,
                           &vals))
         return NULL;
-    if ((order != Py_None && !PyList_Check(order)) || offset < 0 || limit < 0) {
-        PyErr_SetString(PyExc_ValueError, "query(): order a list, offset and limit >= 0");
+    prepared p;
+    if (prepare(cls, where, order, offset, limit, &p))
         return NULL;
-    }
-    store_query *q;
-    if (build_query(cls, where, order, offset, limit, &q))
-        return NULL;
+    store_query *q = p.q;
+    const store_value *binds = p.binds;
     PyObject *out = NULL;
     int rc = STORE_OK;
     if (!strcmp(action, "find")) {
         store_result res;
-        LOCKING(rc, store_query_find(q, NULL, &res));
-        if (!rc) {
-            out = PyList_New((Py_ssize_t)res.count);
-            for (size_t i = 0; out && i < res.count; i++) {
-                PyObject *w = wrap(res.objs[i]);
-                if (!w)
-                    Py_CLEAR(out);
-                else
-                    PyList_SET_ITEM(out, (Py_ssize_t)i, w);
-            }
-            store_result_free(&res);
-        }
+        LOCKING(rc, store_query_find(q, binds, &res));
+        if (!rc)
+            out = result_list(&res);
     } else if (!strcmp(action, "count")) {
         size_t n;
-        LOCKING(rc, store_query_count(q, NULL, &n));
+        LOCKING(rc, store_query_count(q, binds, &n));
         if (!rc)
             out = PyLong_FromSize_t(n);
     } else if (!strcmp(action, "exists")) {
         bool yes;
-        LOCKING(rc, store_query_exists(q, NULL, &yes));
+        LOCKING(rc, store_query_exists(q, binds, &yes));
         if (!rc)
             out = PyBool_FromLong(yes);
     } else if (!strcmp(action, "first") || !strcmp(action, "get")) {
         store_obj *obj;
         bool first = action[0] == 'f';
-        LOCKING(rc, first ? store_query_first(q, NULL, &obj) : store_query_get(q, NULL, &obj));
+        LOCKING(rc, first ? store_query_first(q, binds, &obj) : store_query_get(q, binds, &obj));
         if (rc == STORE_ENOTFOUND && first) {
             rc = STORE_OK;
             obj = NULL;
@@ -1905,7 +2142,7 @@ static PyObject *py_query(PyObject *self, PyObject *args)
         values vs;
         size_t n = 0;
         if (PyDict_Check(vals) && !to_values(vals, &vs, bound_model(cls), false)) {
-            LOCKING(rc, store_query_update(q, NULL, vs.v, &n));
+            LOCKING(rc, store_query_update(q, binds, vs.v, &n));
             values_free(&vs);
             if (!rc)
                 out = PyLong_FromSize_t(n);
@@ -1914,15 +2151,311 @@ static PyObject *py_query(PyObject *self, PyObject *args)
         }
     } else if (!strcmp(action, "delete")) {
         size_t n = 0;
-        LOCKING(rc, store_query_delete(q, NULL, &n));
+        LOCKING(rc, store_query_delete(q, binds, &n));
         if (!rc)
             out = PyLong_FromSize_t(n);
     } else {
         PyErr_Format(PyExc_ValueError, "unknown query action %s", action);
     }
-    store_query_free(q);
     if (rc)
-        return store_error(rc);
+        store_error(rc);
+    prepared_free(&p);
+    if (rc)
+        Py_CLEAR(out);
+    return out;
+}
+
+/* ---- Querysets: the building calls, and the run an await makes ------------------------------ */
+
+/* The state of a queryset (the Python QuerySet subclasses this type): which model, the
+ * conditions, the order and the slice. Immutable: each building call makes a new one, sharing
+ * the tuples. Building one from Python took a microsecond of frames (three for
+ * Book.filter(...).order_by(...).limit(...)) where the query itself runs in about one; here it
+ * is a few allocations. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *model; /* the model's class */
+    PyObject *where; /* a tuple of condition trees (see root_conds()), all to hold */
+    PyObject *order; /* a tuple of keys */
+    Py_ssize_t offset, limit;
+} Query;
+
+
+/* A new queryset of TYPE, taking none of the references given. */
+static PyObject *query_make(PyTypeObject *type, PyObject *model, PyObject *where,
+                            PyObject *order, Py_ssize_t offset, Py_ssize_t limit)
+{
+    Query *q = (Query *)type->tp_alloc(type, 0);
+    if (!q)
+        return NULL;
+    q->model = Py_NewRef(model);
+    q->where = Py_NewRef(where);
+    q->order = Py_NewRef(order);
+    q->offset = offset;
+    q->limit = limit;
+    return (PyObject *)q;
+}
+
+/* QuerySet(model, where=(), order=(), offset=0, limit=0) */
+static PyObject *query_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"model", "where", "order", "offset", "limit", NULL};
+    PyObject *model, *where = NULL, *order = NULL;
+    Py_ssize_t offset = 0, limit = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O!Onn", kwlist, &model, &PyTuple_Type, &where,
+                                     &order, &offset, &limit))
+        return NULL;
+    if (offset < 0 || limit < 0) {
+        PyErr_SetString(PyExc_ValueError, "offset and limit are >= 0");
+        return NULL;
+    }
+    PyObject *keys = order ? PySequence_Tuple(order) : PyTuple_New(0);
+    PyObject *none = where ? NULL : PyTuple_New(0);
+    PyObject *q = keys && (where || none)
+                      ? query_make(type, model, where ? where : none, keys, offset, limit)
+                      : NULL;
+    Py_XDECREF(keys);
+    Py_XDECREF(none);
+    return q;
+}
+
+static void query_dealloc(Query *q)
+{
+    PyObject_GC_UnTrack(q);
+    Py_CLEAR(q->model);
+    Py_CLEAR(q->where);
+    Py_CLEAR(q->order);
+    Py_TYPE(q)->tp_free(q);
+}
+
+static int query_traverse(Query *q, visitproc visit, void *arg)
+{
+    Py_VISIT(q->model);
+    Py_VISIT(q->where);
+    Py_VISIT(q->order);
+    return 0;
+}
+
+static int query_clear(Query *q)
+{
+    Py_CLEAR(q->model);
+    Py_CLEAR(q->where);
+    Py_CLEAR(q->order);
+    return 0;
+}
+
+/* WHERE + PARTS (a tuple, stolen), as a new tuple; NULL with an exception. */
+static PyObject *where_plus(PyObject *where, PyObject *parts)
+{
+    if (!parts)
+        return NULL;
+    PyObject *w = PySequence_Concat(where, parts);
+    Py_DECREF(parts);
+    return w;
+}
+
+/* The trees of the Q objects ARGS[0 .. N) (each negated when NEGATE) and of the keyword
+ * terms (KWNAMES, their values after ARGS), as a tuple: what filter() and exclude() add. */
+static PyObject *cond_parts(PyObject *const *args, Py_ssize_t n, PyObject *kwnames, bool negate)
+{
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *parts = PyTuple_New(n + (nkw > 0));
+    if (!parts)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *t = PyObject_CallMethodNoArgs(args[i], tree_str);
+        if (t && negate)
+            Py_SETREF(t, PyTuple_Pack(2, not_str, t));
+        if (!t) {
+            Py_DECREF(parts);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(parts, i, t);
+    }
+    if (nkw) {
+        PyObject *terms = PyDict_New(), *t = NULL;
+        for (Py_ssize_t k = 0; terms && k < nkw; k++)
+            if (PyDict_SetItem(terms, PyTuple_GET_ITEM(kwnames, k), args[n + k]))
+                Py_CLEAR(terms);
+        if (terms && (t = PyTuple_Pack(2, terms_str, terms)) && negate)
+            Py_SETREF(t, PyTuple_Pack(2, not_str, t));
+        Py_XDECREF(terms);
+        if (!t) {
+            Py_DECREF(parts);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(parts, n, t);
+    }
+    return parts;
+}
+
+static PyObject *query_cond(Query *q, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames, bool negate)
+{
+    if (!nargs && (!kwnames || !PyTuple_GET_SIZE(kwnames)))
+        return query_make(Py_TYPE(q), q->model, q->where, q->order, q->offset, q->limit);
+    PyObject *w = where_plus(q->where, cond_parts(args, nargs, kwnames, negate));
+    PyObject *out = w ? query_make(Py_TYPE(q), q->model, w, q->order, q->offset, q->limit) : NULL;
+    Py_XDECREF(w);
+    return out;
+}
+
+/* filter(*q_objects, **terms): the objects that meet them all as well. */
+static PyObject *query_filter(Query *q, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames)
+{
+    return query_cond(q, args, nargs, kwnames, false);
+}
+
+/* exclude(*q_objects, **terms): without the objects that meet any one of them. */
+static PyObject *query_exclude(Query *q, PyObject *const *args, Py_ssize_t nargs,
+                               PyObject *kwnames)
+{
+    return query_cond(q, args, nargs, kwnames, true);
+}
+
+static PyObject *query_all(Query *q, PyObject *unused)
+{
+    (void)unused;
+    return query_make(Py_TYPE(q), q->model, q->where, q->order, q->offset, q->limit);
+}
+
+/* order_by(*keys): "field", "-field", paths, "pk" for "id"; replaces the order. */
+static PyObject *query_order_by(Query *q, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *keys = PyTuple_New(nargs);
+    for (Py_ssize_t i = 0; keys && i < nargs; i++) {
+        PyObject *k = args[i];
+        if (!PyUnicode_Check(k)) {
+            PyErr_Format(PyExc_TypeError, "order_by() takes field names, not %s",
+                         Py_TYPE(k)->tp_name);
+            Py_CLEAR(keys);
+            break;
+        }
+        if (!PyUnicode_CompareWithASCIIString(k, "pk"))
+            k = Py_NewRef(id_str);
+        else if (!PyUnicode_CompareWithASCIIString(k, "-pk"))
+            k = PyUnicode_FromString("-id");
+        else
+            Py_INCREF(k);
+        if (!k)
+            Py_CLEAR(keys);
+        else
+            PyTuple_SET_ITEM(keys, i, k);
+    }
+    PyObject *out = keys ? query_make(Py_TYPE(q), q->model, q->where, keys, q->offset, q->limit)
+                         : NULL;
+    Py_XDECREF(keys);
+    return out;
+}
+
+static int slice_arg(PyObject *arg, const char *what, Py_ssize_t *out)
+{
+    Py_ssize_t n = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    if (n == -1 && PyErr_Occurred())
+        return -1;
+    if (n < 0) {
+        PyErr_Format(params_error ? params_error : PyExc_ValueError, "%s must be >= 0", what);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* limit(n): at most N objects (0: none at all). */
+static PyObject *query_limit(Query *q, PyObject *arg)
+{
+    Py_ssize_t n;
+    if (slice_arg(arg, "limit", &n))
+        return NULL;
+    if (n > 0)
+        return query_make(Py_TYPE(q), q->model, q->where, q->order, q->offset, n);
+    /* LIMIT 0: nothing (the store's 0 is no limit): a condition that never holds */
+    PyObject *none = PyList_New(0), *t = none ? PyTuple_Pack(2, or_str, none) : NULL;
+    Py_XDECREF(none);
+    PyObject *w = where_plus(q->where, t ? PyTuple_Pack(1, t) : NULL);
+    Py_XDECREF(t);
+    PyObject *out = w ? query_make(Py_TYPE(q), q->model, w, q->order, q->offset, 0) : NULL;
+    Py_XDECREF(w);
+    return out;
+}
+
+/* offset(n): skip the first N objects. */
+static PyObject *query_offset(Query *q, PyObject *arg)
+{
+    Py_ssize_t n;
+    if (slice_arg(arg, "offset", &n))
+        return NULL;
+    return query_make(Py_TYPE(q), q->model, q->where, q->order, n, q->limit);
+}
+
+/* await queryset: the list of its objects, found now. */
+static PyObject *query_await(Query *self)
+{
+    prepared p;
+    if (prepare(self->model, self->where, self->order, self->offset, self->limit, &p))
+        return NULL;
+    store_result res;
+    int rc;
+    LOCKING(rc, store_query_find(p.q, p.binds, &res));
+    PyObject *out = rc ? store_error(rc) : ready_steal(result_list(&res));
+    prepared_free(&p);
+    return out;
+}
+
+static PyMethodDef query_methods[] = {
+    {"filter", (PyCFunction)(void (*)(void))query_filter, METH_FASTCALL | METH_KEYWORDS,
+     "filter(*q, **terms): a queryset of the objects that also meet them all"},
+    {"exclude", (PyCFunction)(void (*)(void))query_exclude, METH_FASTCALL | METH_KEYWORDS,
+     "exclude(*q, **terms): a queryset without the objects that meet any one of them"},
+    {"all", (PyCFunction)query_all, METH_NOARGS, "all(): the same queryset"},
+    {"order_by", (PyCFunction)(void (*)(void))query_order_by, METH_FASTCALL,
+     "order_by(*keys): the same objects in the order of KEYS (\"-key\": descending)"},
+    {"limit", (PyCFunction)query_limit, METH_O, "limit(n): at most N objects"},
+    {"offset", (PyCFunction)query_offset, METH_O, "offset(n): without the first N objects"},
+    {NULL},
+};
+
+static PyMemberDef query_members[] = {
+    {"model", T_OBJECT, offsetof(Query, model), READONLY, "the model's class"},
+    {"_where", T_OBJECT, offsetof(Query, where), READONLY, "the condition trees, all to hold"},
+    {"_order", T_OBJECT, offsetof(Query, order), READONLY, "the order's keys"},
+    {"_offset", T_PYSSIZET, offsetof(Query, offset), READONLY, "how many to skip"},
+    {"_limit", T_PYSSIZET, offsetof(Query, limit), READONLY, "how many at most (0: all)"},
+    {NULL},
+};
+
+static PyAsyncMethods query_async = {.am_await = (unaryfunc)query_await};
+
+static PyTypeObject QueryType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.Query",
+    .tp_basicsize = sizeof(Query),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "a queryset's model, conditions, order and slice (QuerySet is built on it)",
+    .tp_new = query_new,
+    .tp_dealloc = (destructor)query_dealloc,
+    .tp_traverse = (traverseproc)query_traverse,
+    .tp_clear = (inquiry)query_clear,
+    .tp_methods = query_methods,
+    .tp_members = query_members,
+    .tp_as_async = &query_async,
+};
+
+/* Model.filter(*q, **terms): the class's queryset with those conditions. */
+static PyObject *object_filter_cm(PyTypeObject *cls, PyObject *const *args, Py_ssize_t nargs,
+                                  PyObject *kwnames)
+{
+    if (!queryset_cls || !PyType_Check(queryset_cls)) {
+        PyErr_SetString(PyExc_RuntimeError, "relstore._core.setup() was not called");
+        return NULL;
+    }
+    PyObject *none = PyTuple_New(0); /* the empty tuple: no order */
+    PyObject *where = none ? cond_parts(args, nargs, kwnames, false) : NULL;
+    PyObject *out = where ? query_make((PyTypeObject *)queryset_cls, (PyObject *)cls, where, none,
+                                       0, 0)
+                          : NULL;
+    Py_XDECREF(where);
+    Py_XDECREF(none);
     return out;
 }
 
@@ -1979,7 +2512,8 @@ static PyObject *py_end(PyObject *self, PyObject *args)
 /* ---- The module ----------------------------------------------------------------------------- */
 
 static PyMethodDef module_methods[] = {
-    {"setup", py_setup, METH_VARARGS, "setup(errors, related_cls, m2m_cls)"},
+    {"setup", py_setup, METH_VARARGS,
+     "setup(errors, related_cls, m2m_cls, queryset_cls, params_error)"},
     {"open", (PyCFunction)(void (*)(void))py_open, METH_VARARGS | METH_KEYWORDS,
      "open(schema, path=None, readonly=False, nosync=False) -> the model names"},
     {"bind", py_bind, METH_VARARGS, "bind(model, cls, descriptors, slow_create=False)"},
@@ -2012,9 +2546,14 @@ PyMODINIT_FUNC PyInit__core(void)
 {
     ObjectType.tp_methods = object_methods; /* defined after the type: they use the store */
     if (!(id_str = PyUnicode_InternFromString("id")) ||
-        !(pk_str = PyUnicode_InternFromString("pk")))
+        !(pk_str = PyUnicode_InternFromString("pk")) ||
+        !(terms_str = PyUnicode_InternFromString("terms")) ||
+        !(not_str = PyUnicode_InternFromString("not")) ||
+        !(or_str = PyUnicode_InternFromString("or")) ||
+        !(tree_str = PyUnicode_InternFromString("_tree")))
         return NULL;
-    PyTypeObject *types[] = {&ObjectType, &FieldType, &RelationType, &RelIterType, &ReadyType};
+    PyTypeObject *types[] = {&ObjectType,  &FieldType, &RelationType,
+                             &RelIterType, &ReadyType, &QueryType};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (PyType_Ready(types[i]))
             return NULL;
@@ -2024,6 +2563,7 @@ PyMODINIT_FUNC PyInit__core(void)
     if (PyModule_AddObjectRef(m, "Object", (PyObject *)&ObjectType) ||
         PyModule_AddObjectRef(m, "Field", (PyObject *)&FieldType) ||
         PyModule_AddObjectRef(m, "Relation", (PyObject *)&RelationType) ||
+        PyModule_AddObjectRef(m, "Query", (PyObject *)&QueryType) ||
         PyModule_AddIntConstant(m, "REL_REVERSE", REL_REVERSE) ||
         PyModule_AddIntConstant(m, "REL_ONE", REL_ONE) ||
         PyModule_AddIntConstant(m, "REL_M2M", REL_M2M)) {

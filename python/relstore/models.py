@@ -112,18 +112,15 @@ class Q:
         return ("not", tree) if self.negated else tree
 
 
-class QuerySet:
+class QuerySet(_core.Query):
     """The objects of a model that meet conditions, in an order, sliced; run when awaited.
-    Each call returns a new queryset (the conditions are shared tuples: cheap to copy)."""
+    Each call returns a new queryset (the conditions are shared tuples: cheap to copy).
 
-    __slots__ = ("model", "_where", "_order", "_offset", "_limit")
+    QuerySet(model, where=(), order=(), offset=0, limit=0). The building calls (filter,
+    exclude, all, order_by, limit, offset) and the await that runs it are _core.Query's, in C;
+    the attributes model, _where, _order, _offset and _limit are read-only."""
 
-    def __init__(self, model, where=(), order=(), offset=0, limit=0):
-        self.model = model
-        self._where = where
-        self._order = order
-        self._offset = offset
-        self._limit = limit
+    __slots__ = ()
 
     def _tree(self):
         where = self._where
@@ -132,41 +129,8 @@ class QuerySet:
         return where[0] if len(where) == 1 else ("and", list(where))
 
     def _run(self, action, values=None, limit=None):
-        return _core.query(self.model, self._tree(), list(self._order), self._offset,
+        return _core.query(self.model, self._where, self._order, self._offset,
                            self._limit if limit is None else limit, action, values)
-
-    # building
-    def filter(self, *args, **kwargs):
-        where = self._where + tuple(a._tree() for a in args) if args else self._where
-        if kwargs:
-            where = where + (("terms", kwargs),)
-        return QuerySet(self.model, where, self._order, self._offset, self._limit)
-
-    def exclude(self, *args, **kwargs):
-        where = self._where + tuple(("not", a._tree()) for a in args)
-        if kwargs:
-            where = where + (("not", ("terms", kwargs)),)
-        return QuerySet(self.model, where, self._order, self._offset, self._limit)
-
-    def all(self):
-        return QuerySet(self.model, self._where, self._order, self._offset, self._limit)
-
-    def order_by(self, *keys):
-        order = tuple(k if k.lstrip("-") != "pk" else k.replace("pk", "id") for k in keys)
-        return QuerySet(self.model, self._where, order, self._offset, self._limit)
-
-    def limit(self, n):
-        if n < 0:
-            raise ParamsError("limit must be >= 0")
-        where = self._where
-        if n == 0:
-            where = where + (("or", []),)  # LIMIT 0: nothing (the store's 0 is no limit)
-        return QuerySet(self.model, where, self._order, self._offset, n)
-
-    def offset(self, n):
-        if n < 0:
-            raise ParamsError("offset must be >= 0")
-        return QuerySet(self.model, self._where, self._order, n, self._limit)
 
     def __getitem__(self, key):
         if not isinstance(key, slice) or key.step not in (None, 1):
@@ -187,10 +151,7 @@ class QuerySet:
     def using_db(self, connection):
         return self
 
-    # running
-    def __await__(self):
-        return _ready(self._run("find")).__await__()
-
+    # running (await: _core.Query)
     def __aiter__(self):
         return _AsyncIter(self._run("find"))
 
@@ -357,7 +318,7 @@ class Model(_core.Object, metaclass=ModelMeta):
     class Meta:
         abstract = True
 
-    # the class's queries (create() and get() by id are done in C: _core.Object)
+    # the class's queries (create(), get() by id and filter() are done in C: _core.Object)
     @classmethod
     def _create_slow(cls, **values):
         for name, f in cls._meta.callable_defaults.items():
@@ -398,12 +359,6 @@ class Model(_core.Object, metaclass=ModelMeta):
     @classmethod
     def bulk_create(cls, objects, batch_size=None, **kwargs):
         return _ready(_core.create_many(cls, list(objects)))
-
-    @classmethod
-    def filter(cls, *args, **kwargs):
-        if not args:
-            return QuerySet(cls, (("terms", kwargs),) if kwargs else ())
-        return QuerySet(cls).filter(*args, **kwargs)
 
     @classmethod
     def exclude(cls, *args, **kwargs):
@@ -516,4 +471,4 @@ class _FkId:
 _core.setup({0: OperationalError, -1: ValidationError, -2: DoesNotExist, -3: IntegrityError,
              -8: ConfigurationError, -10: TransactionManagementError,
              -13: MultipleObjectsReturned},
-            ReverseRelation, ManyToManyRelation)
+            ReverseRelation, ManyToManyRelation, QuerySet, ParamsError)

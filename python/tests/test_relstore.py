@@ -248,6 +248,87 @@ class QueryTest(StoreCase):
         self.assertIn("nope", str(e.exception))
 
 
+class QuerySetTest(StoreCase):
+    """The building calls (in C, _core.Query) and the kept queries: a queryset of plain terms
+    is built once per shape and run with each call's values, which must answer as a query
+    built for those values would."""
+
+    def titles(self, objs):
+        return [o.title for o in objs]
+
+    async def test_building_makes_new_querysets(self):
+        q = Book.filter(author=self.john)
+        q2 = q.filter(pages__gt=100).order_by("-pk").limit(2).offset(1)
+        self.assertIsInstance(q2, relstore.QuerySet)
+        self.assertEqual((len(q._where), q._order, q._limit, q._offset), (1, (), 0, 0))
+        self.assertEqual((len(q2._where), q2._order, q2._limit, q2._offset),
+                         (2, ("-id",), 2, 1))
+        self.assertEqual(Book.all().order_by("pk")._order, ("id",))
+        self.assertEqual(self.titles(await q2), ["Book 2"])
+        self.assertEqual(self.titles(await q), ["Book 1", "Book 2", "Book 3"])
+        with self.assertRaises(AttributeError):
+            q._limit = 3
+        with self.assertRaises(TypeError):
+            Book.all().order_by(3)
+        with self.assertRaises(relstore.ParamsError):
+            Book.all().limit(-1)
+        with self.assertRaises(relstore.ParamsError):
+            Book.all().offset(-1)
+        with self.assertRaises(AttributeError):
+            Book.filter("not a Q")
+
+    async def test_one_shape_with_other_values(self):
+        shape = lambda a, p: Book.filter(author=a, pages__gt=p).order_by("-pages").limit(2)
+        for a, p, want in ((self.john, 150, ["Book 3", "Book 2"]), (self.jane, 0, ["Other"]),
+                           (self.john, 250, ["Book 3"]), (self.john, 300, []),
+                           (self.jane, 100, []), (self.john, 0, ["Book 3", "Book 2"])):
+            self.assertEqual(self.titles(await shape(a, p)), want, (a.name, p))
+        for ids, want in (([1, 2], ["Book 1", "Book 2"]), ([4], ["Other"]), ([], []),
+                          ([3, 3, 9, 1], ["Book 1", "Book 3"])):
+            self.assertEqual(self.titles(await Book.filter(id__in=ids)), want, ids)
+        for t, want in (("Book 2", ["Book 1", "Book 3", "Other"]), ("x", ["Book 1", "Book 2",
+                                                                          "Book 3", "Other"])):
+            self.assertEqual(self.titles(await Book.exclude(title=t)), want)
+        for born, want in ((None, []), (1950, ["John Doe"]), (1960, ["Jane Roe"])):
+            self.assertEqual([a.name for a in await Author.filter(born=born)], want)
+        for aid, want in ((1, 3), (2, 1), (99, 0)):
+            self.assertEqual(await Book.filter(author_id=aid).count(), want)
+
+    async def test_a_value_that_does_not_fit_is_refused_each_time(self):
+        for _ in range(3):
+            with self.assertRaises(ValidationError):
+                await Book.filter(pages="many")
+            self.assertEqual(self.titles(await Book.filter(pages=100)), ["Book 1", "Other"])
+
+    async def test_every_action_runs_a_kept_shape(self):
+        for a, n in ((self.john, 3), (self.jane, 1)):
+            q = Book.filter(author=a)
+            self.assertEqual(await q.count(), n)
+            self.assertTrue(await q.exists())
+            self.assertEqual((await q.first()).author, a)
+        self.assertEqual((await Book.filter(title="Other").get()).author, self.jane)
+        with self.assertRaises(MultipleObjectsReturned):
+            await Book.filter(author=self.john).get()
+        self.assertEqual(await Book.filter(author=self.jane).update(pages=9), 1)
+        self.assertEqual(await Book.filter(author=self.john).update(pages=8), 3)
+        self.assertEqual(await Book.filter(pages=8).delete(), 3)
+        self.assertEqual(await Book.filter(pages=9).delete(), 1)
+        self.assertEqual(await Book.all().count(), 0)
+
+    async def test_more_shapes_than_are_kept(self):
+        for n in range(1, 700):  # each limit is a shape of its own: more than the 512 kept
+            self.assertEqual(len(await Book.all().order_by("-id").limit(n)), min(n, 4))
+        self.assertEqual(self.titles(await Book.filter(title="Other")), ["Other"])
+
+    async def test_kept_queries_go_with_their_store(self):
+        self.assertEqual(await Book.filter(author_id=1, pages__gte=200).count(), 2)
+        await relstore.close()
+        await relstore.init(models=MODELS)
+        a = await Author.create(name="New")
+        await Book.create(title="Only", author=a, pages=500)
+        self.assertEqual(await Book.filter(author_id=1, pages__gte=200).count(), 1)
+
+
 class RelationsTest(StoreCase):
     async def test_reverse_relation_is_there_without_a_query(self):
         author = await Author.get(id=1)
