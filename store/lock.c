@@ -6,8 +6,7 @@
 
 #include "store/lock.h"
 
-_Thread_local rs_lock_hold rs_lock_mine[RS_LOCK_HOLDS];
-_Thread_local unsigned rs_lock_nmine;
+_Thread_local rs_lock_thread rs_lock_me;
 
 int rs_lock_init(rs_lock *l)
 {

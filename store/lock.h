@@ -40,10 +40,16 @@ typedef struct rs_lock_hold {
     unsigned pinned;  /* visit callbacks running: the store must not change under them */
 } rs_lock_hold;
 
-/* The calling thread's locks: rs_lock_mine[0 .. rs_lock_nmine), so that a thread holding
- * none (the common case) looks at one counter. */
-extern _Thread_local rs_lock_hold rs_lock_mine[RS_LOCK_HOLDS];
-extern _Thread_local unsigned rs_lock_nmine;
+/* The calling thread's locks: mine[0 .. n), so that a thread holding none (the common case)
+ * looks at one counter. One thread-local object, not two: in a shared library each reaches
+ * its thread's copy through a call (__tls_get_addr), and a create takes and gives back the
+ * lock once. */
+typedef struct rs_lock_thread {
+    unsigned n;
+    rs_lock_hold mine[RS_LOCK_HOLDS];
+} rs_lock_thread;
+
+extern _Thread_local rs_lock_thread rs_lock_me;
 
 /* rs_lock_init() - a new lock in L, writers first. STORE_OK, or STORE_ENOMEM. */
 int rs_lock_init(rs_lock *l);
@@ -54,18 +60,19 @@ void rs_lock_destroy(rs_lock *l);
 /* rs_lock_hold_of() - the calling thread's entry for L, or NULL. */
 static inline rs_lock_hold *rs_lock_hold_of(const rs_lock *l)
 {
-    for (unsigned i = 0; i < rs_lock_nmine; i++)
-        if (rs_lock_mine[i].lock == l)
-            return &rs_lock_mine[i];
+    rs_lock_thread *me = &rs_lock_me;
+    for (unsigned i = 0; i < me->n; i++)
+        if (me->mine[i].lock == l)
+            return &me->mine[i];
     return NULL;
 }
 
 /* Records that the calling thread now holds L (taken for real). */
 static inline void rs_lock_record(const rs_lock *l, bool write)
 {
-    assert(rs_lock_nmine < RS_LOCK_HOLDS &&
-           "a thread holds the locks of more than RS_LOCK_HOLDS stores");
-    rs_lock_mine[rs_lock_nmine++] = (rs_lock_hold){.lock = l, .write = write, .depth = 1};
+    rs_lock_thread *me = &rs_lock_me;
+    assert(me->n < RS_LOCK_HOLDS && "a thread holds the locks of more than RS_LOCK_HOLDS stores");
+    me->mine[me->n++] = (rs_lock_hold){.lock = l, .write = write, .depth = 1};
 }
 
 /* rs_lock_read() - take L shared; nested if the calling thread holds L already. */
@@ -101,7 +108,8 @@ static inline void rs_lock_unlock(rs_lock *l)
     assert(h && "a thread gives back a store's lock it does not hold");
     if (--h->depth)
         return;
-    *h = rs_lock_mine[--rs_lock_nmine]; /* the last entry fills the gap */
+    rs_lock_thread *me = &rs_lock_me;
+    *h = me->mine[--me->n]; /* the last entry fills the gap */
     pthread_rwlock_unlock(&l->rw);
 }
 

@@ -54,6 +54,12 @@ long rs_schema_utf8_chars(const char *s, size_t len)
             n += 8;
             continue;
         }
+        /* The last few bytes of a string of 8 or more: the 8 that end it, read at once */
+        if (end - p < 8 && len >= 8 &&
+            (memcpy(&eight, end - 8, 8), !(eight & UINT64_C(0x8080808080808080)))) {
+            n += end - p;
+            break;
+        }
         unsigned c = *p;
         size_t extra;
         uint32_t cp;
@@ -269,10 +275,14 @@ store_fld *rs_schema_field_find(const store_model *m, const char *name)
 {
     /* Not rs_model_field(): building its word a byte at a time costs more instructions than
      * this loop, which a create's throughput feels; a read by name waits on memory instead,
-     * and there the word's independence from the slot wins (api/store.c). */
-    for (uint32_t i = 0; i < m->nfields; i++)
-        if (m->fields[i].name[0] == name[0] && !strcmp(m->fields[i].name, name))
+     * and there the word's independence from the slot wins (api/store.c). A caller that
+     * names fields by the pointers store_field_name() gives (a binding that keeps them) is
+     * matched without a string compared. */
+    for (uint32_t i = 0; i < m->nfields; i++) {
+        const char *n = m->fields[i].name;
+        if (n == name || (n[0] == name[0] && !strcmp(n, name)))
             return &m->fields[i];
+    }
     return NULL;
 }
 

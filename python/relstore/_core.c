@@ -52,11 +52,21 @@ static void shapes_clear(void)
     Py_CLEAR(shapes);
 }
 
+/* A field of a model as a keyword: its name interned (the object a call's keyword names are,
+ * so that it is found by pointer), the store's own name for it and its type. */
+typedef struct bound_key {
+    PyObject *key;
+    const char *name;
+    store_type type;
+} bound_key;
+
 /* The models of the store and the Python class bound to each. */
 typedef struct bound {
     store_model *model;
     PyTypeObject *cls; /* a strong reference; NULL until bind() */
     bool slow_create;  /* the class computes defaults in Python: create() goes through it */
+    bound_key *keys;   /* its fields, as open() found them */
+    size_t nkeys;
 } bound;
 static bound *models;
 static size_t nmodels;
@@ -302,11 +312,22 @@ typedef struct {
     PyObject *value;
 } Ready;
 
+/* Dead Readys kept for the next ones (as CPython keeps its floats and tuples): one is made
+ * and dropped per call, and a new GC object each time also counts towards the next
+ * collection. */
+enum { READY_KEPT = 64 };
+static Ready *ready_kept[READY_KEPT];
+static int nready_kept;
+
 static PyObject *ready_new(PyObject *value)
 {
-    Ready *r = PyObject_GC_New(Ready, &ReadyType);
-    if (!r)
+    Ready *r;
+    if (nready_kept) {
+        r = ready_kept[--nready_kept];
+        PyObject_Init((PyObject *)r, &ReadyType);
+    } else if (!(r = PyObject_GC_New(Ready, &ReadyType))) {
         return NULL;
+    }
     r->value = Py_NewRef(value);
     PyObject_GC_Track(r);
     return (PyObject *)r;
@@ -326,7 +347,10 @@ static void ready_dealloc(Ready *r)
 {
     PyObject_GC_UnTrack(r);
     Py_CLEAR(r->value);
-    PyObject_GC_Del(r);
+    if (nready_kept < READY_KEPT)
+        ready_kept[nready_kept++] = r;
+    else
+        PyObject_GC_Del(r);
 }
 
 static int ready_traverse(Ready *r, visitproc visit, void *arg)
@@ -450,7 +474,14 @@ static void values_free(values *vs)
 /* PY as the value OUT (name already set). 0, or -1 with an exception. */
 static int to_value(PyObject *py, store_value *out, values *vs, bool lists)
 {
-    if (py == Py_None) {
+    PyAsyncMethods *am = Py_TYPE(py)->tp_as_async;
+    if (am && am->am_await == object_await) { /* an Object (a subclass keeps the slot) */
+        store_obj *h = handle((Object *)py);
+        if (!h)
+            return -1;
+        out->kind = STORE_KIND_REF;
+        out->u.ref = h;
+    } else if (py == Py_None) {
         out->kind = STORE_KIND_NULL;
     } else if (PyBool_Check(py)) {
         out->kind = STORE_KIND_BOOL;
@@ -544,6 +575,28 @@ static int values_init(values *vs, Py_ssize_t n)
 static int key_value(values *vs, Py_ssize_t *i, PyObject *key, PyObject *val,
                      store_model *model, bool lists)
 {
+    /* A field's own name, as a call's keyword is: the store's name for it, found by pointer
+     * (no UTF-8 read, no string compared, here or in the store). */
+    for (size_t b = 0; model && b < nmodels; b++) {
+        if (models[b].model != model)
+            continue;
+        for (size_t j = 0; j < models[b].nkeys; j++) {
+            const bound_key *k = &models[b].keys[j];
+            if (k->key != key)
+                continue;
+            store_value *out = &vs->v[*i];
+            out->name = k->name;
+            if (to_value(val, out, vs, lists))
+                return -1;
+            if (!lists && out->kind == STORE_KIND_INT && k->type == STORE_FLOAT) {
+                out->kind = STORE_KIND_FLOAT;
+                out->u.f = (double)out->u.i;
+            }
+            (*i)++;
+            return 0;
+        }
+        break;
+    }
     const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
     if (!name) {
         if (!PyErr_Occurred())
@@ -555,7 +608,8 @@ static int key_value(values *vs, Py_ssize_t *i, PyObject *key, PyObject *val,
     store_value *out = &vs->v[*i];
     out->name = name;
     size_t len = strlen(name);
-    if (model && len > 3 && !strcmp(name + len - 3, "_id") && !store_field_find(model, name)) {
+    if (model && len > 3 && name[len - 3] == '_' && name[len - 2] == 'i' && name[len - 1] == 'd' &&
+        !store_field_find(model, name)) {
         char fk[STORE_NAME_MAX + 1];
         snprintf(fk, sizeof fk, "%.*s", (int)(len - 3), name);
         const store_fld *f = store_field_find(model, fk);
@@ -1199,11 +1253,25 @@ static PyObject *py_open(PyObject *self, PyObject *args, PyObject *kw)
     txn_thread = 0;
     txn_depth = 0;
     for (size_t i = 0; i < nmodels; i++) {
-        models[i].model = store_model_at(db, i);
-        PyObject *n = PyUnicode_FromString(store_model_name(models[i].model));
+        bound *b = &models[i];
+        b->model = store_model_at(db, i);
+        PyObject *n = PyUnicode_FromString(store_model_name(b->model));
+        while (store_field_at(b->model, b->nkeys))
+            b->nkeys++;
+        if (n && !(b->keys = PyMem_Calloc(b->nkeys ? b->nkeys : 1, sizeof *b->keys)))
+            Py_CLEAR(n);
+        for (size_t j = 0; n && j < b->nkeys; j++) {
+            const store_fld *f = store_field_at(b->model, j);
+            b->keys[j].name = store_field_name(f);
+            b->keys[j].type = store_field_type(f);
+            if (!(b->keys[j].key = PyUnicode_InternFromString(b->keys[j].name)))
+                Py_CLEAR(n);
+        }
         if (!n) {
             Py_DECREF(names);
-            return NULL;
+            if (!PyErr_Occurred())
+                PyErr_NoMemory();
+            return NULL; /* the store stays open: close() frees it */
         }
         PyList_SET_ITEM(names, (Py_ssize_t)i, n);
     }
@@ -1281,8 +1349,12 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
 /* Forgets the closed store's models and classes. */
 static void forget(void)
 {
-    for (size_t i = 0; i < nmodels; i++)
+    for (size_t i = 0; i < nmodels; i++) {
         Py_CLEAR(models[i].cls);
+        for (size_t j = 0; models[i].keys && j < models[i].nkeys; j++)
+            Py_CLEAR(models[i].keys[j].key);
+        PyMem_Free(models[i].keys);
+    }
     PyMem_Free(models);
     models = NULL;
     nmodels = 0;
@@ -1520,6 +1592,105 @@ static PyMethodDef object_methods[] = {
     {"create", (PyCFunction)(void (*)(void))object_create_cm,
      METH_CLASS | METH_FASTCALL | METH_KEYWORDS, "create(**values): a new object"},
     {NULL},
+};
+
+/* ---- Class calls: Book.create(...) without a bound method per call ------------------------ */
+
+/*
+ * Model.get, Model.create and Model.filter are class methods of Object; each look-up of one
+ * (Book.create) makes a bound method object, which the call then drops. A model class gets
+ * instead a ClassCall of its own for each (models.py sets them as the class is made): a
+ * callable that holds the class and is no descriptor, so that Book.create is the same object
+ * every time. It calls the same C function the class method does.
+ */
+typedef PyObject *(*class_fn)(PyTypeObject *cls, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames);
+
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *cls;
+    class_fn fn;
+    const char *name;
+    vectorcallfunc vectorcall;
+} ClassCall;
+
+static PyObject *classcall_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                      PyObject *kwnames)
+{
+    ClassCall *c = (ClassCall *)self;
+    return c->fn(c->cls, args, PyVectorcall_NARGS(nargsf), kwnames);
+}
+
+static const struct {
+    const char *name;
+    class_fn fn;
+} class_fns[] = {{"get", object_get_cm}, {"create", object_create_cm}, {"filter", object_filter_cm}};
+
+/* ClassCall(cls, name): CLS's NAME ("get", "create" or "filter"). */
+static PyObject *classcall_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    static char *kwlist[] = {"cls", "name", NULL};
+    PyObject *cls;
+    const char *name;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O!s", kwlist, &PyType_Type, &cls, &name))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &ObjectType)) {
+        PyErr_SetString(PyExc_TypeError, "ClassCall: the class is not a relstore model");
+        return NULL;
+    }
+    for (size_t i = 0; i < sizeof class_fns / sizeof *class_fns; i++) {
+        if (strcmp(name, class_fns[i].name))
+            continue;
+        ClassCall *c = (ClassCall *)type->tp_alloc(type, 0);
+        if (!c)
+            return NULL;
+        c->cls = (PyTypeObject *)Py_NewRef(cls);
+        c->fn = class_fns[i].fn;
+        c->name = class_fns[i].name;
+        c->vectorcall = classcall_vectorcall;
+        return (PyObject *)c;
+    }
+    PyErr_Format(PyExc_ValueError, "ClassCall: no class call %s", name);
+    return NULL;
+}
+
+static void classcall_dealloc(ClassCall *c)
+{
+    PyObject_GC_UnTrack(c);
+    Py_CLEAR(c->cls);
+    Py_TYPE(c)->tp_free(c);
+}
+
+static int classcall_traverse(ClassCall *c, visitproc visit, void *arg)
+{
+    Py_VISIT(c->cls);
+    return 0;
+}
+
+static int classcall_clear(ClassCall *c)
+{
+    Py_CLEAR(c->cls);
+    return 0;
+}
+
+static PyObject *classcall_repr(ClassCall *c)
+{
+    return PyUnicode_FromFormat("<relstore class call %s.%s>",
+                                c->cls ? c->cls->tp_name : "?", c->name);
+}
+
+static PyTypeObject ClassCallType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.ClassCall",
+    .tp_basicsize = sizeof(ClassCall),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "a model class's get, create or filter, bound to the class once",
+    .tp_new = classcall_new,
+    .tp_dealloc = (destructor)classcall_dealloc,
+    .tp_traverse = (traverseproc)classcall_traverse,
+    .tp_clear = (inquiry)classcall_clear,
+    .tp_repr = (reprfunc)classcall_repr,
+    .tp_call = PyVectorcall_Call,
+    .tp_vectorcall_offset = offsetof(ClassCall, vectorcall),
 };
 
 /* update(obj, values): change OBJ's fields, all or nothing. */
@@ -2552,8 +2723,8 @@ PyMODINIT_FUNC PyInit__core(void)
         !(or_str = PyUnicode_InternFromString("or")) ||
         !(tree_str = PyUnicode_InternFromString("_tree")))
         return NULL;
-    PyTypeObject *types[] = {&ObjectType,  &FieldType, &RelationType,
-                             &RelIterType, &ReadyType, &QueryType};
+    PyTypeObject *types[] = {&ObjectType, &FieldType, &RelationType, &RelIterType,
+                             &ReadyType,  &QueryType, &ClassCallType};
     for (size_t i = 0; i < sizeof types / sizeof *types; i++)
         if (PyType_Ready(types[i]))
             return NULL;
@@ -2564,6 +2735,7 @@ PyMODINIT_FUNC PyInit__core(void)
         PyModule_AddObjectRef(m, "Field", (PyObject *)&FieldType) ||
         PyModule_AddObjectRef(m, "Relation", (PyObject *)&RelationType) ||
         PyModule_AddObjectRef(m, "Query", (PyObject *)&QueryType) ||
+        PyModule_AddObjectRef(m, "ClassCall", (PyObject *)&ClassCallType) ||
         PyModule_AddIntConstant(m, "REL_REVERSE", REL_REVERSE) ||
         PyModule_AddIntConstant(m, "REL_ONE", REL_ONE) ||
         PyModule_AddIntConstant(m, "REL_M2M", REL_M2M)) {
