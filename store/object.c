@@ -459,8 +459,9 @@ static bool same_value(const store_fld *f, const store_obj *o, uint64_t w, uint8
 static void commit_field(store_obj *o, uint64_t id, store_fld *f, uint64_t w, uint8_t st,
                          bool fresh)
 {
-    uint64_t old = rs_field_word(o, f);
-    const char *old_str = rs_is_string(f) ? rs_str_decode(o, f, old) : NULL;
+    /* A fresh object's slot holds nothing yet: no old value to read or decode. */
+    uint64_t old = fresh ? 0 : rs_field_word(o, f);
+    const char *old_str = !fresh && rs_is_string(f) ? rs_str_decode(o, f, old) : NULL;
     bool was_null = fresh || rs_field_null(f, o);
     bool is_null = st & ST_NULL;
     if (f->type == STORE_FK && !fresh && !was_null && !is_null && old == w)
@@ -709,7 +710,7 @@ int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **o
         rc = rs_error_set(db, STORE_EFULL, "%s: every id below 2^40 was handed out", m->name);
     if (!rc && rs_arena_reserve(&m->arena, id))
         rc = rs_error_set(db, STORE_ENOMEM, "%s: out of memory", m->name);
-    if (!rc)
+    if (!rc && rs_txn_logging(db)) /* the bound takes a walk of the model's fields */
         rc = rs_txn_reserve(db, rs_txn_bound_create(m));
     if (!rc)
         rc = stage_images(db, &s, m, 1);

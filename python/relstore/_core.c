@@ -502,9 +502,13 @@ static int to_value(PyObject *py, store_value *out, values *vs, bool lists)
         out->u.f = PyFloat_AS_DOUBLE(py);
     } else if (PyUnicode_Check(py)) {
         Py_ssize_t len;
-        const char *s = PyUnicode_AsUTF8AndSize(py, &len);
-        if (!s)
+        const char *s;
+        if (PyUnicode_IS_COMPACT_ASCII(py)) { /* its UTF-8 is its data */
+            s = (const char *)PyUnicode_DATA(py);
+            len = PyUnicode_GET_LENGTH(py);
+        } else if (!(s = PyUnicode_AsUTF8AndSize(py, &len))) {
             return -1;
+        }
         if ((size_t)len != strlen(s)) {
             PyErr_Format(errors[1], "%s: a string with a NUL character", out->name);
             return -1;
@@ -568,6 +572,18 @@ static int values_init(values *vs, Py_ssize_t n)
     return 0;
 }
 
+/* The bound model M (for its keys), the last one asked kept at hand; NULL if not bound. */
+static const bound *keys_of(const store_model *m)
+{
+    static size_t last;
+    if (last < nmodels && models[last].model == m)
+        return &models[last];
+    for (size_t i = 0; i < nmodels; i++)
+        if (models[i].model == m)
+            return &models[(last = i)];
+    return NULL;
+}
+
 /* The value VAL of keyword KEY as VS->v[*I], *I advanced. "pk" is "id"; with MODEL, a key
  * NAME_id that names no field but whose NAME is a foreign key of MODEL is that parent by id
  * (Tortoise's author_id=3): the parent object (LISTS: a query's term, "author__id" when no
@@ -577,13 +593,10 @@ static int key_value(values *vs, Py_ssize_t *i, PyObject *key, PyObject *val,
 {
     /* A field's own name, as a call's keyword is: the store's name for it, found by pointer
      * (no UTF-8 read, no string compared, here or in the store). */
-    for (size_t b = 0; model && b < nmodels; b++) {
-        if (models[b].model != model)
-            continue;
-        for (size_t j = 0; j < models[b].nkeys; j++) {
-            const bound_key *k = &models[b].keys[j];
-            if (k->key != key)
-                continue;
+    const bound *b = model ? keys_of(model) : NULL;
+    for (size_t j = 0; b && j < b->nkeys; j++) {
+        const bound_key *k = &b->keys[j];
+        if (k->key == key) {
             store_value *out = &vs->v[*i];
             out->name = k->name;
             if (to_value(val, out, vs, lists))
@@ -595,7 +608,6 @@ static int key_value(values *vs, Py_ssize_t *i, PyObject *key, PyObject *val,
             (*i)++;
             return 0;
         }
-        break;
     }
     const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
     if (!name) {
