@@ -1612,8 +1612,9 @@ static PyMethodDef object_methods[] = {
  * Model.get, Model.create and Model.filter are class methods of Object; each look-up of one
  * (Book.create) makes a bound method object, which the call then drops. A model class gets
  * instead a ClassCall of its own for each (models.py sets them as the class is made): a
- * callable that holds the class and is no descriptor, so that Book.create is the same object
- * every time. It calls the same C function the class method does.
+ * callable that holds the class, so that Book.create is the same object every time. It calls
+ * the same C function the class method does. Found through another class (a subclass's
+ * super().create()), it binds to that one, as a class method would.
  */
 typedef PyObject *(*class_fn)(PyTypeObject *cls, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames);
@@ -1685,6 +1686,27 @@ static int classcall_clear(ClassCall *c)
     return 0;
 }
 
+/* Looked up through a class (or its instance) other than its own, as a subclass's
+ * super().create(...) does, it is that class's call, as a class method would be bound. */
+static PyObject *classcall_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    ClassCall *c = (ClassCall *)self;
+    if (!type && obj)
+        type = (PyObject *)Py_TYPE(obj);
+    if (!type || type == (PyObject *)c->cls || !PyType_Check(type) ||
+        !PyType_IsSubtype((PyTypeObject *)type, &ObjectType))
+        return Py_NewRef(self);
+    ClassCall *b = PyObject_GC_New(ClassCall, Py_TYPE(c));
+    if (!b)
+        return NULL;
+    b->cls = (PyTypeObject *)Py_NewRef(type);
+    b->fn = c->fn;
+    b->name = c->name;
+    b->vectorcall = classcall_vectorcall;
+    PyObject_GC_Track(b);
+    return (PyObject *)b;
+}
+
 static PyObject *classcall_repr(ClassCall *c)
 {
     return PyUnicode_FromFormat("<relstore class call %s.%s>",
@@ -1703,6 +1725,7 @@ static PyTypeObject ClassCallType = {
     .tp_repr = (reprfunc)classcall_repr,
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(ClassCall, vectorcall),
+    .tp_descr_get = classcall_get,
 };
 
 /* update(obj, values): change OBJ's fields, all or nothing. */
@@ -1811,31 +1834,48 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
     store_model *m = bound_model(cls);
     if (!m)
         return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(rows);
-    values *vs = PyMem_Calloc((size_t)n + 1, sizeof *vs);
-    const store_value **lists = PyMem_Calloc((size_t)n + 1, sizeof *lists);
-    store_obj **objs = PyMem_Calloc((size_t)n + 1, sizeof *objs);
-    PyObject *out = NULL;
-    Py_ssize_t made = 0;
-    if (!vs || !lists || !objs) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    for (; made < n; made++) {
-        PyObject *row = PyList_GET_ITEM(rows, made);
+    /* Every row's values in one list, each row's ended by {0}: ROWS' sizes are read first
+     * (the dicts' items stay alive: the list holds the rows, the rows their values). */
+    Py_ssize_t n = PyList_GET_SIZE(rows), total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i);
         bool inst = PyObject_TypeCheck(row, &ObjectType);
         if (inst && (((Object *)row)->obj || Py_TYPE(row) != (PyTypeObject *)cls)) {
             PyErr_Format(PyExc_ValueError, "bulk_create() takes unsaved %s objects",
                          ((PyTypeObject *)cls)->tp_name);
-            goto done;
+            return NULL;
         }
         if (!inst && !PyDict_Check(row)) {
             PyErr_SetString(PyExc_TypeError, "create_many() takes objects or dicts");
-            goto done;
+            return NULL;
         }
-        if (to_values(inst ? ((Object *)row)->pending : row, &vs[made], m, false))
-            goto done;
-        lists[made] = vs[made].v;
+        PyObject *d = inst ? ((Object *)row)->pending : row;
+        total += (d ? PyDict_GET_SIZE(d) : 0) + 1;
+    }
+    values vs;
+    if (values_init(&vs, total))
+        return NULL;
+    const store_value **lists = PyMem_Calloc((size_t)n + 1, sizeof *lists);
+    store_obj **objs = PyMem_Calloc((size_t)n + 1, sizeof *objs);
+    PyObject *out = NULL;
+    if (!lists || !objs) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    Py_ssize_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *row = PyList_GET_ITEM(rows, i), *key, *val;
+        PyObject *d = PyObject_TypeCheck(row, &ObjectType) ? ((Object *)row)->pending : row;
+        Py_ssize_t pos = 0, end = at + (d ? PyDict_GET_SIZE(d) : 0);
+        lists[i] = &vs.v[at];
+        while (d && PyDict_Next(d, &pos, &key, &val))
+            if (at == end) { /* the dict grew since it was measured */
+                PyErr_SetString(PyExc_RuntimeError, "bulk_create(): a row changed meanwhile");
+                goto done;
+            } else if (key_value(&vs, &at, key, val, m, false)) {
+                goto done;
+            }
+        at = end + 1; /* after the row's {0} (a dict that shrank leaves more zeros) */
     }
     int rc;
     LOCKING(rc, store_create_many(db, m, lists, (size_t)n, objs, NULL));
@@ -1859,9 +1899,7 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
         PyList_SET_ITEM(out, i, w);
     }
 done:
-    for (Py_ssize_t i = 0; vs && i < made; i++)
-        values_free(&vs[i]);
-    PyMem_Free(vs);
+    values_free(&vs);
     PyMem_Free(lists);
     PyMem_Free(objs);
     return out;

@@ -148,6 +148,47 @@ class ObjectsTest(StoreCase):
             await Author.bulk_create([Author(name="Fresh"), Author(name="John Doe")])
         self.assertIsNone(await Author.get_or_none(name="Fresh"), "all or nothing")
 
+    async def test_bulk_create_rows_of_every_shape(self):
+        rows = [Book(title="B1", author=self.jane), Book(title="B2", author_id=1, pages=7),
+                Book(title="B3", author=self.john, pages=9)]
+        made = await Book.bulk_create(rows)
+        self.assertEqual([(b.title, b.author.name, b.pages) for b in made],
+                         [("B1", "Jane Roe", 100), ("B2", "John Doe", 7), ("B3", "John Doe", 9)])
+        made = relstore._core.create_many(Book, [{"title": "D1", "author": self.jane},
+                                                 {"title": "D2", "author_id": 2}])
+        self.assertEqual([b.author for b in made], [self.jane, self.jane])
+        with self.assertRaises(ValueError):
+            await Book.bulk_create([made[0]])  # saved already
+        with self.assertRaises(ValidationError) as e:
+            await Book.bulk_create([Book(title="ok", author=self.jane),
+                                    Book(title="x" * 61, author=self.jane)])
+        self.assertIn("row 1", str(e.exception))
+        with self.assertRaises(IntegrityError):
+            await Book.bulk_create([Book(title="ok", author_id=99)])
+        self.assertEqual(await Book.filter(title="ok").count(), 0, "all or nothing")
+
+    async def test_class_calls_are_the_class_own(self):
+        self.assertIs(Book.create, Book.create)
+        self.assertIn("Book.create", repr(Book.create))
+        self.assertEqual((await self.john.get(id=2)).name, "Jane Roe")  # from an instance too
+
+        class Shelf(models.Model):
+            label = fields.CharField(max_length=10)
+            made = []
+
+            @classmethod
+            def create(cls, **values):  # the class's own create is kept
+                cls.made.append(values)
+                return super().create(**values)
+
+        self.assertNotIsInstance(vars(Shelf)["create"], relstore._core.ClassCall)
+        self.assertIsInstance(vars(Shelf)["get"], relstore._core.ClassCall)
+        await relstore.close()
+        await relstore.init(models=MODELS + [Shelf])
+        s = await Shelf.create(label="top")
+        self.assertEqual((Shelf.made, s.label, s.id), ([{"label": "top"}], "top", 1))
+        self.assertEqual((await Shelf.filter(label="top").get()).id, 1)
+
 
 class DefaultsTest(StoreCase):
     async def test_a_callable_default_is_computed_once_per_object(self):
