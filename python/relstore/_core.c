@@ -211,6 +211,68 @@ static int object_init(Object *o, PyObject *args, PyObject *kw)
     return 0;
 }
 
+/*
+ * Book(title=..., author=...) without type's generic call: a model class gets this as its
+ * vectorcall (fast_new()), so that making an unsaved object takes no keyword dict made for
+ * the call and then copied, and no trip through tp_new and tp_init. A class with an __init__
+ * or __new__ of its own (a default computed in Python) or positional arguments goes the
+ * generic way, through type's own call.
+ */
+static PyObject *object_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf,
+                                   PyObject *kwnames)
+{
+    PyTypeObject *type = (PyTypeObject *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    if (nargs || type->tp_init != (initproc)object_init || type->tp_new != PyType_GenericNew) {
+        PyObject *a = PyTuple_New(nargs), *kw = nkw ? PyDict_New() : NULL, *r = NULL;
+        for (Py_ssize_t i = 0; a && i < nargs; i++)
+            PyTuple_SET_ITEM(a, i, Py_NewRef(args[i]));
+        for (Py_ssize_t k = 0; kw && k < nkw; k++)
+            if (PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, k), args[nargs + k]))
+                Py_CLEAR(kw);
+        if (a && (kw || !nkw))
+            r = PyType_Type.tp_call(callable, a, kw);
+        Py_XDECREF(a);
+        Py_XDECREF(kw);
+        return r;
+    }
+    Object *o = (Object *)type->tp_alloc(type, 0);
+    if (!o || !nkw)
+        return (PyObject *)o;
+    if (!(o->pending = PyDict_New())) {
+        Py_DECREF(o);
+        return NULL;
+    }
+    for (Py_ssize_t k = 0; k < nkw; k++)
+        if (PyDict_SetItem(o->pending, PyTuple_GET_ITEM(kwnames, k), args[k])) {
+            Py_DECREF(o);
+            return NULL;
+        }
+    return (PyObject *)o;
+}
+
+/* fast_new(metaclass, cls): CLS (a model class, whose type is METACLASS) is called through
+ * object_vectorcall(), unless METACLASS has a __call__ of its own. Type's own vectorcall flag is not inherited by a metaclass made in
+ * Python before 3.12: it is set here, with the offset of the slot that holds it. */
+static PyObject *py_fast_new(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyTypeObject *meta, *cls;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &meta, &PyType_Type, &cls))
+        return NULL;
+    if (Py_TYPE(cls) != meta || !PyType_IsSubtype(cls, &ObjectType)) {
+        PyErr_SetString(PyExc_TypeError, "fast_new(): a model class and its metaclass");
+        return NULL;
+    }
+    if (meta->tp_call != PyType_Type.tp_call) /* a metaclass with a __call__ of its own */
+        Py_RETURN_NONE;
+    meta->tp_vectorcall_offset = offsetof(PyTypeObject, tp_vectorcall);
+    meta->tp_flags |= Py_TPFLAGS_HAVE_VECTORCALL;
+    cls->tp_vectorcall = object_vectorcall;
+    Py_RETURN_NONE;
+}
+
 static PyObject *object_get_id(Object *o, void *closure)
 {
     (void)closure;
@@ -2745,6 +2807,7 @@ static PyMethodDef module_methods[] = {
     {"ready", py_ready, METH_O, "ready(value): value, to await"},
     {"create", py_create, METH_VARARGS, "create(cls, values) -> object"},
     {"create_many", py_create_many, METH_VARARGS, "create_many(cls, rows) -> objects"},
+    {"fast_new", py_fast_new, METH_VARARGS, "fast_new(metaclass, cls): cls() made in C"},
     {"get", py_get, METH_VARARGS, "get(cls, id) -> object"},
     {"update", py_update, METH_VARARGS, "update(obj, values)"},
     {"save", py_save, METH_O, "save(obj): create or update from its pending values"},

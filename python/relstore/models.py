@@ -43,6 +43,7 @@ class ModelMeta(type):
             cls.__init__ = _init_with_defaults  # computed once, as the object is made
         # get, create and filter: the C class methods, as callables held by the class (no
         # bound method made per call), unless a class of the model's own defines them
+        _core.fast_new(mcs, cls)  # Book(title=...) made in C
         for call in ("get", "create", "filter"):
             if not any(call in vars(k) and not isinstance(vars(k)[call], _core.ClassCall)
                        for k in cls.__mro__ if k is not _core.Object):

@@ -168,6 +168,11 @@ class ObjectsTest(StoreCase):
         self.assertEqual(await Book.filter(title="ok").count(), 0, "all or nothing")
 
     async def test_class_calls_are_the_class_own(self):
+        b = Book(title="Unsaved", author=self.john)  # made in C (object_vectorcall)
+        self.assertEqual((b.title, b.author, b.id, Book().title), ("Unsaved", self.john, None,
+                                                                   None))
+        with self.assertRaises(TypeError):
+            Book("positional")
         self.assertIs(Book.create, Book.create)
         self.assertIn("Book.create", repr(Book.create))
         self.assertEqual((await self.john.get(id=2)).name, "Jane Roe")  # from an instance too
