@@ -67,6 +67,7 @@ typedef struct bound {
     bool slow_create;  /* the class computes defaults in Python: create() goes through it */
     bound_key *keys;   /* its fields, as open() found them */
     size_t nkeys;
+    PyObject *calls[3]; /* its get, create and filter (ClassCall), made when first asked */
 } bound;
 static bound *models;
 static size_t nmodels;
@@ -1425,6 +1426,8 @@ static void forget(void)
 {
     for (size_t i = 0; i < nmodels; i++) {
         Py_CLEAR(models[i].cls);
+        for (size_t j = 0; j < sizeof models[i].calls / sizeof *models[i].calls; j++)
+            Py_CLEAR(models[i].calls[j]);
         for (size_t j = 0; models[i].keys && j < models[i].nkeys; j++)
             Py_CLEAR(models[i].keys[j].key);
         PyMem_Free(models[i].keys);
@@ -1672,11 +1675,14 @@ static PyMethodDef object_methods[] = {
 
 /*
  * Model.get, Model.create and Model.filter are class methods of Object; each look-up of one
- * (Book.create) makes a bound method object, which the call then drops. A model class gets
- * instead a ClassCall of its own for each (models.py sets them as the class is made): a
- * callable that holds the class, so that Book.create is the same object every time. It calls
- * the same C function the class method does. Found through another class (a subclass's
- * super().create()), it binds to that one, as a class method would.
+ * (Book.create) makes a bound method object, which the call then drops. The Model class holds
+ * instead a ClassCall for each (models.py sets them): a callable that, found through a model
+ * class (Book.create, book.create, super().create() in a subclass), gives that class's own
+ * ClassCall, made once and kept with the bound model while the store is open, so that
+ * Book.create is the same object each time and its call makes none. It calls the same C
+ * function the class method does. Like a bound class method it has __self__ (the class),
+ * __func__ (taking the class first), __name__ and __qualname__. Being on Model only, a class
+ * that defines its own create, or a patch of Model.create, is found as Python finds it.
  */
 typedef PyObject *(*class_fn)(PyTypeObject *cls, PyObject *const *args, Py_ssize_t nargs,
                               PyObject *kwnames);
@@ -1684,26 +1690,88 @@ typedef PyObject *(*class_fn)(PyTypeObject *cls, PyObject *const *args, Py_ssize
 typedef struct {
     PyObject_HEAD
     PyTypeObject *cls;
-    class_fn fn;
-    const char *name;
+    int which; /* its index in class_fns */
     vectorcallfunc vectorcall;
 } ClassCall;
+
+static PyObject *call_get(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+static PyObject *call_create(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+static PyObject *call_filter(PyObject *, PyObject *const *, Py_ssize_t, PyObject *);
+
+/* The calls, and each as a function taking the class first (a ClassCall's __func__). */
+static PyMethodDef class_fn_defs[] = {
+    {"get", (PyCFunction)(void (*)(void))call_get, METH_FASTCALL | METH_KEYWORDS,
+     "get(cls, **lookups)"},
+    {"create", (PyCFunction)(void (*)(void))call_create, METH_FASTCALL | METH_KEYWORDS,
+     "create(cls, **values)"},
+    {"filter", (PyCFunction)(void (*)(void))call_filter, METH_FASTCALL | METH_KEYWORDS,
+     "filter(cls, *q, **terms)"},
+};
+static const class_fn class_fns[] = {object_get_cm, object_create_cm, object_filter_cm};
+static PyObject *class_fn_objs[3];
+
+static PyObject *call_first(int which, PyObject *const *args, Py_ssize_t nargs,
+                            PyObject *kwnames)
+{
+    if (nargs < 1 || !PyType_Check(args[0]) ||
+        !PyType_IsSubtype((PyTypeObject *)args[0], &ObjectType)) {
+        PyErr_Format(PyExc_TypeError, "%s() takes a model class first",
+                     class_fn_defs[which].ml_name);
+        return NULL;
+    }
+    return class_fns[which]((PyTypeObject *)args[0], args + 1, nargs - 1, kwnames);
+}
+
+static PyObject *call_get(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                          PyObject *kwnames)
+{
+    (void)self;
+    return call_first(0, args, nargs, kwnames);
+}
+
+static PyObject *call_create(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    (void)self;
+    return call_first(1, args, nargs, kwnames);
+}
+
+static PyObject *call_filter(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                             PyObject *kwnames)
+{
+    (void)self;
+    return call_first(2, args, nargs, kwnames);
+}
 
 static PyObject *classcall_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
                                       PyObject *kwnames)
 {
     ClassCall *c = (ClassCall *)self;
-    return c->fn(c->cls, args, PyVectorcall_NARGS(nargsf), kwnames);
+    if (!c->cls) { /* cleared by the collector */
+        PyErr_SetString(PyExc_RuntimeError, "a relstore class call without its class");
+        return NULL;
+    }
+    return class_fns[c->which](c->cls, args, PyVectorcall_NARGS(nargsf), kwnames);
 }
 
-static const struct {
-    const char *name;
-    class_fn fn;
-} class_fns[] = {{"get", object_get_cm}, {"create", object_create_cm}, {"filter", object_filter_cm}};
+static PyTypeObject ClassCallType;
+
+static PyObject *classcall_make(PyTypeObject *cls, int which)
+{
+    ClassCall *c = PyObject_GC_New(ClassCall, &ClassCallType);
+    if (!c)
+        return NULL;
+    c->cls = (PyTypeObject *)Py_NewRef(cls);
+    c->which = which;
+    c->vectorcall = classcall_vectorcall;
+    PyObject_GC_Track(c);
+    return (PyObject *)c;
+}
 
 /* ClassCall(cls, name): CLS's NAME ("get", "create" or "filter"). */
 static PyObject *classcall_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
+    (void)type;
     static char *kwlist[] = {"cls", "name", NULL};
     PyObject *cls;
     const char *name;
@@ -1713,27 +1781,36 @@ static PyObject *classcall_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_TypeError, "ClassCall: the class is not a relstore model");
         return NULL;
     }
-    for (size_t i = 0; i < sizeof class_fns / sizeof *class_fns; i++) {
-        if (strcmp(name, class_fns[i].name))
-            continue;
-        ClassCall *c = (ClassCall *)type->tp_alloc(type, 0);
-        if (!c)
-            return NULL;
-        c->cls = (PyTypeObject *)Py_NewRef(cls);
-        c->fn = class_fns[i].fn;
-        c->name = class_fns[i].name;
-        c->vectorcall = classcall_vectorcall;
-        return (PyObject *)c;
-    }
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(name, class_fn_defs[i].ml_name))
+            return classcall_make((PyTypeObject *)cls, i);
     PyErr_Format(PyExc_ValueError, "ClassCall: no class call %s", name);
     return NULL;
+}
+
+/* Found through TYPE (a subclass of its own class), the call of TYPE: the one kept with
+ * TYPE's bound model, else a new one (a class the store does not hold). */
+static PyObject *classcall_get(PyObject *self, PyObject *obj, PyObject *type)
+{
+    ClassCall *c = (ClassCall *)self;
+    if (!type && obj)
+        type = (PyObject *)Py_TYPE(obj);
+    if (!type || !c->cls || type == (PyObject *)c->cls || !PyType_Check(type) ||
+        !PyType_IsSubtype((PyTypeObject *)type, c->cls))
+        return Py_NewRef(self);
+    bound *b = bound_of((PyTypeObject *)type);
+    if (!b)
+        return classcall_make((PyTypeObject *)type, c->which);
+    if (!b->calls[c->which] && !(b->calls[c->which] = classcall_make(b->cls, c->which)))
+        return NULL;
+    return Py_NewRef(b->calls[c->which]);
 }
 
 static void classcall_dealloc(ClassCall *c)
 {
     PyObject_GC_UnTrack(c);
     Py_CLEAR(c->cls);
-    Py_TYPE(c)->tp_free(c);
+    PyObject_GC_Del(c);
 }
 
 static int classcall_traverse(ClassCall *c, visitproc visit, void *arg)
@@ -1748,32 +1825,51 @@ static int classcall_clear(ClassCall *c)
     return 0;
 }
 
-/* Looked up through a class (or its instance) other than its own, as a subclass's
- * super().create(...) does, it is that class's call, as a class method would be bound. */
-static PyObject *classcall_get(PyObject *self, PyObject *obj, PyObject *type)
-{
-    ClassCall *c = (ClassCall *)self;
-    if (!type && obj)
-        type = (PyObject *)Py_TYPE(obj);
-    if (!type || type == (PyObject *)c->cls || !PyType_Check(type) ||
-        !PyType_IsSubtype((PyTypeObject *)type, &ObjectType))
-        return Py_NewRef(self);
-    ClassCall *b = PyObject_GC_New(ClassCall, Py_TYPE(c));
-    if (!b)
-        return NULL;
-    b->cls = (PyTypeObject *)Py_NewRef(type);
-    b->fn = c->fn;
-    b->name = c->name;
-    b->vectorcall = classcall_vectorcall;
-    PyObject_GC_Track(b);
-    return (PyObject *)b;
-}
-
 static PyObject *classcall_repr(ClassCall *c)
 {
     return PyUnicode_FromFormat("<relstore class call %s.%s>",
-                                c->cls ? c->cls->tp_name : "?", c->name);
+                                c->cls ? c->cls->tp_name : "?", class_fn_defs[c->which].ml_name);
 }
+
+static PyObject *classcall_self(ClassCall *c, void *closure)
+{
+    (void)closure;
+    return c->cls ? Py_NewRef(c->cls) : Py_NewRef(Py_None);
+}
+
+static PyObject *classcall_func(ClassCall *c, void *closure)
+{
+    (void)closure;
+    return Py_NewRef(class_fn_objs[c->which]);
+}
+
+static PyObject *classcall_name(ClassCall *c, void *closure)
+{
+    (void)closure;
+    return PyUnicode_FromString(class_fn_defs[c->which].ml_name);
+}
+
+static PyObject *classcall_qualname(ClassCall *c, void *closure)
+{
+    (void)closure;
+    return PyUnicode_FromFormat("%s.%s", c->cls ? c->cls->tp_name : "?",
+                                class_fn_defs[c->which].ml_name);
+}
+
+static PyObject *classcall_doc(ClassCall *c, void *closure)
+{
+    (void)closure;
+    return PyUnicode_FromString(class_fn_defs[c->which].ml_doc);
+}
+
+static PyGetSetDef classcall_getset[] = {
+    {"__self__", (getter)classcall_self, NULL, "the class", NULL},
+    {"__func__", (getter)classcall_func, NULL, "the call, taking the class first", NULL},
+    {"__name__", (getter)classcall_name, NULL, NULL, NULL},
+    {"__qualname__", (getter)classcall_qualname, NULL, NULL, NULL},
+    {"__doc__", (getter)classcall_doc, NULL, NULL, NULL},
+    {NULL},
+};
 
 static PyTypeObject ClassCallType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "relstore._core.ClassCall",
@@ -1788,6 +1884,7 @@ static PyTypeObject ClassCallType = {
     .tp_call = PyVectorcall_Call,
     .tp_vectorcall_offset = offsetof(ClassCall, vectorcall),
     .tp_descr_get = classcall_get,
+    .tp_getset = classcall_getset,
 };
 
 /* update(obj, values): change OBJ's fields, all or nothing. */
@@ -2199,6 +2296,15 @@ static PyObject *result_list(store_result *res)
  */
 enum { SHAPES_MAX = 512, SHAPE_BYTES = 512, SHAPE_PARTS = 8, SHAPE_PARAMS = 32 };
 
+/* A shape is the model, then for each terms dict a mark and each term's name (ended by NUL)
+ * and value kind, then a mark and each order key, then a mark and the limit. The marks are
+ * bytes no UTF-8 holds, so that no name can run into the next mark: filter(Age=1, FName=x)
+ * and filter(Age=1).filter(Name=x) are two shapes. */
+#define SHAPE_FILTER "\xff"
+#define SHAPE_EXCLUDE "\xfe"
+#define SHAPE_ORDER "\xfd"
+#define SHAPE_SLICE "\xfc"
+
 
 static const char *const param_names[SHAPE_PARAMS] = {
     "0",  "1",  "2",  "3",  "4",  "5",  "6",  "7",  "8",  "9",  "10",
@@ -2264,7 +2370,7 @@ static PyObject *plain_terms(PyObject *t, bool *exclude)
 static int build_shape(store_model *m, PyObject *where, const char *const *keys,
                        Py_ssize_t offset, Py_ssize_t limit, prepared *p, store_query **out)
 {
-    store_query *q;
+    store_query *q = NULL; /* left as it is when store_query_new() fails */
     int rc = store_query_new(db, m, &q);
     size_t k = 0;
     for (size_t i = 0; !rc && i < p->nparts; i++) {
@@ -2307,12 +2413,13 @@ static int prepare(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t o
     Py_ssize_t nk = order != Py_None && PyTuple_Check(order) ? PyTuple_GET_SIZE(order) : -1;
     char buf[SHAPE_BYTES];
     size_t len = 0, k = 0;
-    bool fits = nw >= 0 && nw <= SHAPE_PARTS && nk >= 0 && nk < 8 && offset >= 0 && limit >= 0;
+    /* A page at an offset is built for its run: each offset would be a shape of its own. */
+    bool fits = nw >= 0 && nw <= SHAPE_PARTS && nk >= 0 && nk < 8 && offset == 0 && limit >= 0;
     fits = fits && shape_put(buf, &len, &m, sizeof m);
     for (Py_ssize_t i = 0; fits && i < nw; i++) {
         bool exclude;
         PyObject *terms = plain_terms(PyTuple_GET_ITEM(where, i), &exclude);
-        if (!(fits = terms && shape_put(buf, &len, exclude ? "X" : "F", 1)))
+        if (!(fits = terms && shape_put(buf, &len, exclude ? SHAPE_EXCLUDE : SHAPE_FILTER, 1)))
             break;
         if (to_values(terms, &p->parts[p->nparts], m, true)) {
             prepared_free(p);
@@ -2330,7 +2437,8 @@ static int prepare(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t o
     for (Py_ssize_t i = 0; fits && i < nk; i++) {
         PyObject *key = PyTuple_GET_ITEM(order, i);
         fits = PyUnicode_Check(key) && (keys[i] = PyUnicode_AsUTF8(key)) &&
-               shape_put(buf, &len, "|", 1) && shape_put(buf, &len, keys[i], strlen(keys[i]) + 1);
+               shape_put(buf, &len, SHAPE_ORDER, 1) &&
+               shape_put(buf, &len, keys[i], strlen(keys[i]) + 1);
         if (PyErr_Occurred()) {
             prepared_free(p);
             return -1;
@@ -2338,7 +2446,7 @@ static int prepare(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t o
     }
     if (fits) {
         keys[nk] = NULL;
-        fits = shape_put(buf, &len, &offset, sizeof offset) &&
+        fits = shape_put(buf, &len, SHAPE_SLICE, 1) &&
                shape_put(buf, &len, &limit, sizeof limit);
     }
     if (!fits) { /* not kept: built with its values */
@@ -2844,6 +2952,11 @@ PyMODINIT_FUNC PyInit__core(void)
     PyObject *m = PyModule_Create(&core_module);
     if (!m)
         return NULL;
+    for (int i = 0; i < 3; i++)
+        if (!(class_fn_objs[i] = PyCFunction_New(&class_fn_defs[i], NULL))) {
+            Py_DECREF(m);
+            return NULL;
+        }
     if (PyModule_AddObjectRef(m, "Object", (PyObject *)&ObjectType) ||
         PyModule_AddObjectRef(m, "Field", (PyObject *)&FieldType) ||
         PyModule_AddObjectRef(m, "Relation", (PyObject *)&RelationType) ||

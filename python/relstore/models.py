@@ -41,12 +41,11 @@ class ModelMeta(type):
         cls._meta = _Meta(cls, fields, abstract)
         if cls._meta.callable_defaults and "__init__" not in attrs:
             cls.__init__ = _init_with_defaults  # computed once, as the object is made
-        # get, create and filter: the C class methods, as callables held by the class (no
-        # bound method made per call), unless a class of the model's own defines them
         _core.fast_new(mcs, cls)  # Book(title=...) made in C
-        for call in ("get", "create", "filter"):
-            if not any(call in vars(k) and not isinstance(vars(k)[call], _core.ClassCall)
-                       for k in cls.__mro__ if k is not _core.Object):
+        if name == "Model" and attrs.get("__module__") == __name__:
+            # get, create and filter: the C class methods, as callables that each model class
+            # finds bound to itself once (_core.ClassCall: no bound method made per call)
+            for call in ("get", "create", "filter"):
                 setattr(cls, call, _core.ClassCall(cls, call))
         if not abstract:
             _registry[name] = cls
