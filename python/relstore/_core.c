@@ -33,7 +33,7 @@
 
 static store *db;             /* NULL while closed (and while closing) */
 static uint64_t epoch = 1;    /* advanced by each close: wrappers of an older epoch are dead */
-static bool opening;          /* open() is opening a store, without the GIL */
+static bool opening;          /* open() or close() is under way, without the GIL */
 static int busy;              /* calls in the store without the GIL: close() refuses meanwhile */
 /* The thread that holds the store's transaction (begun from Python), 0 when none: a call
  * from another thread may wait for the store's lock, so it waits without the GIL, or the
@@ -225,7 +225,10 @@ static PyObject *object_vectorcall(PyObject *callable, PyObject *const *args, si
     PyTypeObject *type = (PyTypeObject *)callable;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    if (nargs || type->tp_init != (initproc)object_init || type->tp_new != PyType_GenericNew) {
+    /* The metaclass's call as it is now (a __call__ given or patched later is its own). */
+    ternaryfunc meta_call = Py_TYPE(callable)->tp_call;
+    if (nargs || meta_call != PyType_Type.tp_call || type->tp_init != (initproc)object_init ||
+        type->tp_new != PyType_GenericNew) {
         PyObject *a = PyTuple_New(nargs), *kw = nkw ? PyDict_New() : NULL, *r = NULL;
         for (Py_ssize_t i = 0; a && i < nargs; i++)
             PyTuple_SET_ITEM(a, i, Py_NewRef(args[i]));
@@ -233,7 +236,7 @@ static PyObject *object_vectorcall(PyObject *callable, PyObject *const *args, si
             if (PyDict_SetItem(kw, PyTuple_GET_ITEM(kwnames, k), args[nargs + k]))
                 Py_CLEAR(kw);
         if (a && (kw || !nkw))
-            r = PyType_Type.tp_call(callable, a, kw);
+            r = meta_call ? meta_call(callable, a, kw) : PyType_Type.tp_call(callable, a, kw);
         Py_XDECREF(a);
         Py_XDECREF(kw);
         return r;
@@ -1263,7 +1266,8 @@ static PyObject *py_open(PyObject *self, PyObject *args, PyObject *kw)
                                      &path_obj, &readonly, &nosync))
         return NULL;
     if (db || opening) {
-        PyErr_SetString(errors[0], "relstore is initialised already: close() it first");
+        PyErr_SetString(errors[0], db ? "relstore is initialised already: close() it first"
+                                      : "relstore is being opened or closed by another thread");
         return NULL;
     }
     const char *path = path_obj == Py_None ? NULL : PyUnicode_AsUTF8(path_obj);
@@ -1416,6 +1420,9 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
             return NULL;
         }
     }
+    if (b->cls != (PyTypeObject *)cls) /* the calls kept are the former class's */
+        for (size_t i = 0; i < sizeof b->calls / sizeof *b->calls; i++)
+            Py_CLEAR(b->calls[i]);
     Py_XSETREF(b->cls, (PyTypeObject *)Py_NewRef(cls));
     b->slow_create = slow;
     Py_RETURN_NONE;
@@ -1424,17 +1431,20 @@ static PyObject *py_bind(PyObject *self, PyObject *args)
 /* Forgets the closed store's models and classes. */
 static void forget(void)
 {
-    for (size_t i = 0; i < nmodels; i++) {
-        Py_CLEAR(models[i].cls);
-        for (size_t j = 0; j < sizeof models[i].calls / sizeof *models[i].calls; j++)
-            Py_CLEAR(models[i].calls[j]);
-        for (size_t j = 0; models[i].keys && j < models[i].nkeys; j++)
-            Py_CLEAR(models[i].keys[j].key);
-        PyMem_Free(models[i].keys);
-    }
-    PyMem_Free(models);
+    /* Taken out first: what the references dropped here run (finalizers) finds no model. */
+    bound *ms = models;
+    size_t n = nmodels;
     models = NULL;
     nmodels = 0;
+    for (size_t i = 0; i < n; i++) {
+        Py_CLEAR(ms[i].cls);
+        for (size_t j = 0; j < sizeof ms[i].calls / sizeof *ms[i].calls; j++)
+            Py_CLEAR(ms[i].calls[j]);
+        for (size_t j = 0; ms[i].keys && j < ms[i].nkeys; j++)
+            Py_CLEAR(ms[i].keys[j].key);
+        PyMem_Free(ms[i].keys);
+    }
+    PyMem_Free(ms);
 }
 
 /* close(): snapshot (a store with a file) and close, without the GIL. */
@@ -1456,15 +1466,18 @@ static PyObject *py_close(PyObject *self, PyObject *unused)
     db = NULL;
     uint64_t was = epoch++;
     int rc;
+    opening = true; /* no open() until this store's models are forgotten */
     Py_BEGIN_ALLOW_THREADS
     rc = store_close(d);
     Py_END_ALLOW_THREADS
     if (rc == STORE_EBUSY) { /* a transaction of some thread is open: the store stays */
+        opening = false;
         db = d;
         epoch = was;
         return store_error(rc);
     }
     forget();
+    opening = false;
     if (rc)
         return store_error(rc);
     Py_RETURN_NONE;
@@ -1799,11 +1812,18 @@ static PyObject *classcall_get(PyObject *self, PyObject *obj, PyObject *type)
         !PyType_IsSubtype((PyTypeObject *)type, c->cls))
         return Py_NewRef(self);
     bound *b = bound_of((PyTypeObject *)type);
-    if (!b)
-        return classcall_make((PyTypeObject *)type, c->which);
-    if (!b->calls[c->which] && !(b->calls[c->which] = classcall_make(b->cls, c->which)))
-        return NULL;
-    return Py_NewRef(b->calls[c->which]);
+    if (b && b->calls[c->which])
+        return Py_NewRef(b->calls[c->which]);
+    /* Making it may run the collector, and code of its may close the store (freeing B) or
+     * ask for the same call: the bound model is looked up again afterwards. */
+    PyObject *made = classcall_make((PyTypeObject *)type, c->which);
+    if (!made || !(b = bound_of((PyTypeObject *)type)))
+        return made;
+    if (b->calls[c->which])
+        Py_SETREF(made, Py_NewRef(b->calls[c->which]));
+    else
+        b->calls[c->which] = Py_NewRef(made);
+    return made;
 }
 
 static void classcall_dealloc(ClassCall *c)

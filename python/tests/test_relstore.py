@@ -217,6 +217,15 @@ class ObjectsTest(StoreCase):
             self.assertEqual(Author.create(name="P"), "patched")  # a patch of the base is seen
         self.assertIsNone(await Author.get_or_none(name="P"))
         self.assertEqual((await Author.create(name="After")).name, "After")
+        seen = []  # objects are made in C unless the metaclass's call is another one
+
+        def call(cls, *args, **kwargs):
+            seen.append(cls)
+            return type.__call__(cls, *args, **kwargs)
+        with mock.patch.object(models.ModelMeta, "__call__", call):
+            self.assertEqual(Book(title="Seen").title, "Seen")
+        Book(title="Unseen")
+        self.assertEqual(seen, [Book])
 
     async def test_querysets_of_names_that_run_into_each_other(self):
         await relstore.close()
