@@ -136,7 +136,62 @@ typedef struct {
     uint64_t id;       /* OBJ's id, kept here: readable after the store is closed; 0: none */
     uint64_t epoch;    /* the store's epoch when OBJ was taken */
     PyObject *pending; /* values set and not saved yet (a dict), or NULL */
+    /* Or, as an object made with keywords holds them until they are asked for as a dict
+     * (pending_dict()): the call's keyword names (a tuple) and their values (strong
+     * references). bulk_create([Book(...) for ...]) reads them as they are: a dict per object
+     * made, filled, walked by the collector and freed again cost more than the store's create
+     * of it. */
+    PyObject *kwnames;
+    PyObject **kwvals;
 } Object;
+
+/* Whether PY is an Object: the slot a subclass keeps tells at once (a subclass that sets its
+ * own __await__ is asked the long way). */
+static PyObject *object_await(PyObject *o);
+
+static bool is_object_fast(PyObject *py)
+{
+    PyAsyncMethods *am = Py_TYPE(py)->tp_as_async;
+    return am && am->am_await == object_await;
+}
+
+static bool is_object(PyObject *py)
+{
+    return is_object_fast(py) || PyObject_TypeCheck(py, &ObjectType);
+}
+
+/* Drops O's keyword values. */
+static void kw_drop(Object *o)
+{
+    PyObject *names = o->kwnames, **vals = o->kwvals;
+    if (!names)
+        return;
+    o->kwnames = NULL;
+    o->kwvals = NULL;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++)
+        Py_XDECREF(vals[i]);
+    PyMem_Free(vals);
+    Py_DECREF(names);
+}
+
+/* O's pending values as a dict (its keyword values become one), or NULL: none (an empty dict
+ * is made when MAKE) or a failure (an exception set). Borrowed. */
+static PyObject *pending_dict(Object *o, bool make)
+{
+    if (o->kwnames) {
+        PyObject *d = PyDict_New();
+        for (Py_ssize_t i = 0; d && i < PyTuple_GET_SIZE(o->kwnames); i++)
+            if (PyDict_SetItem(d, PyTuple_GET_ITEM(o->kwnames, i), o->kwvals[i]))
+                Py_CLEAR(d);
+        if (!d)
+            return NULL;
+        kw_drop(o);
+        Py_XSETREF(o->pending, d);
+    }
+    if (!o->pending && make)
+        o->pending = PyDict_New();
+    return o->pending;
+}
 
 static void adopt(Object *o, store_obj *obj)
 {
@@ -184,18 +239,22 @@ static void object_dealloc(Object *o)
 {
     PyObject_GC_UnTrack(o);
     Py_CLEAR(o->pending);
+    kw_drop(o);
     Py_TYPE(o)->tp_free(o);
 }
 
 static int object_traverse(Object *o, visitproc visit, void *arg)
 {
     Py_VISIT(o->pending);
+    for (Py_ssize_t i = 0; o->kwnames && i < PyTuple_GET_SIZE(o->kwnames); i++)
+        Py_VISIT(o->kwvals[i]);
     return 0;
 }
 
 static int object_clear(Object *o)
 {
     Py_CLEAR(o->pending);
+    kw_drop(o);
     return 0;
 }
 
@@ -207,6 +266,7 @@ static int object_init(Object *o, PyObject *args, PyObject *kw)
         return -1;
     }
     Py_CLEAR(o->pending);
+    kw_drop(o);
     if (kw && PyDict_GET_SIZE(kw) && !(o->pending = PyDict_Copy(kw)))
         return -1;
     return 0;
@@ -244,15 +304,13 @@ static PyObject *object_vectorcall(PyObject *callable, PyObject *const *args, si
     Object *o = (Object *)type->tp_alloc(type, 0);
     if (!o || !nkw)
         return (PyObject *)o;
-    if (!(o->pending = PyDict_New())) {
+    if (!(o->kwvals = PyMem_Malloc((size_t)nkw * sizeof *o->kwvals))) {
         Py_DECREF(o);
-        return NULL;
+        return PyErr_NoMemory();
     }
     for (Py_ssize_t k = 0; k < nkw; k++)
-        if (PyDict_SetItem(o->pending, PyTuple_GET_ITEM(kwnames, k), args[k])) {
-            Py_DECREF(o);
-            return NULL;
-        }
+        o->kwvals[k] = Py_NewRef(args[k]);
+    o->kwnames = Py_NewRef(kwnames);
     return (PyObject *)o;
 }
 
@@ -294,9 +352,10 @@ static PyObject *object_get_saved(Object *o, void *closure)
 static PyObject *object_get_pending(Object *o, void *closure)
 {
     (void)closure;
-    if (!o->pending)
-        Py_RETURN_NONE;
-    return Py_NewRef(o->pending);
+    PyObject *d = pending_dict(o, false);
+    if (!d)
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    return Py_NewRef(d);
 }
 
 static int object_set_pending(Object *o, PyObject *v, void *closure)
@@ -306,6 +365,7 @@ static int object_set_pending(Object *o, PyObject *v, void *closure)
         PyErr_SetString(PyExc_TypeError, "_pending is a dict or None");
         return -1;
     }
+    kw_drop(o);
     Py_XSETREF(o->pending, v && v != Py_None ? Py_NewRef(v) : NULL);
     return 0;
 }
@@ -540,8 +600,7 @@ static void values_free(values *vs)
 /* PY as the value OUT (name already set). 0, or -1 with an exception. */
 static int to_value(PyObject *py, store_value *out, values *vs, bool lists)
 {
-    PyAsyncMethods *am = Py_TYPE(py)->tp_as_async;
-    if (am && am->am_await == object_await) { /* an Object (a subclass keeps the slot) */
+    if (is_object_fast(py)) { /* an Object (the later test catches one with its __await__) */
         store_obj *h = handle((Object *)py);
         if (!h)
             return -1;
@@ -852,6 +911,8 @@ static PyObject *field_get(Field *f, PyObject *inst, PyObject *owner)
     if (check_inst(f->name, inst))
         return NULL;
     Object *o = (Object *)inst;
+    if (o->kwnames && !pending_dict(o, false))
+        return NULL;
     if (o->pending) {
         PyObject *v = PyDict_GetItemWithError(o->pending, f->name);
         if (v)
@@ -890,9 +951,8 @@ static int field_set(Field *f, PyObject *inst, PyObject *value)
         PyErr_Format(PyExc_AttributeError, "%U cannot be deleted", f->name);
         return -1;
     }
-    if (!o->pending && !(o->pending = PyDict_New()))
-        return -1;
-    return PyDict_SetItem(o->pending, f->name, value);
+    PyObject *d = pending_dict(o, true);
+    return d ? PyDict_SetItem(d, f->name, value) : -1;
 }
 
 static PyMemberDef field_members[] = {
@@ -1941,7 +2001,8 @@ static PyObject *py_save(PyObject *self, PyObject *arg)
     if (!m && !h)
         return NULL;
     values vs;
-    if (to_values(o->pending, &vs, m ? m : store_obj_model(h), false))
+    PyObject *d = pending_dict(o, false);
+    if ((!d && PyErr_Occurred()) || to_values(d, &vs, m ? m : store_obj_model(h), false))
         return NULL;
     int rc;
     if (m) {
@@ -1992,7 +2053,8 @@ static PyObject *py_delete(PyObject *self, PyObject *arg)
         Py_DECREF(kept);
         return store_error(rc);
     }
-    if (o->pending && PyDict_Update(kept, o->pending)) {
+    PyObject *d = pending_dict(o, false);
+    if ((!d && PyErr_Occurred()) || (d && PyDict_Update(kept, d))) {
         Py_DECREF(kept);
         return NULL;
     }
@@ -2018,7 +2080,7 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
     Py_ssize_t n = PyList_GET_SIZE(rows), total = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *row = PyList_GET_ITEM(rows, i);
-        bool inst = PyObject_TypeCheck(row, &ObjectType);
+        bool inst = is_object(row);
         if (inst && (((Object *)row)->obj || Py_TYPE(row) != (PyTypeObject *)cls)) {
             PyErr_Format(PyExc_ValueError, "bulk_create() takes unsaved %s objects",
                          ((PyTypeObject *)cls)->tp_name);
@@ -2029,7 +2091,10 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
             return NULL;
         }
         PyObject *d = inst ? ((Object *)row)->pending : row;
-        total += (d ? PyDict_GET_SIZE(d) : 0) + 1;
+        if (inst && ((Object *)row)->kwnames)
+            total += PyTuple_GET_SIZE(((Object *)row)->kwnames) + 1;
+        else
+            total += (d ? PyDict_GET_SIZE(d) : 0) + 1;
     }
     values vs;
     if (values_init(&vs, total))
@@ -2044,9 +2109,17 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
     Py_ssize_t at = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *row = PyList_GET_ITEM(rows, i), *key, *val;
-        PyObject *d = PyObject_TypeCheck(row, &ObjectType) ? ((Object *)row)->pending : row;
-        Py_ssize_t pos = 0, end = at + (d ? PyDict_GET_SIZE(d) : 0);
+        Object *o = is_object(row) ? (Object *)row : NULL;
         lists[i] = &vs.v[at];
+        if (o && o->kwnames) { /* the keywords it was made with, as they are */
+            for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(o->kwnames); k++)
+                if (key_value(&vs, &at, PyTuple_GET_ITEM(o->kwnames, k), o->kwvals[k], m, false))
+                    goto done;
+            at++; /* after the row's {0} */
+            continue;
+        }
+        PyObject *d = o ? o->pending : row;
+        Py_ssize_t pos = 0, end = at + (d ? PyDict_GET_SIZE(d) : 0);
         while (d && PyDict_Next(d, &pos, &key, &val))
             if (at == end) { /* the dict grew since it was measured */
                 PyErr_SetString(PyExc_RuntimeError, "bulk_create(): a row changed meanwhile");
@@ -2066,10 +2139,11 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
         goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *row = PyList_GET_ITEM(rows, i), *w;
-        if (PyObject_TypeCheck(row, &ObjectType)) { /* the given object is now the new one */
+        if (is_object(row)) { /* the given object is now the new one */
             Object *o = (Object *)row;
             adopt(o, objs[i]);
             Py_CLEAR(o->pending);
+            kw_drop(o);
             w = Py_NewRef(row);
         } else if (!(w = wrap(objs[i]))) {
             Py_CLEAR(out);

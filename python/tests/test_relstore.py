@@ -175,6 +175,32 @@ class ObjectsTest(StoreCase):
             await Book.bulk_create([Book(title="ok", author_id=99)])
         self.assertEqual(await Book.filter(title="ok").count(), 0, "all or nothing")
 
+    async def test_unsaved_objects_keep_their_keywords(self):
+        b = Book(title="Kw", author=self.jane)
+        self.assertEqual(b._pending, {"title": "Kw", "author": self.jane})
+        b.pages = 5  # set after: one dict of values
+        self.assertEqual((b.title, b.pages), ("Kw", 5))
+        kept = [Book(title="Plain", author=self.john), b]
+        await Book.bulk_create(kept)  # one row as made, one changed since
+        self.assertEqual([(x.title, x.pages, x.author) for x in kept],
+                         [("Plain", 100, self.john), ("Kw", 5, self.jane)])
+        self.assertIsNone(kept[0]._pending)
+        c = Book(title="Dropped", author=self.john)
+        c._pending = None
+        self.assertIsNone(c.title)
+        d = Book(title="Saved", author=self.john)
+        await d.save()
+        self.assertEqual((await Book.get(id=d.id)).title, "Saved")
+        import gc
+        import weakref
+        box = []
+        e = Book(title=box)  # a cycle through the keyword values
+        box.append(e)
+        gone = weakref.ref(e)
+        del e, box
+        gc.collect()
+        self.assertIsNone(gone(), "the collector sees the keyword values")
+
     async def test_class_calls_are_the_class_own(self):
         b = Book(title="Unsaved", author=self.john)  # made in C (object_vectorcall)
         self.assertEqual((b.title, b.author, b.id, Book().title), ("Unsaved", self.john, None,
