@@ -136,6 +136,10 @@ struct store_model {
     rs_m2m *pair;     /* a through model: the declaring side of its relation; else NULL */
     uint32_t nuniq;
     rs_uniq *uniq;    /* its sets of fields unique together */
+    /* Summaries of the fields, for the create path: whether one is unique, indexed or ordered
+     * (else a create stages no index), and the bytes of its string defaults together. */
+    bool any_index;
+    size_t dflt_str_bytes;
     uint32_t nullw;   /* first null word */
     /* The fields whose names have fewer than 8 bytes (the first RS_FAST_FIELDS of them), each
      * name's bytes as a word, zeros after: a call by name finds such a field by comparing one

@@ -207,6 +207,9 @@ static void stage_free(stage *s, const store_model *m)
 static int check_strings_total(store *db, const store_model *m, const store_value *v,
                                const store_obj *self, const stage *s, uint64_t given)
 {
+    /* A create whose strings fit with every default of the model's fit: no walk. */
+    if (!self && given + m->dflt_str_bytes <= STORE_STR_MAX)
+        return STORE_OK;
     uint64_t total = 0;
     for (uint32_t j = 0; j < m->nfields; j++) {
         const store_fld *f = &m->fields[j];
@@ -344,7 +347,7 @@ static rs_probe staged_probe(const stage *s, const store_fld *f)
 static int stage_indexes(store *db, const stage *s, store_model *m, const store_obj *self,
                          size_t n)
 {
-    for (uint32_t j = 0; j < m->nfields; j++) {
+    for (uint32_t j = 0; m->any_index && j < m->nfields; j++) {
         store_fld *f = &m->fields[j];
         if (f->ordered && (s->st[j] & ST_SET)) {
             int rc = rs_oindex_reserve(f, n);

@@ -435,6 +435,10 @@ static int model_init(store *db, store_model *m, const char *name, const store_f
         int rc = fld_init(m, &m->fields[k], &fields[j]);
         if (rc)
             return rc;
+        const store_fld *f = &m->fields[k];
+        m->any_index |= f->unique || f->indexed || f->ordered;
+        if (f->dflt.kind == STORE_KIND_STR && f->dflt.u.s)
+            m->dflt_str_bytes += strlen(f->dflt.u.s);
         /* Found by one word compare (rs_model_field()) from here on. */
         uint64_t key = rs_name_key(m->fields[k].name);
         if (key && m->nfast < RS_FAST_FIELDS && k <= UINT8_MAX) {

@@ -2107,14 +2107,46 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
         goto done;
     }
     Py_ssize_t at = 0;
+    const bound *b = keys_of(m);
+    PyObject *same_names = NULL; /* the keyword names whose fields SAME_KEYS holds */
+    enum { SAME_MAX = 32 };
+    const bound_key *same_keys[SAME_MAX];
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *row = PyList_GET_ITEM(rows, i), *key, *val;
         Object *o = is_object(row) ? (Object *)row : NULL;
         lists[i] = &vs.v[at];
         if (o && o->kwnames) { /* the keywords it was made with, as they are */
-            for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(o->kwnames); k++)
-                if (key_value(&vs, &at, PyTuple_GET_ITEM(o->kwnames, k), o->kwvals[k], m, false))
+            Py_ssize_t nk = PyTuple_GET_SIZE(o->kwnames);
+            if (o->kwnames != same_names) { /* rows made at one call site share the tuple */
+                same_names = NULL;
+                for (Py_ssize_t k = 0; b && k < nk && k < SAME_MAX; k++) {
+                    PyObject *key = PyTuple_GET_ITEM(o->kwnames, k);
+                    same_keys[k] = NULL;
+                    for (size_t j = 0; j < b->nkeys && !same_keys[k]; j++)
+                        if (b->keys[j].key == key)
+                            same_keys[k] = &b->keys[j];
+                    if (!same_keys[k])
+                        break;
+                    if (k == nk - 1)
+                        same_names = o->kwnames; /* every name a field's own */
+                }
+            }
+            for (Py_ssize_t k = 0; k < nk; k++) {
+                if (o->kwnames != same_names) {
+                    if (key_value(&vs, &at, PyTuple_GET_ITEM(o->kwnames, k), o->kwvals[k], m,
+                                  false))
+                        goto done;
+                    continue;
+                }
+                store_value *out = &vs.v[at++];
+                out->name = same_keys[k]->name;
+                if (to_value(o->kwvals[k], out, &vs, false))
                     goto done;
+                if (out->kind == STORE_KIND_INT && same_keys[k]->type == STORE_FLOAT) {
+                    out->kind = STORE_KIND_FLOAT;
+                    out->u.f = (double)out->u.i;
+                }
+            }
             at++; /* after the row's {0} */
             continue;
         }

@@ -173,6 +173,13 @@ class ObjectsTest(StoreCase):
         self.assertIn("row 1", str(e.exception))
         with self.assertRaises(IntegrityError):
             await Book.bulk_create([Book(title="ok", author_id=99)])
+        rated = await Author.bulk_create([Author(name=f"R{i}", rating=i) for i in range(3)])
+        self.assertEqual([(a.name, a.rating) for a in rated], [("R0", 0.0), ("R1", 1.0),
+                                                                ("R2", 2.0)])
+        self.assertIsInstance(rated[2].rating, float)
+        with self.assertRaises(ValidationError) as e:  # one call site, a bad value in row 1
+            await Author.bulk_create([Author(name=n, rating=1) for n in ("S0", 5, "S2")])
+        self.assertIn("name", str(e.exception))
         self.assertEqual(await Book.filter(title="ok").count(), 0, "all or nothing")
 
     async def test_unsaved_objects_keep_their_keywords(self):
