@@ -179,17 +179,32 @@ static void kw_drop(Object *o)
 static PyObject *pending_dict(Object *o, bool make)
 {
     if (o->kwnames) {
-        PyObject *d = PyDict_New();
-        for (Py_ssize_t i = 0; d && i < PyTuple_GET_SIZE(o->kwnames); i++)
-            if (PyDict_SetItem(d, PyTuple_GET_ITEM(o->kwnames, i), o->kwvals[i]))
+        /* Code may run while the dict is made (a str subclass's __hash__, a finalizer of the
+         * collector's) and drop O's keyword values or make them a dict itself: NAMES, held,
+         * tells whether they are still O's before each is read, and before they go. */
+        PyObject *names = Py_NewRef(o->kwnames), *d = PyDict_New();
+        for (Py_ssize_t i = 0; d && o->kwnames == names && i < PyTuple_GET_SIZE(names); i++)
+            if (PyDict_SetItem(d, PyTuple_GET_ITEM(names, i), o->kwvals[i]))
                 Py_CLEAR(d);
-        if (!d)
-            return NULL;
-        kw_drop(o);
-        Py_XSETREF(o->pending, d);
+        if (d && o->kwnames == names) {
+            kw_drop(o);
+            Py_XSETREF(o->pending, d);
+        } else {
+            Py_XDECREF(d); /* dropped or made a dict meanwhile: theirs stands */
+            if (PyErr_Occurred()) {
+                Py_DECREF(names);
+                return NULL;
+            }
+        }
+        Py_DECREF(names);
     }
-    if (!o->pending && make)
-        o->pending = PyDict_New();
+    if (!o->pending && make) {
+        PyObject *d = PyDict_New();
+        if (d && !o->pending)
+            o->pending = d;
+        else
+            Py_XDECREF(d); /* NULL: failed; or a dict made meanwhile, by code it ran */
+    }
     return o->pending;
 }
 
@@ -246,6 +261,7 @@ static void object_dealloc(Object *o)
 static int object_traverse(Object *o, visitproc visit, void *arg)
 {
     Py_VISIT(o->pending);
+    Py_VISIT(o->kwnames);
     for (Py_ssize_t i = 0; o->kwnames && i < PyTuple_GET_SIZE(o->kwnames); i++)
         Py_VISIT(o->kwvals[i]);
     return 0;
@@ -265,10 +281,15 @@ static int object_init(Object *o, PyObject *args, PyObject *kw)
         PyErr_SetString(PyExc_TypeError, "a model takes its values as keywords");
         return -1;
     }
-    Py_CLEAR(o->pending);
-    kw_drop(o);
-    if (kw && PyDict_GET_SIZE(kw) && !(o->pending = PyDict_Copy(kw)))
+    PyObject *d = NULL;
+    if (kw && PyDict_GET_SIZE(kw) && !(d = PyDict_Copy(kw)))
         return -1;
+    /* The new values first (the copy may have run code): what dropping the former ones runs
+     * finds them, and sets into them. */
+    PyObject *old = o->pending;
+    o->pending = d;
+    kw_drop(o);
+    Py_XDECREF(old);
     return 0;
 }
 
@@ -911,7 +932,7 @@ static PyObject *field_get(Field *f, PyObject *inst, PyObject *owner)
     if (check_inst(f->name, inst))
         return NULL;
     Object *o = (Object *)inst;
-    if (o->kwnames && !pending_dict(o, false))
+    if (o->kwnames && !pending_dict(o, false) && PyErr_Occurred())
         return NULL;
     if (o->pending) {
         PyObject *v = PyDict_GetItemWithError(o->pending, f->name);
@@ -2161,27 +2182,43 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
             }
         at = end + 1; /* after the row's {0} (a dict that shrank leaves more zeros) */
     }
+    /* Made before the store's objects are: nothing below runs Python code (a finalizer that
+     * could close the store) until every given object is adopted. */
+    if (!(out = PyList_New(n)))
+        goto done;
     int rc;
     LOCKING(rc, store_create_many(db, m, lists, (size_t)n, objs, NULL));
     if (rc) {
         store_error(rc);
+        Py_CLEAR(out);
         goto done;
     }
-    if (!(out = PyList_New(n)))
-        goto done;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *row = PyList_GET_ITEM(rows, i), *w;
+        PyObject *row = PyList_GET_ITEM(rows, i);
         if (is_object(row)) { /* the given object is now the new one */
-            Object *o = (Object *)row;
-            adopt(o, objs[i]);
-            Py_CLEAR(o->pending);
-            kw_drop(o);
-            w = Py_NewRef(row);
-        } else if (!(w = wrap(objs[i]))) {
+            adopt((Object *)row, objs[i]);
+            PyList_SET_ITEM(out, i, Py_NewRef(row));
+        }
+    }
+    uint64_t e = epoch;
+    for (Py_ssize_t i = 0; i < n; i++) { /* a wrapper made may run the collector */
+        if (PyList_GET_ITEM(out, i))
+            continue;
+        PyObject *w = epoch == e ? wrap(objs[i]) : NULL;
+        if (!w) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(errors[0], "the store was closed during bulk_create()");
             Py_CLEAR(out);
             goto done;
         }
         PyList_SET_ITEM(out, i, w);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) { /* last: the values dropped may run Python code */
+        PyObject *w = PyList_GET_ITEM(out, i);
+        if (is_object(w) && ((Object *)w)->obj == objs[i]) {
+            Py_CLEAR(((Object *)w)->pending);
+            kw_drop((Object *)w);
+        }
     }
 done:
     values_free(&vs);
