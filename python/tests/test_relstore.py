@@ -564,6 +564,38 @@ class MisuseTest(StoreCase):
             hash(Author(name="unsaved"))
         self.assertEqual(hash(self.john), hash(await Author.get(id=1)))
 
+    async def test_keyword_values_changed_while_they_become_a_dict(self):
+        box = {}
+
+        class Name(str):  # its hash runs while the object's values become a dict
+            def __hash__(self):
+                o = box.pop("o", None)
+                if o is not None and box["how"] == "drop":
+                    o._pending = None
+                elif o is not None:
+                    o.title
+                return str.__hash__(self)
+            __eq__ = str.__eq__
+        for how, title in (("drop", None), ("read", "T")):
+            b = Book(**{"title": "T", Name("pages"): 5, "author": self.john})
+            box.update(o=b, how=how)
+            self.assertEqual(b.title, title, how)
+
+    async def test_a_finalizer_that_closes_the_store_during_bulk_create(self):
+        box = {"close": True}
+
+        class Title(str):  # dropped by bulk_create once the rows are made: closes the store
+            def __del__(self):
+                if box.pop("close", False):
+                    relstore._core.close()
+        rows = [Book(title=Title("first"), author=self.john), Book(title="second",
+                                                                   author=self.john)]
+        await Book.bulk_create(rows)
+        self.assertFalse(relstore._core.is_open())
+        await relstore.init(models=MODELS)  # another store: the rows are of the closed one
+        with self.assertRaises(relstore.OperationalError):
+            rows[1].title
+
     async def test_an_int_for_a_float_field(self):
         a = await Author.create(name="Int rating", rating=3)
         self.assertEqual(a.rating, 3.0)
