@@ -170,10 +170,19 @@ int store_create_many(store *db, store_model *model, const store_value *const *r
         rs_lock_unlock(&db->lock);
         return rc;
     }
+    /* Rows ahead are asked to load their parents (four ahead) and those parents' last
+     * children (two ahead): a parent anywhere in memory is a miss per row otherwise. */
     size_t k = 0;
-    for (; !rc && k < n; k++)
+    for (size_t a = 0; a < 4 && a < n; a++)
+        rs_obj_prefetch(model, rows[a], false);
+    for (; !rc && k < n; k++) {
+        if (k + 4 < n)
+            rs_obj_prefetch(model, rows[k + 4], false);
+        if (k + 2 < n)
+            rs_obj_prefetch(model, rows[k + 2], true);
         if ((rc = rs_obj_create(db, model, rows[k], out ? &out[k] : NULL)))
             rc = name_row(db, rc, k);
+    }
     if (t && !rc)
         rs_txn_commit(t);
     else if (t)

@@ -704,6 +704,28 @@ static int stage_pairs(store *db, const stage *s, const store_model *m, store_ob
     return rc;
 }
 
+void rs_obj_prefetch(const store_model *m, const store_value *v, bool tails)
+{
+    for (; v->name; v++) {
+        if (v->kind != STORE_KIND_REF || !v->u.ref)
+            continue;
+        const store_obj *p = v->u.ref;
+        if (!tails) {
+            __builtin_prefetch(p, 0);
+            continue;
+        }
+        const store_fld *f = rs_schema_field_find(m, v->name);
+        if (!f || f->type != STORE_FK || p->model != f->target || !rs_obj_live(p))
+            continue;
+        const store_obj *tail = rs_rel_last(p, f);
+        __builtin_prefetch(&p->w[f->head], 1);
+        if (tail) {
+            __builtin_prefetch(tail, 1);
+            __builtin_prefetch(&tail->w[f->link], 1);
+        }
+    }
+}
+
 int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out)
 {
     stage s;

@@ -15,6 +15,13 @@
 /* rs_obj_create() - store_create() under the write lock; all or nothing. */
 int rs_obj_create(store *db, store_model *m, const store_value *v, store_obj **out);
 
+/* rs_obj_prefetch() - start loading what creating an object of M from V will touch of the
+ * objects V refers to: their slots, and (TAILS, once a slot has had time to arrive) the last
+ * child each will append after. A create of many (store_create_many()) asks it for rows
+ * ahead of the one it makes, so that their misses overlap. Reads only; V is not checked (a
+ * value that is no live parent is passed over). */
+void rs_obj_prefetch(const store_model *m, const store_value *v, bool tails);
+
 /* rs_obj_update() - store_update() under the write lock; all or nothing. */
 int rs_obj_update(store *db, store_obj *o, const store_value *v);
 

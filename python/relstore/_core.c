@@ -714,7 +714,8 @@ static int values_init(values *vs, Py_ssize_t n)
         PyErr_NoMemory();
         return -1;
     }
-    memset(vs->v, 0, ((size_t)n + 1) * sizeof *vs->v);
+    if (vs->v == vs->small) /* PyMem_Calloc() zeroed a list of its own */
+        memset(vs->v, 0, ((size_t)n + 1) * sizeof *vs->v);
     return 0;
 }
 
