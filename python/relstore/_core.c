@@ -1742,6 +1742,12 @@ static PyObject *object_create_cm(PyTypeObject *cls, PyObject *const *args, Py_s
     }
     if (b->slow_create)
         return call_python(cls, "_create_slow", args, nargs, kwnames);
+    /* A parent's slot (anywhere in memory) starts loading now, while the values are made:
+     * the store reads it first thing, then its last child (a prefetch never faults, so a
+     * stale handle does no harm here; handle() judges it below). */
+    for (Py_ssize_t k = 0; kwnames && k < PyTuple_GET_SIZE(kwnames); k++)
+        if (is_object_fast(args[k]) && ((Object *)args[k])->obj)
+            __builtin_prefetch(((Object *)args[k])->obj, 0);
     values vs;
     if (to_values_vec(kwnames, args, &vs, b->model, false))
         return NULL;
