@@ -59,6 +59,17 @@ static int check_string(store *db, const store_fld *f, const char *s, uint64_t *
     return STORE_OK;
 }
 
+/* Starts loading what appending a child to live parent P in foreign key F writes of P's last
+ * child: its header and its link. */
+static void prefetch_last_child(const store_obj *p, const store_fld *f)
+{
+    const store_obj *tail = rs_rel_last(p, f);
+    if (tail) {
+        __builtin_prefetch(tail, 1);
+        __builtin_prefetch(&tail->w[f->link], 1);
+    }
+}
+
 static int check_ref(store *db, const store_fld *f, const store_obj *ref)
 {
     const store_model *m = f->model;
@@ -75,13 +86,8 @@ static int check_ref(store *db, const store_fld *f, const store_obj *ref)
     /* A create or update that goes ahead appends to REF's children: the last one's link is
      * written then. Its line (an object of anywhere in the arena) starts loading now, so that
      * the miss overlaps the checks and the staging instead of stalling the commit. */
-    if (f->type == STORE_FK) {
-        const store_obj *tail = rs_rel_last(ref, f);
-        if (tail) {
-            __builtin_prefetch(tail, 1);
-            __builtin_prefetch(&tail->w[f->link], 1);
-        }
-    }
+    if (f->type == STORE_FK)
+        prefetch_last_child(ref, f);
     return STORE_OK;
 }
 
@@ -717,12 +723,8 @@ void rs_obj_prefetch(const store_model *m, const store_value *v, bool tails)
         const store_fld *f = rs_schema_field_find(m, v->name);
         if (!f || f->type != STORE_FK || p->model != f->target || !rs_obj_live(p))
             continue;
-        const store_obj *tail = rs_rel_last(p, f);
         __builtin_prefetch(&p->w[f->head], 1);
-        if (tail) {
-            __builtin_prefetch(tail, 1);
-            __builtin_prefetch(&tail->w[f->link], 1);
-        }
+        prefetch_last_child(p, f);
     }
 }
 

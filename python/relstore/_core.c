@@ -731,6 +731,32 @@ static const bound *keys_of(const store_model *m)
     return NULL;
 }
 
+/* The field of bound model B (NULL allowed) whose interned name is the object KEY, or NULL. */
+static const bound_key *bound_key_find(const bound *b, PyObject *key)
+{
+    for (size_t j = 0; b && j < b->nkeys; j++)
+        if (b->keys[j].key == key)
+            return &b->keys[j];
+    return NULL;
+}
+
+/* The value VAL of the field K as VS->v[*I], *I advanced (an int for a FLOAT field, but a
+ * query's term, is a float). 0, or -1 with an exception. */
+static inline int known_value(values *vs, Py_ssize_t *i, const bound_key *k, PyObject *val,
+                              bool lists)
+{
+    store_value *out = &vs->v[*i];
+    out->name = k->name;
+    if (to_value(val, out, vs, lists))
+        return -1;
+    if (!lists && out->kind == STORE_KIND_INT && k->type == STORE_FLOAT) {
+        out->kind = STORE_KIND_FLOAT;
+        out->u.f = (double)out->u.i;
+    }
+    (*i)++;
+    return 0;
+}
+
 /* The value VAL of keyword KEY as VS->v[*I], *I advanced. "pk" is "id"; with MODEL, a key
  * NAME_id that names no field but whose NAME is a foreign key of MODEL is that parent by id
  * (Tortoise's author_id=3): the parent object (LISTS: a query's term, "author__id" when no
@@ -740,22 +766,9 @@ static int key_value(values *vs, Py_ssize_t *i, PyObject *key, PyObject *val,
 {
     /* A field's own name, as a call's keyword is: the store's name for it, found by pointer
      * (no UTF-8 read, no string compared, here or in the store). */
-    const bound *b = model ? keys_of(model) : NULL;
-    for (size_t j = 0; b && j < b->nkeys; j++) {
-        const bound_key *k = &b->keys[j];
-        if (k->key == key) {
-            store_value *out = &vs->v[*i];
-            out->name = k->name;
-            if (to_value(val, out, vs, lists))
-                return -1;
-            if (!lists && out->kind == STORE_KIND_INT && k->type == STORE_FLOAT) {
-                out->kind = STORE_KIND_FLOAT;
-                out->u.f = (double)out->u.i;
-            }
-            (*i)++;
-            return 0;
-        }
-    }
+    const bound_key *k = model ? bound_key_find(keys_of(model), key) : NULL;
+    if (k)
+        return known_value(vs, i, k, val, lists);
     const char *name = PyUnicode_Check(key) ? PyUnicode_AsUTF8(key) : NULL;
     if (!name) {
         if (!PyErr_Occurred())
@@ -2147,34 +2160,19 @@ static PyObject *py_create_many(PyObject *self, PyObject *args)
             Py_ssize_t nk = PyTuple_GET_SIZE(o->kwnames);
             if (o->kwnames != same_names) { /* rows made at one call site share the tuple */
                 same_names = NULL;
-                for (Py_ssize_t k = 0; b && k < nk && k < SAME_MAX; k++) {
-                    PyObject *key = PyTuple_GET_ITEM(o->kwnames, k);
-                    same_keys[k] = NULL;
-                    for (size_t j = 0; j < b->nkeys && !same_keys[k]; j++)
-                        if (b->keys[j].key == key)
-                            same_keys[k] = &b->keys[j];
-                    if (!same_keys[k])
+                for (Py_ssize_t k = 0; k < nk && k < SAME_MAX; k++) {
+                    if (!(same_keys[k] = bound_key_find(b, PyTuple_GET_ITEM(o->kwnames, k))))
                         break;
                     if (k == nk - 1)
                         same_names = o->kwnames; /* every name a field's own */
                 }
             }
-            for (Py_ssize_t k = 0; k < nk; k++) {
-                if (o->kwnames != same_names) {
-                    if (key_value(&vs, &at, PyTuple_GET_ITEM(o->kwnames, k), o->kwvals[k], m,
-                                  false))
-                        goto done;
-                    continue;
-                }
-                store_value *out = &vs.v[at++];
-                out->name = same_keys[k]->name;
-                if (to_value(o->kwvals[k], out, &vs, false))
+            for (Py_ssize_t k = 0; k < nk; k++)
+                if (o->kwnames == same_names
+                        ? known_value(&vs, &at, same_keys[k], o->kwvals[k], false)
+                        : key_value(&vs, &at, PyTuple_GET_ITEM(o->kwnames, k), o->kwvals[k], m,
+                                    false))
                     goto done;
-                if (out->kind == STORE_KIND_INT && same_keys[k]->type == STORE_FLOAT) {
-                    out->kind = STORE_KIND_FLOAT;
-                    out->u.f = (double)out->u.i;
-                }
-            }
             at++; /* after the row's {0} */
             continue;
         }
@@ -2375,6 +2373,23 @@ static int root_conds(store_query *q, store_model *m, PyObject *t)
     return 0;
 }
 
+/* Gives Q, whose conditions are in, the order KEYS (ended by NULL; NULL: none), OFFSET and
+ * LIMIT, into *OUT. 0, or -1 with an exception (Q freed). */
+static int finish_query(store_query *q, const char *const *keys, Py_ssize_t offset,
+                        Py_ssize_t limit, store_query **out)
+{
+    int rc = keys && keys[0] ? store_query_order_by(q, keys) : STORE_OK;
+    if (!rc && (offset || limit))
+        rc = store_query_slice(q, (size_t)offset, (size_t)limit);
+    if (rc) {
+        store_query_free(q);
+        store_error(rc);
+        return -1;
+    }
+    *out = q;
+    return 0;
+}
+
 /* The query of CLS with WHERE (a tuple of trees, all to hold; or None), ORDER (a tuple or
  * list of keys, or None), OFFSET and LIMIT (0: none), in *OUT. 0, or -1 with an exception. */
 static int build_query(PyObject *cls, PyObject *where, PyObject *order, Py_ssize_t offset,
@@ -2422,19 +2437,12 @@ static int build_query(PyObject *cls, PyObject *where, PyObject *order, Py_ssize
             }
         }
         keys[n] = NULL;
-        rc = store_query_order_by(q, keys);
+        rc = finish_query(q, keys, offset, limit, out);
         if (keys != small)
             PyMem_Free(keys);
+        return rc;
     }
-    if (!rc && (offset || limit))
-        rc = store_query_slice(q, (size_t)offset, (size_t)limit);
-    if (rc) {
-        store_query_free(q);
-        store_error(rc);
-        return -1;
-    }
-    *out = q;
-    return 0;
+    return finish_query(q, NULL, offset, limit, out);
 }
 
 /* The objects of the result RES as a list of wrappers (RES freed). */
@@ -2553,17 +2561,12 @@ static int build_shape(store_model *m, PyObject *where, const char *const *keys,
         terms[n] = (store_value){0};
         rc = exclude ? store_query_exclude(q, terms) : store_query_filter(q, terms);
     }
-    if (!rc && keys[0])
-        rc = store_query_order_by(q, keys);
-    if (!rc && (offset || limit))
-        rc = store_query_slice(q, (size_t)offset, (size_t)limit);
     if (rc) {
         store_query_free(q);
         store_error(rc);
         return -1;
     }
-    *out = q;
-    return 0;
+    return finish_query(q, keys, offset, limit, out);
 }
 
 /* The query of CLS with WHERE, ORDER, OFFSET and LIMIT (as build_query()) in P: the kept one
